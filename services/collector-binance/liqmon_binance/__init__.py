@@ -1,0 +1,1 @@
+"""Binance collector: !forceOrder@arr on USDⓈ-M (fstream /market) and COIN-M (dstream)."""

@@ -1,0 +1,1 @@
+"""OKX collector: liquidation-orders for SWAP and FUTURES."""

@@ -1,0 +1,1 @@
+"""Exchange simulator: loopback servers speaking Binance's and OKX's exact protocols."""

@@ -1,0 +1,1 @@
+"""Web service: REST API, Server-Sent Events and the dashboard."""

@@ -1,0 +1,5 @@
+import sys
+
+from liqmon.cli import main
+
+sys.exit(main())

