@@ -1,0 +1,59 @@
+"""`liqmon up --demo`: the whole system on an embedded Redis, answering, then gone on Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+
+from liqmon.embedded_redis import free_port
+
+pytestmark = pytest.mark.slow
+
+
+def _get_json(url: str) -> dict[str, object] | None:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:
+            body: dict[str, object] = json.loads(resp.read())
+            return body
+    except OSError:
+        return None
+
+
+def test_up_demo_serves_health_and_leaves_no_process(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIQMON_")}
+    env.pop("REDIS_URL", None)
+    env["LIQMON_WEB_PORT"] = str(port)
+    log = (tmp_path / "up.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "liqmon", "up", "--demo"],
+        cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        health = None
+        while time.monotonic() < deadline and health is None:
+            health = _get_json(f"http://127.0.0.1:{port}/api/health")
+            if health is None:
+                time.sleep(0.25)  # polling an HTTP port: there is no event to wait on
+        assert health is not None, (tmp_path / "up.log").read_text()[-3000:]
+        assert health["status"] in ("ok", "degraded")
+        assert (tmp_path / "var" / "redis" / "appendonly").is_dir()  # AOF under ./var
+        family = [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
+        assert len(family) >= 5  # redis, simulator, aggregator, web, 2 collectors
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(40)
+    assert code == 0
+    leftovers = [pid for pid in family if psutil.pid_exists(pid)
+                 and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]  # fmt: skip
+    assert leftovers == []
