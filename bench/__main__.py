@@ -37,7 +37,8 @@ def main(argv: list[str]) -> int:
             code = -1
         if code != 0:
             failed.append(script.stem)
-    sys.stdout.write(f"\nbench done in {time.monotonic() - started:.0f}s; failed: {failed or 'none'}\n")
+    spent = time.monotonic() - started
+    sys.stdout.write(f"\nbench done in {spent:.0f}s; failed: {failed or 'none'}\n")
     return 1 if failed else 0
 
 
