@@ -1,0 +1,236 @@
+"""What a venue's frame parser returns, and the strict helpers every parser uses.
+
+A parser turns one WebSocket text frame into a `FrameResult`. It never raises for a bad
+frame; it reports. One frame may carry several liquidations (OKX `data[]`/`details[]`,
+Binance arrays) and one bad part must not lose the good ones, so the result holds:
+- `events`: valid normalised events;
+- `bad`: parts that can never become an event (dead-lettered with their own raw text);
+- `held`: parts that need an instrument spec the collector does not have yet (COIN-M
+  `contractSize`, OKX `ctVal`); the runtime refreshes the spec and calls `resolve()` again
+  instead of dropping or guessing;
+- `control`: a recognised non-event frame (`"pong"`, `"ack"`, …), `error`: a venue error
+  message, `reconnect`: the venue asked us to move to a new connection (OKX notice 64008).
+
+Numbers are computed with `EXACT` (80 significant digits, every trap on) so a product of two
+wire decimals is never rounded before the final cent rounding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import (
+    ROUND_HALF_EVEN,
+    Context,
+    Decimal,
+    DivisionByZero,
+    InvalidOperation,
+    Overflow,
+)
+from typing import Any, Final, Protocol, TypeVar
+
+import orjson
+
+from liqmon.event import MAX_USD, InvalidEvent, LiquidationEvent, make_event_id, to_cents
+
+EXACT: Final = Context(
+    prec=80, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, Overflow, DivisionByZero]
+)
+#: Derived quantities (COIN-M and OKX inverse: qty = usd / price) are rounded half-even to
+#: 8 decimals, then trailing zeros dropped: 300 / 9352.7 -> "0.0320763" (expected.json).
+QTY_STEP: Final = Decimal("1e-8")
+
+
+S_co = TypeVar("S_co", covariant=True)
+
+
+class SpecSource(Protocol[S_co]):
+    """Where a parser looks up instrument specs: a `SpecCache`, or a plain dict in tests."""
+
+    def get(self, key: str, /) -> S_co | None: ...
+
+
+class MalformedFrame(ValueError):
+    """A frame (or part of one) that cannot be turned into an event. `str()` is the reason."""
+
+
+class SpecMissing(LookupError):
+    """The instrument spec needed to value this liquidation is not (yet) known."""
+
+    def __init__(self, instrument: str) -> None:
+        super().__init__(f"no contract spec for {instrument!r}")
+        self.instrument = instrument
+
+
+@dataclass(slots=True)
+class BadPart:
+    reason: str
+    raw: str
+    context: str = ""
+
+
+@dataclass(slots=True)
+class Held:
+    """A liquidation waiting for its instrument spec. `resolve()` raises `SpecMissing` until
+    the spec is known, `MalformedFrame` if the spec shows the part is invalid."""
+
+    instrument: str
+    raw: str
+    context: str
+    resolve: Callable[[], LiquidationEvent]
+    since_ms: int = 0
+    attempts: int = 0
+
+
+@dataclass(slots=True)
+class FrameResult:
+    events: list[LiquidationEvent] = field(default_factory=list)
+    bad: list[BadPart] = field(default_factory=list)
+    held: list[Held] = field(default_factory=list)
+    control: str | None = None
+    error: str | None = None
+    reconnect: bool = False
+
+
+class FrameParser(Protocol):
+    """One venue feed's parser. Must not raise for any input text."""
+
+    def parse_frame(self, raw: str, recv_ts: int) -> FrameResult: ...
+
+
+def parse(parser: FrameParser, raw: str, recv_ts: int) -> list[LiquidationEvent]:
+    """Strict form for tests and tools: the events, or `MalformedFrame`/`SpecMissing`."""
+    result = parser.parse_frame(raw, recv_ts)
+    if result.bad:
+        raise MalformedFrame("; ".join(part.reason for part in result.bad))
+    if result.held:
+        raise SpecMissing(result.held[0].instrument)
+    return result.events
+
+
+def attempt(
+    result: FrameResult,
+    raw_part: Callable[[], str],
+    context: str,
+    build: Callable[[], LiquidationEvent],
+    recv_ts: int,
+) -> None:
+    """Run `build()` for one part of a frame and file its outcome into `result`.
+
+    `build` returns the event (kept), raises `SpecMissing` (the part is held with `build` as
+    its `resolve`, to be retried once the spec arrives) or `MalformedFrame`/`InvalidEvent` (a
+    bad part: dead-lettered with its own raw text).
+    """
+    try:
+        result.events.append(build())
+    except SpecMissing as exc:
+        result.held.append(Held(exc.instrument, raw_part(), context, build, since_ms=recv_ts))
+    except (MalformedFrame, InvalidEvent) as exc:
+        result.bad.append(BadPart(str(exc) or type(exc).__name__, raw_part(), context))
+
+
+def load_json(raw: str | bytes) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise MalformedFrame(f"invalid JSON: {exc}") from None
+
+
+def dump_part(obj: object) -> str:
+    try:
+        return orjson.dumps(obj).decode()
+    except TypeError:
+        return repr(obj)[:16_384]
+
+
+def require(obj: object, name: str) -> dict[str, Any]:
+    if not isinstance(obj, dict):
+        raise MalformedFrame(f"{name}: expected an object, got {type(obj).__name__}")
+    return obj
+
+
+def text_field(obj: dict[str, Any], name: str) -> str:
+    value = obj.get(name)
+    if not isinstance(value, str) or not value:
+        raise MalformedFrame(f"{name}: expected a non-empty string, got {value!r:.60}")
+    return value
+
+
+def ms_field(obj: dict[str, Any], name: str) -> int:
+    """Milliseconds as a JSON integer (Binance) or a digit string (OKX)."""
+    value = obj.get(name)
+    if isinstance(value, bool):
+        raise MalformedFrame(f"{name}: expected milliseconds, got {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 16:
+        return int(value)
+    raise MalformedFrame(f"{name}: expected milliseconds, got {value!r:.60}")
+
+
+def mul(*values: Decimal) -> Decimal:
+    out = Decimal(1)
+    for value in values:
+        out = EXACT.multiply(out, value)
+    return out
+
+
+def check_usd(usd: Decimal) -> Decimal:
+    if not usd.is_finite() or usd > MAX_USD:
+        raise MalformedFrame(f"usd notional out of range: {usd:.6E}")
+    return usd
+
+
+def qty_from_usd(usd: Decimal, price: Decimal) -> Decimal:
+    """Coins from a USD notional (inverse contracts), rounded per `QTY_STEP`."""
+    try:
+        qty = EXACT.divide(usd, price).quantize(QTY_STEP, context=EXACT)
+    except (InvalidOperation, DivisionByZero, Overflow):
+        raise MalformedFrame(f"quantity out of range: {usd} / {price}") from None
+    if qty <= 0:
+        raise MalformedFrame(f"quantity rounds to zero: {usd} / {price}")
+    return qty.normalize(EXACT)
+
+
+def exact(value: Decimal) -> Decimal:
+    """Drop trailing zeros without rounding (`0.190` -> `0.19`, `13000` stays 13000 in `f`)."""
+    return value.normalize(EXACT)
+
+
+def liquidation(
+    *,
+    exchange: str,
+    product: str,
+    margin: str,
+    instrument: str,
+    coin: str,
+    side: str,
+    price: Decimal,
+    price_kind: str,
+    qty: Decimal,
+    usd: Decimal,
+    ts: int,
+    recv_ts: int,
+    qty_venue: Decimal,
+) -> LiquidationEvent:
+    """Build the event; the id is over the venue's own quantity and price (§7.2).
+
+    Every venue here publishes a sample (Binance, OKX), hence `sampled=True`; a venue that
+    publishes every liquidation builds its own or passes through `dataclasses.replace`.
+    """
+    return LiquidationEvent(
+        id=make_event_id(exchange, product, instrument, side, ts, qty_venue, price),
+        exchange=exchange,
+        product=product,
+        margin=margin,  # type: ignore[arg-type]  # validated by LiquidationEvent
+        instrument=instrument,
+        symbol=coin,
+        side=side,  # type: ignore[arg-type]
+        price=price,
+        price_kind=price_kind,  # type: ignore[arg-type]
+        qty=qty,
+        usd_cents=to_cents(usd),
+        ts=ts,
+        recv_ts=recv_ts,
+        sampled=True,
+    )
