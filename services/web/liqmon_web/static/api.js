@@ -1,0 +1,63 @@
+// The dashboard's only way to the server: the public JSON API (issue 5). Every call has a
+// timeout so a hung server shows up as an error instead of a frozen view.
+
+const TIMEOUT_MS = 8000;
+
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/** Build "/api/x?a=1&b=2" from a params object, skipping empty values. */
+export function apiUrl(path, params = {}) {
+  const query = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null && value !== "") query.set(name, String(value));
+  }
+  const text = query.toString().replace(/%2C/gi, ",");
+  return text ? `${path}?${text}` : path;
+}
+
+export async function getJson(path, params = {}) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
+  try {
+    const response = await fetch(apiUrl(path, params), {
+      signal: controller.signal,
+      headers: { Accept: "application/json" },
+      cache: "no-store",
+    });
+    if (!response.ok) {
+      let detail = response.statusText;
+      try {
+        const body = await response.json();
+        detail = typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail ?? body);
+      } catch {
+        /* not JSON: keep the status text */
+      }
+      throw new ApiError(response.status, `${response.status} ${detail}`);
+    }
+    return await response.json();
+  } catch (error) {
+    if (error.name === "AbortError") throw new ApiError(0, "timeout");
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export const getSummary = (top) => getJson("/api/summary", top ? { top } : {});
+export const getLiquidations = (params) => getJson("/api/liquidations", params);
+export const getSymbol = (symbol) => getJson(`/api/symbols/${encodeURIComponent(symbol)}`);
+export const getSeries = (params) => getJson("/api/series", params);
+export const getHealth = () => getJson("/api/health");
+
+/** The windows in display order; unknown extra windows from the server are appended. */
+export const WINDOW_ORDER = ["3m", "15m", "1h", "4h", "12h", "1d"];
+export function windowNames(windows) {
+  const names = Object.keys(windows ?? {});
+  const known = WINDOW_ORDER.filter((w) => names.includes(w));
+  return [...known, ...names.filter((w) => !WINDOW_ORDER.includes(w))];
+}

@@ -1,0 +1,255 @@
+// The dashboard's wiring: one live stream feeds the tape, cards, rankings and coin view;
+// filters restart the tape (REST fill, then the stream resumes right after the newest row);
+// health, chart and the expanded rankings poll the API on their own timers.
+
+import { getLiquidations, getSummary } from "./api.js";
+import { WindowCards } from "./cards.js";
+import { MinuteChart, RANGES } from "./chart.js";
+import { CoinView } from "./coin.js";
+import { $, $$, el } from "./dom.js";
+import { loadFilters, emptyFilters, isEmpty, readForm, saveFilters, setUrlParam, toQuery, writeForm } from "./filters.js";
+import { formatInt, formatTime, formatUsd } from "./format.js";
+import { Health, setupSampleNote } from "./health.js";
+import { getLang, initialLang, onLangChange, setLang, t } from "./i18n.js";
+import { Rankings } from "./rankings.js";
+import { Sound } from "./sound.js";
+import { LiveStream } from "./stream.js";
+import { MAX_ROWS, Tape } from "./tape.js";
+
+const DEFAULT_EXCHANGES = ["binance", "okx"];
+const SUMMARY_STALE_MS = 5000;
+
+const params = new URLSearchParams(location.search);
+const state = {
+  filters: loadFilters(),
+  window: params.get("window") || "1h",
+  range: RANGES[params.get("range")] ? params.get("range") : "1h",
+  summary: null,
+  summaryAt: 0,
+  exchanges: new Set(DEFAULT_EXCHANGES),
+  fillSeq: 0,
+};
+
+setLang(initialLang());
+
+const form = $("#filters");
+const connPill = $("#conn");
+const openCoin = (symbol) => coinView.open(symbol);
+
+const tape = new Tape($("#tape"), {
+  onCoin: openCoin,
+  onRows: (n) => {
+    $("#tape-count").textContent = t("tape_rows", { n: formatInt(n) });
+  },
+});
+const cards = new WindowCards($("#cards"), $("#window-detail"), {
+  selected: state.window,
+  onSelect: (w) => {
+    state.window = w;
+    setUrlParam("window", w);
+    rankings.setWindow(w);
+  },
+  onCoin: openCoin,
+});
+const rankings = new Rankings(
+  { long: $("#top-long"), short: $("#top-short"), longTitle: $("#top-long-title"), shortTitle: $("#top-short-title"), more: $("#rank-more") },
+  { window: state.window, onCoin: openCoin },
+);
+const coinView = new CoinView($("#coin-view"));
+const sound = new Sound();
+const chart = new MinuteChart($("#chart"), $("#chart-status"), { range: state.range });
+new Health($("#health"), (names) => addExchanges(names));
+setupSampleNote($("#sample-note"), $("#sample-note-close"));
+
+const stream = new LiveStream({
+  onLiquidation: (event) => {
+    tape.push(event);
+    sound.play(event);
+    coinView.push(event);
+    if (!state.exchanges.has(event.exchange)) addExchanges([event.exchange]);
+  },
+  onSummary: (summary) => showSummary(summary),
+  onReset: () => refill(),
+  onStatus: (s) => showConnection(s),
+});
+
+// ---- filters -------------------------------------------------------------------------
+
+function renderExchangeBoxes() {
+  const box = $("#f-exchanges");
+  const legend = box.querySelector("legend");
+  const current = state.filters;
+  const names = [...state.exchanges].sort();
+  box.replaceChildren(
+    legend,
+    ...names.map((name) =>
+      el("label", { class: "chip" },
+        el("input", { type: "checkbox", name: "exchange", value: name,
+          checked: current.exchanges.length === 0 || current.exchanges.includes(name) }),
+        el("span", { text: name })),
+    ),
+  );
+}
+
+/** New exchange names (from health, summaries or events) get a checkbox; nothing else changes. */
+function addExchanges(names) {
+  let added = false;
+  for (const name of names) {
+    if (typeof name === "string" && name && name.length <= 32 && !state.exchanges.has(name)) {
+      state.exchanges.add(name);
+      added = true;
+    }
+  }
+  if (added) renderExchangeBoxes();
+}
+
+for (const name of state.filters.exchanges) state.exchanges.add(name);
+renderExchangeBoxes();
+writeForm(form, state.filters);
+
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  applyFilters(readForm(form));
+});
+$("#f-clear").addEventListener("click", () => {
+  writeForm(form, emptyFilters());
+  applyFilters(emptyFilters());
+});
+
+function applyFilters(filters) {
+  state.filters = filters;
+  saveFilters(filters);
+  showActiveFilters();
+  chart.setQuery(seriesQuery());
+  startTape();
+}
+
+function seriesQuery() {
+  const q = toQuery(state.filters);
+  return { symbol: q.symbol, exchange: q.exchange };
+}
+
+function showActiveFilters() {
+  const f = state.filters;
+  const parts = [];
+  if (f.symbols.length) parts.push(f.symbols.join(", "));
+  if (f.exchanges.length) parts.push(f.exchanges.join(", "));
+  if (f.side) parts.push(t(f.side));
+  if (f.minUsd > 0) parts.push(`≥ ${formatUsd(f.minUsd)}`);
+  const node = $("#active-filters");
+  node.textContent = isEmpty(f) ? t("filters_none") : parts.join(" · ");
+  node.classList.toggle("filtered", !isEmpty(f));
+}
+
+// ---- tape ----------------------------------------------------------------------------
+
+/** Fill the tape from the API, then stream from right after its newest row (no gap). */
+async function startTape() {
+  const seq = ++state.fillSeq;
+  stream.close();
+  tape.clear();
+  const query = toQuery(state.filters);
+  let lastId = null;
+  try {
+    const page = await getLiquidations({ ...query, limit: MAX_ROWS });
+    if (seq !== state.fillSeq) return;
+    const items = page.items ?? [];
+    tape.fill(items);
+    lastId = items[0]?.stream_id ?? null;
+  } catch (error) {
+    if (seq !== state.fillSeq) return;
+    $("#tape-count").textContent = t("error", { msg: error.message });
+  }
+  stream.connect(query, lastId);
+}
+
+/** `event: reset` — our position fell out of retention: clear and reload what exists. */
+async function refill() {
+  const seq = ++state.fillSeq;
+  try {
+    const page = await getLiquidations({ ...toQuery(state.filters), limit: MAX_ROWS });
+    if (seq === state.fillSeq) tape.fill(page.items ?? []);
+  } catch {
+    if (seq === state.fillSeq) tape.clear();
+  }
+}
+
+// ---- summary, connection -------------------------------------------------------------
+
+function showSummary(summary) {
+  if (!summary?.windows) return;
+  state.summary = summary;
+  state.summaryAt = Date.now();
+  cards.render(summary);
+  rankings.update(summary);
+  for (const w of Object.values(summary.windows)) addExchanges(Object.keys(w.by_exchange ?? {}));
+  $("#as-of").textContent = summary.as_of ? t("as_of", { time: formatTime(summary.as_of) }) : "";
+  $(".windows-panel").classList.remove("stale");
+}
+
+function showConnection(s) {
+  connPill.className = `conn conn-${s}`;
+  connPill.dataset.state = s;
+  connPill.textContent = t(`conn_${s}`);
+}
+
+setInterval(() => {
+  const stale = state.summaryAt > 0 && Date.now() - state.summaryAt > SUMMARY_STALE_MS;
+  $(".windows-panel").classList.toggle("stale", stale);
+}, 1000);
+
+// ---- controls ------------------------------------------------------------------------
+
+const soundButton = $("#sound-toggle");
+function showSound() {
+  soundButton.textContent = t(sound.enabled ? "sound_on" : "sound_off");
+  soundButton.setAttribute("aria-pressed", String(sound.enabled));
+}
+soundButton.addEventListener("click", () => {
+  sound.toggle();
+  showSound();
+});
+
+$("#lang-toggle").addEventListener("click", () => {
+  const next = getLang() === "zh" ? "en" : "zh";
+  setUrlParam("lang", next);
+  setLang(next);
+});
+
+onLangChange((lang) => {
+  $("#lang-toggle").textContent = t("lang_switch");
+  $("#lang-toggle").lang = lang === "zh" ? "en" : "zh-CN";
+  showSound();
+  showConnection(connPill.dataset.state || "connecting");
+  showActiveFilters();
+  tape.report();
+  if (state.summary) cards.render(state.summary);
+  rankings.render();
+  for (const tag of $$(".tape .row .side-tag")) {
+    tag.textContent = t(tag.closest(".row").dataset.side === "long" ? "long" : "short");
+  }
+});
+
+function showRange() {
+  for (const button of $$("#chart-ranges button")) {
+    button.setAttribute("aria-pressed", String(button.dataset.range === state.range));
+  }
+}
+$("#chart-ranges").addEventListener("click", (event) => {
+  const button = event.target.closest("button[data-range]");
+  if (!button) return;
+  state.range = button.dataset.range;
+  setUrlParam("range", state.range);
+  showRange();
+  chart.setRange(state.range);
+});
+
+// ---- start ---------------------------------------------------------------------------
+
+setLang(getLang()); // runs the language listeners once, filling every dynamic label
+showRange();
+showActiveFilters();
+chart.setQuery(seriesQuery());
+getSummary().then(showSummary, () => {});
+startTape();
+if (params.get("coin")) coinView.open(params.get("coin"));

@@ -1,0 +1,100 @@
+// One coin's own view (a modal dialog): per-window long/short totals, counts and average
+// liquidation price per side from /api/symbols/{symbol}, plus its recent tape from
+// /api/liquidations?symbol=. Refreshed every few seconds while open; the open coin is kept in
+// the URL (?coin=) so a link opens it. The coin name is exchange text: shown as text only.
+
+import { getLiquidations, getSymbol, windowNames } from "./api.js";
+import { el, replaceChildren } from "./dom.js";
+import { formatInt, formatPriceNumber, formatUsdCompact, formatUsdExact } from "./format.js";
+import { setUrlParam } from "./filters.js";
+import { t } from "./i18n.js";
+import { Tape } from "./tape.js";
+
+const REFRESH_MS = 5000;
+const RECENT = 50;
+
+/** First present field among `names` (the per-window object's spelling may vary). */
+function pick(obj, ...names) {
+  for (const name of names) if (obj && obj[name] !== undefined && obj[name] !== null) return obj[name];
+  return undefined;
+}
+
+export class CoinView {
+  /** @param {HTMLDialogElement} dialog */
+  constructor(dialog) {
+    this.dialog = dialog;
+    this.symbol = null;
+    this.timer = null;
+    this.title = dialog.querySelector(".coin-title");
+    this.table = dialog.querySelector(".coin-windows");
+    this.status = dialog.querySelector(".coin-status");
+    this.tape = new Tape(dialog.querySelector(".coin-tape"), { maxRows: RECENT });
+    dialog.querySelector(".coin-close").addEventListener("click", () => dialog.close());
+    dialog.addEventListener("close", () => this.onClosed());
+    dialog.addEventListener("click", (event) => {
+      if (event.target === dialog) dialog.close(); // click on the backdrop
+    });
+  }
+
+  open(symbol) {
+    if (!symbol) return;
+    this.symbol = String(symbol);
+    this.title.textContent = this.symbol;
+    this.dialog.dataset.symbol = this.symbol;
+    replaceChildren(this.table);
+    this.tape.clear();
+    this.status.textContent = t("loading");
+    if (!this.dialog.open) this.dialog.showModal();
+    setUrlParam("coin", this.symbol);
+    clearInterval(this.timer);
+    this.timer = setInterval(() => this.load(), REFRESH_MS);
+    this.load(true);
+  }
+
+  onClosed() {
+    clearInterval(this.timer);
+    this.timer = null;
+    this.symbol = null;
+    setUrlParam("coin", null);
+  }
+
+  /** A live event from the main stream: add it if it is this coin's. */
+  push(event) {
+    if (this.symbol && event.symbol === this.symbol) this.tape.push(event);
+  }
+
+  async load(first = false) {
+    const symbol = this.symbol;
+    if (!symbol) return;
+    try {
+      const [info, recent] = await Promise.all([
+        getSymbol(symbol),
+        first ? getLiquidations({ symbol, limit: RECENT }) : Promise.resolve(null),
+      ]);
+      if (symbol !== this.symbol) return;
+      this.renderWindows(info);
+      if (recent) this.tape.fill(recent.items ?? []);
+      this.status.textContent = "";
+    } catch (error) {
+      if (symbol === this.symbol) this.status.textContent = t("error", { msg: error.message });
+    }
+  }
+
+  renderWindows(info) {
+    const windows = info?.windows ?? {};
+    const head = el("tr", {}, el("th", { text: t("window") }), el("th", { class: "long", text: t("long") }),
+      el("th", { class: "short", text: t("short") }), el("th", { class: "long", text: t("coin_avg_long") }),
+      el("th", { class: "short", text: t("coin_avg_short") }));
+    const rows = windowNames(windows).map((name) => {
+      const w = windows[name];
+      const usdCell = (side) =>
+        el("td", { class: side, dataset: { value: pick(w, `${side}_usd`) ?? 0 }, title: formatUsdExact(pick(w, `${side}_usd`) ?? 0) },
+          formatUsdCompact(pick(w, `${side}_usd`) ?? 0), el("small", { text: ` ×${formatInt(pick(w, `${side}_count`) ?? 0)}` }));
+      const avg = (side) =>
+        el("td", { class: `avg ${side}`, text: formatPriceNumber(pick(w, `${side}_avg_price`, `avg_${side}_price`, `${side}_avg_px`)) });
+      return el("tr", { dataset: { window: name } }, el("th", { scope: "row", text: name }), usdCell("long"), usdCell("short"),
+        avg("long"), avg("short"));
+    });
+    replaceChildren(this.table, el("thead", {}, head), el("tbody", {}, rows));
+  }
+}

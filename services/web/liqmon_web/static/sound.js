@@ -1,0 +1,69 @@
+// Optional sound for large liquidations: off by default (browsers also require a click
+// before audio may start), tiered by size. Synthesised with WebAudio — no audio files.
+// Long liquidations play a falling tone, short ones a rising one; bigger tiers are lower,
+// longer and louder. At most MAX_PER_SECOND tones a second, so a cascade stays bearable.
+
+import { tierOf } from "./format.js";
+import { safeGet, safeSet } from "./i18n.js";
+
+const STORE_KEY = "liqmon.sound";
+const MAX_PER_SECOND = 4;
+/** Lowest tier that makes a sound (tier 2 = $100K, see format.TIERS). */
+export const MIN_SOUND_TIER = 2;
+const VOICES = {
+  2: { freq: 880, dur: 0.09, gain: 0.05 },
+  3: { freq: 660, dur: 0.16, gain: 0.08 },
+  4: { freq: 440, dur: 0.35, gain: 0.12 },
+};
+
+export class Sound {
+  constructor() {
+    this.enabled = safeGet(STORE_KEY) === "on";
+    this.ctx = null;
+    this.recent = [];
+  }
+
+  /** Toggle on a user gesture (required to start an AudioContext). */
+  toggle() {
+    this.enabled = !this.enabled;
+    safeSet(STORE_KEY, this.enabled ? "on" : "off");
+    if (this.enabled) this.ensureContext();
+    return this.enabled;
+  }
+
+  ensureContext() {
+    if (!this.ctx) {
+      const Ctx = window.AudioContext || window.webkitAudioContext;
+      if (!Ctx) return null;
+      this.ctx = new Ctx();
+    }
+    if (this.ctx.state === "suspended") this.ctx.resume().catch(() => {});
+    return this.ctx;
+  }
+
+  /** Maybe play one liquidation. */
+  play(event) {
+    if (!this.enabled) return;
+    const tier = tierOf(event.usd);
+    if (tier < MIN_SOUND_TIER) return;
+    const now = performance.now();
+    this.recent = this.recent.filter((at) => now - at < 1000);
+    if (this.recent.length >= MAX_PER_SECOND) return;
+    const ctx = this.ensureContext();
+    if (!ctx || ctx.state !== "running") return;
+    this.recent.push(now);
+    const voice = VOICES[Math.min(tier, 4)];
+    const start = ctx.currentTime;
+    const osc = ctx.createOscillator();
+    const gain = ctx.createGain();
+    osc.type = tier >= 4 ? "sawtooth" : "sine";
+    const [from, to] = event.side === "long" ? [voice.freq, voice.freq * 0.75] : [voice.freq * 0.75, voice.freq];
+    osc.frequency.setValueAtTime(from, start);
+    osc.frequency.exponentialRampToValueAtTime(to, start + voice.dur);
+    gain.gain.setValueAtTime(voice.gain, start);
+    gain.gain.exponentialRampToValueAtTime(0.0001, start + voice.dur);
+    osc.connect(gain).connect(ctx.destination);
+    osc.start(start);
+    osc.stop(start + voice.dur + 0.02);
+  }
+}

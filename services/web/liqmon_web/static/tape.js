@@ -1,0 +1,135 @@
+// The live tape: newest first, one row per liquidation, keyed by stream id.
+//
+// Smooth at hundreds of events per second: incoming events only go into a queue; one
+// requestAnimationFrame callback per frame builds the new rows in a DocumentFragment,
+// inserts them at the top in one operation and trims the bottom to MAX_ROWS. A burst larger
+// than the table keeps only its newest rows (the rest would be trimmed in the same frame).
+
+import { el } from "./dom.js";
+import { formatPrice, formatTime, formatUsd, formatUsdExact, shortProduct, tierOf } from "./format.js";
+import { t } from "./i18n.js";
+
+export const MAX_ROWS = 300;
+/** A print at or above this is highlighted (flash + marker). */
+export const HIGHLIGHT_USD = 1_000_000;
+
+export class Tape {
+  /**
+   * @param {HTMLElement} list the <ol> that holds the rows
+   * @param {{onCoin?: (symbol: string) => void, onRows?: (n: number) => void,
+   *          maxRows?: number, compact?: boolean}} options
+   */
+  constructor(list, options = {}) {
+    this.list = list;
+    this.maxRows = options.maxRows ?? MAX_ROWS;
+    this.onCoin = options.onCoin;
+    this.onRows = options.onRows;
+    this.ids = new Set();
+    this.queue = [];
+    this.frame = 0;
+    this.flush = this.flush.bind(this);
+    list.addEventListener("click", (event) => {
+      const button = event.target.closest("button.coin");
+      if (button && this.onCoin) this.onCoin(button.dataset.symbol);
+    });
+    this.renderEmpty();
+  }
+
+  /** Queue one live event (rendered on the next frame). Duplicates are ignored. */
+  push(event) {
+    if (!event || !event.stream_id || this.ids.has(event.stream_id)) return;
+    this.ids.add(event.stream_id);
+    this.queue.push(event);
+    if (this.queue.length > this.maxRows * 2) {
+      for (const dropped of this.queue.splice(0, this.queue.length - this.maxRows)) {
+        this.ids.delete(dropped.stream_id);
+      }
+    }
+    if (!this.frame) this.frame = requestAnimationFrame(this.flush);
+  }
+
+  /** Replace everything with `items` (newest first, as /api/liquidations returns them). */
+  fill(items) {
+    this.clear();
+    const fresh = [];
+    for (const item of items.slice(0, this.maxRows)) {
+      if (!item?.stream_id || this.ids.has(item.stream_id)) continue;
+      this.ids.add(item.stream_id);
+      fresh.push(item);
+    }
+    if (fresh.length) {
+      this.list.replaceChildren(...fresh.map((e) => this.row(e, false)));
+    }
+    this.report();
+  }
+
+  clear() {
+    if (this.frame) cancelAnimationFrame(this.frame);
+    this.frame = 0;
+    this.queue = [];
+    this.ids.clear();
+    this.renderEmpty();
+  }
+
+  flush() {
+    this.frame = 0;
+    if (!this.queue.length) return;
+    const batch = this.queue.splice(0, this.queue.length);
+    const keep = batch.slice(-this.maxRows);
+    for (const dropped of batch.slice(0, batch.length - keep.length)) this.ids.delete(dropped.stream_id);
+    const fragment = document.createDocumentFragment();
+    for (let i = keep.length - 1; i >= 0; i -= 1) fragment.append(this.row(keep[i], true));
+    const placeholder = this.list.querySelector(".tape-empty");
+    if (placeholder) placeholder.remove();
+    this.list.prepend(fragment);
+    let excess = this.list.childElementCount - this.maxRows;
+    while (excess > 0) {
+      const last = this.list.lastElementChild;
+      this.ids.delete(last.dataset.id);
+      last.remove();
+      excess -= 1;
+    }
+    this.report();
+  }
+
+  report() {
+    if (this.onRows) this.onRows(this.list.querySelectorAll("li.row").length);
+  }
+
+  renderEmpty() {
+    this.list.replaceChildren(el("li", { class: "tape-empty", text: t("tape_empty") }));
+  }
+
+  /** One row. Every exchange-provided value goes in as text. */
+  row(event, fresh) {
+    const tier = tierOf(event.usd);
+    const classes = ["row", event.side === "long" ? "long" : "short", `tier-${tier}`];
+    if (Number(event.usd) >= HIGHLIGHT_USD) classes.push("whale");
+    if (fresh) classes.push("fresh");
+    return el(
+      "li",
+      { class: classes.join(" "), dataset: { id: event.stream_id, side: event.side, usd: event.usd } },
+      el("time", { class: "c-time", datetime: new Date(Number(event.ts)).toISOString(), text: formatTime(event.ts) }),
+      el(
+        "span",
+        { class: "c-coin" },
+        el("button", { class: "coin", type: "button", dataset: { symbol: event.symbol }, text: event.symbol }),
+        el("span", { class: "side-tag", text: t(event.side === "long" ? "long" : "short") }),
+      ),
+      el(
+        "span",
+        { class: "c-venue", title: `${event.exchange} ${event.product} ${event.instrument}` },
+        el("span", { class: `venue venue-${cssToken(event.exchange)}`, text: event.exchange }),
+        el("span", { class: "product", text: shortProduct(event.exchange, event.product) }),
+      ),
+      el("span", { class: "c-price", text: formatPrice(event.price) }),
+      el("span", { class: "c-usd", title: formatUsdExact(event.usd), text: formatUsd(event.usd) }),
+    );
+  }
+}
+
+/** A safe CSS class token from exchange text (anything odd becomes "other"). */
+export function cssToken(text) {
+  const s = String(text ?? "");
+  return /^[a-z0-9-]{1,32}$/.test(s) ? s : "other";
+}
