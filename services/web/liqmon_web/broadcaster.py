@@ -1,0 +1,300 @@
+"""One stream reader per web process, fanned out to every SSE client.
+
+Why this shape (../shared/notes/style-and-redis.md §2d):
+- ONE `XREAD BLOCK` loop per process, whatever the number of clients: a reader per client
+  would cost a Redis connection each and make every XADD pay O(clients).
+- Each entry is parsed and encoded to its SSE frame ONCE, here; a batch of entries is
+  joined to one bytes blob once (lazily, on first use) and shared by every unfiltered
+  client. A filtered client picks frames out of the same batch.
+- The reader publishes at most every `web_sse_batch_ms` (40 ms by default): at 500
+  events/s and 1,000 clients, a publish per entry would be 500k wake-ups a second; a
+  publish per 40 ms is 25k, at the price of at most 40 ms extra latency.
+- Every client has a bounded queue (counted in events). A client whose queue is full is
+  dropped at once and counted: it can never slow the reader or the other clients, nor
+  grow memory. Its browser reconnects with `Last-Event-ID` and replays what it missed.
+- The summary is read and serialized once per second per process (`SummaryCache`), and
+  each client holds only the latest summary frame (a one-slot box, latest wins).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+from redis.exceptions import RedisError, ResponseError
+
+from liqmon.event import InvalidEvent, LiquidationEvent
+from liqmon.keys import Keys
+from liqmon.logs import LogOnce
+from liqmon_web.filters import (
+    EventFilter,
+    EventKey,
+    StreamId,
+    as_entries,
+    parse_stream_id,
+)
+from liqmon_web.settings import WebSettings
+from liqmon_web.snapshots import SummaryCache
+
+logger = logging.getLogger(__name__)
+
+READ_COUNT = 1000
+READ_BLOCK_MS = 1000
+SSE_SUMMARY_TOP = 10
+
+
+def liquidation_frame(stream_id: str, event: LiquidationEvent) -> bytes:
+    data = orjson.dumps(event.to_json_dict(stream_id))
+    return b"event: liquidation\nid: " + stream_id.encode() + b"\ndata: " + data + b"\n\n"
+
+
+class Encoded:
+    """One stream entry, parsed and encoded once per process."""
+
+    __slots__ = ("frame", "key", "sid")
+
+    def __init__(self, sid: StreamId, key: EventKey, frame: bytes) -> None:
+        self.sid = sid
+        self.key = key
+        self.frame = frame
+
+
+def encode_entries(
+    entries: Iterable[tuple[str, dict[str, str]]], log_once: LogOnce
+) -> tuple[list[Encoded], int]:
+    """Parse stream entries; malformed ones are skipped (and counted, logged once)."""
+    out: list[Encoded] = []
+    bad = 0
+    for raw_id, fields in entries:
+        sid = parse_stream_id(raw_id)
+        try:
+            event = LiquidationEvent.from_fields(fields)
+        except (InvalidEvent, ValueError) as exc:
+            bad += 1
+            log_once.warning(str(exc)[:60], "skipping malformed stream entry %s: %s", raw_id, exc)
+            continue
+        assert sid is not None
+        out.append(Encoded(sid, EventKey.of(event), liquidation_frame(raw_id, event)))
+    return out, bad
+
+
+class Batch:
+    """Entries published together; shared (never copied) by every client queue."""
+
+    __slots__ = ("_blob", "entries", "last")
+
+    def __init__(self, entries: list[Encoded], last: StreamId) -> None:
+        self.entries = entries
+        self.last = last  # the newest id read, even if that entry was malformed
+        self._blob: bytes | None = None
+
+    @property
+    def blob(self) -> bytes:
+        if self._blob is None:
+            self._blob = b"".join(e.frame for e in self.entries)
+        return self._blob
+
+
+class TooManyClients(Exception):
+    pass
+
+
+class Ticket:
+    """An admitted SSE client's place in the limits; released exactly once."""
+
+    def __init__(self, owner: Broadcaster, ip: str) -> None:
+        self._owner = owner
+        self.ip = ip
+        self._released = False
+
+    def release(self) -> None:
+        if not self._released:
+            self._released = True
+            self._owner._release(self.ip)
+
+
+class Subscriber:
+    """A live client: bounded queue of batches, a latest-summary slot, a wake-up event."""
+
+    def __init__(self, flt: EventFilter, queue_size: int) -> None:
+        self.filter = flt
+        self.queue: collections.deque[Batch] = collections.deque()
+        self.queued = 0
+        self.queue_size = queue_size
+        self.summary: bytes | None = None
+        self.wake = asyncio.Event()
+        self.closed: str | None = None
+        self.task: asyncio.Task[Any] | None = None  # the writer, cancelled if it stalls
+
+    def take(self) -> tuple[bytes | None, list[Batch]]:
+        summary, self.summary = self.summary, None
+        batches = list(self.queue)
+        self.queue.clear()
+        self.queued = 0
+        self.wake.clear()
+        return summary, batches
+
+    def close(self, reason: str, *, cancel: bool = False) -> None:
+        if self.closed is None:
+            self.closed = reason
+        self.wake.set()
+        if cancel and self.task is not None and not self.task.done():
+            self.task.cancel()
+
+
+class Broadcaster:
+    def __init__(
+        self, redis: Redis, reader: Redis, keys: Keys, settings: WebSettings, cache: SummaryCache
+    ) -> None:
+        self.redis = redis
+        self._reader = reader
+        self.keys = keys
+        self.settings = settings
+        self.cache = cache
+        self.stopping = asyncio.Event()
+        self._subs: set[Subscriber] = set()
+        self._per_ip: collections.Counter[str] = collections.Counter()
+        self._admitted = 0
+        self._log_once = LogOnce(logger)
+        self.position: StreamId | None = None
+        # counters for /metrics
+        self.events_read = 0
+        self.malformed = 0
+        self.reader_errors = 0
+        self.dropped_slow = 0
+        self.rejected = 0
+        self.connections_total = 0
+        self.summary_errors = 0
+
+    # --- admission ----------------------------------------------------------------
+    @property
+    def clients(self) -> int:
+        return self._admitted
+
+    def admit(self, ip: str) -> Ticket:
+        if self.stopping.is_set():
+            raise TooManyClients("server is shutting down")
+        if self._admitted >= self.settings.web_max_sse_clients:
+            self.rejected += 1
+            limit = self.settings.web_max_sse_clients
+            raise TooManyClients(f"too many stream clients on this server (limit {limit})")
+        if self._per_ip[ip] >= self.settings.web_max_sse_per_ip:
+            self.rejected += 1
+            raise TooManyClients(
+                f"too many stream clients from {ip} (limit {self.settings.web_max_sse_per_ip})"
+            )
+        self._admitted += 1
+        self._per_ip[ip] += 1
+        self.connections_total += 1
+        return Ticket(self, ip)
+
+    def _release(self, ip: str) -> None:
+        self._admitted -= 1
+        self._per_ip[ip] -= 1
+        if self._per_ip[ip] <= 0:
+            del self._per_ip[ip]
+
+    # --- live subscribers -----------------------------------------------------------
+    def subscribe(self, flt: EventFilter) -> Subscriber:
+        sub = Subscriber(flt, self.settings.web_sse_queue_size)
+        latest = self.cache.latest_frame(max_age_ms=2000)
+        if latest is not None:  # a new client sees the panels at once, not in <= 1 s
+            sub.summary = latest
+            sub.wake.set()
+        self._subs.add(sub)
+        if self.stopping.is_set():
+            sub.close("shutdown")
+        return sub
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        self._subs.discard(sub)
+
+    def publish(self, batch: Batch) -> None:
+        size = len(batch.entries)
+        for sub in self._subs:
+            if sub.closed is not None:
+                continue
+            if sub.queued + size > sub.queue_size:
+                self.dropped_slow += 1
+                logger.info("dropping slow stream client (%d events queued)", sub.queued)
+                sub.close("slow", cancel=True)
+                continue
+            sub.queue.append(batch)
+            sub.queued += size
+            sub.wake.set()
+
+    def shutdown(self) -> None:
+        """End every stream now (called before uvicorn waits for connections)."""
+        if not self.stopping.is_set():
+            logger.info("closing %d stream client(s)", len(self._subs))
+        self.stopping.set()
+        for sub in self._subs:
+            sub.close("shutdown")
+
+    # --- background loops (run as tracked tasks by the app lifespan) ------------------
+    async def _start_position(self) -> str:
+        try:
+            info = await self._reader.xinfo_stream(self.keys.events)
+        except ResponseError:  # no such key yet: everything that arrives is new
+            return "0-0"
+        return str(info["last-generated-id"])
+
+    async def run_reader(self) -> None:
+        backoff = 0.1
+        last: str | None = None
+        batch_s = self.settings.web_sse_batch_ms / 1000
+        while not self.stopping.is_set():
+            try:
+                if last is None:
+                    last = await self._start_position()
+                    self.position = parse_stream_id(last)
+                    logger.info("stream reader starting after %s", last)
+                began = time.monotonic()
+                reply: Any = await self._reader.xread(
+                    {self.keys.events: last}, count=READ_COUNT, block=READ_BLOCK_MS
+                )
+                backoff = 0.1
+            except RedisError as exc:
+                self.reader_errors += 1
+                self._log_once.warning("reader", "stream reader: %s; retrying", exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
+                continue
+            if not reply:
+                continue
+            entries = as_entries(reply[0][1])
+            last = str(entries[-1][0])
+            encoded, bad = encode_entries(entries, self._log_once)
+            self.malformed += bad
+            self.events_read += len(encoded)
+            position = parse_stream_id(last)
+            assert position is not None
+            self.position = position
+            self.publish(Batch(encoded, position))
+            if len(entries) < READ_COUNT and batch_s > 0:
+                pause = batch_s - (time.monotonic() - began)
+                if pause > 0:
+                    await asyncio.sleep(pause)
+
+    async def run_summary(self) -> None:
+        """Once a second (on the wall-clock second): read, serialize, hand to every client."""
+        while not self.stopping.is_set():
+            await asyncio.sleep(1.0 - (time.time() % 1.0))
+            if not self._subs:
+                continue
+            try:
+                frame = await self.cache.refresh_frame(SSE_SUMMARY_TOP)
+            except RedisError as exc:
+                self.summary_errors += 1
+                self._log_once.warning("summary", "summary read failed: %s", exc)
+                continue
+            for sub in self._subs:
+                if sub.closed is None:
+                    sub.summary = frame
+                    sub.wake.set()

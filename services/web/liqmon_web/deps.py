@@ -1,0 +1,168 @@
+"""Named request dependencies: the app's shared objects and the validated query filters.
+
+Routes declare what they need as types (`RedisDep`, `FilterDep`, ...) and stay thin. The
+shared objects live on `app.state` (built by the lifespan in app.py), never in module
+globals, so several apps (tests) can live in one process.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Literal
+
+from fastapi import Depends, Header, Query, Request
+from redis.asyncio import Redis
+
+from liqmon.event import MAX_TS_MS, PRODUCTS, to_cents
+from liqmon.keys import Keys
+from liqmon_web.broadcaster import Broadcaster
+from liqmon_web.errors import ParamError
+from liqmon_web.filters import EventFilter, StreamId, parse_stream_id
+from liqmon_web.settings import WebSettings
+from liqmon_web.snapshots import SummaryCache
+
+MAX_SYMBOLS = 100
+MAX_USD = 100_000_000_000
+
+
+def _redis(request: Request) -> Redis:
+    redis: Redis = request.app.state.redis
+    return redis
+
+
+def _keys(request: Request) -> Keys:
+    keys: Keys = request.app.state.keys
+    return keys
+
+
+def _settings(request: Request) -> WebSettings:
+    settings: WebSettings = request.app.state.settings
+    return settings
+
+
+def _broadcaster(request: Request) -> Broadcaster:
+    broadcaster: Broadcaster = request.app.state.broadcaster
+    return broadcaster
+
+
+def _summary_cache(request: Request) -> SummaryCache:
+    cache: SummaryCache = request.app.state.summary_cache
+    return cache
+
+
+def client_ip(request: Request) -> str:
+    """The client address (the proxy's X-Forwarded-For when proxy headers are trusted)."""
+    return request.client.host if request.client else "unknown"
+
+
+RedisDep = Annotated[Redis, Depends(_redis)]
+KeysDep = Annotated[Keys, Depends(_keys)]
+SettingsDep = Annotated[WebSettings, Depends(_settings)]
+BroadcasterDep = Annotated[Broadcaster, Depends(_broadcaster)]
+SummaryCacheDep = Annotated[SummaryCache, Depends(_summary_cache)]
+ClientIpDep = Annotated[str, Depends(client_ip)]
+
+TimeMs = Annotated[int, Query(ge=0, le=MAX_TS_MS, description="epoch milliseconds")]
+
+
+def parse_symbols(text: str | None, param: str = "symbol") -> frozenset[str]:
+    """`"btc, ETH"` -> {"BTC", "ETH"}; matching is case-insensitive."""
+    if not text:
+        return frozenset()
+    names = [part.strip().upper() for part in text.split(",")]
+    names = [n for n in names if n]
+    if len(names) > MAX_SYMBOLS:
+        raise ParamError(param, f"at most {MAX_SYMBOLS} symbols")
+    if any(len(n) > 64 for n in names):
+        raise ParamError(param, "a symbol is at most 64 characters")
+    return frozenset(names)
+
+
+def parse_exchanges(text: str | None, param: str = "exchange") -> frozenset[str]:
+    if not text:
+        return frozenset()
+    names = frozenset(p.strip().lower() for p in text.split(",") if p.strip())
+    unknown = sorted(names - PRODUCTS.keys())
+    if unknown:
+        raise ParamError(param, f"unknown exchange {unknown[0]!r:.40}; known: {sorted(PRODUCTS)}")
+    return names
+
+
+def event_filter(
+    symbol: Annotated[
+        str | None,
+        Query(max_length=2000, description="comma list of coins, case-insensitive: BTC,ETH"),
+    ] = None,
+    exchange: Annotated[
+        str | None, Query(max_length=200, description="comma list: binance,okx,bybit")
+    ] = None,
+    side: Annotated[
+        Literal["long", "short"] | None, Query(description="long or short liquidations")
+    ] = None,
+    min_usd: Annotated[
+        Decimal | None,
+        Query(ge=0, le=MAX_USD, description="only liquidations of at least this many USD"),
+    ] = None,
+    since: Annotated[int | None, Query(ge=0, le=MAX_TS_MS, description="event ts >= (ms)")] = None,
+    until: Annotated[int | None, Query(ge=0, le=MAX_TS_MS, description="event ts <= (ms)")] = None,
+) -> EventFilter:
+    if since is not None and until is not None and since > until:
+        raise ParamError("until", "must not be before since")
+    try:
+        min_cents = to_cents(min_usd) if min_usd is not None else 0
+    except InvalidOperation:
+        raise ParamError("min_usd", "not a usable amount") from None
+    return EventFilter(
+        symbols=parse_symbols(symbol),
+        exchanges=parse_exchanges(exchange),
+        side=side,
+        min_cents=min_cents,
+        since=since,
+        until=until,
+    )
+
+
+FilterDep = Annotated[EventFilter, Depends(event_filter)]
+
+
+def stream_id_param(text: str | None, param: str, where: str = "query") -> StreamId | None:
+    if text is None or text == "":
+        return None
+    sid = parse_stream_id(text)
+    if sid is None:
+        raise ParamError(param, "must be a stream id like 1732780000123-0", where)
+    return sid
+
+
+def cursor_param(
+    cursor: Annotated[
+        str | None,
+        Query(max_length=64, description="`next` from the previous page (a stream id)"),
+    ] = None,
+) -> StreamId | None:
+    return stream_id_param(cursor, "cursor")
+
+
+CursorDep = Annotated[StreamId | None, Depends(cursor_param)]
+
+
+def resume_param(
+    last_event_id: Annotated[
+        str | None,
+        Header(max_length=64, description="sent by EventSource on reconnect"),
+    ] = None,
+    last_event_id_query: Annotated[
+        str | None,
+        Query(
+            alias="last_event_id",
+            max_length=64,
+            description="the same, for clients that cannot set headers",
+        ),
+    ] = None,
+) -> StreamId | None:
+    if last_event_id:
+        return stream_id_param(last_event_id, "Last-Event-ID", "header")
+    return stream_id_param(last_event_id_query, "last_event_id")
+
+
+ResumeDep = Annotated[StreamId | None, Depends(resume_param)]

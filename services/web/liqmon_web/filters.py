@@ -1,0 +1,117 @@
+"""Event filters and stream ids, shared by `/api/liquidations` and `/api/stream`.
+
+A filter is parsed and validated once per request (`deps.py`) into an immutable
+`EventFilter`; the hot paths then only compare plain values. Each event is reduced once
+per process to an `EventKey` (upper-cased symbol, exchange, side, cents, ts), so a
+filtered SSE client costs a few comparisons per event, never a parse.
+
+Stream ids are compared as `(ms, seq)` integer tuples: as strings `"9-0" > "10-0"`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from liqmon.event import LiquidationEvent
+
+_STREAM_ID = re.compile(r"^(\d{1,20})(?:-(\d{1,20}))?$")
+_U64 = 2**64 - 1
+
+#: `since`/`until` select on the event time `ts`, but the scan walks stream ids (time of
+#: arrival). An event reaches the stream after it happened, normally within seconds; an
+#: event that arrives more than this late after `until` is not found by an `until` query.
+LATE_ARRIVAL_MS = 10 * 60_000
+#: Tolerated clock skew between an exchange and Redis (stream id before event ts).
+CLOCK_SKEW_MS = 60_000
+
+
+Entry = tuple[str, dict[str, str]]
+
+
+def as_entries(reply: Any) -> list[Entry]:
+    """XRANGE/XREVRANGE reply of a decoded client, typed (redis-py types it loosely)."""
+    entries: list[Entry] = reply or []
+    return entries
+
+
+class StreamId(NamedTuple):
+    ms: int
+    seq: int
+
+    def __str__(self) -> str:
+        return f"{self.ms}-{self.seq}"
+
+
+def parse_stream_id(text: str) -> StreamId | None:
+    """`"1700000000000-3"` -> StreamId; None when it is not a valid Redis stream id."""
+    match = _STREAM_ID.match(text.strip())
+    if match is None:
+        return None
+    ms, seq = int(match.group(1)), int(match.group(2) or 0)
+    if ms > _U64 or seq > _U64:
+        return None
+    return StreamId(ms, seq)
+
+
+class EventKey(NamedTuple):
+    """What filters look at, extracted once per event."""
+
+    symbol: str  # upper-cased
+    exchange: str
+    side: str
+    usd_cents: int
+    ts: int
+
+    @classmethod
+    def of(cls, event: LiquidationEvent) -> EventKey:
+        return cls(event.symbol.upper(), event.exchange, event.side, event.usd_cents, event.ts)
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    """Selection shared by the REST tape and the stream. Empty sets mean "any"."""
+
+    symbols: frozenset[str] = frozenset()
+    exchanges: frozenset[str] = frozenset()
+    side: str | None = None
+    min_cents: int = 0
+    since: int | None = None
+    until: int | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return (
+            not self.symbols
+            and not self.exchanges
+            and self.side is None
+            and self.min_cents == 0
+            and self.since is None
+            and self.until is None
+        )
+
+    def matches(self, key: EventKey) -> bool:
+        if self.symbols and key.symbol not in self.symbols:
+            return False
+        if self.exchanges and key.exchange not in self.exchanges:
+            return False
+        if self.side is not None and key.side != self.side:
+            return False
+        if key.usd_cents < self.min_cents:
+            return False
+        if self.since is not None and key.ts < self.since:
+            return False
+        return self.until is None or key.ts <= self.until
+
+    def scan_floor(self) -> StreamId | None:
+        """The oldest stream id that can hold a match (None: the whole stream)."""
+        if self.since is None:
+            return None
+        return StreamId(max(self.since - CLOCK_SKEW_MS, 0), 0)
+
+    def scan_ceiling(self) -> StreamId | None:
+        """The newest stream id that can hold a match (None: up to the newest)."""
+        if self.until is None:
+            return None
+        return StreamId(min(self.until + LATE_ARRIVAL_MS, _U64), _U64)

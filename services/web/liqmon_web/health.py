@@ -1,0 +1,121 @@
+"""`GET /api/health`: is the pipeline alive, and if not, which part is not.
+
+Status:
+- `down`: Redis does not answer (still HTTP 200: the web process itself is alive and
+  says so; a container healthcheck only needs the 200).
+- `degraded`: an expected collector's status hash is missing (it expires ~30 s after
+  the collector stops refreshing it) or says disconnected; or the aggregator lags by more
+  than `web_max_aggregator_lag` entries or has no live consumer.
+- `ok`: none of that. `reasons` lists every problem found, in plain words.
+
+Collectors: the expected ones (`LIQMON_WEB_EXPECTED_COLLECTORS`, binance,okx) are always
+listed; another venue (bybit) is listed whenever its status hash exists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from liqmon.event import PRODUCTS
+from liqmon.keys import Keys
+from liqmon_web import readmodel
+from liqmon_web.settings import WebSettings
+
+GAPS_SHOWN = 10
+PING_TIMEOUT_S = 2.0
+INT_FIELDS = (
+    "since", "last_frame_ts", "last_event_ts", "events", "errors", "deadletters",
+    "reconnects", "buffered", "buffer_dropped", "held", "gap_open_since", "updated", "pid",
+)  # fmt: skip
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+def parse_collector(raw: dict[str, str], gaps: list[tuple[str, float]], now: int) -> dict[str, Any]:
+    """A collector status hash (strings) -> typed JSON; an empty hash means not running."""
+    up = bool(raw)
+    out: dict[str, Any] = {"up": up, "connected": up and raw.get("connected") == "1"}
+    for name in INT_FIELDS:
+        out[name] = _int(raw.get(name))
+    out["last_error"] = raw.get("last_error") or None
+    try:
+        connections = orjson.loads(raw.get("connections") or "[]")
+    except orjson.JSONDecodeError:
+        connections = []
+    out["connections"] = connections if isinstance(connections, list) else []
+    last = out["last_event_ts"]
+    out["last_event_age_ms"] = now - last if isinstance(last, int) else None
+    parsed_gaps = []
+    for member, _score in gaps:
+        start, _, end = member.partition(":")
+        if _int(start) is not None and _int(end) is not None:
+            parsed_gaps.append({"start": int(start), "end": int(end)})
+    out["gaps"] = parsed_gaps
+    return out
+
+
+async def read_collectors(redis: Redis, keys: Keys) -> dict[str, dict[str, Any]]:
+    """Every known venue's status and recent gaps, in one pipelined round trip."""
+    names = sorted(PRODUCTS)
+    pipe = redis.pipeline(transaction=False)
+    for name in names:
+        pipe.hgetall(keys.collector_status(name))
+        pipe.zrevrange(keys.collector_gaps(name), 0, GAPS_SHOWN - 1, withscores=True)
+    replies = await pipe.execute()
+    now = time.time_ns() // 1_000_000
+    return {
+        name: parse_collector(replies[2 * i], replies[2 * i + 1], now)
+        for i, name in enumerate(names)
+    }
+
+
+async def collect(redis: Redis, keys: Keys, settings: WebSettings) -> dict[str, Any]:
+    """The health document (also the source of the pipeline gauges in /metrics)."""
+    now = time.time_ns() // 1_000_000
+    began = time.perf_counter()
+    try:
+        await asyncio.wait_for(redis.ping(), PING_TIMEOUT_S)
+        latency = round((time.perf_counter() - began) * 1000, 2)
+        collectors = await read_collectors(redis, keys)
+        aggregator = await readmodel.aggregator_health(redis, keys)
+    except (RedisError, OSError, TimeoutError) as exc:
+        return {
+            "status": "down",
+            "as_of": now,
+            "reasons": [f"redis unreachable: {exc}"[:300]],
+            "redis": {"ok": False, "error": str(exc)[:300]},
+            "collectors": {},
+            "aggregator": {},
+        }
+    expected = settings.web_expected_collectors
+    shown = {n: c for n, c in collectors.items() if n in expected or c["up"]}
+    reasons = []
+    for name in expected:
+        if not shown[name]["up"]:
+            reasons.append(f"{name} collector not running")
+        elif not shown[name]["connected"]:
+            reasons.append(f"{name} collector disconnected")
+    lag = aggregator.get("lag")
+    if isinstance(lag, int | float) and lag > settings.web_max_aggregator_lag:
+        reasons.append(f"aggregator lags by {lag} entries")
+    if aggregator.get("consumers") == []:
+        reasons.append("no aggregator running")
+    return {
+        "status": "degraded" if reasons else "ok",
+        "as_of": now,
+        "reasons": reasons,
+        "redis": {"ok": True, "latency_ms": latency},
+        "collectors": shown,
+        "aggregator": aggregator,
+    }

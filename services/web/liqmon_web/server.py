@@ -1,0 +1,45 @@
+"""uvicorn, configured for an app that holds long-lived event streams.
+
+uvicorn's graceful shutdown waits for in-flight responses, and an SSE response never
+ends by itself; its lifespan shutdown only runs AFTER that wait. So `WebServer` ends
+every stream (broadcaster.shutdown) at the START of uvicorn's shutdown, by overriding
+`Server.shutdown` rather than monkeypatching `handle_exit` as sse-starlette does;
+`timeout_graceful_shutdown` bounds the rest.
+"""
+
+from __future__ import annotations
+
+import uvicorn
+from fastapi import FastAPI
+
+from liqmon_web.settings import WebSettings
+
+
+class WebServer(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, app: FastAPI) -> None:
+        super().__init__(config)
+        self._fastapi = app
+
+    async def shutdown(self, sockets: list[object] | None = None) -> None:  # type: ignore[override]
+        broadcaster = getattr(self._fastapi.state, "broadcaster", None)
+        if broadcaster is not None:
+            broadcaster.shutdown()
+        await super().shutdown(sockets)  # type: ignore[arg-type]
+
+
+def build_server(
+    app: FastAPI, settings: WebSettings, *, host: str | None = None, port: int | None = None
+) -> WebServer:
+    config = uvicorn.Config(
+        app,
+        host=host or settings.web_host,
+        port=port if port is not None else settings.web_port,
+        proxy_headers=settings.web_proxy_headers,
+        forwarded_allow_ips=settings.web_forwarded_allow_ips,
+        timeout_graceful_shutdown=settings.web_graceful_shutdown_s,
+        log_config=None,  # liqmon.logs configures logging once per process
+        access_log=False,
+        server_header=False,
+        lifespan="on",
+    )
+    return WebServer(config, app)

@@ -1,0 +1,234 @@
+"""One SSE connection: optional replay from `Last-Event-ID`, then the live feed.
+
+Wire format (text/event-stream, UTF-8):
+
+    retry: 2000                       first, once: the reconnect delay hint
+    event: liquidation                one per event; `id` is the Redis stream id
+    id: 1732780000123-0
+    data: {EVENT JSON}
+    event: summary                    every second; same JSON as GET /api/summary
+    data: {...}
+    event: reset                      the resume id is older than the stream's retention
+    data: {"reason": "...", "first_id": "..."}
+    id: 1732780000999-0               an id with no data: advances a filtered client's
+                                      Last-Event-ID past events its filter skipped
+    : keep-alive                      when nothing else was sent for web_sse_keepalive_s
+
+Resume without gap or duplicate, and why it is race-free:
+1. Replay (not yet subscribed): XRANGE (cursor .. + in pages, sending matches, until a
+   short page. This can be long; no live queue fills up meanwhile.
+2. Subscribe to the broadcaster. From now on every batch the reader publishes is queued.
+3. Catch-up: XRANGE (cursor .. + again. Whatever the reader had already read before step 2
+   is in the stream, so steps 1+3 cover everything up to the subscription point.
+4. Live: queued batches are sent, skipping every entry whose id <= the last id sent.
+   Stream ids only grow, so that comparison removes exactly the overlap of 3 and 4.
+
+Why a hand-written ASGI response instead of FastAPI's native `EventSourceResponse`: the
+native path builds a pydantic `ServerSentEvent` per item and moves each item through two
+memory streams and a timeout scope, per client. Here the frames are bytes encoded once
+per process (broadcaster.py) and a client's pending batches go out in ONE `send` call,
+which is what lets one process feed 1,000 clients. Headers follow the native ones
+(`Cache-Control: no-cache`, `X-Accel-Buffering: no`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+from redis.exceptions import RedisError, ResponseError
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from liqmon.logs import LogOnce
+from liqmon_web.broadcaster import Batch, Broadcaster, Subscriber, Ticket, encode_entries
+from liqmon_web.filters import EventFilter, StreamId, as_entries, parse_stream_id
+
+logger = logging.getLogger(__name__)
+_log_once = LogOnce(logger)
+
+REPLAY_PAGE = 500
+HEADERS = {
+    "Cache-Control": "no-cache",
+    "X-Accel-Buffering": "no",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def reset_frame(reason: str, first_id: str | None) -> bytes:
+    data = orjson.dumps({"reason": reason, "first_id": first_id})
+    return b"event: reset\ndata: " + data + b"\n\n"
+
+
+class SseResponse(Response):
+    media_type = "text/event-stream"
+
+    def __init__(
+        self,
+        broadcaster: Broadcaster,
+        ticket: Ticket,
+        flt: EventFilter,
+        resume_from: StreamId | None,
+    ) -> None:
+        super().__init__(content=None, media_type=self.media_type, headers=HEADERS)
+        # an endless body: no Content-Length (Response adds "0" for an empty body)
+        self.raw_headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]
+        self.broadcaster = broadcaster
+        self.ticket = ticket
+        self.filter = flt
+        self.resume_from = resume_from
+        self.cursor: StreamId | None = resume_from  # the newest id sent (or skipped)
+        self._id_behind = False  # entries after the last sent id were skipped by the filter
+        self.settings = broadcaster.settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            writer = asyncio.create_task(self._stream(send), name="sse.writer")
+            watcher = asyncio.create_task(self._wait_disconnect(receive), name="sse.watch")
+            try:
+                await asyncio.wait({writer, watcher}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                writer.cancel()
+                watcher.cancel()
+                await asyncio.gather(writer, watcher, return_exceptions=True)
+            if not writer.cancelled() and writer.exception() is not None:
+                logger.error("stream writer failed", exc_info=writer.exception())
+                return
+            if watcher.cancelled():  # the client is still there: end the body properly
+                # A stalled socket cannot take even this; give up and let uvicorn close it.
+                with contextlib.suppress(TimeoutError, OSError):
+                    await asyncio.wait_for(
+                        send({"type": "http.response.body", "body": b"", "more_body": False}), 1.0
+                    )
+        finally:
+            self.ticket.release()
+
+    @staticmethod
+    async def _wait_disconnect(receive: Receive) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+
+    async def _send(self, send: Send, body: bytes) -> None:
+        await send({"type": "http.response.body", "body": body, "more_body": True})
+
+    async def _stream(self, send: Send) -> None:
+        b = self.broadcaster
+        await self._send(send, b"retry: %d\n\n" % self.settings.web_sse_retry_ms)
+        if self.resume_from is not None:
+            try:
+                await self._replay(send, subscribed=False)
+            except RedisError as exc:
+                _log_once.warning("replay", "stream replay failed: %s", exc)
+                return  # the client retries with the same Last-Event-ID
+        sub = b.subscribe(self.filter)
+        sub.task = asyncio.current_task()  # cancelled by the broadcaster if it stalls
+        try:
+            if self.resume_from is not None:
+                with contextlib.suppress(RedisError):  # live batches still cover the present
+                    await self._replay(send, subscribed=True)
+            await self._live(send, sub)
+        finally:
+            b.unsubscribe(sub)
+
+    async def _replay(self, send: Send, *, subscribed: bool) -> None:
+        """Send stream entries after `self.cursor`, page by page, until a short page."""
+        redis: Redis = self.broadcaster.redis
+        key = self.broadcaster.keys.events
+        if not subscribed and not await self._check_retention(send, redis, key):
+            return
+        scanned = 0
+        while self.cursor is not None and not self.broadcaster.stopping.is_set():
+            page = as_entries(
+                await redis.xrange(key, min=f"({self.cursor}", max="+", count=REPLAY_PAGE)
+            )
+            if not page:
+                return
+            encoded, _ = encode_entries(page, _log_once)
+            frames = [e.frame for e in encoded if self.filter.matches(e.key)]
+            last = parse_stream_id(str(page[-1][0]))
+            assert last is not None
+            self.cursor = last
+            body = b"".join(frames)
+            if not frames or encoded[-1].frame is not frames[-1]:
+                body += b"id: %s\n\n" % str(last).encode()
+            await self._send(send, body)
+            scanned += len(page)
+            if len(page) < REPLAY_PAGE:
+                return
+            if scanned >= self.settings.web_sse_max_replay and not subscribed:
+                await self._send(send, reset_frame("replay too long", None))
+                self.cursor = None
+                return
+
+    async def _check_retention(self, send: Send, redis: Redis, key: str) -> bool:
+        """False (after sending `reset`) when entries after the resume id may be gone."""
+        assert self.cursor is not None
+        try:
+            info: dict[str, Any] = await redis.xinfo_stream(key)
+        except ResponseError:  # no stream at all
+            info = {}
+        first = info.get("first-entry")
+        first_id = str(first[0]) if first else None
+        deleted = parse_stream_id(str(info.get("max-deleted-entry-id", "0-0"))) or StreamId(0, 0)
+        last_gen = parse_stream_id(str(info.get("last-generated-id", "0-0"))) or StreamId(0, 0)
+        if self.cursor < deleted:
+            reason = "older than the retained stream"
+        elif self.cursor > last_gen:
+            reason = "unknown id (newer than the stream)"
+        else:
+            return True
+        await self._send(send, reset_frame(reason, first_id))
+        self.cursor = None
+        return False
+
+    def _render(self, batches: list[Batch]) -> list[bytes]:
+        """Frames of the queued batches this client has not seen and wants."""
+        out: list[bytes] = []
+        flt, cursor = self.filter, self.cursor
+        for batch in batches:
+            if cursor is not None and batch.last <= cursor:
+                continue  # wholly sent during catch-up
+            entries = batch.entries
+            fresh = cursor is None or (bool(entries) and entries[0].sid > cursor)
+            if flt.is_empty and fresh:
+                if entries:
+                    out.append(batch.blob)  # the shared, joined-once bytes
+                    self._id_behind = False
+            else:
+                for entry in entries:
+                    if (cursor is None or entry.sid > cursor) and flt.matches(entry.key):
+                        out.append(entry.frame)
+                        self._id_behind = False
+                    else:
+                        self._id_behind = True
+            cursor = batch.last
+        self.cursor = cursor
+        return out
+
+    async def _live(self, send: Send, sub: Subscriber) -> None:
+        keepalive = self.settings.web_sse_keepalive_s
+        while sub.closed is None:
+            if not sub.wake.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(sub.wake.wait(), keepalive)
+                if not sub.wake.is_set():
+                    await self._send(send, b": keep-alive\n\n")
+                    continue
+            summary, batches = sub.take()
+            chunks = self._render(batches)
+            if summary is not None:
+                chunks.append(summary)
+            if chunks:
+                if self._id_behind and self.cursor is not None:
+                    # Filtered-out entries: move the client's Last-Event-ID past them so a
+                    # resume does not rescan them (an id-only block dispatches nothing).
+                    chunks.append(b"id: %s\n\n" % str(self.cursor).encode())
+                    self._id_behind = False
+                await self._send(send, b"".join(chunks))
