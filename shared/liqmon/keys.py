@@ -69,3 +69,98 @@ class Keys:
     def aggregator_consumers(self) -> str:
         """Sorted set: consumer name -> last heartbeat ms."""
         return f"{self.base}:aggregator:consumers"
+
+    # --- aggregator derived state ---------------------------------------------------
+    # Everything derived lives under a generation, `<base>:agg:g<N>:…`, so that
+    # `liqmon rebuild` can fill generation N+1 from the stream while N is live and then
+    # swap the pointer. Readers first GET `agg_generation`, then read that generation.
+    # Window names are liqmon.views.WINDOWS; sides are "L" (long) and "S" (short);
+    # bucket numbers are floor(event ts / liqmon.views.BUCKET_MS).
+    @property
+    def agg_generation(self) -> str:
+        """String: the live generation number (absent = 1). Swapped by `liqmon rebuild`."""
+        return self.agg("generation")
+
+    @property
+    def agg_generation_seq(self) -> str:
+        """String counter: last generation number handed out (INCR gives a fresh one)."""
+        return self.agg("generation-seq")
+
+    def agg_watermarks(self, gen: int) -> str:
+        """Hash: window -> last bucket already subtracted from that window.
+
+        An event in bucket b is in window W iff b > wm[W]; b <= wm["1d"] means too late.
+        """
+        return self.agg(f"g{gen}", "wm")
+
+    def agg_stats(self, gen: int) -> str:
+        """Hash: applied, duplicates, too_late, future (counts of stream entries),
+        last_applied_ms (server ms of the last apply), drift_cents (last self-check)."""
+        return self.agg(f"g{gen}", "stats")
+
+    def agg_recent(self, gen: int) -> str:
+        """Sorted set: the latest 500 events by event time (score ts, member EVENT JSON)."""
+        return self.agg(f"g{gen}", "recent")
+
+    def agg_window(self, gen: int, window: str) -> str:
+        """Hash: window totals. Fields L, S (cents), Ln, Sn (counts), `<exchange>:L`,
+        `<exchange>:S`, `<exchange>:Ln`, `<exchange>:Sn`, cap (capped one-second slots).
+        A field that returns to 0 is deleted (missing = 0)."""
+        return self.agg(f"g{gen}", "w", window)
+
+    def agg_window_coins(self, gen: int, window: str) -> str:
+        """Hash: per-coin window totals. Fields `<sym>:L`, `<sym>:Ln`, and the price-weight
+        limbs `<sym>:Lp0`, `<sym>:Lp1`, `<sym>:Lp2` (same for S); see liqmon.views."""
+        return self.agg(f"g{gen}", "wc", window)
+
+    def agg_rank(self, gen: int, window: str, side: str) -> str:
+        """Sorted set: coin -> window USD cents for side L or S; zero totals are removed."""
+        return self.agg(f"g{gen}", "rk", window, side)
+
+    def agg_largest(self, gen: int, window: str) -> str:
+        """Sorted set: one member per bucket in the window, that bucket's largest event.
+
+        Score = cents, member = `<event id> <EVENT JSON>` (ties -> greatest id)."""
+        return self.agg(f"g{gen}", "lg", window)
+
+    def agg_bucket(self, gen: int, bucket: int) -> str:
+        """Hash: one bucket's sums (window-hash fields, coin fields prefixed `c:`) and its
+        largest event (`x:mx` cents, `x:mid` id, `x:mm` largest-set member)."""
+        return self.agg(f"g{gen}", "b", str(bucket))
+
+    def agg_bucket_ids(self, gen: int, bucket: int) -> str:
+        """Set: ids of the events already applied in this bucket (dedup)."""
+        return self.agg(f"g{gen}", "b", str(bucket), "ids")
+
+    def agg_bucket_caps(self, gen: int, bucket: int) -> str:
+        """Set: `<exchange>|<instrument>|<second>` slots holding a sampled event."""
+        return self.agg(f"g{gen}", "b", str(bucket), "caps")
+
+    def agg_late_ids(self, gen: int) -> str:
+        """Set (rebuild only, deleted after): ids of too-late events added to the series."""
+        return self.agg(f"g{gen}", "late-ids")
+
+    def agg_series(self, gen: int, scope: str, hour: int) -> str:
+        """Hash: per-minute USD cents for one hour (hour = ts // 3_600_000); fields
+        `<minute 0-59>:L` / `:S`. Scope: `all`, `ex:<exchange>`, `c:<sym>`,
+        `cx:<sym>:<exchange>`. Expires at the hour's end + retention."""
+        return self.agg(f"g{gen}", "s", scope, str(hour))
+
+    @property
+    def agg_counters(self) -> str:
+        """Hash (not per generation): deadlettered, trimmed entries, over all consumers."""
+        return self.agg("counters")
+
+    def agg_consumer_slot(self, slot: int) -> str:
+        """String with TTL: lease on the default consumer name slot (value = owner token)."""
+        return self.agg("slot", str(slot))
+
+    @property
+    def agg_evictor_lease(self) -> str:
+        """String with TTL: which consumer currently runs the evictor."""
+        return self.agg("evictor-lease")
+
+    @property
+    def agg_rebuild_lock(self) -> str:
+        """String with TTL: held while `liqmon rebuild` runs."""
+        return self.agg("rebuild-lock")

@@ -1,10 +1,17 @@
-"""Entry point for `liqmon run` (placeholder until the service lands)."""
+"""Entry point for `liqmon run aggregator`."""
 
 from __future__ import annotations
 
-import logging
+from liqmon.logs import configure_logging
+from liqmon.runtime import run_service
+from liqmon.settings import load_settings
+
+from .service import AggregatorService
+from .settings import AggregatorSettings
 
 
 def main(argv: list[str]) -> int:
-    logging.getLogger(__name__).error("not implemented yet (args %s)", argv)
-    return 3
+    del argv  # everything is configured through the environment
+    settings = load_settings(AggregatorSettings)
+    configure_logging("aggregator", settings.log_level)
+    return run_service(AggregatorService(settings), shutdown_timeout=10.0)

@@ -1,0 +1,270 @@
+"""Consume the event stream through the consumer group and fold it into the windows.
+
+Delivery is at least once; apply.lua makes it exactly once in effect. The loop:
+1. on start (and after any failure or claim) re-read our own pending entries (`0`),
+   paging through them, then switch to new entries (`>`, blocking);
+2. every `janitor_ms`, XAUTOCLAIM entries idle longer than `claim_idle_ms` on any
+   consumer (a dead one's PEL) and process them like our own history;
+3. an entry delivered more than `max_deliveries` times without being acked, a malformed
+   one, or one too far in the future goes to the dead-letter stream and is acked; an
+   entry trimmed from the stream while pending (empty fields) is acked and counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from liqmon.bus import append_deadletters, deadletter_fields
+from liqmon.event import InvalidEvent, LiquidationEvent
+from liqmon.keys import AGGREGATOR_GROUP, Keys
+from liqmon.logs import LogOnce
+
+from .apply import APPLIED, DUPLICATE, FUTURE, TOO_LATE, Applier, Prepared, prepare
+
+logger = logging.getLogger(__name__)
+
+Entry = tuple[str, dict[str, str]]
+TRANSIENT = (RedisConnectionError, RedisTimeoutError, OSError)
+
+
+async def ensure_group(redis: Redis, keys: Keys) -> None:
+    """Create the group at id 0 (a fresh deployment replays what the stream holds)."""
+    try:
+        await redis.xgroup_create(keys.events, AGGREGATOR_GROUP, id="0", mkstream=True)
+    except ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+@dataclass
+class ConsumerConfig:
+    name: str
+    batch: int = 200
+    block_ms: int = 2000
+    claim_idle_ms: int = 60_000
+    janitor_ms: int = 30_000
+    max_deliveries: int = 5
+
+
+class Consumer:
+    """One consumer of the group. `redis` for commands, `reader` for the blocking reads."""
+
+    def __init__(
+        self, redis: Redis, reader: Redis, keys: Keys, applier: Applier, config: ConsumerConfig
+    ) -> None:
+        self.redis = redis
+        self.reader = reader
+        self.keys = keys
+        self.applier = applier
+        self.config = config
+        self.counts: Counter[str] = Counter()
+        self._log_once = LogOnce(logger)
+        self._next_janitor = 0.0
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    # --- reading ----------------------------------------------------------------------
+    async def read_history(self, after: str) -> list[Entry]:
+        reply = await self.redis.xreadgroup(
+            AGGREGATOR_GROUP, self.name, {self.keys.events: after}, count=self.config.batch
+        )
+        return _entries(reply)
+
+    async def read_new(self, block_ms: int | None) -> list[Entry]:
+        reply = await self.reader.xreadgroup(
+            AGGREGATOR_GROUP,
+            self.name,
+            {self.keys.events: ">"},
+            count=self.config.batch,
+            block=block_ms,
+        )
+        return _entries(reply)
+
+    async def deliveries(self, entries: Sequence[Entry]) -> dict[str, int]:
+        """Delivery counts of (our own) pending entries, from XPENDING."""
+        if not entries:
+            return {}
+        rows = await self.redis.xpending_range(
+            self.keys.events,
+            AGGREGATOR_GROUP,
+            min=entries[0][0],
+            max=entries[-1][0],
+            count=len(entries) + 10,
+            consumername=self.name,
+        )
+        return {str(r["message_id"]): int(r["times_delivered"]) for r in rows}
+
+    # --- processing -------------------------------------------------------------------
+    async def process(self, entries: Sequence[Entry], delivered: dict[str, int]) -> None:
+        """Apply, dead-letter or drop every entry; each ends up acked (or is retried)."""
+        good: list[Prepared] = []
+        letters: list[tuple[str, dict[str, str]]] = []
+        trimmed: list[str] = []
+        for sid, fields in entries:
+            if not fields:
+                trimmed.append(sid)
+                continue
+            times = delivered.get(sid, 1)
+            if times > self.config.max_deliveries:
+                letters.append((sid, _letter(sid, fields, f"failed {times - 1} deliveries")))
+                continue
+            try:
+                good.append(prepare(sid, LiquidationEvent.from_fields(fields)))
+            except (InvalidEvent, ValueError) as exc:
+                self._log_once.warning(str(exc)[:60], "dead-lettering %s: %s", sid, exc)
+                letters.append((sid, _letter(sid, fields, f"malformed: {exc}")))
+        statuses = await self._apply(good)
+        by_id = dict(entries)
+        for p, status in zip(good, statuses, strict=True):
+            if status == FUTURE:
+                reason = "event time too far ahead"
+                letters.append((p.stream_id, _letter(p.stream_id, by_id[p.stream_id], reason)))
+            self.counts[_COUNTER[status]] += 1
+        await self._settle(letters, trimmed)
+
+    async def _apply(self, good: list[Prepared]) -> str:
+        if not good:
+            return ""
+        try:
+            return await self.applier.apply(good)
+        except ResponseError:
+            if len(good) == 1:
+                raise
+        # isolate the entry the script refuses; the others go through
+        out = []
+        for p in good:
+            try:
+                out.append(await self.applier.apply([p]))
+            except ResponseError as exc:
+                self._log_once.warning("apply-error", "apply failed for %s: %s", p.stream_id, exc)
+                out.append("?")
+        return "".join(out)
+
+    async def _settle(self, letters: list[tuple[str, dict[str, str]]], trimmed: list[str]) -> None:
+        if letters:
+            await append_deadletters(self.redis, self.keys, [f for _, f in letters])
+        ack = [sid for sid, _ in letters] + trimmed
+        if not ack:
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.xack(self.keys.events, AGGREGATOR_GROUP, *ack)
+        if letters:
+            pipe.hincrby(self.keys.agg_counters, "deadlettered", len(letters))
+        if trimmed:
+            pipe.hincrby(self.keys.agg_counters, "trimmed", len(trimmed))
+        await pipe.execute()
+        self.counts["deadlettered"] += len(letters)
+        self.counts["trimmed"] += len(trimmed)
+
+    # --- the loops ----------------------------------------------------------------------
+    async def drain_history(self) -> int:
+        """Process our own pending entries, oldest first; returns how many were seen."""
+        after, seen = "0", 0
+        while True:
+            entries = await self.read_history(after)
+            if not entries:
+                return seen
+            seen += len(entries)
+            await self.process(entries, await self.deliveries(entries))
+            after = entries[-1][0]
+
+    async def claim_idle(self, min_idle_ms: int) -> int:
+        """XAUTOCLAIM idle entries of any consumer into ours and process them."""
+        cursor, claimed = "0-0", 0
+        for _ in range(1000):
+            reply = await self.redis.xautoclaim(
+                self.keys.events,
+                AGGREGATOR_GROUP,
+                self.name,
+                min_idle_ms,
+                start_id=cursor,
+                count=self.config.batch,
+            )
+            cursor, entries, deleted = str(reply[0]), list(reply[1]), list(reply[2])
+            if deleted:  # 7.0+: trimmed entries already left the PEL
+                await self.redis.hincrby(self.keys.agg_counters, "trimmed", len(deleted))
+            if entries:
+                claimed += len(entries)
+                await self.process(entries, await self.deliveries(entries))
+            if cursor in ("0-0", "0"):
+                break
+        if claimed:
+            logger.info("claimed %d idle entries", claimed)
+        return claimed
+
+    async def run(self, stop: asyncio.Event) -> None:
+        history = True
+        failures = 0
+        while not stop.is_set():
+            try:
+                if time.monotonic() >= self._next_janitor:
+                    self._next_janitor = time.monotonic() + self.config.janitor_ms / 1000
+                    await self.claim_idle(self.config.claim_idle_ms)
+                if history:
+                    await self.drain_history()
+                    history = False
+                entries = await self._read_or_stop(stop)
+                if entries:
+                    await self.process(entries, {})
+                failures = 0
+            except (*TRANSIENT, ResponseError) as exc:
+                failures += 1
+                history = True
+                delay = min(5.0, 0.1 * 2**failures)
+                logger.warning("consumer error (%s); retrying in %.1fs", exc, delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
+
+    async def _read_or_stop(self, stop: asyncio.Event) -> list[Entry]:
+        """A blocking read that a stop request interrupts (entries it may have taken stay
+        in our PEL and are re-read on the next start or claimed by another consumer)."""
+        read = asyncio.ensure_future(self.read_new(self.config.block_ms))
+        stopper = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({read, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+        if read.done():
+            return read.result()
+        read.cancel()
+        try:
+            await read
+        except asyncio.CancelledError:
+            pass
+        except TRANSIENT:
+            pass
+        return []
+
+
+_COUNTER = {APPLIED: "applied", DUPLICATE: "duplicates", TOO_LATE: "too_late", FUTURE: "future"}
+_COUNTER["?"] = "failed"
+
+
+def _entries(reply: Any) -> list[Entry]:
+    if not reply:
+        return []
+    out: list[Entry] = []
+    for _stream, items in reply:
+        out += [(str(sid), fields or {}) for sid, fields in items]
+    return out
+
+
+def _letter(sid: str, fields: dict[str, str], reason: str) -> dict[str, str]:
+    raw = orjson.dumps(fields, option=orjson.OPT_NON_STR_KEYS).decode()
+    context = f"stream_id={sid}"
+    return deadletter_fields(source="aggregator", reason=reason, raw=raw, context=context)
