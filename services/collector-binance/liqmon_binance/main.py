@@ -1,10 +1,18 @@
-"""Entry point for `liqmon run` (placeholder until the service lands)."""
+"""Entry point for `liqmon run collector-binance` (both Binance products in one process)."""
 
 from __future__ import annotations
 
-import logging
+from liqmon.collector.service import CollectorService
+from liqmon.logs import configure_logging
+from liqmon.runtime import run_service
+from liqmon.settings import load_settings
+from liqmon_binance.settings import BinanceSettings
+from liqmon_binance.venue import BinanceVenue
 
 
 def main(argv: list[str]) -> int:
-    logging.getLogger(__name__).error("not implemented yet (args %s)", argv)
-    return 3
+    del argv  # configured through the environment only
+    settings = load_settings(BinanceSettings)
+    configure_logging("collector-binance", settings.log_level)
+    service = CollectorService(BinanceVenue(settings), settings)
+    return run_service(service, shutdown_timeout=settings.collector_flush_seconds + 10.0)

@@ -1,10 +1,18 @@
-"""Entry point for `liqmon run` (placeholder until the service lands)."""
+"""Entry point for `liqmon run collector-okx` (SWAP and FUTURES on one connection)."""
 
 from __future__ import annotations
 
-import logging
+from liqmon.collector.service import CollectorService
+from liqmon.logs import configure_logging
+from liqmon.runtime import run_service
+from liqmon.settings import load_settings
+from liqmon_okx.settings import OkxSettings
+from liqmon_okx.venue import OkxVenue
 
 
 def main(argv: list[str]) -> int:
-    logging.getLogger(__name__).error("not implemented yet (args %s)", argv)
-    return 3
+    del argv  # configured through the environment only
+    settings = load_settings(OkxSettings)
+    configure_logging("collector-okx", settings.log_level)
+    service = CollectorService(OkxVenue(settings), settings)
+    return run_service(service, shutdown_timeout=settings.collector_flush_seconds + 10.0)

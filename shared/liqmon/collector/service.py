@@ -1,0 +1,167 @@
+"""`CollectorService`: a venue's feeds plus the shared runtime, as a `liqmon.runtime.Service`.
+
+Data flow: socket reader -> `handle` (parse, dedupe, queue; never awaits) -> `EventWriter`
+(ordered pipelined batches) -> `liq:v1:events`. Bad parts go to `DeadLetters`, parts that
+need an unknown instrument's spec to `HoldQueue`. `CollectorStatus` publishes every couple of
+seconds.
+
+Shutdown (SIGTERM, or the `stop` event in-process): the feeds stop reading and close, held
+events still unresolved are dead-lettered, the writer flushes for at most
+`collector_flush_seconds`, a final status is written (connected 0, gap open from now), and
+the Redis client closes. Startup never waits for Redis: the exchange connections come first
+and events buffer until Redis answers.
+
+In-process use (tests, benchmarks, embedding):
+
+    service = CollectorService(BinanceVenue(settings), settings)
+    await liqmon.runtime.serve(service, stop=stop_event)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from redis.asyncio import Redis
+
+from liqmon.collector.connection import ConnectionConfig, Feed
+from liqmon.collector.deadletters import DeadLetters
+from liqmon.collector.held import HoldQueue
+from liqmon.collector.instruments import SpecCache
+from liqmon.collector.settings import CollectorSettings
+from liqmon.collector.status import CollectorStatus
+from liqmon.collector.venue import Venue
+from liqmon.collector.writer import EventWriter
+from liqmon.logs import LogOnce
+from liqmon.redis_client import create_redis
+from liqmon.runtime import TaskSet
+
+logger = logging.getLogger(__name__)
+
+
+def connection_config(settings: CollectorSettings) -> ConnectionConfig:
+    return ConnectionConfig(
+        pong_timeout=settings.collector_pong_timeout_seconds,
+        open_timeout=settings.collector_open_timeout_seconds,
+        backoff_initial=settings.collector_backoff_initial_seconds,
+        backoff_max=settings.collector_backoff_max_seconds,
+        max_frame_bytes=settings.collector_max_frame_bytes,
+    )
+
+
+class CollectorService:
+    def __init__(self, venue: Venue, settings: CollectorSettings) -> None:
+        self.name = venue.source
+        self.venue = venue
+        self.settings = settings
+        self.redis: Redis = create_redis(settings.redis_url, name=venue.source, retries=1)
+        keys = settings.keys
+        self.deadletters = DeadLetters(venue.source)
+        self.writer = EventWriter(
+            self.redis,
+            keys,
+            self.deadletters,
+            retention_ms=settings.retention_ms,
+            capacity=settings.collector_buffer_max,
+            batch_max=settings.collector_batch_max,
+        )
+        self.status = CollectorStatus(
+            venue.exchange,
+            keys,
+            retention_ms=settings.retention_ms,
+            ttl_seconds=settings.collector_status_ttl_seconds,
+        )
+        self.held = HoldQueue(
+            self.writer.submit, self.deadletters, max_age_seconds=settings.collector_hold_seconds
+        )
+        self.caches: list[SpecCache[Any]] = venue.caches()
+        config = connection_config(settings)
+        self.feeds = [Feed(spec, config, self.handle, self.status) for spec in venue.feeds()]
+        self._venue_log = LogOnce(logger)
+
+    # --- the hot path: called by each feed's reader for every frame -------------------
+    def handle(self, feed: Feed, raw: str | bytes, recv_ts: int) -> None:
+        if isinstance(raw, bytes):
+            try:
+                raw = raw.decode()
+            except UnicodeDecodeError:
+                self._bad(feed, "binary frame is not UTF-8", raw, "")
+                return
+        result = feed.spec.parser.parse_frame(raw, recv_ts)
+        if result.events:
+            self.writer.submit(result.events)
+        for part in result.bad:
+            self._bad(feed, part.reason, part.raw, part.context)
+        if result.held:
+            self.held.hold(result.held, feed.spec.caches)
+        if result.error:
+            self.status.counters.venue_errors += 1
+            self.status.counters.last_error = result.error[:500]
+            self._venue_log.warning(result.error[:40], "%s: %s", feed.spec.product, result.error)
+        if result.reconnect:
+            feed.request_rollover()
+
+    def _bad(self, feed: Feed, reason: str, raw: str | bytes, context: str) -> None:
+        self.status.counters.errors += 1
+        where = f"{feed.spec.product} {context}".strip()
+        self.deadletters.record(reason, raw, where)
+
+    def refresh_gauges(self) -> None:
+        g, w = self.status.gauges, self.writer
+        g.events, g.last_event_ts, g.buffered = w.written, w.last_event_ts, w.buffered
+        g.buffer_dropped, g.duplicates = w.dropped, w.duplicates
+        g.deadletters, g.held = self.deadletters.count, len(self.held)
+        if not w.redis_ok and w.last_error:
+            g.extra["redis_error"] = w.last_error[:300]
+        else:
+            g.extra.pop("redis_error", None)
+
+    # --- Service protocol -------------------------------------------------------------
+    async def startup(self) -> None:
+        await self.status.load_previous(self.redis)
+        logger.info(
+            "%s: feeds %s",
+            self.name,
+            ", ".join(f"{f.spec.product}={f.spec.url}" for f in self.feeds),
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        s = self.settings
+        tasks = TaskSet()
+        writer_stop, status_stop = asyncio.Event(), asyncio.Event()
+        feed_tasks = [
+            tasks.spawn(feed.run(stop), f"feed.{feed.spec.product}") for feed in self.feeds
+        ]
+        for cache in self.caches:
+            tasks.spawn(cache.run(stop), f"specs.{cache.name}")
+        tasks.spawn(self.held.run(stop, self.caches), "held")
+        writer = tasks.spawn(
+            self.writer.run(writer_stop, drain_seconds=s.collector_flush_seconds), "writer"
+        )
+        status = tasks.spawn(
+            self.status.run(
+                self.redis, status_stop, s.collector_status_seconds, self.refresh_gauges
+            ),
+            "status",
+        )
+        try:
+            await stop.wait()
+            await asyncio.wait(feed_tasks, timeout=5.0)
+            self.held.retry(final=True)
+            writer_stop.set()
+            await asyncio.wait({writer}, timeout=s.collector_flush_seconds + 1.0)
+            status_stop.set()
+            await asyncio.wait({status}, timeout=2.0)
+            self.refresh_gauges()
+            await self.status.publish(self.redis, final=True)
+            logger.info(
+                "%s: %d events written, %d duplicates, %d bad, %d dropped, %d still buffered",
+                self.name, self.writer.written, self.writer.duplicates, self.deadletters.count,
+                self.writer.dropped, self.writer.buffered,
+            )  # fmt: skip
+        finally:
+            await tasks.cancel_all()
+
+    async def shutdown(self) -> None:
+        await self.redis.aclose()

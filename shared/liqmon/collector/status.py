@@ -1,0 +1,212 @@
+"""The collector's status hash and its connection-gap record.
+
+Every `interval` seconds the status hash (`Keys.collector_status(exchange)`) is rewritten
+with a TTL, so a dead collector's status disappears instead of looking healthy forever.
+Field names are a contract with the web service (/api/health, dashboard): see
+`CollectorStatus.fields`.
+
+Gaps: a product's connection that is down from t0 to t1 leaves the sorted-set member
+`"t0:t1"` with score t1 in `Keys.collector_gaps(exchange)` (trimmed to the stream retention)
+once it is back; a window that overlaps a gap is incomplete. A gap still open is the hash's
+`gap_open_since`. On shutdown the final status says the gap opened now, and the next start
+inherits that value (if the hash has not expired yet) so a restart's outage is recorded too.
+A planned rollover opens the new connection before closing the old one: no gap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import orjson
+from redis.asyncio import Redis
+
+from liqmon.bus import now_ms
+from liqmon.collector.timing import wait_or_stop
+from liqmon.collector.writer import REDIS_ERRORS
+from liqmon.keys import Keys
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class FeedState:
+    product: str
+    url: str
+    connected: bool = False
+    since: int = 0
+    last_frame_ts: int = 0
+    down_since: int = 0
+    record_gap: bool = False  # False until the first connection (unless a gap was inherited)
+    ever_connected: bool = False
+
+
+@dataclass(slots=True)
+class Counters:
+    frames: int = 0
+    errors: int = 0  # malformed frames or parts
+    venue_errors: int = 0  # error events the venue sent
+    reconnects: int = 0
+    rollovers: int = 0
+    last_error: str = ""
+    last_frame_ts: int = 0
+
+
+@dataclass(slots=True)
+class Gauges:
+    """Numbers owned by other parts, copied in before each publish."""
+
+    events: int = 0
+    last_event_ts: int = 0
+    deadletters: int = 0
+    buffered: int = 0
+    buffer_dropped: int = 0
+    duplicates: int = 0
+    held: int = 0
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class CollectorStatus:
+    def __init__(
+        self,
+        exchange: str,
+        keys: Keys,
+        *,
+        retention_ms: int,
+        ttl_seconds: int = 30,
+    ) -> None:
+        self.exchange = exchange
+        self._keys = keys
+        self._retention_ms = retention_ms
+        self._ttl = ttl_seconds
+        self.started = now_ms()
+        self.feeds: dict[str, FeedState] = {}
+        self.counters = Counters()
+        self.gauges = Gauges()
+        self.since = self.started
+        self._gaps: list[tuple[int, int]] = []
+
+    def add_feed(self, product: str, url: str) -> FeedState:
+        state = FeedState(product, url, since=self.started, down_since=self.started)
+        self.feeds[product] = state
+        return state
+
+    # --- transitions (called by the connection loops) ----------------------------------
+    def connected(self, product: str) -> None:
+        state, ts = self.feeds[product], now_ms()
+        if state.record_gap:
+            self._gaps.append((state.down_since, ts))
+        if state.ever_connected:
+            self.counters.reconnects += 1
+        state.connected, state.since, state.record_gap = True, ts, False
+        state.ever_connected = True
+        self.since = ts
+
+    def disconnected(self, product: str, reason: str) -> None:
+        state, ts = self.feeds[product], now_ms()
+        if reason:
+            self.counters.last_error = f"{product}: {reason}"[:500]
+        if not state.connected:
+            return
+        state.connected, state.since, state.down_since, state.record_gap = False, ts, ts, True
+        self.since = ts
+        logger.warning("%s connection down: %s", product, reason)
+
+    def inherit_gap(self, since_ms: int) -> None:
+        """A previous run left a gap open at `since_ms`: record it on the first connect."""
+        for state in self.feeds.values():
+            if not state.connected:
+                state.down_since, state.record_gap = since_ms, True
+
+    def frame(self, state: FeedState, ts: int) -> None:
+        state.last_frame_ts = ts
+        self.counters.last_frame_ts = ts
+        self.counters.frames += 1
+
+    # --- publishing ---------------------------------------------------------------------
+    def gap_open_since(self) -> str:
+        down = [s.down_since for s in self.feeds.values() if not s.connected]
+        return str(min(down)) if down else ""
+
+    def fields(self, *, final: bool = False) -> dict[str, str]:
+        c, g, ts = self.counters, self.gauges, now_ms()
+        connections = [
+            {
+                "product": s.product,
+                "url": s.url,
+                "connected": s.connected and not final,
+                "since": s.since,
+                "last_frame_ts": s.last_frame_ts,
+            }
+            for s in self.feeds.values()
+        ]
+        all_up = bool(self.feeds) and all(s.connected for s in self.feeds.values()) and not final
+        return {
+            "exchange": self.exchange,
+            "connected": "1" if all_up else "0",
+            "since": str(ts if final else self.since),
+            "last_frame_ts": str(c.last_frame_ts),
+            "last_event_ts": str(g.last_event_ts),
+            "events": str(g.events),
+            "frames": str(c.frames),
+            "errors": str(c.errors),
+            "venue_errors": str(c.venue_errors),
+            "deadletters": str(g.deadletters),
+            "reconnects": str(c.reconnects),
+            "rollovers": str(c.rollovers),
+            "last_error": c.last_error,
+            "buffered": str(g.buffered),
+            "buffer_dropped": str(g.buffer_dropped),
+            "duplicates": str(g.duplicates),
+            "held": str(g.held),
+            "gap_open_since": str(ts) if final else self.gap_open_since(),
+            "updated": str(ts),
+            "started": str(self.started),
+            "pid": str(os.getpid()),
+            "connections": orjson.dumps(connections).decode(),
+            **g.extra,
+        }
+
+    async def load_previous(self, redis: Redis) -> None:
+        """Inherit an open gap from the previous run's status, if it is still there."""
+        try:
+            previous = await redis.hget(
+                self._keys.collector_status(self.exchange), "gap_open_since"
+            )
+        except REDIS_ERRORS as exc:
+            logger.info("previous status not readable (%s)", exc)
+            return
+        if isinstance(previous, bytes):
+            previous = previous.decode()
+        if isinstance(previous, str) and previous.isdigit():
+            self.inherit_gap(int(previous))
+
+    async def publish(self, redis: Redis, *, final: bool = False) -> bool:
+        key = self._keys.collector_status(self.exchange)
+        gaps, self._gaps = self._gaps, []
+        pipe = redis.pipeline(transaction=False)
+        pipe.hset(key, mapping=self.fields(final=final))  # type: ignore[arg-type]
+        pipe.expire(key, self._ttl)
+        if gaps:
+            gap_key = self._keys.collector_gaps(self.exchange)
+            pipe.zadd(gap_key, {f"{t0}:{t1}": t1 for t0, t1 in gaps})
+            pipe.zremrangebyscore(gap_key, "-inf", now_ms() - self._retention_ms)
+        try:
+            await pipe.execute()
+        except REDIS_ERRORS as exc:
+            self._gaps = gaps + self._gaps
+            logger.debug("status publish failed: %s", exc)
+            return False
+        return True
+
+    async def run(
+        self, redis: Redis, stop: asyncio.Event, interval: float, refresh: Callable[[], None]
+    ) -> None:
+        while True:
+            refresh()
+            await self.publish(redis)
+            if await wait_or_stop(stop, interval):
+                return

@@ -1,0 +1,58 @@
+"""What a venue plugs into the shared collector runtime.
+
+A venue (Binance, OKX, later Bybit) is a set of feeds - one WebSocket connection each, with
+its frame parser and its connection hooks - plus the spec caches its parsers read. Everything
+else (reconnects, liveness, rollover, buffering, status, gaps, dead letters, held events)
+is `liqmon.collector` and the same for every venue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from websockets.asyncio.client import ClientConnection
+
+from liqmon.collector.frames import FrameParser
+from liqmon.collector.instruments import SpecCache
+
+#: Receives a frame that arrived while subscribing (so none is lost).
+Deliver = Callable[[str | bytes], None]
+#: Sends the subscription on a fresh connection and returns once it is confirmed; raises
+#: `SubscribeError` if the venue refuses. Frames that are not the confirmation go to deliver.
+Subscribe = Callable[[ClientConnection, Deliver], Awaitable[None]]
+
+
+class SubscribeError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    """One WebSocket connection of a venue.
+
+    `product` names it in the status (`binance-usdm`, or `okx-swap+futures` for OKX's shared
+    connection). Liveness: after `quiet_seconds` without any frame the runtime sends
+    `text_ping` (OKX: `"ping"`) or, when that is None, a protocol ping frame (Binance), and
+    drops the connection if nothing answers within the pong timeout. `max_lifetime` is the
+    venue's hard connection limit (Binance: 24 h); the runtime opens a replacement before it.
+    """
+
+    product: str
+    url: str
+    parser: FrameParser
+    subscribe: Subscribe | None = None
+    text_ping: str | None = None
+    quiet_seconds: float = 20.0
+    max_lifetime: float | None = None
+    caches: Sequence[SpecCache[Any]] = field(default_factory=tuple)
+
+
+class Venue(Protocol):
+    exchange: str  # "binance"; the status/gap keys' name
+    source: str  # "collector-binance"; the dead letters' source and the service name
+
+    def feeds(self) -> list[FeedSpec]: ...
+
+    def caches(self) -> list[SpecCache[Any]]: ...

@@ -1,0 +1,165 @@
+"""The ordered, pipelined, buffering writer from the socket reader to the event stream.
+
+The reader must never wait for Redis: a collector that stops reading its socket while Redis
+restarts would be dropped by the exchange and lose the liquidations in between. So
+`submit()` is synchronous and only appends to a bounded in-memory queue (default 100k
+events); a single writer task drains it in batches of up to `batch_max`, each batch one
+pipelined round trip (`liqmon.bus.append_events`), so order is kept and a burst of thousands
+of events a second costs a few round trips, not thousands.
+
+While Redis is unreachable the batch stays at the head of the queue and is retried with
+capped backoff; new events queue behind it. When the queue is full new events are refused
+and counted (`dropped`): the oldest ones are already promised to the stream in order.
+A retried batch may have been partly written before the error; the stream can then hold an
+entry twice, which is harmless because every consumer deduplicates by the deterministic id.
+
+`submit()` also drops ids seen recently (bounded memory). That absorbs the overlap of a
+planned connection rollover and a venue's replay after re-subscribing without a stream
+write; downstream deduplication remains the guarantee.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Iterable
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from liqmon.bus import append_events
+from liqmon.collector.deadletters import DeadLetters
+from liqmon.collector.timing import Backoff, wait_any
+from liqmon.event import LiquidationEvent
+from liqmon.keys import Keys
+from liqmon.logs import LogOnce
+
+logger = logging.getLogger(__name__)
+REDIS_ERRORS = (RedisError, OSError)
+
+
+class RecentIds:
+    """The last `capacity` ids, for cheap duplicate suppression."""
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._ids: set[str] = set()
+        self._order: deque[str] = deque()
+
+    def __contains__(self, event_id: str) -> bool:
+        return event_id in self._ids
+
+    def add(self, event_id: str) -> None:
+        self._ids.add(event_id)
+        self._order.append(event_id)
+        if len(self._order) > self._capacity:
+            self._ids.discard(self._order.popleft())
+
+
+class EventWriter:
+    def __init__(
+        self,
+        redis: Redis,
+        keys: Keys,
+        deadletters: DeadLetters,
+        *,
+        retention_ms: int,
+        capacity: int = 100_000,
+        batch_max: int = 2_000,
+        dedupe_window: int = 100_000,
+    ) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._deadletters = deadletters
+        self._retention_ms = retention_ms
+        self._capacity = capacity
+        self._batch_max = batch_max
+        self._queue: deque[LiquidationEvent] = deque()
+        self._batch: list[LiquidationEvent] = []
+        self._recent = RecentIds(dedupe_window)
+        self._wake = asyncio.Event()
+        self._log = LogOnce(logger)
+        self.written = 0
+        self.dropped = 0
+        self.duplicates = 0
+        self.last_event_ts = 0
+        self.redis_ok = True
+        self.last_error = ""
+
+    # --- the reader's side: never blocks ---------------------------------------------
+    def submit(self, events: Iterable[LiquidationEvent]) -> None:
+        queue, recent = self._queue, self._recent
+        for event in events:
+            if event.id in recent:
+                self.duplicates += 1
+                continue
+            if len(queue) + len(self._batch) >= self._capacity:
+                self.dropped += 1
+                self._log.warning(
+                    "full", "event buffer full (%d); dropping new events", self._capacity
+                )
+                continue
+            recent.add(event.id)
+            queue.append(event)
+        if queue:
+            self._wake.set()
+
+    @property
+    def buffered(self) -> int:
+        return len(self._queue) + len(self._batch)
+
+    # --- the writer task ---------------------------------------------------------------
+    async def run(self, stop: asyncio.Event, *, drain_seconds: float = 5.0) -> None:
+        """Write until `stop`, then keep flushing for at most `drain_seconds`."""
+        backoff = Backoff(0.05, 2.0)
+        deadline: float | None = None
+        while True:
+            if stop.is_set() and deadline is None:
+                deadline = time.monotonic() + drain_seconds
+            if deadline is not None and (time.monotonic() >= deadline or not self._work_left()):
+                break
+            if not self._work_left():
+                self._wake.clear()
+                await wait_any(self._wake, stop, timeout=None)
+                continue
+            if await self.write_once():
+                backoff.reset()
+                await asyncio.sleep(0)  # let the readers in between batches
+                continue
+            delay = backoff.next_delay()
+            if deadline is not None:
+                delay = min(delay, max(deadline - time.monotonic(), 0.0))
+            await asyncio.sleep(delay)
+        if self.buffered:
+            logger.error("stopping with %d events not written (Redis unreachable)", self.buffered)
+
+    def _work_left(self) -> bool:
+        return bool(self._queue or self._batch or self._deadletters.pending)
+
+    async def write_once(self) -> bool:
+        """Write one batch (and pending dead letters). False if Redis failed."""
+        if not self._batch:
+            take = min(len(self._queue), self._batch_max)
+            self._batch = [self._queue.popleft() for _ in range(take)]
+        try:
+            if self._batch:
+                await append_events(
+                    self._redis, self._keys, self._batch, retention_ms=self._retention_ms
+                )
+            await self._deadletters.flush(self._redis, self._keys)
+        except REDIS_ERRORS as exc:
+            self.last_error = f"redis: {type(exc).__name__}: {exc}"
+            if self.redis_ok:
+                logger.warning("redis write failed, buffering (%d waiting): %s", self.buffered, exc)
+            self.redis_ok = False
+            return False
+        if not self.redis_ok:
+            logger.info("redis writable again; %d events still buffered", self.buffered)
+        self.redis_ok = True
+        self.written += len(self._batch)
+        if self._batch:
+            self.last_event_ts = max(self.last_event_ts, max(e.ts for e in self._batch))
+        self._batch = []
+        return True
