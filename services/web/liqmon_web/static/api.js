@@ -33,7 +33,7 @@ export async function getJson(path, params = {}) {
       let detail = response.statusText;
       try {
         const body = await response.json();
-        detail = typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail ?? body);
+        detail = typeof body.error === "string" ? body.error : JSON.stringify(body.detail ?? body);
       } catch {
         /* not JSON: keep the status text */
       }

@@ -124,9 +124,16 @@ function applyFilters(filters) {
   startTape();
 }
 
+/** /api/series takes one coin and one exchange: follow the filters when they name one. */
 function seriesQuery() {
-  const q = toQuery(state.filters);
-  return { symbol: q.symbol, exchange: q.exchange };
+  const f = state.filters;
+  const q = {
+    symbol: f.symbols.length === 1 ? f.symbols[0] : undefined,
+    exchange: f.exchanges.length === 1 ? f.exchanges[0] : undefined,
+  };
+  const scope = [q.symbol, q.exchange].filter(Boolean).join(" · ");
+  $("#chart-scope").textContent = scope || t("chart_all");
+  return q;
 }
 
 function showActiveFilters() {
@@ -222,6 +229,7 @@ onLangChange((lang) => {
   showSound();
   showConnection(connPill.dataset.state || "connecting");
   showActiveFilters();
+  seriesQuery();
   tape.report();
   if (state.summary) cards.render(state.summary);
   rankings.render();

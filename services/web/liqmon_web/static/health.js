@@ -23,7 +23,7 @@ function pick(obj, ...names) {
 
 /** "connected"/"up"/true → "up"; "disconnected"/false → "down"; anything else as given. */
 function stateOf(c) {
-  const raw = pick(c, "state", "status", "connection", "connected");
+  const raw = pick(c, "state", "status", "connection", "connected", "up");
   if (raw === true) return "up";
   if (raw === false) return "down";
   return raw === undefined ? "unknown" : String(raw);
@@ -79,6 +79,7 @@ export class Health {
       const state = stateOf(c);
       const age = ageOf(c, now);
       const gaps = gapsOf(c);
+      const gapOpen = Number(pick(c, "gap_open_since")) || 0;
       const extra = Object.entries(c ?? {})
         .filter(([, v]) => v === null || typeof v !== "object")
         .map(([k, v]) => `${k}: ${v}`)
@@ -91,6 +92,7 @@ export class Health {
         el("span", { class: "h-state", text: state }),
         el("span", { class: "h-age", text: age === undefined ? "" : `${t("health_last")} ${t("health_ago", { age: formatAge(age) })}` }),
         gaps === undefined ? null : el("span", { class: `h-gaps${gaps > 0 ? " warn" : ""}`, text: `${t("health_gaps")} ${formatInt(gaps)}` }),
+        gapOpen > 0 ? el("span", { class: "h-gaps warn", text: t("health_gap_open", { age: formatAge(now - gapOpen) }) }) : null,
       );
     });
     const agg = h.aggregator ?? {};
