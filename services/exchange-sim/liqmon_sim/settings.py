@@ -1,6 +1,12 @@
-"""Settings of the exchange simulator (`liqmon up --demo` sets these)."""
+"""Settings of the exchange simulator (`liqmon up --demo` sets the host/port/scenario ones).
+
+Timers are in seconds so tests can shrink the real ones (Binance: ping 3 min, pong 10 min,
+24 h lifetime; OKX: 30 s idle) to fractions of a second.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from pydantic import Field
 
@@ -13,3 +19,20 @@ class SimSettings(CommonSettings):
     sim_binance_coinm_port: int = Field(9102, ge=0, le=65535)
     sim_okx_port: int = Field(9103, ge=0, le=65535)
     sim_scenario: str = "demo"
+    sim_seed: int = 1
+    sim_rate_multiplier: float = Field(1.0, ge=0)
+    sim_total: int | None = Field(None, ge=1, description="finite run: exactly N liquidations")
+    sim_rate: float | None = Field(None, ge=0, description="override the scenario's rate (/s)")
+    sim_faults: dict[str, Any] = Field(
+        default_factory=dict,
+        description='JSON overrides of the fault knobs, e.g. {"malformed_fraction":0.1}',
+    )
+    sim_binance_sampling_ms: int | None = Field(None, ge=0)
+    sim_binance_ping_interval_s: float = Field(180.0, gt=0)
+    sim_binance_pong_timeout_s: float = Field(600.0, gt=0)
+    sim_binance_max_connection_s: float = Field(86_400.0, gt=0)
+    sim_okx_idle_timeout_s: float = Field(30.0, gt=0)
+    sim_okx_batch_ms: int = Field(50, ge=0)
+    sim_ledger_path: str | None = None
+    sim_ledger_max_entries: int = Field(500_000, ge=1)
+    sim_control_enabled: bool = True

@@ -1,0 +1,125 @@
+"""Wire frames in the venues' exact shapes (key order, string-vs-number types).
+
+Shapes follow the recorded frames in ../shared/fixtures: Binance USDⓈ-M events carry the
+undocumented `ps`/`st` keys seen in every 2026 capture; COIN-M events carry `ps` right after
+`s` as in the COIN-M docs; OKX pushes carry every value as a string, details keys in
+alphabetical order, several `data[]`/`details[]` entries when liquidations coincide.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from liqmon_sim.catalog import Instrument
+from liqmon_sim.market import Liquidation
+
+OKX_CHANNEL = "liquidation-orders"
+
+
+def fixed(value: Decimal, decimals: int) -> str:
+    """Binance style: a fixed number of decimals (`"82338.30"`, `"0.190"`)."""
+    return f"{value:.{decimals}f}"
+
+
+def plain(value: Decimal) -> str:
+    """OKX style: no exponent, no trailing fractional zeros (`"82655.7"`, `"100"`)."""
+    text = f"{value:f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def dumps(obj: Any) -> bytes:
+    return orjson.dumps(obj)
+
+
+# --- Binance -------------------------------------------------------------------------
+
+
+def binance_event(liq: Liquidation, push_ms: int) -> dict[str, Any]:
+    inst = liq.inst
+    qdec, pdec = inst.lot_decimals, inst.price_decimals
+    side = "SELL" if liq.side == "long" else "BUY"
+    q = fixed(liq.qty, qdec)
+    if inst.venue == "binance-coinm":
+        order: dict[str, Any] = {"s": inst.inst_id, "ps": inst.pair, "S": side}
+    else:
+        order = {"s": inst.inst_id, "S": side}
+    order.update(
+        o="LIMIT", f="IOC", q=q, p=fixed(liq.limit_price, pdec), ap=fixed(liq.price, pdec),
+        X="FILLED", l=fixed(liq.last_fill, qdec), z=q, T=liq.ts,
+    )  # fmt: skip
+    if inst.venue == "binance-usdm":
+        order["ps"] = inst.pair
+        order["st"] = 1
+    return {"e": "forceOrder", "E": push_ms, "o": order}
+
+
+def binance_combined(stream: str, payload: bytes) -> bytes:
+    """`{"stream":…,"data":…}` around an already-encoded event."""
+    return b'{"stream":' + orjson.dumps(stream) + b',"data":' + payload + b"}"
+
+
+def binance_result(req_id: object, result: Any = None) -> bytes:
+    return dumps({"result": result, "id": req_id})
+
+
+def binance_error(code: int, msg: str, req_id: object = None) -> bytes:
+    body: dict[str, Any] = {"code": code, "msg": msg}
+    if req_id is not None:
+        body["id"] = req_id
+    return dumps(body)
+
+
+def binance_symbol_stream(inst: Instrument) -> str:
+    return f"{inst.inst_id.lower()}@forceOrder"
+
+
+# --- OKX -----------------------------------------------------------------------------
+
+
+def okx_detail(liq: Liquidation) -> dict[str, str]:
+    order_side = "sell" if liq.side == "long" else "buy"
+    return {
+        "bkLoss": "0",
+        "bkPx": plain(liq.price),
+        "ccy": "",
+        "posSide": "net" if liq.net_mode else liq.side,
+        "side": order_side,
+        "sz": plain(liq.qty),
+        "ts": str(liq.ts),
+    }
+
+
+def okx_entry(inst: Instrument, details: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "details": details,
+        "instFamily": inst.pair,
+        "instId": inst.inst_id,
+        "instType": inst.inst_type,
+        "uly": inst.pair,
+    }
+
+
+def okx_push(inst_type: str, entries: list[dict[str, Any]]) -> bytes:
+    return dumps({"arg": {"channel": OKX_CHANNEL, "instType": inst_type}, "data": entries})
+
+
+def okx_event(event: str, arg: Any, conn_id: str, req_id: str | None = None) -> bytes:
+    body: dict[str, Any] = {} if req_id is None else {"id": req_id}
+    body.update(event=event, arg=arg, connId=conn_id)
+    return dumps(body)
+
+
+def okx_error(code: str, msg: str, conn_id: str, req_id: str | None = None) -> bytes:
+    body: dict[str, Any] = {} if req_id is None else {"id": req_id}
+    body.update(event="error", code=code, msg=msg, connId=conn_id)
+    return dumps(body)
+
+
+def okx_notice(conn_id: str) -> bytes:
+    msg = "The connection will soon be closed for a service upgrade. Please reconnect."
+    return dumps({"event": "notice", "code": "64008", "msg": msg, "connId": conn_id})

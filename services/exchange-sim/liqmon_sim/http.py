@@ -1,0 +1,138 @@
+"""Plain HTTP on the WebSocket ports: venue REST routes and the `/_sim/*` endpoints.
+
+websockets' `process_request` sees every request before the handshake; returning a
+Response answers it as plain HTTP, returning None lets the WebSocket handshake go on.
+websockets parses requests without a body, so control parameters travel in the query
+string: `POST /_sim/control?action=disconnect&venue=okx` (values are parsed as JSON when
+they are valid JSON: `n=5` is a number, `sticky=true` a boolean, `kinds=a,b` stays text).
+
+    GET  /_sim/stats                      venues, runs, ledger totals, done
+    GET  /_sim/ledger?since=&limit=&run=&venue=   entries (seq > since) + totals
+    GET  /_sim/totals?run=                unique liquidations: count/cents by venue/side/coin
+    GET  /_sim/scenarios                  registered scenario names
+    POST /_sim/control?action=…           see liqmon_sim.control
+"""
+
+from __future__ import annotations
+
+import http
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+import orjson
+from websockets.asyncio.server import ServerConnection
+from websockets.datastructures import Headers
+from websockets.http11 import Request, Response
+
+from liqmon_sim.control import ControlError
+from liqmon_sim.scenarios import scenario_names
+
+if TYPE_CHECKING:
+    from liqmon_sim.simulator import ExchangeSimulator
+    from liqmon_sim.venues.base import VenueServer
+
+logger = logging.getLogger(__name__)
+
+ProcessRequest = Callable[[ServerConnection, Request], Awaitable[Response | None]]
+
+
+def json_response(status: int, body: Any) -> Response:
+    data = orjson.dumps(body)
+    headers = Headers(
+        [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(data))),
+            ("Connection", "close"),
+        ]
+    )
+    return Response(status, http.HTTPStatus(status).phrase, headers, data)
+
+
+def _value(text: str) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return text
+
+
+def _int_param(query: dict[str, list[str]], name: str, default: int | None) -> int | None:
+    raw = query.get(name, [None])[0]
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ControlError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def make_process_request(sim: ExchangeSimulator, server: VenueServer) -> ProcessRequest:
+    async def process_request(connection: ServerConnection, request: Request) -> Response | None:
+        del connection
+        split = urlsplit(request.path)
+        query = parse_qs(split.query, keep_blank_values=True)
+        try:
+            if split.path.startswith("/_sim/"):
+                return await _sim_route(sim, request.method, split.path, query)
+            if request.method == "GET" and server.route(request.path):
+                return None  # a WebSocket route: let the handshake proceed
+            if request.method != "GET":
+                return json_response(
+                    405, {"error": f"{request.method} not allowed on {split.path}"}
+                )
+            failure = server.next_rest_failure()
+            if failure is not None and server.rest(split.path, query) is not None:
+                server.stats["rest_failures_injected"] += 1
+                return json_response(failure, server.rest_error(failure))
+            answer = server.rest(split.path, query)
+            if answer is None:
+                return json_response(404, {"error": f"no route {split.path}"})
+            server.stats["rest_requests"] += 1
+            return json_response(*answer)
+        except ControlError as exc:
+            return json_response(400, {"error": str(exc)})
+
+    return process_request
+
+
+async def _sim_route(
+    sim: ExchangeSimulator, method: str, path: str, query: dict[str, list[str]]
+) -> Response:
+    if path == "/_sim/control":
+        if method != "POST":
+            return json_response(405, {"error": "use POST /_sim/control?action=…"})
+        if not sim.config.control_enabled:
+            return json_response(403, {"error": "control is disabled (LIQMON_SIM_CONTROL_ENABLED)"})
+        params = {k: _value(v[-1]) for k, v in query.items()}
+        action = params.pop("action", None)
+        if not isinstance(action, str):
+            raise ControlError("action is required, e.g. ?action=disconnect")
+        return json_response(200, await sim.control(action, **params))
+    if method != "GET":
+        return json_response(405, {"error": f"{method} not allowed on {path}"})
+    if path == "/_sim/stats":
+        return json_response(200, sim.stats())
+    if path == "/_sim/totals":
+        run = _int_param(query, "run", None)
+        totals = sim.ledger.totals if run is None else sim.ledger.run_totals(run)
+        return json_response(200, totals.as_dict())
+    if path == "/_sim/ledger":
+        since = _int_param(query, "since", 0) or 0
+        limit = _int_param(query, "limit", 10_000) or 10_000
+        run = _int_param(query, "run", None)
+        venue = query.get("venue", [None])[0]
+        entries = sim.ledger.select(since=since, limit=limit, run=run, venue=venue)
+        totals = sim.ledger.totals if run is None else sim.ledger.run_totals(run)
+        return json_response(
+            200,
+            {
+                "entries": [e.as_dict() for e in entries],
+                "next": entries[-1].seq if entries else since,
+                "last_seq": sim.ledger.last_seq,
+                "totals": totals.as_dict(),
+            },
+        )
+    if path == "/_sim/scenarios":
+        return json_response(200, {"scenarios": scenario_names()})
+    return json_response(404, {"error": f"no route {path}"})

@@ -1,0 +1,117 @@
+"""Broken frames: what a hostile or buggy exchange might send instead of a liquidation.
+
+Each maker starts from a well-formed liquidation and breaks one thing, so the frame looks
+like the real thing everywhere else (a parser cannot reject it on shape alone). A broken
+frame never carries a good liquidation alongside: the ledger records it as malformed and
+it counts for nothing. `oversize` stays under websockets' default 1 MiB client limit, so
+it tests the parser, not the transport.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from liqmon_sim import frames
+from liqmon_sim.market import Liquidation
+
+OVERSIZE_BYTES = 1_000_000
+NON_ASCII = "牛来"
+
+
+def _breaker(
+    rng: random.Random, kind: str, qty: str, price: str, required: list[str]
+) -> tuple[str, Any]:
+    """(field, new value) for the field-level kinds. Only breaks no sane parser forgives:
+    a missing field has no fallback elsewhere in the frame, and `huge` hits the quantity
+    (a huge price does not move an inverse contract's USD value)."""
+    if kind == "missing_field":
+        return rng.choice(required), KeyError
+    if kind == "negative":
+        return rng.choice([qty, price]), "-"
+    if kind == "zero":
+        return rng.choice([qty, price]), "0"
+    if kind == "nan":
+        return rng.choice([qty, price]), rng.choice(["NaN", "nan", "Infinity", "-inf"])
+    if kind == "huge":
+        return qty, rng.choice(["1e308", "9" * 40, "1E+30"])
+    raise ValueError(f"unknown malformed kind {kind!r}")
+
+
+def _apply(target: dict[str, Any], key: str, value: Any) -> None:
+    if value is KeyError:
+        target.pop(key, None)
+    elif value == "-":
+        target[key] = "-" + str(target[key])
+    else:
+        target[key] = value
+
+
+def binance(rng: random.Random, liq: Liquidation, kind: str, push_ms: int) -> tuple[bytes, str]:
+    """A broken forceOrder event (raw form; the venue wraps it for combined streams)."""
+    event = frames.binance_event(liq, push_ms)
+    order: dict[str, Any] = event["o"]
+    label = liq.inst.inst_id
+    if kind == "invalid_json":
+        text = frames.dumps(event)
+        return text[: rng.randint(5, len(text) - 2)], label
+    if kind == "wrong_type":
+        choice = rng.randrange(4)
+        if choice == 0:
+            order["z"] = float(liq.qty)
+        elif choice == 1:
+            order["T"] = "soon"
+        elif choice == 2:
+            order["ap"] = None
+        else:
+            event["o"] = "forceOrder"
+        return frames.dumps(event), label
+    if kind == "oversize":
+        order["s"] = "X" * OVERSIZE_BYTES
+        return frames.dumps(event), "X" * 16
+    if kind == "non_ascii_symbol":
+        order["s"] = f"{NON_ASCII}{liq.inst.quote}"
+        return frames.dumps(event), order["s"]
+    if kind == "unknown_instrument":
+        order["s"] = f"ZZ{rng.randrange(10**6)}{liq.inst.quote}"
+        return frames.dumps(event), order["s"]
+    key, value = _breaker(rng, kind, "z", "ap", ["z", "ap", "S", "s"])
+    _apply(order, key, value)
+    return frames.dumps(event), label
+
+
+def okx(rng: random.Random, liq: Liquidation, kind: str) -> tuple[bytes, str]:
+    """A broken liquidation-orders push with a single (broken) detail."""
+    detail: dict[str, Any] = frames.okx_detail(liq)
+    entry: dict[str, Any] = frames.okx_entry(liq.inst, [detail])
+    push = {"arg": {"channel": frames.OKX_CHANNEL, "instType": liq.inst.inst_type}, "data": [entry]}
+    label = liq.inst.inst_id
+    if kind == "invalid_json":
+        text = frames.dumps(push)
+        return text[: rng.randint(5, len(text) - 2)], label
+    if kind == "wrong_type":
+        choice = rng.randrange(4)
+        if choice == 0:
+            detail["sz"] = float(liq.qty)
+        elif choice == 1:
+            detail["ts"] = None
+        elif choice == 2:
+            entry["details"] = detail
+        else:
+            push["data"] = "liquidation"
+        return frames.dumps(push), label
+    if kind in ("oversize", "non_ascii_symbol", "unknown_instrument"):
+        if kind == "oversize":
+            entry["instId"] = "X" * OVERSIZE_BYTES
+            label = "X" * 16
+        elif kind == "non_ascii_symbol":
+            entry["instId"] = label = f"{NON_ASCII}-USDT-SWAP"
+        else:
+            entry["instId"] = label = f"ZZ{rng.randrange(10**6)}-USDT-SWAP"
+        return frames.dumps(push), label
+    if kind == "missing_field" and rng.random() < 0.3:
+        del entry["instId"]
+        return frames.dumps(push), label
+    key, value = _breaker(rng, kind, "sz", "bkPx", ["sz", "bkPx", "ts"])
+    _apply(detail, key, value)
+    return frames.dumps(push), label

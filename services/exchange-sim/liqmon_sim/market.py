@@ -1,0 +1,209 @@
+"""Liquidations as the simulator invents them: instrument, side, size, price and time.
+
+Every random draw comes from the `random.Random` handed in, so a seed gives the same
+sequence of liquidations. Quantities and prices are built on the instrument's lot and tick
+grids (powers of ten), and the USD notional is computed once, here, from exactly the
+values that will be printed on the wire:
+
+    Binance USDⓈ-M   z × ap                 (USDT/USDC counted as USD)
+    Binance COIN-M   z × contractSize       (z in contracts)
+    OKX linear       sz × ctVal × ctMult × bkPx
+    OKX inverse      sz × ctVal × ctMult
+
+Downstream systems derive an event id from (instrument, side, time, quantity, price), so two
+genuinely different liquidations must never share that tuple: `Market` nudges the quantity by
+one lot when a fresh draw would repeat one seen in the last few seconds.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import deque
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Literal
+
+from liqmon_sim.catalog import Catalog, Instrument, Venue
+
+Side = Literal["long", "short"]
+CENT = Decimal("0.01")
+MIN_USD = 5.0
+MAX_USD = 25_000_000.0
+#: Binance merges nothing, but a cautious client might treat the same (symbol, S, q, p) within
+#: a minute as one order being updated; the generator keeps that tuple unique for this long.
+ORDER_KEY_MS = 60_000
+EVENT_KEY_MS = 5_000
+KEY_CAP = 300_000
+
+
+def round_cents(usd: Decimal) -> Decimal:
+    return usd.quantize(CENT, rounding=ROUND_HALF_EVEN)
+
+
+def notional_usd(inst: Instrument, qty: Decimal, price: Decimal) -> Decimal:
+    """Exact USD value of a liquidation in the simulator's own terms (not rounded)."""
+    if inst.venue == "binance-usdm":
+        return qty * price
+    if inst.venue == "binance-coinm":
+        return qty * inst.contract_size
+    if inst.ct_type == "linear":
+        return qty * inst.contract_size * inst.ct_mult * price
+    return qty * inst.contract_size * inst.ct_mult
+
+
+@dataclass(slots=True)
+class Liquidation:
+    inst: Instrument
+    side: Side  # the POSITION liquidated
+    qty: Decimal  # Binance z (base units or COIN-M contracts) / OKX sz (contracts)
+    price: Decimal  # Binance ap / OKX bkPx
+    ts: int  # Binance o.T / OKX details.ts (ms)
+    usd: Decimal  # rounded half-even to the cent
+    limit_price: Decimal  # Binance o.p (the IOC order's limit)
+    last_fill: Decimal  # Binance o.l
+    net_mode: bool = False  # OKX posSide "net" (then `side` says which position)
+    late_ms: int = 0
+    run: int = 0  # the run (batch) that produced it, for the ledger
+
+    @property
+    def cents(self) -> int:
+        return int(self.usd * 100)
+
+    def id_key(self) -> tuple[str, str, str, int, Decimal, Decimal]:
+        return (self.inst.venue, self.inst.inst_id, self.side, self.ts, self.qty, self.price)
+
+
+@dataclass(frozen=True, slots=True)
+class SizeModel:
+    """Log-normal USD sizes with rare multi-million 'whale' prints."""
+
+    median_usd: float = 1_500.0
+    sigma: float = 1.5
+    whale_prob: float = 0.002
+    whale_min_usd: float = 1_000_000.0
+    whale_max_usd: float = 8_000_000.0
+    long_share: float = 0.6  # fraction of liquidated positions that are longs
+
+    def draw(self, rng: random.Random, coin: str) -> float:
+        if coin in ("BTC", "ETH", "SOL") and rng.random() < self.whale_prob:
+            lo, hi = math.log(self.whale_min_usd), math.log(self.whale_max_usd)
+            return math.exp(rng.uniform(lo, hi))
+        factor = {"BTC": 3.0, "ETH": 2.0, "SOL": 1.5}.get(coin, 0.8)
+        usd = self.median_usd * factor * math.exp(rng.gauss(0.0, self.sigma))
+        return min(MAX_USD, max(MIN_USD, usd))
+
+
+def _on_grid(value: float, step: Decimal) -> Decimal:
+    """Round `value` to a multiple of the power-of-ten `step` (at least one step)."""
+    exp = int(step.as_tuple().exponent)
+    units = max(1, round(value / float(step)))
+    return Decimal(units).scaleb(exp)
+
+
+class Market:
+    """Draws liquidations for a venue; holds the coins' drifting mid prices."""
+
+    def __init__(self, catalog: Catalog, sizes: SizeModel, spread: float = 1.0) -> None:
+        self.catalog = catalog
+        self.sizes = sizes
+        self.spread = spread  # weight ** spread: < 1 spreads activity over more symbols
+        self.mids: dict[str, float] = {}
+        self.drift = 0.0  # log-drift per liquidation of a coin (negative: a dump)
+        self._pickers: dict[Venue, tuple[int, list[Instrument], list[float]]] = {}
+        self._keys: dict[tuple[object, ...], int] = {}
+        self._key_order: deque[tuple[int, tuple[object, ...]]] = deque()
+
+    def mid(self, coin: str) -> float:
+        ref = self.catalog.coins[coin].price
+        return self.mids.setdefault(coin, ref)
+
+    def _move(self, rng: random.Random, coin: str) -> float:
+        ref = self.catalog.coins[coin].price
+        mid = self.mids.get(coin, ref)
+        pull = -0.002 * math.log(mid / ref)
+        mid *= math.exp(self.drift + pull + rng.gauss(0.0, 0.0004))
+        self.mids[coin] = mid
+        return mid
+
+    def pick(self, rng: random.Random, venue: Venue) -> Instrument:
+        cached = self._pickers.get(venue)
+        if cached is None or cached[0] != self.catalog.version:
+            insts = [i for i in self.catalog.instruments(venue) if i.weight > 0]
+            total = 0.0
+            cum = []
+            for inst in insts:
+                total += inst.weight**self.spread
+                cum.append(total)
+            cached = (self.catalog.version, insts, cum)
+            self._pickers[venue] = cached
+        return rng.choices(cached[1], cum_weights=cached[2])[0]
+
+    def make(
+        self,
+        rng: random.Random,
+        inst: Instrument,
+        now_ms: int,
+        late_ms: int = 0,
+        usd_target: float | None = None,
+        side: Side | None = None,
+    ) -> Liquidation:
+        mid = self._move(rng, inst.coin)
+        side = side or ("long" if rng.random() < self.sizes.long_share else "short")
+        target = usd_target or self.sizes.draw(rng, inst.coin)
+        # longs are liquidated by SELL orders filling at or above their limit, shorts the reverse
+        sign = -1.0 if side == "long" else 1.0
+        if inst.venue == "okx":
+            price = _on_grid(mid * (1 + sign * rng.uniform(0.0, 0.003)), inst.tick)
+            if inst.ct_type == "linear":
+                per_contract = float(inst.contract_size * inst.ct_mult * price)
+            else:
+                per_contract = float(inst.contract_size * inst.ct_mult)
+            qty = _on_grid(target / per_contract, inst.lot)
+        else:
+            unit = mid * inst.multiplier
+            price = _on_grid(unit, inst.tick)
+            per_unit = float(price) if inst.venue == "binance-usdm" else float(inst.contract_size)
+            qty = _on_grid(target / per_unit, inst.lot)
+        ts = now_ms - late_ms
+        limit = _on_grid(float(price) * (1 + sign * rng.uniform(0.0005, 0.01)), inst.tick)
+        qty = self._unique(inst, side, ts, qty, price, limit, now_ms)
+        lots = int(qty / inst.lot)
+        last = qty if rng.random() < 0.6 else Decimal(rng.randint(1, lots)) * inst.lot
+        return Liquidation(
+            inst, side, qty, price, ts, round_cents(notional_usd(inst, qty, price)), limit,
+            last, net_mode=inst.venue == "okx" and rng.random() < 0.1, late_ms=late_ms,
+        )  # fmt: skip
+
+    def _unique(
+        self,
+        inst: Instrument,
+        side: Side,
+        ts: int,
+        qty: Decimal,
+        price: Decimal,
+        limit: Decimal,
+        now_ms: int,
+    ) -> Decimal:
+        self._expire(now_ms)
+        keys = self._keys
+        while True:
+            event_key = ("e", inst.venue, inst.inst_id, side, ts, qty, price)
+            order_key = ("o", inst.venue, inst.inst_id, side, qty, limit)
+            if event_key not in keys and order_key not in keys:
+                break
+            qty += inst.lot
+        keys[event_key] = now_ms + EVENT_KEY_MS
+        keys[order_key] = now_ms + ORDER_KEY_MS
+        self._key_order.append((now_ms + EVENT_KEY_MS, event_key))
+        self._key_order.append((now_ms + ORDER_KEY_MS, order_key))
+        return qty
+
+    def _expire(self, now_ms: int) -> None:
+        # keys expire in insertion order only approximately (two horizons); a key is
+        # dropped when its own deadline passes, checked lazily from the front
+        order = self._key_order
+        while order and (order[0][0] <= now_ms or len(order) > KEY_CAP):
+            deadline, key = order.popleft()
+            if self._keys.get(key) == deadline:
+                del self._keys[key]

@@ -1,0 +1,179 @@
+"""REST bodies: Binance `exchangeInfo` (USDⓈ-M and COIN-M) and OKX `instruments`.
+
+Key order and value types copy the real responses in ../shared/fixtures
+(`binance_*_exchangeinfo_symbols_excerpt.json`, `okx_instruments_swap_excerpt_2022.json`,
+plus `instFamily`, which OKX added after 2022). OKX answers every value as a string;
+Binance mixes strings and numbers exactly as its excerpt does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from liqmon_sim.catalog import EXPIRY_MS, Catalog, Instrument
+from liqmon_sim.frames import plain
+
+PERPETUAL_DELIVERY_MS = 4_133_404_800_000
+_ORDER_TYPES = [
+    "LIMIT", "MARKET", "STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET",
+    "TRAILING_STOP_MARKET",
+]  # fmt: skip
+_TIME_IN_FORCE = ["GTC", "IOC", "FOK", "GTX"]
+
+
+def _filters(inst: Instrument, usdm: bool) -> list[dict[str, Any]]:
+    tick, lot = plain(inst.tick), plain(inst.lot)
+    filters: list[dict[str, Any]] = [
+        {"minPrice": tick, "maxPrice": "1000000", "filterType": "PRICE_FILTER", "tickSize": tick},
+        {"stepSize": lot, "filterType": "LOT_SIZE", "maxQty": "1000000", "minQty": lot},
+        {"stepSize": lot, "filterType": "MARKET_LOT_SIZE", "maxQty": "100000", "minQty": lot},
+        {"limit": 200, "filterType": "MAX_NUM_ORDERS"},
+        {"limit": 10 if usdm else 100, "filterType": "MAX_NUM_ALGO_ORDERS"},
+    ]
+    if usdm:
+        filters.append({"notional": "5", "filterType": "MIN_NOTIONAL"})
+    filters.append(
+        {
+            "multiplierDown": "0.8500",
+            "multiplierUp": "1.1500",
+            "multiplierDecimal": "4",
+            "filterType": "PERCENT_PRICE",
+        }
+    )
+    return filters
+
+
+def _contract_type(inst: Instrument) -> str:
+    return "CURRENT_QUARTER" if inst.delivery else "PERPETUAL"
+
+
+def binance_usdm_symbol(inst: Instrument) -> dict[str, Any]:
+    return {
+        "symbol": inst.inst_id,
+        "pair": inst.pair,
+        "contractType": _contract_type(inst),
+        "deliveryDate": EXPIRY_MS if inst.delivery else PERPETUAL_DELIVERY_MS,
+        "onboardDate": inst.listed_ms,
+        "status": "TRADING",
+        "maintMarginPercent": "2.5000",
+        "requiredMarginPercent": "5.0000",
+        "baseAsset": inst.base_asset,
+        "quoteAsset": inst.quote,
+        "marginAsset": inst.quote,
+        "pricePrecision": inst.price_decimals,
+        "quantityPrecision": inst.lot_decimals,
+        "baseAssetPrecision": 8,
+        "quotePrecision": 8,
+        "underlyingType": "COIN",
+        "underlyingSubType": [],
+        "settlePlan": 0,
+        "triggerProtect": "0.0500",
+        "liquidationFee": "0.012500",
+        "marketTakeBound": "0.30",
+        "filters": _filters(inst, usdm=True),
+        "orderTypes": _ORDER_TYPES,
+        "timeInForce": _TIME_IN_FORCE,
+    }
+
+
+def binance_coinm_symbol(inst: Instrument) -> dict[str, Any]:
+    return {
+        "symbol": inst.inst_id,
+        "pair": inst.pair,
+        "contractType": _contract_type(inst),
+        "deliveryDate": EXPIRY_MS if inst.delivery else PERPETUAL_DELIVERY_MS,
+        "onboardDate": inst.listed_ms,
+        "contractStatus": "TRADING",
+        "contractSize": int(inst.contract_size),
+        "marginAsset": inst.coin,
+        "maintMarginPercent": "2.5000",
+        "requiredMarginPercent": "5.0000",
+        "baseAsset": inst.coin,
+        "quoteAsset": "USD",
+        "pricePrecision": inst.price_decimals,
+        "quantityPrecision": 0,
+        "baseAssetPrecision": 8,
+        "quotePrecision": 8,
+        "equalQtyPrecision": 4,
+        "maxMoveOrderLimit": 10000,
+        "triggerProtect": "0.0500",
+        "underlyingType": "COIN",
+        "underlyingSubType": [],
+        "filters": _filters(inst, usdm=False),
+        "orderTypes": _ORDER_TYPES,
+        "timeInForce": _TIME_IN_FORCE,
+        "liquidationFee": "0.010000",
+        "marketTakeBound": "0.30",
+    }
+
+
+def binance_exchange_info(catalog: Catalog, venue: str, now_ms: int) -> dict[str, Any]:
+    usdm = venue == "binance-usdm"
+    make = binance_usdm_symbol if usdm else binance_coinm_symbol
+    symbols = [
+        make(i) for i in catalog.rest_visible("binance-usdm" if usdm else "binance-coinm", now_ms)
+    ]
+    body: dict[str, Any] = {
+        "timezone": "UTC",
+        "serverTime": now_ms,
+        "rateLimits": [
+            {
+                "rateLimitType": "REQUEST_WEIGHT",
+                "interval": "MINUTE",
+                "intervalNum": 1,
+                "limit": 2400,
+            },
+        ],
+        "exchangeFilters": [],
+    }
+    if usdm:
+        body["futuresType"] = "U_MARGINED"
+    body["symbols"] = symbols
+    return body
+
+
+def okx_instrument(inst: Instrument) -> dict[str, str]:
+    """Alphabetical keys, as OKX sends them; every value a string."""
+    return {
+        "alias": "quarter" if inst.delivery else "",
+        "baseCcy": "",
+        "category": "1",
+        "ctMult": plain(inst.ct_mult),
+        "ctType": inst.ct_type,
+        "ctVal": plain(inst.contract_size),
+        "ctValCcy": inst.coin if inst.ct_type == "linear" else "USD",
+        "expTime": str(EXPIRY_MS) if inst.delivery else "",
+        "instFamily": inst.pair,
+        "instId": inst.inst_id,
+        "instType": inst.inst_type,
+        "lever": "100",
+        "listTime": str(inst.listed_ms),
+        "lotSz": plain(inst.lot),
+        "maxIcebergSz": "100000000",
+        "maxLmtSz": "100000000",
+        "maxMktSz": "10000",
+        "maxStopSz": "10000",
+        "maxTriggerSz": "100000000",
+        "maxTwapSz": "100000000",
+        "minSz": plain(inst.lot),
+        "optType": "",
+        "quoteCcy": "",
+        "settleCcy": inst.quote if inst.ct_type == "linear" else inst.coin,
+        "state": "live",
+        "stk": "",
+        "tickSz": plain(inst.tick),
+        "uly": inst.pair,
+    }
+
+
+def okx_instruments(
+    catalog: Catalog, inst_type: str, now_ms: int, inst_id: str | None, family: str | None
+) -> dict[str, Any]:
+    data = [
+        okx_instrument(i)
+        for i in catalog.rest_visible("okx", now_ms)
+        if i.inst_type == inst_type
+        and (inst_id is None or i.inst_id == inst_id)
+        and (family is None or i.pair == family)
+    ]
+    return {"code": "0", "msg": "", "data": data}

@@ -1,0 +1,60 @@
+"""What a scenario is: a rate over time, a venue mix, a size model and fault knobs.
+
+Scenarios are registered by name (`register`) and built on demand (`get_scenario`), so
+`LIQMON_SIM_SCENARIO=cascade` or `ExchangeSimulator(SimConfig(scenario="cascade"))` pick one.
+Rates are liquidations per second across all venues BEFORE Binance's sampling rule; the
+simulator multiplies them by `rate_multiplier`. `math.inf` means "as fast as the clients
+take them" (the driver then paces on the sockets' write buffers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from liqmon_sim.catalog import Venue
+from liqmon_sim.faults import Faults
+from liqmon_sim.market import SizeModel
+
+RateFn = Callable[[float], float]
+
+
+def constant(rate: float) -> RateFn:
+    return lambda _t: rate
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    rate: RateFn
+    venue_weights: dict[Venue, float] = field(
+        default_factory=lambda: {"binance-usdm": 0.5, "binance-coinm": 0.1, "okx": 0.4}
+    )
+    sizes: SizeModel = field(default_factory=SizeModel)
+    faults: Faults = field(default_factory=Faults)
+    spread: float = 1.0  # instrument weight exponent: < 1 spreads over more symbols
+    drift: float = 0.0  # price log-drift per liquidation of a coin
+    binance_sampling_ms: int = 1000  # "latest one per symbol per 1000 ms"; 0 = push all
+    cluster_prob: float = 0.15  # chance a liquidation drags 1-3 more on the same contract
+
+
+_REGISTRY: dict[str, Callable[[], Scenario]] = {}
+
+
+def register(name: str) -> Callable[[Callable[[], Scenario]], Callable[[], Scenario]]:
+    def wrap(factory: Callable[[], Scenario]) -> Callable[[], Scenario]:
+        _REGISTRY[name] = factory
+        return factory
+
+    return wrap
+
+
+def get_scenario(name: str) -> Scenario:
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown scenario {name!r}; known: {', '.join(scenario_names())}")
+    return _REGISTRY[name]()
+
+
+def scenario_names() -> list[str]:
+    return sorted(_REGISTRY)

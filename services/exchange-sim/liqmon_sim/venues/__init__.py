@@ -1,0 +1,1 @@
+"""The simulated venues: Binance USDⓈ-M / COIN-M and OKX servers."""

@@ -1,0 +1,237 @@
+"""What every simulated venue shares: its client connections, fault actions, delivery.
+
+Frames are written synchronously onto each socket (as `websockets.broadcast` does) so that
+one liquidation reaches every subscriber in the same loop iteration and the ledger can say
+exactly how many clients it was written to. Stalls pause reading on the transport: the
+client's pings and pongs then go unanswered, just like a frozen exchange connection.
+
+Disconnect modes: `close` (clean close frame), `drop` (TCP FIN after flushing what was
+already written, no close frame: the client sees 1006 but loses nothing the ledger lists),
+`abort` (TCP reset at once: frames still buffered are lost, as on a real crash).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import Counter, deque
+from collections.abc import Iterable
+from typing import Any, Literal
+
+from websockets.asyncio.server import Server, ServerConnection
+from websockets.protocol import State
+
+from liqmon.runtime import TaskSet
+from liqmon_sim.catalog import Venue
+from liqmon_sim.ledger import Ledger
+from liqmon_sim.market import Liquidation
+
+logger = logging.getLogger(__name__)
+
+DropMode = Literal["close", "drop", "abort"]
+DROP_MODES: tuple[DropMode, ...] = ("close", "drop", "abort")
+RECENT = 2_000  # emitted liquidations kept for duplicates/replays
+
+
+class Conn:
+    """One client connection and what the venue knows about it."""
+
+    def __init__(self, ws: ServerConnection) -> None:
+        self.ws = ws
+        self.opened_ms = now_ms()
+        self.last_client_ms = self.opened_ms
+        self.last_push_ms = self.opened_ms
+        self.stalled = False
+        self.frames = 0
+
+    @property
+    def open(self) -> bool:
+        return self.ws.protocol.state is State.OPEN
+
+    @property
+    def live(self) -> bool:
+        return not self.stalled and self.open
+
+    def buffered(self) -> int:
+        transport = self.ws.transport
+        return transport.get_write_buffer_size() if transport is not None else 0
+
+    def send(self, payload: bytes, now_ms: int) -> bool:
+        """Write one text frame now; False if the connection cannot take it."""
+        if not self.live:
+            return False
+        try:
+            self.ws.protocol.send_text(payload)
+            self.ws.send_data()
+        except Exception:  # the socket died between the check and the write
+            return False
+        self.frames += 1
+        self.last_push_ms = now_ms
+        return True
+
+    def stall(self) -> None:
+        if not self.stalled and self.ws.transport is not None:
+            self.stalled = True
+            self.ws.transport.pause_reading()
+
+    def resume(self) -> None:
+        if self.stalled and self.ws.transport is not None:
+            self.stalled = False
+            self.ws.transport.resume_reading()
+
+    async def drop(self, mode: DropMode, code: int = 1001, reason: str = "") -> None:
+        transport = self.ws.transport
+        if mode == "close":
+            await self.ws.close(code, reason)
+        elif transport is not None and mode == "abort":
+            transport.abort()
+        elif transport is not None:
+            transport.close()
+
+
+class VenueServer:
+    """Base of the Binance and OKX servers."""
+
+    venue: Venue
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.conns: set[Conn] = set()
+        self.stats: Counter[str] = Counter()
+        self.server: Server | None = None
+        self.recent: deque[tuple[Liquidation, int, bytes | None]] = deque(maxlen=RECENT)
+        self.audience_changed = asyncio.Event()
+        self.rest_failures: deque[int] = deque()  # statuses for the next REST requests
+        self.tasks = TaskSet()  # per-venue background work (closing idle sockets, …)
+
+    # --- bookkeeping ----------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        assert self.server is not None
+        sock = next(iter(self.server.sockets))
+        return int(sock.getsockname()[1])
+
+    def _opened(self, conn: Conn) -> None:
+        self.conns.add(conn)
+        self.stats["connections_opened"] += 1
+        self._changed()
+
+    def _closed(self, conn: Conn) -> None:
+        self.conns.discard(conn)
+        self._changed()
+
+    def _changed(self) -> None:
+        self.audience_changed.set()
+        self.audience_changed = asyncio.Event()
+
+    # --- what each venue provides --------------------------------------------------
+
+    def route(self, path: str) -> object:
+        """Truthy when `path` is one of this venue's WebSocket endpoints."""
+        raise NotImplementedError
+
+    def rest(self, path: str, query: dict[str, list[str]]) -> tuple[int, Any] | None:
+        """(status, JSON body) for a REST route, None when `path` is not one."""
+        raise NotImplementedError
+
+    def rest_error(self, status: int) -> Any:
+        raise NotImplementedError
+
+    async def handler(self, ws: ServerConnection) -> None:
+        raise NotImplementedError
+
+    def has_audience(self) -> bool:
+        raise NotImplementedError
+
+    def pending_count(self, run: int | None = None) -> int:
+        raise NotImplementedError
+
+    def max_buffered(self) -> int:
+        return max((c.buffered() for c in self.conns if c.live), default=0)
+
+    # --- delivery -------------------------------------------------------------------
+
+    def submit(self, liq: Liquidation) -> None:
+        raise NotImplementedError
+
+    def send_malformed(self, liq: Liquidation, kind: str, rng: random.Random) -> None:
+        raise NotImplementedError
+
+    def resend(self, rng: random.Random, run: int) -> bool:
+        """Re-send one recently emitted liquidation, byte-identical; ledger: duplicate."""
+        raise NotImplementedError
+
+    def _remember(self, liq: Liquidation, seq: int, frame: bytes | None) -> None:
+        self.recent.append((liq, seq, frame))
+
+    def _emitted(
+        self, liq: Liquidation, clients: int, now_ms: int, replay_of: int | None = None
+    ) -> int:
+        """Ledger bookkeeping after a liquidation's frame went out; returns its seq."""
+        if clients == 0:
+            self.stats["undelivered"] += 1
+            return 0
+        entry = self.ledger.record(
+            liq, run=liq.run, clients=clients, emitted_ms=now_ms, replay_of=replay_of
+        )
+        self.stats["duplicates_sent" if replay_of else "liquidations_emitted"] += 1
+        return entry.seq
+
+    # --- faults ---------------------------------------------------------------------
+
+    async def drop_all(self, mode: DropMode) -> int:
+        conns = [c for c in self.conns if c.open]
+        self.stats[f"drops_{mode}"] += len(conns)
+        await asyncio.gather(*(c.drop(mode) for c in conns), return_exceptions=True)
+        return len(conns)
+
+    def stall_all(self) -> int:
+        conns = [c for c in self.conns if c.live]
+        for conn in conns:
+            conn.stall()
+        self.stats["stalls"] += len(conns)
+        self._changed()
+        return len(conns)
+
+    def resume_all(self) -> int:
+        conns = [c for c in self.conns if c.stalled]
+        for conn in conns:
+            conn.resume()
+        self._changed()
+        return len(conns)
+
+    def fail_rest(self, n: int, status: int) -> None:
+        self.rest_failures.extend([status] * n)
+
+    def next_rest_failure(self) -> int | None:
+        return self.rest_failures.popleft() if self.rest_failures else None
+
+    # --- lifecycle ------------------------------------------------------------------
+
+    async def close(self) -> None:
+        await self.tasks.cancel_all(timeout=1.0)
+        if self.server is not None:
+            self.server.close()
+            for conn in list(self.conns):
+                conn.resume()
+            await self.server.wait_closed()
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "port": self.port if self.server else None,
+            "connections": len([c for c in self.conns if c.open]),
+            "stalled": len([c for c in self.conns if c.stalled]),
+            "pending": self.pending_count(),
+            **dict(sorted(self.stats.items())),
+        }
+
+
+def live(conns: Iterable[Conn]) -> list[Conn]:
+    return [c for c in conns if c.live]
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000

@@ -1,0 +1,342 @@
+"""Binance futures market streams (`!forceOrder@arr`, `<symbol>@forceOrder`) and exchangeInfo.
+
+One class serves both products: USDⓈ-M under `/market` (`/market/ws/<streams>` raw,
+`/market/stream?streams=a/b` combined; the retired legacy root `/ws`, `/stream` accepts the
+handshake and never pushes, as the real one did after 2026-04-23) and COIN-M at the root.
+Live SUBSCRIBE / UNSUBSCRIBE / LIST_SUBSCRIPTIONS / SET_PROPERTY / GET_PROPERTY with
+Binance's acks and error objects; more than `max_msgs_per_s` incoming messages a second
+closes the socket. The server sends ping frames every `ping_interval`, drops a client whose
+pong is `pong_timeout` late, and closes every socket at `max_connection_s` (the real 24 h).
+
+Sampling: "for each symbol, only the latest one liquidation order within 1000 ms will be
+pushed": liquidations wait in a slot per symbol and are pushed on each 1000 ms boundary
+(`E` = the boundary, so E − T is up to a second, as in the 2026 captures); a liquidation
+replaced in its slot is recorded as suppressed, never as emitted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import random
+from collections import deque
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import orjson
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from liqmon_sim import frames, malformed
+from liqmon_sim.catalog import Catalog, Venue
+from liqmon_sim.ledger import Ledger
+from liqmon_sim.market import Liquidation
+from liqmon_sim.rest import binance_exchange_info
+from liqmon_sim.venues.base import Conn, VenueServer, now_ms
+
+logger = logging.getLogger(__name__)
+
+ALL_MARKET = "!forceOrder@arr"
+MAX_STREAMS = 1024
+METHODS = "SUBSCRIBE, UNSUBSCRIBE, LIST_SUBSCRIPTIONS, SET_PROPERTY, GET_PROPERTY"
+
+
+@dataclass
+class BinanceOptions:
+    sampling_ms: int = 1000
+    ping_interval: float = 180.0
+    pong_timeout: float = 600.0
+    max_connection_s: float = 86_400.0
+    max_msgs_per_s: int = 10  # 0 = no limit
+    legacy_root: bool = True  # USDⓈ-M: accept `/ws`, `/stream` but never push
+
+
+@dataclass
+class Route:
+    streams: list[str]
+    combined: bool
+    legacy: bool
+
+
+class BinanceConn(Conn):
+    def __init__(self, ws: ServerConnection, route: Route) -> None:
+        super().__init__(ws)
+        self.streams: dict[str, None] = dict.fromkeys(route.streams)
+        self.combined = route.combined
+        self.legacy = route.legacy
+        self.recent_msgs: deque[float] = deque()
+        self.unanswered_since: float | None = None
+
+
+class BinanceServer(VenueServer):
+    def __init__(
+        self, venue: Venue, ledger: Ledger, catalog: Catalog, options: BinanceOptions
+    ) -> None:
+        super().__init__(ledger)
+        self.venue = venue
+        self.catalog = catalog
+        self.options = options
+        self.usdm = venue == "binance-usdm"
+        self.api = "fapi" if self.usdm else "dapi"
+        self.pending: dict[str, Liquidation] = {}
+
+    # --- routing --------------------------------------------------------------------
+
+    def route(self, path: str) -> Route | None:
+        """The WebSocket route for a request path, or None if it is not one."""
+        split = urlsplit(path)
+        if self.usdm:
+            if split.path == "/market" or split.path.startswith("/market/"):
+                return _parse_route(split.path[len("/market") :], split.query, legacy=False)
+            if not self.options.legacy_root:
+                return None
+            return _parse_route(split.path, split.query, legacy=True)
+        return _parse_route(split.path, split.query, legacy=False)
+
+    def rest(self, path: str, query: dict[str, list[str]]) -> tuple[int, Any] | None:
+        del query  # exchangeInfo takes no parameters we honour
+        if path == f"/{self.api}/v1/exchangeInfo":
+            return 200, binance_exchange_info(self.catalog, self.venue, now_ms())
+        if path == f"/{self.api}/v1/ping":
+            return 200, {}
+        if path == f"/{self.api}/v1/time":
+            return 200, {"serverTime": now_ms()}
+        return None
+
+    def rest_error(self, status: int) -> Any:
+        if status == 429:
+            return {
+                "code": -1003,
+                "msg": "Too many requests; current limit is 2400 requests per minute.",
+            }
+        return {
+            "code": -1001,
+            "msg": "Internal error; unable to process your request. Please try again.",
+        }
+
+    # --- connections ----------------------------------------------------------------
+
+    async def handler(self, ws: ServerConnection) -> None:
+        assert ws.request is not None
+        route = self.route(ws.request.path)
+        if route is None:  # process_request already refused it; be safe anyway
+            await ws.close(1008, "unknown path")
+            return
+        conn = BinanceConn(ws, route)
+        self._opened(conn)
+        watch = asyncio.create_task(self._watch(conn), name=f"{self.venue}.watch")
+        try:
+            async for message in ws:
+                conn.last_client_ms = now_ms()
+                if self._over_limit(conn):
+                    self.stats["rate_limit_closes"] += 1
+                    await ws.close(1008, "Too many requests")
+                    break
+                reply = self._answer(conn, message)
+                if reply is not None:
+                    await ws.send(reply, text=True)
+        except ConnectionClosed:
+            pass
+        finally:
+            watch.cancel()
+            self._closed(conn)
+
+    def _over_limit(self, conn: BinanceConn) -> bool:
+        limit = self.options.max_msgs_per_s
+        if limit <= 0:
+            return False
+        t = asyncio.get_running_loop().time()
+        conn.recent_msgs.append(t)
+        while conn.recent_msgs and conn.recent_msgs[0] <= t - 1.0:
+            conn.recent_msgs.popleft()
+        return len(conn.recent_msgs) > limit
+
+    def _answer(self, conn: BinanceConn, message: str | bytes) -> bytes | None:
+        try:
+            request = orjson.loads(message)
+        except orjson.JSONDecodeError:
+            return frames.binance_error(3, "Invalid JSON: expected value at line 1 column 1")
+        if not isinstance(request, dict):
+            return frames.binance_error(2, "Invalid request: expected an object")
+        req_id = request.get("id")
+        if req_id is not None and not (
+            (isinstance(req_id, int) and not isinstance(req_id, bool) and req_id >= 0)
+            or isinstance(req_id, str)
+        ):
+            return frames.binance_error(
+                2, "Invalid request: request ID must be an unsigned integer"
+            )
+        method = request.get("method")
+        params = request.get("params", [])
+        if method is None:
+            return frames.binance_error(
+                2, "Invalid request: missing field `method` at line 1 column 1"
+            )
+        if method in ("SUBSCRIBE", "UNSUBSCRIBE"):
+            if not isinstance(params, list) or not all(isinstance(p, str) for p in params):
+                return frames.binance_error(2, "Invalid request: property name must be a string")
+            if method == "SUBSCRIBE":
+                if len(conn.streams.keys() | set(params)) > MAX_STREAMS:
+                    return frames.binance_error(2, "Invalid request: too many parameters")
+                conn.streams.update(dict.fromkeys(params))
+            else:
+                for name in params:
+                    conn.streams.pop(name, None)
+            self._changed()
+            return frames.binance_result(req_id)
+        if method == "LIST_SUBSCRIPTIONS":
+            return frames.binance_result(req_id, list(conn.streams))
+        if method in ("SET_PROPERTY", "GET_PROPERTY"):
+            if not isinstance(params, list) or not params or params[0] != "combined":
+                return frames.binance_error(0, "Unknown property", req_id)
+            if method == "GET_PROPERTY":
+                return frames.binance_result(req_id, conn.combined)
+            if len(params) != 2 or not isinstance(params[1], bool):
+                return frames.binance_error(1, "Invalid value type: expected Boolean")
+            conn.combined = params[1]
+            return frames.binance_result(req_id)
+        msg = f"Invalid request: unknown variant {method}, expected one of {METHODS}"
+        return frames.binance_error(2, f"{msg} at line 1 column 28")
+
+    async def _watch(self, conn: BinanceConn) -> None:
+        """Ping frames, the pong deadline and the maximum connection lifetime."""
+        opt = self.options
+        loop = asyncio.get_running_loop()
+        opened = last_ping = loop.time()
+        tick = min(
+            1.0, max(0.01, min(opt.ping_interval, opt.pong_timeout, opt.max_connection_s) / 5)
+        )
+        try:
+            while conn.open:
+                await asyncio.sleep(tick)
+                t = loop.time()
+                if t - opened >= opt.max_connection_s:
+                    self.stats["lifetime_closes"] += 1
+                    await conn.drop("close", 1000, "")
+                    return
+                if conn.stalled:
+                    continue  # a frozen exchange sends nothing, pings included
+                if (
+                    conn.unanswered_since is not None
+                    and t - conn.unanswered_since > opt.pong_timeout
+                ):
+                    self.stats["ping_timeouts"] += 1
+                    await conn.drop("close", 1008, "pong timeout")
+                    return
+                if t - last_ping >= opt.ping_interval:
+                    last_ping = t
+                    if conn.unanswered_since is None:
+                        conn.unanswered_since = t
+                    waiter = await conn.ws.ping()
+                    asyncio.ensure_future(waiter).add_done_callback(partial(_ponged, conn))
+                    self.stats["pings_sent"] += 1
+        except ConnectionClosed:
+            pass
+
+    # --- delivery -------------------------------------------------------------------
+
+    def has_audience(self) -> bool:
+        return any(
+            isinstance(c, BinanceConn) and c.live and not c.legacy and c.streams for c in self.conns
+        )
+
+    def pending_count(self, run: int | None = None) -> int:
+        if run is None:
+            return len(self.pending)
+        return sum(1 for liq in self.pending.values() if liq.run == run)
+
+    def submit(self, liq: Liquidation) -> None:
+        if self.options.sampling_ms <= 0:
+            self._push(liq, now_ms())
+            return
+        old = self.pending.get(liq.inst.inst_id)
+        if old is not None:
+            self.ledger.record_suppressed(old, run=old.run, now_ms=now_ms())
+            self.stats["suppressed"] += 1
+        self.pending[liq.inst.inst_id] = liq
+
+    async def flusher(self) -> None:
+        """Push the sampled slots on every `sampling_ms` boundary of the wall clock."""
+        while True:
+            period = self.options.sampling_ms
+            now = now_ms()
+            if period <= 0:
+                self.flush(now)
+                await asyncio.sleep(0.05)
+                continue
+            boundary = (now // period + 1) * period
+            await asyncio.sleep((boundary - now) / 1000)
+            self.flush(boundary)
+
+    def flush(self, push_ms: int) -> None:
+        pending, self.pending = self.pending, {}
+        for liq in pending.values():
+            self._push(liq, push_ms)
+
+    def _push(self, liq: Liquidation, push_ms: int) -> None:
+        raw = frames.dumps(frames.binance_event(liq, push_ms))
+        now = now_ms()
+        clients = self._broadcast(frames.binance_symbol_stream(liq.inst), raw, now)
+        seq = self._emitted(liq, clients, now)
+        if seq:
+            self._remember(liq, seq, raw)
+
+    def _broadcast(self, symbol_stream: str | None, raw: bytes, now: int) -> int:
+        wrapped: dict[str, bytes] = {}
+        clients = 0
+        for conn in self.conns:
+            if not isinstance(conn, BinanceConn) or conn.legacy or not conn.live:
+                continue
+            sent = False
+            for name in (ALL_MARKET, symbol_stream):
+                if name is None or name not in conn.streams:
+                    continue
+                if conn.combined:
+                    payload = wrapped.get(name) or wrapped.setdefault(
+                        name, frames.binance_combined(name, raw)
+                    )
+                else:
+                    payload = raw
+                sent = conn.send(payload, now) or sent
+            clients += sent
+        return clients
+
+    def resend(self, rng: random.Random, run: int) -> bool:
+        if not self.recent:
+            return False
+        liq, seq, raw = self.recent[rng.randrange(len(self.recent))]
+        assert raw is not None
+        now = now_ms()
+        clients = self._broadcast(frames.binance_symbol_stream(liq.inst), raw, now)
+        self._emitted(dataclasses.replace(liq, run=run), clients, now, replay_of=seq)
+        return clients > 0
+
+    def send_malformed(self, liq: Liquidation, kind: str, rng: random.Random) -> None:
+        now = now_ms()
+        payload, label = malformed.binance(rng, liq, kind, now)
+        clients = self._broadcast(None, payload, now)
+        if clients:
+            self.ledger.record_malformed(
+                self.venue, label, kind, run=liq.run, clients=clients, emitted_ms=now
+            )
+            self.stats["malformed_sent"] += 1
+        else:
+            self.stats["undelivered"] += 1
+
+
+def _ponged(conn: BinanceConn, fut: asyncio.Future[Any]) -> None:
+    if not fut.cancelled() and fut.exception() is None:
+        conn.unanswered_since = None
+
+
+def _parse_route(path: str, query: str, legacy: bool) -> Route | None:
+    if path == "/ws" or path.startswith("/ws/"):
+        streams = [unquote(s) for s in path[len("/ws/") :].split("/") if s]
+        return Route(streams, combined=False, legacy=legacy)
+    if path == "/stream":
+        names = parse_qs(query).get("streams", [""])[0]
+        return Route([s for s in names.split("/") if s], combined=True, legacy=legacy)
+    return None
