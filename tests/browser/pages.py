@@ -90,6 +90,14 @@ class Dashboard:
             timeout=timeout,
         )
 
+    async def wait_for_rows_gone(self, ids: list[str], timeout: float = 5_000) -> None:
+        """Until none of the ids is a row of the tape."""
+        await self.page.wait_for_function(
+            'ids => ids.every(id => !document.querySelector(`#tape li.row[data-id="${id}"]`))',
+            arg=ids,
+            timeout=timeout,
+        )
+
     async def wait_for_row_count(self, count: int, timeout: float = 5_000) -> None:
         await self.page.wait_for_function(
             "n => document.querySelectorAll('#tape li.row').length === n",

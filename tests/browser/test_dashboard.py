@@ -199,29 +199,6 @@ async def test_layouts_phone_desktop_4k(
     assert font >= 20  # scaled up for a 4K screen
 
 
-async def test_tape_resumes_after_web_restart_without_duplicates(
-    web: WebServer, browser: Browser, redis: Redis, keys: Keys
-) -> None:
-    page = await Dashboard.open(browser, web.url)
-    before = await write(redis, keys, [make_event("BTC", usd=str(1000 + i)) for i in range(3)])
-    await page.wait_for_rows(before)
-
-    web.stop()
-    await page.page.wait_for_selector("#conn:not([data-state=live])", timeout=10_000)
-    during = await write(redis, keys, [make_event("ETH", usd=str(2000 + i)) for i in range(3)])
-    await web.start()
-
-    await page.wait_for_rows(during, timeout=15_000)
-    await page.wait_live()
-    after = await write(redis, keys, [make_event("SOL", usd="3000")])
-    await page.wait_for_rows(after)
-    await page.settle()
-    ids = await page.tape_ids()
-    assert len(ids) == len(set(ids)), "duplicate rows"
-    assert ids == list(reversed(before + during + after))  # newest first, nothing missing
-    assert page.errors == [] and page.dialogs == []
-
-
 async def test_readme_screenshot_with_realistic_data(
     web: WebServer, browser: Browser, redis: Redis, keys: Keys, redis_url: str, artifacts: Path
 ) -> None:

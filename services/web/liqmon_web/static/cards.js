@@ -62,7 +62,8 @@ export class WindowCards {
     const total = long + short;
     const bar = el("div", { class: "balance", title: `${t("long")} ${share(long, total)} / ${t("short")} ${share(short, total)}` },
       el("span", { class: "balance-long" }));
-    bar.firstChild.style.width = total > 0 ? `${(100 * long) / total}%` : "50%";
+    if (total > 0) bar.firstChild.style.width = `${(100 * long) / total}%`;
+    else bar.classList.add("empty");
     const flags = el("div", { class: "flags" });
     if (w.incomplete) flags.append(el("span", { class: "flag flag-incomplete", title: t("incomplete_title"), text: t("incomplete") }));
     if (Number(w.capped_seconds) > 0) {

@@ -1,0 +1,42 @@
+"""Preferences that must stick: language (English / 中文) and the dismissed sampling note."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import Browser
+from redis.asyncio import Redis
+
+from liqmon.keys import Keys
+from tests.browser.conftest import WebServer
+from tests.browser.events import make_event, write
+from tests.browser.pages import Dashboard
+
+pytestmark = pytest.mark.browser
+
+
+async def test_language_and_dismissed_note_persist(
+    web: WebServer, browser: Browser, redis: Redis, keys: Keys
+) -> None:
+    [stream_id] = await write(redis, keys, [make_event("BTC", side="short")])
+    page = await Dashboard.open(browser, web.url)
+    await page.wait_for_rows([stream_id])
+    assert await page.page.text_content("#tape-title") == "Live tape"
+    assert await page.page.is_visible("#sample-note")
+    assert "sample" in (await page.page.text_content("#sample-note") or "")
+
+    await page.page.click("#lang-toggle")
+    assert await page.page.text_content("#tape-title") == "实时爆仓"
+    assert await page.page.text_content(f'#tape li.row[data-id="{stream_id}"] .side-tag') == "空单"
+    assert "lang=zh" in page.page.url
+    await page.page.click("#sample-note-close")
+    assert not await page.page.is_visible("#sample-note")
+
+    await page.goto()  # a bare visit: both choices come back from localStorage
+    assert await page.page.text_content("#tape-title") == "实时爆仓"
+    assert await page.page.text_content("#conn") == "实时"
+    assert not await page.page.is_visible("#sample-note")
+    assert await page.page.get_attribute("html", "lang") == "zh-CN"
+
+    await page.page.click("#lang-toggle")
+    assert await page.page.text_content("#tape-title") == "Live tape"
+    assert page.errors == [] and page.dialogs == []
