@@ -14,12 +14,15 @@ Only GET/HEAD routes exist (other methods get 405); CORS is off unless
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from redis.exceptions import RedisError
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -86,6 +89,8 @@ def create_app(settings: WebSettings) -> FastAPI:
         app.state.redis = redis
         app.state.summary_cache = cache
         app.state.broadcaster = broadcaster
+        with contextlib.suppress(RedisError, OSError, TimeoutError):  # else: the reader retries
+            await asyncio.wait_for(broadcaster.start_position(), 3.0)
         tasks.spawn(broadcaster.run_reader(), "web.stream-reader")
         tasks.spawn(broadcaster.run_summary(), "web.summary")
         logger.info("web service ready (prefix %s)", settings.key_prefix)

@@ -220,7 +220,7 @@ class Broadcaster:
         for sub in self._subs:
             if sub.closed is not None:
                 continue
-            if sub.queued + size > sub.queue_size:
+            if sub.queued and sub.queued + size > sub.queue_size:  # one batch always fits
                 self.dropped_slow += 1
                 logger.info("dropping slow stream client (%d events queued)", sub.queued)
                 sub.close("slow", cancel=True)
@@ -238,23 +238,26 @@ class Broadcaster:
             sub.close("shutdown")
 
     # --- background loops (run as tracked tasks by the app lifespan) ------------------
-    async def _start_position(self) -> str:
+    async def start_position(self) -> None:
+        """Fix where live delivery begins (the lifespan calls this before serving, so no
+        client can subscribe before the reader's starting point)."""
         try:
             info = await self._reader.xinfo_stream(self.keys.events)
+            last = str(info["last-generated-id"])
         except ResponseError:  # no such key yet: everything that arrives is new
-            return "0-0"
-        return str(info["last-generated-id"])
+            last = "0-0"
+        self.position = parse_stream_id(last)
+        logger.info("stream reader starts after %s", last)
 
     async def run_reader(self) -> None:
         backoff = 0.1
-        last: str | None = None
         batch_s = self.settings.web_sse_batch_ms / 1000
         while not self.stopping.is_set():
             try:
-                if last is None:
-                    last = await self._start_position()
-                    self.position = parse_stream_id(last)
-                    logger.info("stream reader starting after %s", last)
+                if self.position is None:
+                    await self.start_position()
+                assert self.position is not None
+                last = str(self.position)
                 began = time.monotonic()
                 reply: Any = await self._reader.xread(
                     {self.keys.events: last}, count=READ_COUNT, block=READ_BLOCK_MS
@@ -269,11 +272,10 @@ class Broadcaster:
             if not reply:
                 continue
             entries = as_entries(reply[0][1])
-            last = str(entries[-1][0])
             encoded, bad = encode_entries(entries, self._log_once)
             self.malformed += bad
             self.events_read += len(encoded)
-            position = parse_stream_id(last)
+            position = parse_stream_id(str(entries[-1][0]))
             assert position is not None
             self.position = position
             self.publish(Batch(encoded, position))

@@ -5,7 +5,8 @@ Status:
   says so; a container healthcheck only needs the 200).
 - `degraded`: an expected collector's status hash is missing (it expires ~30 s after
   the collector stops refreshing it) or says disconnected; or the aggregator lags by more
-  than `web_max_aggregator_lag` entries or has no live consumer.
+  than `web_max_aggregator_lag` entries or no consumer has a heartbeat in the last 30 s
+  (`aggregator.alive` lists those that do).
 - `ok`: none of that. `reasons` lists every problem found, in plain words.
 
 Collectors: the expected ones (`LIQMON_WEB_EXPECTED_COLLECTORS`, binance,okx) are always
@@ -28,6 +29,8 @@ from liqmon_web import readmodel
 from liqmon_web.settings import WebSettings
 
 GAPS_SHOWN = 10
+#: An aggregator consumer whose heartbeat is older than this is not running.
+HEARTBEAT_FRESH_MS = 30_000
 PING_TIMEOUT_S = 2.0
 INT_FIELDS = (
     "since", "last_frame_ts", "last_event_ts", "events", "errors", "deadletters",
@@ -65,19 +68,23 @@ def parse_collector(raw: dict[str, str], gaps: list[tuple[str, float]], now: int
     return out
 
 
-async def read_collectors(redis: Redis, keys: Keys) -> dict[str, dict[str, Any]]:
-    """Every known venue's status and recent gaps, in one pipelined round trip."""
+async def read_collectors(
+    redis: Redis, keys: Keys, now: int
+) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """Every known venue's status and recent gaps, and the aggregator consumers with a
+    fresh heartbeat, in one pipelined round trip."""
     names = sorted(PRODUCTS)
     pipe = redis.pipeline(transaction=False)
     for name in names:
         pipe.hgetall(keys.collector_status(name))
         pipe.zrevrange(keys.collector_gaps(name), 0, GAPS_SHOWN - 1, withscores=True)
+    pipe.zrangebyscore(keys.aggregator_consumers, now - HEARTBEAT_FRESH_MS, "+inf")
     replies = await pipe.execute()
-    now = time.time_ns() // 1_000_000
-    return {
+    collectors = {
         name: parse_collector(replies[2 * i], replies[2 * i + 1], now)
         for i, name in enumerate(names)
     }
+    return collectors, [str(name) for name in replies[-1]]
 
 
 async def collect(redis: Redis, keys: Keys, settings: WebSettings) -> dict[str, Any]:
@@ -87,8 +94,9 @@ async def collect(redis: Redis, keys: Keys, settings: WebSettings) -> dict[str, 
     try:
         await asyncio.wait_for(redis.ping(), PING_TIMEOUT_S)
         latency = round((time.perf_counter() - began) * 1000, 2)
-        collectors = await read_collectors(redis, keys)
+        collectors, alive = await read_collectors(redis, keys, now)
         aggregator = await readmodel.aggregator_health(redis, keys)
+        aggregator["alive"] = alive
     except (RedisError, OSError, TimeoutError) as exc:
         return {
             "status": "down",
@@ -109,8 +117,8 @@ async def collect(redis: Redis, keys: Keys, settings: WebSettings) -> dict[str, 
     lag = aggregator.get("lag")
     if isinstance(lag, int | float) and lag > settings.web_max_aggregator_lag:
         reasons.append(f"aggregator lags by {lag} entries")
-    if aggregator.get("consumers") == []:
-        reasons.append("no aggregator running")
+    if not alive:
+        reasons.append("no aggregator running (no heartbeat in 30 s)")
     return {
         "status": "degraded" if reasons else "ok",
         "as_of": now,

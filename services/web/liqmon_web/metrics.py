@@ -65,9 +65,9 @@ def render(health: dict[str, Any], broadcaster: Broadcaster, cache: SummaryCache
     for field, value in sorted(aggregator.items()):
         if isinstance(value, int | float) and not isinstance(value, bool):
             w.add(f"liqmon_aggregator_{field}", "gauge", f"aggregator {field}", value)
-    if isinstance(aggregator.get("consumers"), list):
-        consumers = len(aggregator["consumers"])
-        w.add("liqmon_aggregator_consumers", "gauge", "live consumers", consumers)
+    if isinstance(aggregator.get("alive"), list):
+        alive = len(aggregator["alive"])
+        w.add("liqmon_aggregator_alive", "gauge", "consumers with a fresh heartbeat", alive)
     b = broadcaster
     web = (
         ("liqmon_web_sse_clients", "gauge", "open stream clients", b.clients),

@@ -176,12 +176,17 @@ class SseResponse(Response):
             info = {}
         first = info.get("first-entry")
         first_id = str(first[0]) if first else None
-        deleted = parse_stream_id(str(info.get("max-deleted-entry-id", "0-0"))) or StreamId(0, 0)
+        first_sid = parse_stream_id(first_id) if first_id else None
         last_gen = parse_stream_id(str(info.get("last-generated-id", "0-0"))) or StreamId(0, 0)
-        if self.cursor < deleted:
-            reason = "older than the retained stream"
-        elif self.cursor > last_gen:
+        if self.cursor > last_gen:
             reason = "unknown id (newer than the stream)"
+        elif first_sid is not None and self.cursor < first_sid:
+            # Retention trims from the head; entries between the id and the first one kept
+            # may have been trimmed. (Conservative: the id of the very last trimmed entry
+            # also gets a reset, though it missed nothing.)
+            reason = "older than the retained stream"
+        elif first_sid is None and self.cursor < last_gen:
+            reason = "older than the retained stream (now empty)"
         else:
             return True
         await self._send(send, reset_frame(reason, first_id))
