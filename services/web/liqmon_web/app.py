@@ -76,6 +76,20 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class HeadAsGet:
+    """HEAD is answered like GET (the server drops the body; uvicorn keeps the original
+    method in its own scope). FastAPI routes declare GET only, so without this HEAD would
+    be a 405. Not for the endless stream: HEAD there stays 405."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "HEAD" and scope["path"] != "/api/stream":
+            scope = {**scope, "method": "GET"}
+        await self.app(scope, receive, send)
+
+
 def create_app(settings: WebSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -131,4 +145,5 @@ def create_app(settings: WebSettings) -> FastAPI:
             max_age=600,
         )
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(HeadAsGet)
     return app

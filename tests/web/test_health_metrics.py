@@ -1,0 +1,149 @@
+"""/api/health states (ok, degraded, down) and /metrics text, from the status contracts."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import orjson
+from redis.asyncio import Redis
+
+from liqmon.embedded_redis import EmbeddedRedis
+from liqmon.keys import AGGREGATOR_GROUP, Keys
+from liqmon_web.models import Health
+from tests.web.conftest import Web
+from tests.web.helpers import live_server, make_event, now_ms, settings_for, xadd_now
+
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? (\S+)$')
+
+
+async def set_collector(redis: Redis, keys: Keys, exchange: str, **fields: str) -> None:
+    now = now_ms()
+    status = {
+        "exchange": exchange, "connected": "1", "since": str(now - 60_000),
+        "last_frame_ts": str(now - 100), "last_event_ts": str(now - 2_000), "events": "42",
+        "errors": "1", "deadletters": "1", "reconnects": "3", "last_error": "",
+        "buffered": "0", "buffer_dropped": "0", "held": "0", "gap_open_since": "",
+        "updated": str(now), "pid": "1234", "connections": orjson.dumps(["wss://x"]).decode(),
+    }  # fmt: skip
+    status.update(fields)
+    await redis.hset(keys.collector_status(exchange), mapping=status)
+    await redis.expire(keys.collector_status(exchange), 30)
+
+
+async def heartbeat(redis: Redis, keys: Keys) -> None:
+    await redis.zadd(keys.aggregator_consumers, {"agg-1": now_ms()})
+
+
+async def test_ok_when_everything_runs(web: Web, redis: Redis, keys: Keys) -> None:
+    await set_collector(redis, keys, "binance")
+    await set_collector(redis, keys, "okx")
+    await redis.zadd(keys.collector_gaps("okx"), {"1000:2000": 2000})
+    await heartbeat(redis, keys)
+    body = (await web.client.get("/api/health")).json()
+    Health.model_validate(body)
+    assert body["status"] == "ok", body["reasons"]
+    assert set(body["collectors"]) == {"binance", "okx"}  # bybit: never ran, not expected
+    okx = body["collectors"]["okx"]
+    assert okx["connected"] is True and okx["events"] == 42 and okx["gap_open_since"] is None
+    assert okx["gaps"] == [{"start": 1000, "end": 2000}]
+    assert 1_000 <= okx["last_event_age_ms"] < 60_000
+    assert okx["connections"] == ["wss://x"]
+
+
+async def test_degraded_names_each_problem(web: Web, redis: Redis, keys: Keys) -> None:
+    await set_collector(redis, keys, "binance", connected="0", last_error="timeout")
+    await set_collector(redis, keys, "bybit")
+    body = (await web.client.get("/api/health")).json()
+    assert body["status"] == "degraded"
+    assert body["reasons"] == [
+        "binance collector disconnected",
+        "okx collector not running",
+        "no aggregator running (no heartbeat in 30 s)",
+    ]
+    assert set(body["collectors"]) == {"binance", "okx", "bybit"}
+    assert body["collectors"]["binance"]["last_error"] == "timeout"
+    assert body["collectors"]["okx"]["up"] is False
+
+
+async def test_degraded_when_the_aggregator_lags(redis_url: str, redis: Redis, keys: Keys) -> None:
+    for ex in ("binance", "okx"):
+        await set_collector(redis, keys, ex)
+    await heartbeat(redis, keys)
+    await xadd_now(redis, keys, [make_event(salt=i) for i in range(8)])
+    await redis.xgroup_create(keys.events, AGGREGATOR_GROUP, id="0")
+    settings = settings_for(redis_url, web_max_aggregator_lag=5)
+    async with (
+        live_server(settings) as server,
+        httpx.AsyncClient(base_url=server.url) as client,
+    ):
+        body = (await client.get("/api/health")).json()
+    assert body["status"] == "degraded"
+    assert body["reasons"] == ["aggregator lags by 8 entries"]
+    assert body["aggregator"]["lag"] == 8
+
+
+async def test_expected_collectors_are_configurable(
+    redis_url: str, redis: Redis, keys: Keys
+) -> None:
+    await set_collector(redis, keys, "okx")
+    await heartbeat(redis, keys)
+    settings = settings_for(redis_url, web_expected_collectors="okx")
+    async with (
+        live_server(settings) as server,
+        httpx.AsyncClient(base_url=server.url) as client,
+    ):
+        body = (await client.get("/api/health")).json()
+    assert body["status"] == "ok"
+    assert set(body["collectors"]) == {"okx"}
+
+
+async def test_down_when_redis_stops_and_back_when_it_returns(redis: Redis) -> None:
+    other = EmbeddedRedis(None, persistent=False)
+    other.start()
+    try:
+        async with (
+            live_server(settings_for(other.url)) as server,
+            httpx.AsyncClient(base_url=server.url) as client,
+        ):
+            assert (await client.get("/api/health")).json()["status"] == "degraded"
+            other.stop()
+            resp = await client.get("/api/health")
+            assert resp.status_code == 200
+            body = resp.json()
+            assert body["status"] == "down"
+            assert body["reasons"][0].startswith("redis unreachable")
+            metrics = (await client.get("/metrics")).text
+            assert "liqmon_redis_up 0" in metrics
+            other.start()
+            assert (await client.get("/api/health")).json()["status"] == "degraded"
+    finally:
+        other.stop()
+
+
+async def test_metrics_text_parses(web: Web, redis: Redis, keys: Keys) -> None:
+    await set_collector(redis, keys, "binance", events="1234", reconnects="7")
+    await heartbeat(redis, keys)
+    await xadd_now(redis, keys, [make_event()])
+    resp = await web.client.get("/metrics")
+    assert resp.headers["content-type"].startswith("text/plain; version=0.0.4")
+    samples: dict[str, float] = {}
+    declared: dict[str, str] = {}
+    for line in resp.text.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ")
+            declared[name] = kind
+            continue
+        if line.startswith("#"):
+            continue
+        match = SAMPLE.match(line)
+        assert match, f"not a Prometheus sample: {line!r}"
+        assert match.group(1) in declared, f"sample before its TYPE: {line!r}"
+        samples[match.group(1) + (match.group(2) or "")] = float(match.group(4))
+    assert samples['liqmon_collector_events_total{exchange="binance"}'] == 1234
+    assert samples['liqmon_collector_reconnects_total{exchange="binance"}'] == 7
+    assert samples['liqmon_collector_up{exchange="okx"}'] == 0
+    assert samples["liqmon_redis_up"] == 1
+    assert samples["liqmon_web_sse_clients"] == 0
+    assert samples["liqmon_aggregator_alive"] == 1
+    assert declared["liqmon_web_sse_dropped_slow_total"] == "counter"
