@@ -58,7 +58,7 @@ const rankings = new Rankings(
 const coinView = new CoinView($("#coin-view"));
 const sound = new Sound();
 const chart = new MinuteChart($("#chart"), $("#chart-status"), { range: state.range });
-new Health($("#health"), (names) => addExchanges(names));
+const health = new Health($("#health"), (names) => addExchanges(names));
 setupSampleNote($("#sample-note"), $("#sample-note-close"));
 
 const stream = new LiveStream({
@@ -233,6 +233,7 @@ onLangChange((lang) => {
   tape.report();
   if (state.summary) cards.render(state.summary);
   rankings.render();
+  health.render();
   for (const tag of $$(".tape .row .side-tag")) {
     tag.textContent = t(tag.closest(".row").dataset.side === "long" ? "long" : "short");
   }

@@ -21,12 +21,23 @@ function pick(obj, ...names) {
   return undefined;
 }
 
-/** "connected"/"up"/true → "up"; "disconnected"/false → "down"; anything else as given. */
+/** The web API's `up` (status hash present) + `connected`; other spellings as given. */
 function stateOf(c) {
-  const raw = pick(c, "state", "status", "connection", "connected", "up");
-  if (raw === true) return "up";
-  if (raw === false) return "down";
+  if (c && typeof c.up === "boolean") {
+    if (!c.up) return "stopped";
+    return c.connected === false ? "disconnected" : "connected";
+  }
+  const raw = pick(c, "state", "status", "connection", "connected");
+  if (raw === true) return "connected";
+  if (raw === false) return "disconnected";
   return raw === undefined ? "unknown" : String(raw);
+}
+
+/** A state word in the current language (unknown words are shown as sent). */
+function stateLabel(state) {
+  const key = `state_${state}`;
+  const text = t(key);
+  return text === key ? state : text;
 }
 
 function ageOf(c, now) {
@@ -89,9 +100,10 @@ export class Health {
         { class: `collector state-${cssToken(state.toLowerCase())}`, dataset: { exchange: name }, title: extra },
         el("span", { class: "dot" }),
         el("span", { class: `venue venue-${cssToken(name)}`, text: name }),
-        el("span", { class: "h-state", text: state }),
+        el("span", { class: "h-state", text: stateLabel(state) }),
         el("span", { class: "h-age", text: age === undefined ? "" : `${t("health_last")} ${t("health_ago", { age: formatAge(age) })}` }),
         gaps === undefined ? null : el("span", { class: `h-gaps${gaps > 0 ? " warn" : ""}`, text: `${t("health_gaps")} ${formatInt(gaps)}` }),
+        Number(c?.events) > 0 ? el("span", { class: "h-events", text: t("health_events", { n: formatInt(c.events) }) }) : null,
         gapOpen > 0 ? el("span", { class: "h-gaps warn", text: t("health_gap_open", { age: formatAge(now - gapOpen) }) }) : null,
       );
     });
@@ -100,15 +112,21 @@ export class Health {
       pick(agg, "lag") !== undefined ? `${t("health_lag")} ${formatInt(pick(agg, "lag"))}` : null,
       pick(agg, "pending") !== undefined ? `${t("health_pending")} ${formatInt(pick(agg, "pending"))}` : null,
     ].filter(Boolean).join(" · ");
-    const redisOk = h.redis ? pick(h.redis, "ok", "status", "connected") : undefined;
+    const redisOk = h.redis ? pick(h.redis, "ok", "connected") : undefined;
+    const latency = Number(pick(h.redis, "latency_ms"));
+    const redisText = redisOk === undefined ? "?" : redisOk ? t("redis_ok") : t("redis_down");
     replaceChildren(
       this.root,
       el("div", { class: "health-head" },
         el("span", { class: `status-badge status-${cssToken(status)}`, dataset: { status }, text: status }),
-        el("span", { class: "h-redis", text: `${t("health_redis")}: ${redisOk === undefined ? "?" : String(redisOk)}` }),
+        el("span", { class: `h-redis${redisOk === false ? " warn" : ""}`,
+          text: `${t("health_redis")} ${redisText}${Number.isFinite(latency) ? ` · ${latency} ms` : ""}` }),
         el("span", { class: "h-agg", text: aggText ? `${t("health_aggregator")}: ${aggText}` : "" }),
         this.error ? el("span", { class: "health-error", text: t("health_unreachable") }) : null),
       el("ul", { class: "collectors" }, collectors),
+      Array.isArray(h.reasons) && h.reasons.length
+        ? el("ul", { class: "reasons" }, h.reasons.slice(0, 6).map((r) => el("li", { text: String(r) })))
+        : null,
     );
   }
 }
