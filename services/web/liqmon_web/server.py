@@ -4,10 +4,13 @@ uvicorn's graceful shutdown waits for in-flight responses, and an SSE response n
 ends by itself; its lifespan shutdown only runs AFTER that wait. So `WebServer` ends
 every stream (broadcaster.shutdown) at the START of uvicorn's shutdown, by overriding
 `Server.shutdown` rather than monkeypatching `handle_exit` as sse-starlette does;
-`timeout_graceful_shutdown` bounds the rest.
+`timeout_graceful_shutdown` bounds the rest. The process then exits with status 0.
 """
 
 from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
 
 import uvicorn
 from fastapi import FastAPI
@@ -19,6 +22,14 @@ class WebServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, app: FastAPI) -> None:
         super().__init__(config)
         self._fastapi = app
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """As uvicorn's, minus re-raising the signal after a clean shutdown: for
+        `liqmon run web` SIGTERM is the normal way to stop, so the exit status is 0."""
+        with super().capture_signals():
+            yield
+            self._captured_signals.clear()
 
     async def shutdown(self, sockets: list[object] | None = None) -> None:  # type: ignore[override]
         broadcaster = getattr(self._fastapi.state, "broadcaster", None)
