@@ -4,8 +4,8 @@ The reader must never wait for Redis: a collector that stops reading its socket 
 restarts would be dropped by the exchange and lose the liquidations in between. So
 `submit()` is synchronous and only appends to a bounded in-memory queue (default 100k
 events); a single writer task drains it in batches of up to `batch_max`, each batch one
-pipelined round trip (`liqmon.bus.append_events`), so order is kept and a burst of thousands
-of events a second costs a few round trips, not thousands.
+round trip (`StreamAppender`, a faster equivalent of `liqmon.bus.append_events`), so order
+is kept and a burst of thousands of events a second costs a few round trips, not thousands.
 
 While Redis is unreachable the batch stays at the head of the queue and is retried with
 capped backoff; new events queue behind it. When the queue is full new events are refused
@@ -26,11 +26,12 @@ import time
 from collections import deque
 from collections.abc import Iterable
 
+import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from liqmon.bus import append_events
 from liqmon.collector.deadletters import DeadLetters
+from liqmon.collector.streamwrite import StreamAppender
 from liqmon.collector.timing import Backoff, wait_any
 from liqmon.event import LiquidationEvent
 from liqmon.keys import Keys
@@ -73,7 +74,7 @@ class EventWriter:
         self._redis = redis
         self._keys = keys
         self._deadletters = deadletters
-        self._retention_ms = retention_ms
+        self._appender = StreamAppender(redis, keys, retention_ms=retention_ms)
         self._capacity = capacity
         self._batch_max = batch_max
         self._queue: deque[LiquidationEvent] = deque()
@@ -124,7 +125,12 @@ class EventWriter:
                 self._wake.clear()
                 await wait_any(self._wake, stop, timeout=None)
                 continue
-            if await self.write_once():
+            try:
+                written = await self.write_once()
+            except Exception:  # the write path's supervisor: log, back off, keep writing
+                logger.exception("event writer failed; retrying")
+                written = False
+            if written:
                 backoff.reset()
                 await asyncio.sleep(0)  # let the readers in between batches
                 continue
@@ -138,6 +144,18 @@ class EventWriter:
     def _work_left(self) -> bool:
         return bool(self._queue or self._batch or self._deadletters.pending)
 
+    def _scrub(self, batch: list[LiquidationEvent]) -> list[LiquidationEvent]:
+        """Drop (dead-letter) events whose text cannot be encoded; keep the rest in order."""
+        kept = []
+        for event in batch:
+            try:
+                orjson.dumps(list(event.to_fields().values()))
+            except orjson.JSONEncodeError as exc:
+                self._deadletters.record(f"unencodable event: {exc}", repr(event), event.product)
+                continue
+            kept.append(event)
+        return kept
+
     async def write_once(self) -> bool:
         """Write one batch (and pending dead letters). False if Redis failed."""
         if not self._batch:
@@ -145,10 +163,11 @@ class EventWriter:
             self._batch = [self._queue.popleft() for _ in range(take)]
         try:
             if self._batch:
-                await append_events(
-                    self._redis, self._keys, self._batch, retention_ms=self._retention_ms
-                )
+                await self._appender.append(self._batch)
             await self._deadletters.flush(self._redis, self._keys)
+        except orjson.JSONEncodeError:
+            self._batch = self._scrub(self._batch)
+            return False
         except REDIS_ERRORS as exc:
             self.last_error = f"redis: {type(exc).__name__}: {exc}"
             if self.redis_ok:
