@@ -40,3 +40,26 @@ async def test_language_and_dismissed_note_persist(
     await page.page.click("#lang-toggle")
     assert await page.page.text_content("#tape-title") == "Live tape"
     assert page.errors == [] and page.dialogs == []
+
+
+async def test_sound_is_off_by_default_and_tiered(
+    web: WebServer, browser: Browser, redis: Redis, keys: Keys
+) -> None:
+    page = await Dashboard.open(browser, web.url)
+    button = page.page.locator("#sound-toggle")
+    assert await button.get_attribute("aria-pressed") == "false"
+    small = await write(redis, keys, [make_event("BTC", usd="600000")])  # tier 3, sound off
+    await page.wait_for_rows(small)
+    assert await button.get_attribute("data-played") is None
+
+    await button.click()
+    assert await button.get_attribute("aria-pressed") == "true"
+    ids = await write(
+        redis, keys, [make_event("ETH", usd="5000", price="3600"), make_event("SOL", usd="750000")]
+    )
+    await page.wait_for_rows(ids)
+    await page.page.wait_for_selector("#sound-toggle[data-played='1']")  # only the big one
+
+    await page.reload()  # the choice is remembered
+    assert await button.get_attribute("aria-pressed") == "true"
+    assert page.errors == []

@@ -64,7 +64,7 @@ setupSampleNote($("#sample-note"), $("#sample-note-close"));
 const stream = new LiveStream({
   onLiquidation: (event) => {
     tape.push(event);
-    sound.play(event);
+    if (sound.play(event)) soundButton.dataset.played = String(sound.played);
     coinView.push(event);
     if (!state.exchanges.has(event.exchange)) addExchanges([event.exchange]);
   },
@@ -216,6 +216,10 @@ soundButton.addEventListener("click", () => {
   sound.toggle();
   showSound();
 });
+// Sound left on from an earlier visit may only start after a gesture on this page.
+for (const type of ["pointerdown", "keydown"]) {
+  document.addEventListener(type, () => sound.enabled && sound.ensureContext(), { once: true });
+}
 
 $("#lang-toggle").addEventListener("click", () => {
   const next = getLang() === "zh" ? "en" : "zh";

@@ -26,13 +26,13 @@ export class MinuteChart {
   /**
    * @param {HTMLElement} container
    * @param {HTMLElement} status where errors / "loading" go
-   * @param {{range: string}} options
+   * @param {{range: string, query?: object}} options
    */
   constructor(container, status, options) {
     this.container = container;
     this.status = status;
     this.range = RANGES[options.range] ? options.range : "1h";
-    this.query = {};
+    this.query = { ...(options.query ?? {}) };
     this.timer = null;
     this.loading = false;
     this.chart = createChart(container, {
@@ -59,6 +59,13 @@ export class MinuteChart {
     this.timer = setInterval(() => this.load(), REFRESH_MS);
   }
 
+  /** Stop refreshing and free the canvas (the coin view makes one chart per opening). */
+  destroy() {
+    clearInterval(this.timer);
+    this.timer = null;
+    this.chart.remove();
+  }
+
   setRange(range) {
     if (!RANGES[range]) return;
     this.range = range;
@@ -72,7 +79,7 @@ export class MinuteChart {
   }
 
   async load() {
-    if (this.loading) return;
+    if (this.loading || !this.timer) return;
     this.loading = true;
     const until = Date.now();
     const since = until - RANGES[this.range];

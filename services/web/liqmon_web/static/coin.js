@@ -1,9 +1,10 @@
 // One coin's own view (a modal dialog): per-window long/short totals, counts and average
-// liquidation price per side from /api/symbols/{symbol}, plus its recent tape from
-// /api/liquidations?symbol=. Refreshed every few seconds while open; the open coin is kept in
+// liquidation price per side from /api/symbols/{symbol}, its last hour per minute from
+// /api/series?symbol=, and its recent tape from /api/liquidations?symbol=. Refreshed every few seconds while open; the open coin is kept in
 // the URL (?coin=) so a link opens it. The coin name is exchange text: shown as text only.
 
 import { getLiquidations, getSymbol, windowNames } from "./api.js";
+import { MinuteChart } from "./chart.js";
 import { el, replaceChildren } from "./dom.js";
 import { formatInt, formatPriceNumber, formatUsdCompact, formatUsdExact } from "./format.js";
 import { setUrlParam } from "./filters.js";
@@ -28,6 +29,8 @@ export class CoinView {
     this.title = dialog.querySelector(".coin-title");
     this.table = dialog.querySelector(".coin-windows");
     this.status = dialog.querySelector(".coin-status");
+    this.chartBox = dialog.querySelector(".coin-chart");
+    this.chart = null;
     this.tape = new Tape(dialog.querySelector(".coin-tape"), { maxRows: RECENT });
     dialog.querySelector(".coin-close").addEventListener("click", () => dialog.close());
     dialog.addEventListener("close", () => this.onClosed());
@@ -45,6 +48,9 @@ export class CoinView {
     this.tape.clear();
     this.status.textContent = t("loading");
     if (!this.dialog.open) this.dialog.showModal();
+    this.chart?.destroy();
+    this.chart = new MinuteChart(this.chartBox, this.status, { range: "1h", query: { symbol: this.symbol } });
+    this.chart.load();
     setUrlParam("coin", this.symbol);
     clearInterval(this.timer);
     this.timer = setInterval(() => this.load(), REFRESH_MS);
@@ -52,6 +58,8 @@ export class CoinView {
   }
 
   onClosed() {
+    this.chart?.destroy();
+    this.chart = null;
     clearInterval(this.timer);
     this.timer = null;
     this.symbol = null;

@@ -21,6 +21,7 @@ export class Sound {
     this.enabled = safeGet(STORE_KEY) === "on";
     this.ctx = null;
     this.recent = [];
+    this.played = 0; // tones actually started (shown on the button for tests and the curious)
   }
 
   /** Toggle on a user gesture (required to start an AudioContext). */
@@ -41,17 +42,18 @@ export class Sound {
     return this.ctx;
   }
 
-  /** Maybe play one liquidation. */
+  /** Maybe play one liquidation; true when a tone started. */
   play(event) {
-    if (!this.enabled) return;
+    if (!this.enabled) return false;
     const tier = tierOf(event.usd);
-    if (tier < MIN_SOUND_TIER) return;
+    if (tier < MIN_SOUND_TIER) return false;
     const now = performance.now();
     this.recent = this.recent.filter((at) => now - at < 1000);
-    if (this.recent.length >= MAX_PER_SECOND) return;
+    if (this.recent.length >= MAX_PER_SECOND) return false;
     const ctx = this.ensureContext();
-    if (!ctx || ctx.state !== "running") return;
+    if (!ctx || ctx.state !== "running") return false;
     this.recent.push(now);
+    this.played += 1;
     const voice = VOICES[Math.min(tier, 4)];
     const start = ctx.currentTime;
     const osc = ctx.createOscillator();
@@ -65,5 +67,6 @@ export class Sound {
     osc.connect(gain).connect(ctx.destination);
     osc.start(start);
     osc.stop(start + voice.dur + 0.02);
+    return true;
   }
 }
