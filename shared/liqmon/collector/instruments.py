@@ -94,7 +94,8 @@ class SpecCache(Generic[S]):
         while not stop.is_set():
             self._wanted.clear()
             ok = await self.refresh()
-            period = self._refresh_seconds if ok else min(self._refresh_seconds, self._min_gap * 2)
+            retry = max(self._min_gap * 2, 1.0)
+            period = self._refresh_seconds if ok else min(self._refresh_seconds, retry)
             await wait_any(stop, self._wanted, timeout=period)
             if self._wanted.is_set() and not stop.is_set():
                 await wait_or_stop(stop, self._last_attempt + self._min_gap - time.monotonic())

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 
@@ -33,11 +34,13 @@ from liqmon.collector.settings import CollectorSettings
 from liqmon.collector.status import CollectorStatus
 from liqmon.collector.venue import Venue
 from liqmon.collector.writer import EventWriter
-from liqmon.logs import LogOnce
+from liqmon.logs import LogOnce, configure_logging
 from liqmon.redis_client import create_redis
-from liqmon.runtime import TaskSet
+from liqmon.runtime import TaskSet, run_service
+from liqmon.settings import load_settings
 
 logger = logging.getLogger(__name__)
+CollectorSettingsT = TypeVar("CollectorSettingsT", bound=CollectorSettings)
 
 
 def connection_config(settings: CollectorSettings) -> ConnectionConfig:
@@ -165,3 +168,14 @@ class CollectorService:
 
     async def shutdown(self) -> None:
         await self.redis.aclose()
+
+
+def run_collector(
+    settings_cls: type[CollectorSettingsT], venue_factory: Callable[[CollectorSettingsT], Venue]
+) -> int:
+    """The body of a collector's `main()`: settings, logging, then serve until SIGTERM."""
+    settings = load_settings(settings_cls)
+    venue = venue_factory(settings)
+    configure_logging(venue.source, settings.log_level)
+    service = CollectorService(venue, settings)
+    return run_service(service, shutdown_timeout=settings.collector_flush_seconds + 10.0)
