@@ -225,8 +225,10 @@ class Feed:
                 await wait_any(session.closed, timeout=quiet - idle)
                 continue
             sent = time.monotonic()
-            try:
-                answered = await self._ping(session, timeout)
+            try:  # bounded even if a stalled peer lets our send buffer fill up
+                answered = await asyncio.wait_for(self._ping(session, timeout), timeout + 1.0)
+            except TimeoutError:
+                answered = False
             except ConnectionClosed:
                 return
             if session.closed.is_set():
