@@ -272,9 +272,14 @@ class BinanceServer(VenueServer):
             self.flush(boundary)
 
     def flush(self, push_ms: int) -> None:
+        """Push every slot whose liquidation happened by `push_ms` (later ones wait: the
+        flusher can wake a little after the boundary)."""
         pending, self.pending = self.pending, {}
-        for liq in pending.values():
-            self._push(liq, push_ms)
+        for symbol, liq in pending.items():
+            if liq.ts <= push_ms:
+                self._push(liq, push_ms)
+            else:
+                self.pending[symbol] = liq
 
     def _push(self, liq: Liquidation, push_ms: int) -> None:
         raw = frames.dumps(frames.binance_event(liq, push_ms))
