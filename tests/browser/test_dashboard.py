@@ -6,8 +6,6 @@ the windows with the aggregator's `drain`), then looks at what the page shows.
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
 from pathlib import Path
 
@@ -199,11 +197,11 @@ async def test_layouts_phone_desktop_4k(
     assert font >= 20  # scaled up for a 4K screen
 
 
-async def test_readme_screenshot_with_realistic_data(
+async def test_desktop_with_realistic_data(
     web: WebServer, browser: Browser, redis: Redis, keys: Keys, redis_url: str, artifacts: Path
 ) -> None:
-    """Desktop view with many coins on both exchanges; LIQMON_UPDATE_SCREENSHOT=1 copies it
-    to docs/screenshot.png (the README's picture)."""
+    """Many coins on both exchanges, saved as a test artifact. (The README's picture comes
+    from the live demo stack: `python -m tests.browser.readme_screenshot`.)"""
     from liqmon_aggregator.testing import drain
 
     await write(redis, keys, market_events(600, spread_ms=55 * 60_000))
@@ -216,5 +214,3 @@ async def test_readme_screenshot_with_realistic_data(
     path = artifacts / "desktop-realistic.png"
     await page.page.screenshot(path=path)
     assert page.errors == [] and page.dialogs == []
-    if os.environ.get("LIQMON_UPDATE_SCREENSHOT") == "1":
-        shutil.copyfile(path, Path(__file__).resolve().parents[2] / "docs" / "screenshot.png")

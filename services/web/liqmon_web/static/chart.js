@@ -44,7 +44,7 @@ export class MinuteChart {
         attributionLogo: false,
       },
       grid: { vertLines: { color: "rgba(139,147,167,0.08)" }, horzLines: { color: "rgba(139,147,167,0.08)" } },
-      rightPriceScale: { borderColor: "rgba(139,147,167,0.2)" },
+      rightPriceScale: { borderColor: "rgba(139,147,167,0.2)", scaleMargins: { top: 0.12, bottom: 0.08 } },
       timeScale: { borderColor: "rgba(139,147,167,0.2)", timeVisible: true, secondsVisible: false },
       localization: {
         priceFormatter: (value) => formatUsdCompact(Math.abs(value)),
