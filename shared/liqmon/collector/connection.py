@@ -125,6 +125,7 @@ class Feed:
                             break
                         continue
                     backoff.reset()
+                    self._rollover_wanted.clear()  # a fresh connection needs no rollover
                     self._status.connected(self.spec.product)
                 timeout = None
                 if self._next_rollover is not None:
