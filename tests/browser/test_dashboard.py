@@ -95,6 +95,11 @@ async def test_filters_cut_the_tape_on_the_server_and_survive_reload(
     await page.page.click("#f-clear")
     await page.wait_for_row_count(6)
     assert "symbol=" not in page.page.url and "exchange=" not in page.page.url
+
+    # a filter the server refuses is shown, not retried forever
+    await page.page.goto(f"{web.url}/?min_usd=1000000000000")
+    await page.page.wait_for_selector("#conn[data-state=refused]")
+    assert "min_usd" in (await page.page.text_content("#tape .tape-empty.error") or "")
     assert page.errors == [] and page.dialogs == []
 
 

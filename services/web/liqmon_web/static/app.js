@@ -18,6 +18,7 @@ import { MAX_ROWS, Tape } from "./tape.js";
 
 const DEFAULT_EXCHANGES = ["binance", "okx"];
 const SUMMARY_STALE_MS = 5000;
+const FILL_RETRY_MS = 3000;
 
 const params = new URLSearchParams(location.search);
 const state = {
@@ -165,7 +166,15 @@ async function startTape() {
     lastId = items[0]?.stream_id ?? null;
   } catch (error) {
     if (seq !== state.fillSeq) return;
-    $("#tape-count").textContent = t("error", { msg: error.message });
+    tape.showError(t("error", { msg: error.message }));
+    if (error.status === 422) {
+      showConnection("refused"); // a filter the server refuses: wait for the user
+      return;
+    }
+    // server away: retry the whole start (fill first, so the tape has no hole)
+    showConnection("offline");
+    setTimeout(() => seq === state.fillSeq && startTape(), FILL_RETRY_MS);
+    return;
   }
   stream.connect(query, lastId);
 }

@@ -52,7 +52,9 @@ export class WindowCards {
     this.summary = summary;
     const names = windowNames(summary.windows);
     if (!names.includes(this.selected)) this.selected = names.includes("1h") ? "1h" : names[0];
+    const focused = this.root.contains(document.activeElement) ? document.activeElement.closest(".card")?.dataset.window : null;
     replaceChildren(this.root, names.map((name) => this.card(name, summary.windows[name])));
+    if (focused) this.root.querySelector(`.card[data-window="${CSS.escape(focused)}"]`)?.focus();
     this.renderDetail(this.selected, summary.windows[this.selected]);
   }
 

@@ -96,8 +96,14 @@ export class Tape {
     if (this.onRows) this.onRows(this.list.querySelectorAll("li.row").length);
   }
 
-  renderEmpty() {
-    this.list.replaceChildren(el("li", { class: "tape-empty", text: t("tape_empty") }));
+  renderEmpty(text = t("tape_empty"), isError = false) {
+    this.list.replaceChildren(el("li", { class: `tape-empty${isError ? " error" : ""}`, text }));
+  }
+
+  /** Replace the rows with a message (e.g. the server refused a filter). */
+  showError(text) {
+    this.clear();
+    this.renderEmpty(text, true);
   }
 
   /** One row. Every exchange-provided value goes in as text. */
