@@ -128,17 +128,20 @@ class Subscriber:
         self.queued = 0
         self.queue_size = queue_size
         self.summary: bytes | None = None
+        self.keepalive = False
+        self.last_write = time.monotonic()
         self.wake = asyncio.Event()
         self.closed: str | None = None
         self.task: asyncio.Task[Any] | None = None  # the writer, cancelled if it stalls
 
-    def take(self) -> tuple[bytes | None, list[Batch]]:
+    def take(self) -> tuple[bytes | None, list[Batch], bool]:
         summary, self.summary = self.summary, None
+        keepalive, self.keepalive = self.keepalive, False
         batches = list(self.queue)
         self.queue.clear()
         self.queued = 0
         self.wake.clear()
-        return summary, batches
+        return summary, batches, keepalive
 
     def close(self, reason: str, *, cancel: bool = False) -> None:
         if self.closed is None:
@@ -284,10 +287,20 @@ class Broadcaster:
                 if pause > 0:
                     await asyncio.sleep(pause)
 
+    def _keepalive_tick(self) -> None:
+        """Ask clients idle for `web_sse_keepalive_s` to send a comment (proxies and
+        browsers drop silent connections). Checked once a second, for every client."""
+        idle_since = time.monotonic() - self.settings.web_sse_keepalive_s
+        for sub in self._subs:
+            if sub.last_write <= idle_since:
+                sub.keepalive = True
+                sub.wake.set()
+
     async def run_summary(self) -> None:
         """Once a second (on the wall-clock second): read, serialize, hand to every client."""
         while not self.stopping.is_set():
             await asyncio.sleep(1.0 - (time.time() % 1.0))
+            self._keepalive_tick()
             if not self._subs:
                 continue
             try:

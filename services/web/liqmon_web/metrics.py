@@ -83,7 +83,7 @@ def render(health: dict[str, Any], broadcaster: Broadcaster, cache: SummaryCache
          b.reader_errors),
         ("liqmon_web_summary_reads_total", "counter", "summary reads from Redis", cache.reads),
         ("liqmon_web_summary_errors_total", "counter", "failed summary reads",
-         b.summary_errors),
+         b.summary_errors + cache.errors),
     )  # fmt: skip
     for name, kind, help_text, value in web:
         w.add(name, kind, help_text, value)

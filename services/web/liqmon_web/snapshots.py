@@ -4,7 +4,9 @@ The summary is the heaviest read (6 windows x totals, by-exchange splits, rankin
 largest) and the most requested (every dashboard, every second). It is read and
 serialized with orjson at most once per `web_summary_cache_ms` per `top` value; all
 requests in between get the same bytes. Concurrent misses share one read (single
-flight), so a burst of 1,000 requests costs one Redis round trip, not 1,000.
+flight), so a burst of 1,000 requests costs one Redis round trip, not 1,000; and a
+slightly stale entry is served while one background read refreshes it
+(stale-while-revalidate), so requests never queue behind the read.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from redis.asyncio import Redis
 
 from liqmon.keys import Keys
 from liqmon_web import readmodel
+
+#: A cached summary up to this many max-ages old is served while a refresh runs.
+STALE_FACTOR = 3
 
 
 class _Entry:
@@ -36,7 +41,9 @@ class SummaryCache:
         self._entries: dict[int, _Entry] = {}
         self._inflight: dict[int, asyncio.Future[bytes]] = {}
         self._frame: _Entry | None = None
+        self._refreshing: set[asyncio.Task[bytes]] = set()
         self.reads = 0
+        self.errors = 0
 
     async def _read(self, top: int) -> bytes:
         """One Redis read + serialization; concurrent callers for `top` share it."""
@@ -66,11 +73,31 @@ class SummaryCache:
             del self._inflight[top]
 
     async def get(self, top: int) -> bytes:
-        """The summary JSON for `top`, at most `max_age` old."""
+        """The summary JSON for `top`: fresh if younger than `max_age`; if younger than
+        `STALE_FACTOR * max_age`, returned at once while one background read refreshes
+        it (so no request waits for the read); else read now."""
         entry = self._entries.get(top)
-        if entry is not None and time.monotonic() - entry.at < self._max_age:
-            return entry.body
+        if entry is not None:
+            age = time.monotonic() - entry.at
+            if age < self._max_age:
+                return entry.body
+            if age < self._max_age * STALE_FACTOR:
+                if top not in self._inflight:
+                    task = asyncio.create_task(self._read(top), name="web.summary-refresh")
+                    self._refreshing.add(task)
+                    task.add_done_callback(self._refreshed)
+                return entry.body
         return await self._read(top)
+
+    def _refreshed(self, task: asyncio.Task[bytes]) -> None:
+        self._refreshing.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self.errors += 1  # the next request reads again (and reports the error)
+
+    async def close(self) -> None:
+        for task in list(self._refreshing):
+            task.cancel()
+        await asyncio.gather(*self._refreshing, return_exceptions=True)
 
     async def refresh_frame(self, top: int) -> bytes:
         """Force a fresh read and return it as an SSE `summary` frame (kept as latest)."""

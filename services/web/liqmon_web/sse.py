@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Any
 
 import orjson
@@ -218,18 +219,16 @@ class SseResponse(Response):
         return out
 
     async def _live(self, send: Send, sub: Subscriber) -> None:
-        keepalive = self.settings.web_sse_keepalive_s
+        # A plain Event wait, no timeout: asyncio.wait_for would create a Task per wake-up,
+        # per client. The broadcaster's one-second tick asks for keep-alives instead.
         while sub.closed is None:
-            if not sub.wake.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(sub.wake.wait(), keepalive)
-                if not sub.wake.is_set():
-                    await self._send(send, b": keep-alive\n\n")
-                    continue
-            summary, batches = sub.take()
+            await sub.wake.wait()
+            summary, batches, keepalive = sub.take()
             chunks = self._render(batches)
             if summary is not None:
                 chunks.append(summary)
+            if keepalive and not chunks:
+                chunks.append(b": keep-alive\n\n")
             if chunks:
                 if self._id_behind and self.cursor is not None:
                     # Filtered-out entries: move the client's Last-Event-ID past them so a
@@ -237,3 +236,4 @@ class SseResponse(Response):
                     chunks.append(b"id: %s\n\n" % str(self.cursor).encode())
                     self._id_behind = False
                 await self._send(send, b"".join(chunks))
+                sub.last_write = time.monotonic()

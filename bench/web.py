@@ -1,0 +1,401 @@
+"""Web benchmark: SSE fan-out to many clients, and /api/summary under a steady request rate.
+
+    .venv/bin/python bench/web.py [--quick] [--clients N] [--rate EV/S] [--seconds S]
+
+Setup, all real and on loopback: a private redis-server, `liqmon run web` as a child
+process (one asyncio process; its CPU and RSS are read with psutil), and client processes
+(spawned, uvloop) holding the SSE connections.
+
+1. Fan-out: N clients on /api/stream; this process XADDs `rate` events/s (in 10 ms
+   pipelined batches) for S seconds. Every client counts every `event: liquidation` it
+   receives (delivery must be 100%). Probe clients (up to 50) also time each event:
+   latency = client receive time - the event's stream id time (the XADD instant, ms).
+   Printed: p50/p99 latency, delivered/expected, web process CPU (cores) and peak RSS.
+2. /api/summary at a fixed request rate (open loop, 64 keep-alive connections) after the
+   events were folded into the windows (the real aggregator code, liqmon_aggregator.
+   testing.drain): p50/p99, beside two baselines measured the same way in the same run:
+   a 404 from the same app (the framework floor) and a bare Redis PING round trip.
+
+Targets (issue #5): 1,000 clients at 500 events/s with p99 < 100 ms, under one core and
+300 MB; /api/summary at 1,000 requests/s with p99 < 20 ms. The machine has 2 cores shared
+by the web process, the clients, Redis and this producer, so client-side scheduling delay
+is included in the latency figures (they are upper bounds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import multiprocessing as mp
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+from liqmon.embedded_redis import EmbeddedRedis, free_port
+from liqmon.keys import Keys
+from liqmon.redis_client import create_redis
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.web.helpers import make_event  # a valid event (after the path insert)
+
+PROBES = 50
+TOKEN = b"event: liquidation\n"
+
+
+# --- client processes -----------------------------------------------------------------
+class SseCounter(asyncio.Protocol):
+    """One SSE client as a bare Protocol: no coroutine wake-up per chunk, so a client
+    process can keep up with hundreds of connections; probes also time every event."""
+
+    def __init__(self, probe: bool, hist: collections.Counter[int], ready: Any) -> None:
+        self.probe = probe
+        self.hist = hist
+        self.ready = ready
+        self.count = 0
+        self.rest = b""
+        self.started = False
+
+    def connection_made(self, transport: Any) -> None:
+        transport.write(b"GET /api/stream HTTP/1.1\r\nHost: bench\r\n\r\n")
+
+    def data_received(self, chunk: bytes) -> None:
+        if not self.started:
+            if b"\r\n\r\n" not in chunk:
+                return
+            assert b" 200 " in chunk.split(b"\r\n", 1)[0], chunk[:200]
+            self.started = True
+            self.ready()
+        if not self.probe:  # count tokens without copying the chunk
+            joined = self.rest + chunk[: len(TOKEN) - 1]
+            self.count += chunk.count(TOKEN) + joined.count(TOKEN)
+            self.rest = chunk[-(len(TOKEN) - 1) :]
+            return
+        now_ms = time.time_ns() / 1e6
+        data = self.rest + chunk
+        cut = data.rfind(b"\n\n")
+        if cut < 0:
+            self.rest = data
+            return
+        done, self.rest = data[: cut + 2], data[cut + 2 :]
+        self.count += done.count(TOKEN)
+        start = 0
+        while (pos := done.find(TOKEN + b"id: ", start)) >= 0:
+            pos += len(TOKEN) + 4
+            dash = done.index(b"-", pos)
+            self.hist[int(now_ms - int(done[pos:dash]))] += 1
+            start = dash
+
+
+async def _clients_main(host: str, port: int, n: int, probes: int, conn: Any) -> None:
+    hist: collections.Counter[int] = collections.Counter()
+    loop = asyncio.get_running_loop()
+    ready = asyncio.Event()
+    started = [0]
+
+    def one_ready() -> None:
+        started[0] += 1
+        if started[0] == n:
+            ready.set()
+
+    clients: list[SseCounter] = []
+    transports = []
+    for i in range(n):
+        transport, client = await loop.create_connection(
+            lambda i=i: SseCounter(i < probes, hist, one_ready), host, port
+        )
+        clients.append(client)
+        transports.append(transport)
+        if i % 50 == 49:
+            await asyncio.sleep(0.05)  # do not flood the accept queue
+    await asyncio.wait_for(ready.wait(), 60)
+    conn.send("ready")
+    await loop.run_in_executor(None, conn.recv)  # "stop"
+    for transport in transports:
+        transport.close()
+    conn.send((dict(hist), [c.count for c in clients]))
+
+
+def clients_process(host: str, port: int, n: int, probes: int, conn: Any) -> None:
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    import uvloop
+
+    uvloop.run(_clients_main(host, port, n, probes, conn))
+
+
+# --- helpers --------------------------------------------------------------------------
+def pct(hist: dict[int, int], q: float) -> float:
+    total = sum(hist.values())
+    if not total:
+        return float("nan")
+    target, seen = q * total, 0
+    for value in sorted(hist):
+        seen += hist[value]
+        if seen >= target:
+            return float(value)
+    return float(max(hist))
+
+
+def pct_list(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(int(q * len(ordered)), len(ordered) - 1)] if ordered else float("nan")
+
+
+async def wait_http(url: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient() as client:
+        while True:
+            try:
+                if (await client.get(url)).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{url} did not answer")
+            await asyncio.sleep(0.1)
+
+
+async def produce(redis: Any, keys: Keys, rate: int, seconds: float) -> int:
+    """XADD `rate` events/s in 10 ms batches, on a fixed schedule (no drift)."""
+    per_tick = max(rate // 100, 1)
+    ticks = int(seconds * 100)
+    start = time.monotonic()
+    sent = 0
+    for tick in range(ticks):
+        pipe = redis.pipeline(transaction=False)
+        for i in range(per_tick):
+            ev = make_event(symbol=("BTC", "ETH", "SOL")[i % 3], salt=sent + i)
+            pipe.xadd(keys.events, ev.to_fields())
+        await pipe.execute()
+        sent += per_tick
+        delay = start + (tick + 1) / 100 - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+    return sent
+
+
+class RawHttp:
+    """A minimal HTTP/1.1 keep-alive GET client over a pool of connections: the load
+    generator must cost far less than the server it measures (httpx costs ~1 ms a call)."""
+
+    def __init__(self, host: str, port: int, size: int) -> None:
+        self.host, self.port, self.size = host, port, size
+        self.pool: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = (
+            asyncio.Queue()
+        )
+
+    async def open(self) -> None:
+        for _ in range(self.size):
+            self.pool.put_nowait(await asyncio.open_connection(self.host, self.port))
+
+    async def get(self, path: str) -> int:
+        reader, writer = await self.pool.get()
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n".encode())
+        head = await reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        await reader.readexactly(length)
+        self.pool.put_nowait((reader, writer))
+        return status
+
+    async def close(self) -> None:
+        while not self.pool.empty():
+            _, writer = self.pool.get_nowait()
+            writer.close()
+
+
+async def open_loop(call: Any, rate: int, seconds: float) -> list[float]:
+    """Fire `call()` at `rate`/s regardless of completions; return latencies in ms."""
+    latencies: list[float] = []
+
+    async def one() -> None:
+        began = time.perf_counter()
+        await call()
+        latencies.append((time.perf_counter() - began) * 1000)
+
+    tasks = []
+    start = time.monotonic()
+    for i in range(int(rate * seconds)):
+        delay = start + i / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one()))
+    await asyncio.gather(*tasks)
+    return latencies
+
+
+# --- the run --------------------------------------------------------------------------
+async def run(args: argparse.Namespace) -> None:
+    from liqmon_aggregator.testing import drain
+
+    keys = Keys("liq")
+    with tempfile.TemporaryDirectory() as tmp:
+        redis_server = EmbeddedRedis(None, persistent=False)
+        redis_server.start()
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LIQMON_")}
+        env.update(
+            REDIS_URL=redis_server.url, LIQMON_WEB_PORT=str(port),
+            LIQMON_WEB_MAX_SSE_CLIENTS="5000", LIQMON_WEB_MAX_SSE_PER_IP="5000",
+            LIQMON_LOG_LEVEL="WARNING",
+        )  # fmt: skip
+        log_path = Path(tmp, "web.log")
+        web = subprocess.Popen(
+            [sys.executable, "-m", "liqmon", "run", "web"], env=env,
+            stdout=log_path.open("wb"), stderr=subprocess.STDOUT,
+            preexec_fn=lambda: resource.setrlimit(
+                resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2
+            ),
+        )  # fmt: skip
+        redis = create_redis(redis_server.url)
+        procs: list[tuple[Any, Any]] = []
+        try:
+            base = f"http://127.0.0.1:{port}"
+            await wait_http(f"{base}/api/health")
+            proc = psutil.Process(web.pid)
+
+            # 1. fan-out
+            ctx = mp.get_context("spawn")
+            groups = max(1, min(2, args.clients // 250))
+            n_all = args.clients
+            per_group = [n_all // groups + (i < n_all % groups) for i in range(groups)]
+            probes_left = PROBES
+            for n in per_group:
+                parent, child = ctx.Pipe()
+                probes = min(probes_left, n)
+                probes_left -= probes
+                p = ctx.Process(target=clients_process, args=("127.0.0.1", port, n, probes, child))
+                p.start()
+                procs.append((p, parent))
+            loop = asyncio.get_running_loop()
+            for _, pipe in procs:
+                assert await loop.run_in_executor(None, pipe.recv) == "ready"
+            rss_idle = proc.memory_info().rss
+            client_procs = [psutil.Process(p.pid) for p, _ in procs]
+            ccpu0 = sum(sum(c.cpu_times()[:2]) for c in client_procs)
+            psutil.cpu_percent()
+            cpu0, t0 = proc.cpu_times(), time.monotonic()
+            peak_rss = rss_idle
+            producer = asyncio.create_task(produce(redis, keys, args.rate, args.seconds))
+            while not producer.done():
+                peak_rss = max(peak_rss, proc.memory_info().rss)
+                await asyncio.sleep(0.5)
+            sent = producer.result()
+            await asyncio.sleep(1.0)  # let the last batches arrive
+            cpu1, t1 = proc.cpu_times(), time.monotonic()
+            ccpu1 = sum(sum(c.cpu_times()[:2]) for c in client_procs)
+            machine = psutil.cpu_percent() / 100 * (psutil.cpu_count() or 1)
+            peak_rss = max(peak_rss, proc.memory_info().rss)
+            hist: collections.Counter[int] = collections.Counter()
+            counts: list[int] = []
+            for p, pipe in procs:
+                pipe.send("stop")
+                h, c = await loop.run_in_executor(None, pipe.recv)
+                hist.update(h)
+                counts += c
+                p.join(10)
+            cores = (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / (t1 - t0)
+            expected = sent * args.clients
+            delivered = sum(counts)
+            print(
+                f"SSE fan-out: {args.clients} clients, {args.rate} events/s for "
+                f"{args.seconds:.0f} s ({sent} events, {sum(hist.values())} timed)"
+            )
+            print(
+                f"  delivered      {delivered}/{expected} ({delivered / expected:.2%}); "
+                f"clients short of all events: {sum(1 for c in counts if c < sent)}"
+            )
+            print(
+                f"  latency XADD->client  p50 {pct(hist, 0.5):.0f} ms   p99 "
+                f"{pct(hist, 0.99):.0f} ms   max {max(hist) if hist else 0} ms"
+                f"   (target p99 < 100 ms)"
+            )
+            print(
+                f"  web process    CPU {cores:.2f} cores (target < 1)   RSS idle "
+                f"{rss_idle / 2**20:.0f} MB, peak {peak_rss / 2**20:.0f} MB (target < 300 MB)"
+            )
+            print(
+                f"  context        client processes {(ccpu1 - ccpu0) / (t1 - t0):.2f} cores, "
+                f"whole machine busy {machine:.2f} of {psutil.cpu_count()} cores"
+            )
+
+            # 2. /api/summary at a steady rate, beside baselines
+            await drain(redis_server.url, prefix="liq", timeout=120)
+            client = RawHttp("127.0.0.1", port, 64)
+            await client.open()
+            try:
+                size = len((await httpx.AsyncClient().get(f"{base}/api/summary")).content)
+
+                async def summary() -> None:
+                    assert await client.get("/api/summary") == 200
+
+                async def not_found() -> None:
+                    assert await client.get("/no-such-page") == 404
+
+                async def ping() -> None:
+                    await redis.ping()
+
+                print(
+                    f"/api/summary ({size / 1024:.0f} KiB) at {args.req_rate} requests/s for "
+                    f"{args.req_seconds:.0f} s (open loop, 64 keep-alive connections):"
+                )
+                for name, call in (
+                    ("redis PING (baseline)", ping),
+                    ("404 same app (baseline)", not_found),
+                    ("/api/summary", summary),
+                ):
+                    cpu0, t0 = proc.cpu_times(), time.monotonic()
+                    lat = await open_loop(call, args.req_rate, args.req_seconds)
+                    cpu1, t1 = proc.cpu_times(), time.monotonic()
+                    cores = (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / (t1 - t0)
+                    print(
+                        f"  {name:26s} p50 {pct_list(lat, 0.5):6.2f} ms   p99 "
+                        f"{pct_list(lat, 0.99):6.2f} ms   web CPU {cores:.2f} cores"
+                    )
+            finally:
+                await client.close()
+            print("  (target: /api/summary p99 < 20 ms at 1,000 requests/s)")
+        except BaseException:
+            sys.stdout.write(log_path.read_text(errors="replace")[-3000:])
+            raise
+        finally:
+            for p, _ in procs:
+                if p.is_alive():
+                    p.kill()
+            web.terminate()
+            web.wait(10)
+            await redis.aclose()
+            redis_server.stop()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer clients, shorter (< 90 s)")
+    parser.add_argument("--clients", type=int)
+    parser.add_argument("--rate", type=int, default=500, help="events/s")
+    parser.add_argument("--seconds", type=float)
+    parser.add_argument("--req-rate", type=int)
+    parser.add_argument("--req-seconds", type=float)
+    args = parser.parse_args()
+    args.clients = args.clients or (200 if args.quick else 1000)
+    args.seconds = args.seconds or (10.0 if args.quick else 30.0)
+    args.req_rate = args.req_rate or (500 if args.quick else 1000)
+    args.req_seconds = args.req_seconds or (3.0 if args.quick else 10.0)
+    asyncio.run(run(args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
