@@ -42,6 +42,7 @@ def test_strip_usd_quote() -> None:
     assert strip_usd_quote("BTCUSDT") == "BTC"
     assert strip_usd_quote("BTCUSDC") == "BTC"
     assert strip_usd_quote("ETHFDUSD") == "ETH"
+    assert strip_usd_quote("BTCUSDT_260327") == "BTC"  # USDⓈ-M quarterly contract
     assert strip_usd_quote("ETHBTC") is None
     assert strip_usd_quote("USDT") is None
 

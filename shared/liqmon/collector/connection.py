@@ -121,6 +121,11 @@ class Feed:
                         current = await self._open()
                     except OPEN_ERRORS as exc:
                         self._status.disconnected(self.spec.product, describe(exc))
+                        if backoff.failures % 20 == 0:  # the 1st, 21st, … failure in a row
+                            logger.warning(
+                                "%s: cannot connect to %s (%s); retrying",
+                                self.spec.product, self.spec.url, describe(exc),
+                            )  # fmt: skip
                         if await wait_or_stop(stop, backoff.next_delay()):
                             break
                         continue

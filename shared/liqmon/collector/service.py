@@ -177,5 +177,6 @@ def run_collector(
     settings = load_settings(settings_cls)
     venue = venue_factory(settings)
     configure_logging(venue.source, settings.log_level)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per spec request
     service = CollectorService(venue, settings)
     return run_service(service, shutdown_timeout=settings.collector_flush_seconds + 10.0)

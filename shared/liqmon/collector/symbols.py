@@ -50,7 +50,9 @@ def split_multiplier(base: str) -> tuple[str, Decimal]:
 
 
 def strip_usd_quote(pair: str) -> str | None:
-    """`"BTCUSDT"` -> `"BTC"`; `None` when the pair does not end in a USD quote."""
+    """`"BTCUSDT"` -> `"BTC"`, `"BTCUSDT_260327"` (a dated contract) -> `"BTC"`; `None` when
+    the pair does not end in a USD quote."""
+    pair = pair.split("_", 1)[0]
     upper = pair.upper()
     for quote in USD_QUOTES:
         if upper.endswith(quote) and len(upper) > len(quote):
