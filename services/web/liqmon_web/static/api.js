@@ -14,7 +14,8 @@ export class ApiError extends Error {
 export function apiUrl(path, params = {}) {
   const query = new URLSearchParams();
   for (const [name, value] of Object.entries(params)) {
-    if (value !== undefined && value !== null && value !== "") query.set(name, String(value));
+    if (value !== undefined && value !== null && value !== "")
+      query.set(name, String(value));
   }
   const text = query.toString().replace(/%2C/gi, ",");
   return text ? `${path}?${text}` : path;
@@ -33,7 +34,10 @@ export async function getJson(path, params = {}) {
       let detail = response.statusText;
       try {
         const body = await response.json();
-        detail = typeof body.error === "string" ? body.error : JSON.stringify(body.detail ?? body);
+        detail =
+          typeof body.error === "string"
+            ? body.error
+            : JSON.stringify(body.detail ?? body);
       } catch {
         /* not JSON: keep the status text */
       }
@@ -50,7 +54,8 @@ export async function getJson(path, params = {}) {
 
 export const getSummary = (top) => getJson("/api/summary", top ? { top } : {});
 export const getLiquidations = (params) => getJson("/api/liquidations", params);
-export const getSymbol = (symbol) => getJson(`/api/symbols/${encodeURIComponent(symbol)}`);
+export const getSymbol = (symbol) =>
+  getJson(`/api/symbols/${encodeURIComponent(symbol)}`);
 export const getSeries = (params) => getJson("/api/series", params);
 export const getHealth = () => getJson("/api/health");
 

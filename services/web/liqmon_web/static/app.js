@@ -7,7 +7,16 @@ import { WindowCards } from "./cards.js";
 import { MinuteChart, RANGES } from "./chart.js";
 import { CoinView } from "./coin.js";
 import { $, $$, el } from "./dom.js";
-import { loadFilters, emptyFilters, isEmpty, readForm, saveFilters, setUrlParam, toQuery, writeForm } from "./filters.js";
+import {
+  loadFilters,
+  emptyFilters,
+  isEmpty,
+  readForm,
+  saveFilters,
+  setUrlParam,
+  toQuery,
+  writeForm,
+} from "./filters.js";
 import { formatInt, formatTime, formatUsd } from "./format.js";
 import { Health, setupSampleNote } from "./health.js";
 import { getLang, initialLang, onLangChange, setLang, t } from "./i18n.js";
@@ -53,12 +62,20 @@ const cards = new WindowCards($("#cards"), $("#window-detail"), {
   onCoin: openCoin,
 });
 const rankings = new Rankings(
-  { long: $("#top-long"), short: $("#top-short"), longTitle: $("#top-long-title"), shortTitle: $("#top-short-title"), more: $("#rank-more") },
+  {
+    long: $("#top-long"),
+    short: $("#top-short"),
+    longTitle: $("#top-long-title"),
+    shortTitle: $("#top-short-title"),
+    more: $("#rank-more"),
+  },
   { window: state.window, onCoin: openCoin },
 );
 const coinView = new CoinView($("#coin-view"));
 const sound = new Sound();
-const chart = new MinuteChart($("#chart"), $("#chart-status"), { range: state.range });
+const chart = new MinuteChart($("#chart"), $("#chart-status"), {
+  range: state.range,
+});
 const health = new Health($("#health"), (names) => addExchanges(names));
 setupSampleNote($("#sample-note"), $("#sample-note-close"));
 
@@ -84,10 +101,18 @@ function renderExchangeBoxes() {
   box.replaceChildren(
     legend,
     ...names.map((name) =>
-      el("label", { class: "chip" },
-        el("input", { type: "checkbox", name: "exchange", value: name,
-          checked: current.exchanges.length === 0 || current.exchanges.includes(name) }),
-        el("span", { text: name })),
+      el(
+        "label",
+        { class: "chip" },
+        el("input", {
+          type: "checkbox",
+          name: "exchange",
+          value: name,
+          checked:
+            current.exchanges.length === 0 || current.exchanges.includes(name),
+        }),
+        el("span", { text: name }),
+      ),
     ),
   );
 }
@@ -96,7 +121,12 @@ function renderExchangeBoxes() {
 function addExchanges(names) {
   let added = false;
   for (const name of names) {
-    if (typeof name === "string" && name && name.length <= 32 && !state.exchanges.has(name)) {
+    if (
+      typeof name === "string" &&
+      name &&
+      name.length <= 32 &&
+      !state.exchanges.has(name)
+    ) {
       state.exchanges.add(name);
       added = true;
     }
@@ -183,7 +213,10 @@ async function startTape() {
 async function refill() {
   const seq = ++state.fillSeq;
   try {
-    const page = await getLiquidations({ ...toQuery(state.filters), limit: MAX_ROWS });
+    const page = await getLiquidations({
+      ...toQuery(state.filters),
+      limit: MAX_ROWS,
+    });
     if (seq === state.fillSeq) tape.fill(page.items ?? []);
   } catch {
     if (seq === state.fillSeq) tape.clear();
@@ -198,8 +231,11 @@ function showSummary(summary) {
   state.summaryAt = Date.now();
   cards.render(summary);
   rankings.update(summary);
-  for (const w of Object.values(summary.windows)) addExchanges(Object.keys(w.by_exchange ?? {}));
-  $("#as-of").textContent = summary.as_of ? t("as_of", { time: formatTime(summary.as_of) }) : "";
+  for (const w of Object.values(summary.windows))
+    addExchanges(Object.keys(w.by_exchange ?? {}));
+  $("#as-of").textContent = summary.as_of
+    ? t("as_of", { time: formatTime(summary.as_of) })
+    : "";
   $(".windows-panel").classList.remove("stale");
 }
 
@@ -210,7 +246,8 @@ function showConnection(s) {
 }
 
 setInterval(() => {
-  const stale = state.summaryAt > 0 && Date.now() - state.summaryAt > SUMMARY_STALE_MS;
+  const stale =
+    state.summaryAt > 0 && Date.now() - state.summaryAt > SUMMARY_STALE_MS;
   $(".windows-panel").classList.toggle("stale", stale);
 }, 1000);
 
@@ -227,7 +264,11 @@ soundButton.addEventListener("click", () => {
 });
 // Sound left on from an earlier visit may only start after a gesture on this page.
 for (const type of ["pointerdown", "keydown"]) {
-  document.addEventListener(type, () => sound.enabled && sound.ensureContext(), { once: true });
+  document.addEventListener(
+    type,
+    () => sound.enabled && sound.ensureContext(),
+    { once: true },
+  );
 }
 
 $("#lang-toggle").addEventListener("click", () => {
@@ -248,13 +289,18 @@ onLangChange((lang) => {
   rankings.render();
   health.render();
   for (const tag of $$(".tape .row .side-tag")) {
-    tag.textContent = t(tag.closest(".row").dataset.side === "long" ? "long" : "short");
+    tag.textContent = t(
+      tag.closest(".row").dataset.side === "long" ? "long" : "short",
+    );
   }
 });
 
 function showRange() {
   for (const button of $$("#chart-ranges button")) {
-    button.setAttribute("aria-pressed", String(button.dataset.range === state.range));
+    button.setAttribute(
+      "aria-pressed",
+      String(button.dataset.range === state.range),
+    );
   }
 }
 $("#chart-ranges").addEventListener("click", (event) => {

@@ -6,7 +6,13 @@
 
 import { windowNames } from "./api.js";
 import { el, replaceChildren } from "./dom.js";
-import { formatInt, formatUsd, formatUsdCompact, formatUsdExact, shortProduct } from "./format.js";
+import {
+  formatInt,
+  formatUsd,
+  formatUsdCompact,
+  formatUsdExact,
+  shortProduct,
+} from "./format.js";
 import { t } from "./i18n.js";
 
 export class WindowCards {
@@ -33,7 +39,11 @@ export class WindowCards {
     });
     root.addEventListener("keydown", (event) => {
       const card = event.target.closest(".card");
-      if (card && (event.key === "Enter" || event.key === " ") && event.target === card) {
+      if (
+        card &&
+        (event.key === "Enter" || event.key === " ") &&
+        event.target === card
+      ) {
         event.preventDefault();
         this.select(card.dataset.window);
       }
@@ -51,10 +61,19 @@ export class WindowCards {
     if (!summary?.windows) return;
     this.summary = summary;
     const names = windowNames(summary.windows);
-    if (!names.includes(this.selected)) this.selected = names.includes("1h") ? "1h" : names[0];
-    const focused = this.root.contains(document.activeElement) ? document.activeElement.closest(".card")?.dataset.window : null;
-    replaceChildren(this.root, names.map((name) => this.card(name, summary.windows[name])));
-    if (focused) this.root.querySelector(`.card[data-window="${CSS.escape(focused)}"]`)?.focus();
+    if (!names.includes(this.selected))
+      this.selected = names.includes("1h") ? "1h" : names[0];
+    const focused = this.root.contains(document.activeElement)
+      ? document.activeElement.closest(".card")?.dataset.window
+      : null;
+    replaceChildren(
+      this.root,
+      names.map((name) => this.card(name, summary.windows[name])),
+    );
+    if (focused)
+      this.root
+        .querySelector(`.card[data-window="${CSS.escape(focused)}"]`)
+        ?.focus();
     this.renderDetail(this.selected, summary.windows[this.selected]);
   }
 
@@ -62,20 +81,45 @@ export class WindowCards {
     const long = Number(w.long_usd) || 0;
     const short = Number(w.short_usd) || 0;
     const total = long + short;
-    const bar = el("div", { class: "balance", title: `${t("long")} ${share(long, total)} / ${t("short")} ${share(short, total)}` },
-      el("span", { class: "balance-long" }));
+    const bar = el(
+      "div",
+      {
+        class: "balance",
+        title: `${t("long")} ${share(long, total)} / ${t("short")} ${share(short, total)}`,
+      },
+      el("span", { class: "balance-long" }),
+    );
     if (total > 0) bar.firstChild.style.width = `${(100 * long) / total}%`;
     else bar.classList.add("empty");
     const flags = el("div", { class: "flags" });
-    if (w.incomplete) flags.append(el("span", { class: "flag flag-incomplete", title: t("incomplete_title"), text: t("incomplete") }));
+    if (w.incomplete)
+      flags.append(
+        el("span", {
+          class: "flag flag-incomplete",
+          title: t("incomplete_title"),
+          text: t("incomplete"),
+        }),
+      );
     if (Number(w.capped_seconds) > 0) {
-      flags.append(el("span", { class: "flag flag-capped", title: t("capped_title"), dataset: { value: w.capped_seconds },
-        text: t("capped", { n: formatInt(w.capped_seconds) }) }));
+      flags.append(
+        el("span", {
+          class: "flag flag-capped",
+          title: t("capped_title"),
+          dataset: { value: w.capped_seconds },
+          text: t("capped", { n: formatInt(w.capped_seconds) }),
+        }),
+      );
     }
     const selected = name === this.selected;
     return el(
       "article",
-      { class: `card${selected ? " selected" : ""}`, dataset: { window: name }, tabindex: "0", role: "button", "aria-pressed": String(selected) },
+      {
+        class: `card${selected ? " selected" : ""}`,
+        dataset: { window: name },
+        tabindex: "0",
+        role: "button",
+        "aria-pressed": String(selected),
+      },
       el("header", { class: "card-head" }, el("h3", { text: name }), flags),
       amountLine("long", long, w.long_count),
       amountLine("short", short, w.short_count),
@@ -89,7 +133,9 @@ export class WindowCards {
       replaceChildren(this.detail);
       return;
     }
-    const rows = Object.entries(w.by_exchange ?? {}).map(([exchange, x]) => splitRow(exchange, x, "venue"));
+    const rows = Object.entries(w.by_exchange ?? {}).map(([exchange, x]) =>
+      splitRow(exchange, x, "venue"),
+    );
     rows.push(splitRow(t("total"), w, "total"));
     replaceChildren(
       this.detail,
@@ -97,8 +143,17 @@ export class WindowCards {
       el(
         "table",
         { class: "split", dataset: { window: name } },
-        el("thead", {}, el("tr", {}, el("th", { text: t("exchange") }), el("th", { class: "long", text: t("long") }),
-          el("th", { class: "short", text: t("short") }))),
+        el(
+          "thead",
+          {},
+          el(
+            "tr",
+            {},
+            el("th", { text: t("exchange") }),
+            el("th", { class: "long", text: t("long") }),
+            el("th", { class: "short", text: t("short") }),
+          ),
+        ),
         el("tbody", {}, rows),
       ),
     );
@@ -109,34 +164,79 @@ function amountLine(side, usd, count) {
   return el(
     "div",
     { class: `amount ${side}` },
-    el("span", { class: "label", text: t(side === "long" ? "card_long" : "card_short") }),
-    el("span", { class: `usd ${side}-usd`, title: formatUsdExact(usd), dataset: { value: usd }, text: formatUsdCompact(usd) }),
-    el("span", { class: `count ${side}-count`, dataset: { value: count ?? 0 }, text: formatInt(count ?? 0) }),
+    el("span", {
+      class: "label",
+      text: t(side === "long" ? "card_long" : "card_short"),
+    }),
+    el("span", {
+      class: `usd ${side}-usd`,
+      title: formatUsdExact(usd),
+      dataset: { value: usd },
+      text: formatUsdCompact(usd),
+    }),
+    el("span", {
+      class: `count ${side}-count`,
+      dataset: { value: count ?? 0 },
+      text: formatInt(count ?? 0),
+    }),
   );
 }
 
 function largestLine(largest, onCoin) {
-  if (!largest) return el("div", { class: "largest empty" }, el("span", { class: "label", text: t("largest") }), t("none"));
+  if (!largest)
+    return el(
+      "div",
+      { class: "largest empty" },
+      el("span", { class: "label", text: t("largest") }),
+      t("none"),
+    );
   return el(
     "div",
-    { class: `largest ${largest.side === "long" ? "long" : "short"}`, dataset: { value: largest.usd },
-      title: `${largest.exchange} ${largest.product} ${largest.instrument}` },
+    {
+      class: `largest ${largest.side === "long" ? "long" : "short"}`,
+      dataset: { value: largest.usd },
+      title: `${largest.exchange} ${largest.product} ${largest.instrument}`,
+    },
     el("span", { class: "label", text: t("largest") }),
-    el("button", { class: "coin", type: "button", dataset: { symbol: largest.symbol }, text: largest.symbol }),
-    el("span", { class: "venue-short", text: `${largest.exchange} ${shortProduct(largest.exchange, largest.product)}` }),
-    el("span", { class: "usd", title: formatUsdExact(largest.usd), text: formatUsd(largest.usd) }),
+    el("button", {
+      class: "coin",
+      type: "button",
+      dataset: { symbol: largest.symbol },
+      text: largest.symbol,
+    }),
+    el("span", {
+      class: "venue-short",
+      text: `${largest.exchange} ${shortProduct(largest.exchange, largest.product)}`,
+    }),
+    el("span", {
+      class: "usd",
+      title: formatUsdExact(largest.usd),
+      text: formatUsd(largest.usd),
+    }),
   );
 }
 
 function splitRow(label, x, kind) {
   const cell = (side) =>
-    el("td", { class: side, dataset: { value: x?.[`${side}_usd`] ?? 0 }, title: formatUsdExact(x?.[`${side}_usd`] ?? 0) },
-      formatUsdCompact(x?.[`${side}_usd`] ?? 0), el("small", { text: ` ×${formatInt(x?.[`${side}_count`] ?? 0)}` }));
-  return el("tr", { class: kind, dataset: { exchange: kind === "venue" ? label : "total" } },
-    el("th", { scope: "row", text: label }), cell("long"), cell("short"));
+    el(
+      "td",
+      {
+        class: side,
+        dataset: { value: x?.[`${side}_usd`] ?? 0 },
+        title: formatUsdExact(x?.[`${side}_usd`] ?? 0),
+      },
+      formatUsdCompact(x?.[`${side}_usd`] ?? 0),
+      el("small", { text: ` ×${formatInt(x?.[`${side}_count`] ?? 0)}` }),
+    );
+  return el(
+    "tr",
+    { class: kind, dataset: { exchange: kind === "venue" ? label : "total" } },
+    el("th", { scope: "row", text: label }),
+    cell("long"),
+    cell("short"),
+  );
 }
 
 function share(part, total) {
   return total > 0 ? `${((100 * part) / total).toFixed(1)}%` : "–";
 }
-

@@ -16,7 +16,8 @@ const LONG_COLOR = "#f6465d";
 const SHORT_COLOR = "#0ecb81";
 
 /** Chart time axis is UTC-based: shift epoch seconds so the labels show local time. */
-const toChartTime = (ms) => Math.floor(ms / 1000) - new Date(ms).getTimezoneOffset() * 60;
+const toChartTime = (ms) =>
+  Math.floor(ms / 1000) - new Date(ms).getTimezoneOffset() * 60;
 const fromChartTime = (sec) => {
   const guess = sec * 1000;
   return guess + new Date(guess).getTimezoneOffset() * 60_000;
@@ -43,19 +44,44 @@ export class MinuteChart {
         fontFamily: getComputedStyle(document.body).fontFamily,
         attributionLogo: false,
       },
-      grid: { vertLines: { color: "rgba(139,147,167,0.08)" }, horzLines: { color: "rgba(139,147,167,0.08)" } },
-      rightPriceScale: { borderColor: "rgba(139,147,167,0.2)", scaleMargins: { top: 0.12, bottom: 0.08 } },
-      timeScale: { borderColor: "rgba(139,147,167,0.2)", timeVisible: true, secondsVisible: false },
+      grid: {
+        vertLines: { color: "rgba(139,147,167,0.08)" },
+        horzLines: { color: "rgba(139,147,167,0.08)" },
+      },
+      rightPriceScale: {
+        borderColor: "rgba(139,147,167,0.2)",
+        scaleMargins: { top: 0.12, bottom: 0.08 },
+      },
+      timeScale: {
+        borderColor: "rgba(139,147,167,0.2)",
+        timeVisible: true,
+        secondsVisible: false,
+      },
       localization: {
         priceFormatter: (value) => formatUsdCompact(Math.abs(value)),
-        timeFormatter: (time) => formatDateTime(fromChartTime(time)).slice(0, 16),
+        timeFormatter: (time) =>
+          formatDateTime(fromChartTime(time)).slice(0, 16),
       },
       handleScroll: false,
       handleScale: false,
     });
-    const format = { type: "custom", formatter: (value) => formatUsdCompact(Math.abs(value)), minMove: 1 };
-    this.longSeries = this.chart.addSeries(HistogramSeries, { color: LONG_COLOR, priceFormat: format, priceLineVisible: false, lastValueVisible: false });
-    this.shortSeries = this.chart.addSeries(HistogramSeries, { color: SHORT_COLOR, priceFormat: format, priceLineVisible: false, lastValueVisible: false });
+    const format = {
+      type: "custom",
+      formatter: (value) => formatUsdCompact(Math.abs(value)),
+      minMove: 1,
+    };
+    this.longSeries = this.chart.addSeries(HistogramSeries, {
+      color: LONG_COLOR,
+      priceFormat: format,
+      priceLineVisible: false,
+      lastValueVisible: false,
+    });
+    this.shortSeries = this.chart.addSeries(HistogramSeries, {
+      color: SHORT_COLOR,
+      priceFormat: format,
+      priceLineVisible: false,
+      lastValueVisible: false,
+    });
     this.timer = setInterval(() => this.load(), REFRESH_MS);
   }
 
@@ -85,13 +111,19 @@ export class MinuteChart {
     const since = until - RANGES[this.range];
     try {
       const data = await getSeries({ ...this.query, since, until });
-      const points = Array.isArray(data) ? data : (data.items ?? data.series ?? data.points ?? []);
+      const points = Array.isArray(data)
+        ? data
+        : (data.items ?? data.series ?? data.points ?? []);
       const byMinute = new Map();
       for (const p of points) byMinute.set(Math.floor(Number(p.t) / 60_000), p);
       // every minute of the range gets a bar (zero when quiet), so the axis spans the range
       const longs = [];
       const shorts = [];
-      for (let m = Math.floor(since / 60_000) + 1; m <= Math.floor(until / 60_000); m += 1) {
+      for (
+        let m = Math.floor(since / 60_000) + 1;
+        m <= Math.floor(until / 60_000);
+        m += 1
+      ) {
         const p = byMinute.get(m);
         const time = toChartTime(m * 60_000);
         longs.push({ time, value: Number(p?.long_usd) || 0 });

@@ -1,12 +1,18 @@
 // One coin's own view (a modal dialog): per-window long/short totals, counts and average
 // liquidation price per side from /api/symbols/{symbol}, its last hour per minute from
-// /api/series?symbol=, and its recent tape from /api/liquidations?symbol=. Refreshed every few seconds while open; the open coin is kept in
-// the URL (?coin=) so a link opens it. The coin name is exchange text: shown as text only.
+// /api/series?symbol=, and its recent tape from /api/liquidations?symbol=. Refreshed every
+// few seconds while open; the open coin is kept in the URL (?coin=) so a link opens it.
+// The coin name is exchange text: shown as text only.
 
 import { getLiquidations, getSymbol, windowNames } from "./api.js";
 import { MinuteChart } from "./chart.js";
 import { el, replaceChildren } from "./dom.js";
-import { formatInt, formatPriceNumber, formatUsdCompact, formatUsdExact } from "./format.js";
+import {
+  formatInt,
+  formatPriceNumber,
+  formatUsdCompact,
+  formatUsdExact,
+} from "./format.js";
 import { setUrlParam } from "./filters.js";
 import { t } from "./i18n.js";
 import { Tape } from "./tape.js";
@@ -16,7 +22,8 @@ const RECENT = 50;
 
 /** First present field among `names` (the per-window object's spelling may vary). */
 function pick(obj, ...names) {
-  for (const name of names) if (obj && obj[name] !== undefined && obj[name] !== null) return obj[name];
+  for (const name of names)
+    if (obj && obj[name] !== undefined && obj[name] !== null) return obj[name];
   return undefined;
 }
 
@@ -31,8 +38,12 @@ export class CoinView {
     this.status = dialog.querySelector(".coin-status");
     this.chartBox = dialog.querySelector(".coin-chart");
     this.chart = null;
-    this.tape = new Tape(dialog.querySelector(".coin-tape"), { maxRows: RECENT });
-    dialog.querySelector(".coin-close").addEventListener("click", () => dialog.close());
+    this.tape = new Tape(dialog.querySelector(".coin-tape"), {
+      maxRows: RECENT,
+    });
+    dialog
+      .querySelector(".coin-close")
+      .addEventListener("click", () => dialog.close());
     dialog.addEventListener("close", () => this.onClosed());
     dialog.addEventListener("click", (event) => {
       if (event.target === dialog) dialog.close(); // click on the backdrop
@@ -49,7 +60,10 @@ export class CoinView {
     this.status.textContent = t("loading");
     if (!this.dialog.open) this.dialog.showModal();
     this.chart?.destroy();
-    this.chart = new MinuteChart(this.chartBox, this.status, { range: "1h", query: { symbol: this.symbol } });
+    this.chart = new MinuteChart(this.chartBox, this.status, {
+      range: "1h",
+      query: { symbol: this.symbol },
+    });
     this.chart.load();
     setUrlParam("coin", this.symbol);
     clearInterval(this.timer);
@@ -77,31 +91,62 @@ export class CoinView {
     try {
       const [info, recent] = await Promise.all([
         getSymbol(symbol),
-        first ? getLiquidations({ symbol, limit: RECENT }) : Promise.resolve(null),
+        first
+          ? getLiquidations({ symbol, limit: RECENT })
+          : Promise.resolve(null),
       ]);
       if (symbol !== this.symbol) return;
       this.renderWindows(info);
       if (recent) this.tape.fill(recent.items ?? []);
       this.status.textContent = "";
     } catch (error) {
-      if (symbol === this.symbol) this.status.textContent = t("error", { msg: error.message });
+      if (symbol === this.symbol)
+        this.status.textContent = t("error", { msg: error.message });
     }
   }
 
   renderWindows(info) {
     const windows = info?.windows ?? {};
-    const head = el("tr", {}, el("th", { text: t("window") }), el("th", { class: "long", text: t("long") }),
-      el("th", { class: "short", text: t("short") }), el("th", { class: "long", text: t("coin_avg_long") }),
-      el("th", { class: "short", text: t("coin_avg_short") }));
+    const head = el(
+      "tr",
+      {},
+      el("th", { text: t("window") }),
+      el("th", { class: "long", text: t("long") }),
+      el("th", { class: "short", text: t("short") }),
+      el("th", { class: "long", text: t("coin_avg_long") }),
+      el("th", { class: "short", text: t("coin_avg_short") }),
+    );
     const rows = windowNames(windows).map((name) => {
       const w = windows[name];
       const usdCell = (side) =>
-        el("td", { class: side, dataset: { value: pick(w, `${side}_usd`) ?? 0 }, title: formatUsdExact(pick(w, `${side}_usd`) ?? 0) },
-          formatUsdCompact(pick(w, `${side}_usd`) ?? 0), el("small", { text: ` ×${formatInt(pick(w, `${side}_count`) ?? 0)}` }));
+        el(
+          "td",
+          {
+            class: side,
+            dataset: { value: pick(w, `${side}_usd`) ?? 0 },
+            title: formatUsdExact(pick(w, `${side}_usd`) ?? 0),
+          },
+          formatUsdCompact(pick(w, `${side}_usd`) ?? 0),
+          el("small", {
+            text: ` ×${formatInt(pick(w, `${side}_count`) ?? 0)}`,
+          }),
+        );
       const avg = (side) =>
-        el("td", { class: `avg ${side}`, text: formatPriceNumber(pick(w, `${side}_avg_price`, `avg_${side}_price`, `${side}_avg_px`)) });
-      return el("tr", { dataset: { window: name } }, el("th", { scope: "row", text: name }), usdCell("long"), usdCell("short"),
-        avg("long"), avg("short"));
+        el("td", {
+          class: `avg ${side}`,
+          text: formatPriceNumber(
+            pick(w, `${side}_avg_price`, `avg_${side}_price`, `${side}_avg_px`),
+          ),
+        });
+      return el(
+        "tr",
+        { dataset: { window: name } },
+        el("th", { scope: "row", text: name }),
+        usdCell("long"),
+        usdCell("short"),
+        avg("long"),
+        avg("short"),
+      );
     });
     replaceChildren(this.table, el("thead", {}, head), el("tbody", {}, rows));
   }

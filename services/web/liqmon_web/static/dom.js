@@ -26,7 +26,9 @@ export function el(tag, props = {}, ...children) {
 function append(node, children) {
   for (const child of children.flat()) {
     if (child === undefined || child === null || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    node.append(
+      child instanceof Node ? child : document.createTextNode(String(child)),
+    );
   }
 }
 
@@ -37,4 +39,5 @@ export function replaceChildren(node, ...children) {
 }
 
 export const $ = (selector, root = document) => root.querySelector(selector);
-export const $$ = (selector, root = document) => Array.from(root.querySelectorAll(selector));
+export const $$ = (selector, root = document) =>
+  Array.from(root.querySelectorAll(selector));

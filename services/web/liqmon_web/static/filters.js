@@ -27,8 +27,12 @@ function splitList(text, upper) {
 export function normalize(raw) {
   const f = emptyFilters();
   if (!raw) return f;
-  f.symbols = Array.isArray(raw.symbols) ? splitList(raw.symbols.join(","), true) : [];
-  f.exchanges = Array.isArray(raw.exchanges) ? splitList(raw.exchanges.join(","), false) : [];
+  f.symbols = Array.isArray(raw.symbols)
+    ? splitList(raw.symbols.join(","), true)
+    : [];
+  f.exchanges = Array.isArray(raw.exchanges)
+    ? splitList(raw.exchanges.join(","), false)
+    : [];
   f.side = raw.side === "long" || raw.side === "short" ? raw.side : "";
   const min = Number(raw.minUsd);
   f.minUsd = Number.isFinite(min) && min > 0 ? Math.floor(min) : 0;
@@ -74,26 +78,35 @@ export function saveFilters(filters) {
   safeSet(STORE_KEY, JSON.stringify(filters));
   const params = new URLSearchParams(location.search);
   for (const name of FILTER_PARAMS) params.delete(name);
-  for (const [name, value] of Object.entries(toQuery(filters))) params.set(name, value);
+  for (const [name, value] of Object.entries(toQuery(filters)))
+    params.set(name, value);
   setUrlParams(params);
 }
 
 /** Set or remove one non-filter URL param (window, range, lang) without reloading. */
 export function setUrlParam(name, value) {
   const params = new URLSearchParams(location.search);
-  if (value === null || value === undefined || value === "") params.delete(name);
+  if (value === null || value === undefined || value === "")
+    params.delete(name);
   else params.set(name, value);
   setUrlParams(params);
 }
 
 function setUrlParams(params) {
   const query = params.toString().replace(/%2C/gi, ",");
-  history.replaceState(null, "", `${location.pathname}${query ? `?${query}` : ""}${location.hash}`);
+  history.replaceState(
+    null,
+    "",
+    `${location.pathname}${query ? `?${query}` : ""}${location.hash}`,
+  );
 }
 
 /** Read the form into Filters. */
 export function readForm(form) {
-  const exchanges = Array.from(form.querySelectorAll("input[name=exchange]:checked"), (i) => i.value);
+  const exchanges = Array.from(
+    form.querySelectorAll("input[name=exchange]:checked"),
+    (i) => i.value,
+  );
   const all = form.querySelectorAll("input[name=exchange]").length;
   return normalize({
     symbols: splitList(form.elements.symbol.value, true),
@@ -108,8 +121,10 @@ export function readForm(form) {
 export function writeForm(form, filters) {
   form.elements.symbol.value = filters.symbols.join(",");
   for (const box of form.querySelectorAll("input[name=exchange]")) {
-    box.checked = filters.exchanges.length === 0 || filters.exchanges.includes(box.value);
+    box.checked =
+      filters.exchanges.length === 0 || filters.exchanges.includes(box.value);
   }
   form.elements.side.value = filters.side;
-  form.elements.min_usd.value = filters.minUsd > 0 ? String(filters.minUsd) : "";
+  form.elements.min_usd.value =
+    filters.minUsd > 0 ? String(filters.minUsd) : "";
 }

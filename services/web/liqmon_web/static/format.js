@@ -34,7 +34,9 @@ export function formatUsdCompact(value) {
 /** Full USD without cents below a million ($123,456), compact from a million up ($1.23M). */
 export function formatUsd(value) {
   const n = Number(value) || 0;
-  return Math.abs(n) >= 1e6 ? formatUsdCompact(n) : `${n < 0 ? "-" : ""}$${formatInt(Math.abs(n))}`;
+  return Math.abs(n) >= 1e6
+    ? formatUsdCompact(n)
+    : `${n < 0 ? "-" : ""}$${formatInt(Math.abs(n))}`;
 }
 
 /** Exact USD with cents and separators: 1234.5 -> "$1,234.50" (for tooltips). */

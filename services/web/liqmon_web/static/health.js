@@ -17,7 +17,8 @@ const POLL_MS = 5000;
 const NOTE_KEY = "liqmon.sampleNoteDismissed";
 
 function pick(obj, ...names) {
-  for (const name of names) if (obj && obj[name] !== undefined && obj[name] !== null) return obj[name];
+  for (const name of names)
+    if (obj && obj[name] !== undefined && obj[name] !== null) return obj[name];
   return undefined;
 }
 
@@ -45,7 +46,13 @@ function ageOf(c, now) {
   if (age !== undefined) return Number(age);
   const age_s = pick(c, "last_event_age_s", "last_event_age_seconds");
   if (age_s !== undefined) return Number(age_s) * 1000;
-  const at = pick(c, "last_event_ms", "last_event_ts", "last_event_at", "last_event");
+  const at = pick(
+    c,
+    "last_event_ms",
+    "last_event_ts",
+    "last_event_at",
+    "last_event",
+  );
   return at !== undefined && Number(at) > 0 ? now - Number(at) : undefined;
 }
 
@@ -80,7 +87,10 @@ export class Health {
   render() {
     const h = this.last;
     if (this.error && !h) {
-      replaceChildren(this.root, el("p", { class: "health-error", text: t("health_unreachable") }));
+      replaceChildren(
+        this.root,
+        el("p", { class: "health-error", text: t("health_unreachable") }),
+      );
       return;
     }
     if (!h) return;
@@ -97,35 +107,85 @@ export class Health {
         .join("\n");
       return el(
         "li",
-        { class: `collector state-${cssToken(state.toLowerCase())}`, dataset: { exchange: name }, title: extra },
+        {
+          class: `collector state-${cssToken(state.toLowerCase())}`,
+          dataset: { exchange: name },
+          title: extra,
+        },
         el("span", { class: "dot" }),
         el("span", { class: `venue venue-${cssToken(name)}`, text: name }),
         el("span", { class: "h-state", text: stateLabel(state) }),
-        el("span", { class: "h-age", text: age === undefined ? "" : `${t("health_last")} ${t("health_ago", { age: formatAge(age) })}` }),
-        gaps === undefined ? null : el("span", { class: `h-gaps${gaps > 0 ? " warn" : ""}`, text: `${t("health_gaps")} ${formatInt(gaps)}` }),
-        Number(c?.events) > 0 ? el("span", { class: "h-events", text: t("health_events", { n: formatInt(c.events) }) }) : null,
-        gapOpen > 0 ? el("span", { class: "h-gaps warn", text: t("health_gap_open", { age: formatAge(now - gapOpen) }) }) : null,
+        el("span", {
+          class: "h-age",
+          text:
+            age === undefined
+              ? ""
+              : `${t("health_last")} ${t("health_ago", { age: formatAge(age) })}`,
+        }),
+        gaps === undefined
+          ? null
+          : el("span", {
+              class: `h-gaps${gaps > 0 ? " warn" : ""}`,
+              text: `${t("health_gaps")} ${formatInt(gaps)}`,
+            }),
+        Number(c?.events) > 0
+          ? el("span", {
+              class: "h-events",
+              text: t("health_events", { n: formatInt(c.events) }),
+            })
+          : null,
+        gapOpen > 0
+          ? el("span", {
+              class: "h-gaps warn",
+              text: t("health_gap_open", { age: formatAge(now - gapOpen) }),
+            })
+          : null,
       );
     });
     const agg = h.aggregator ?? {};
     const aggText = [
-      pick(agg, "lag") !== undefined ? `${t("health_lag")} ${formatInt(pick(agg, "lag"))}` : null,
-      pick(agg, "pending") !== undefined ? `${t("health_pending")} ${formatInt(pick(agg, "pending"))}` : null,
-    ].filter(Boolean).join(" · ");
+      pick(agg, "lag") !== undefined
+        ? `${t("health_lag")} ${formatInt(pick(agg, "lag"))}`
+        : null,
+      pick(agg, "pending") !== undefined
+        ? `${t("health_pending")} ${formatInt(pick(agg, "pending"))}`
+        : null,
+    ]
+      .filter(Boolean)
+      .join(" · ");
     const redisOk = h.redis ? pick(h.redis, "ok", "connected") : undefined;
     const latency = Number(pick(h.redis, "latency_ms"));
-    const redisText = redisOk === undefined ? "?" : redisOk ? t("redis_ok") : t("redis_down");
+    const redisText =
+      redisOk === undefined ? "?" : redisOk ? t("redis_ok") : t("redis_down");
     replaceChildren(
       this.root,
-      el("div", { class: "health-head" },
-        el("span", { class: `status-badge status-${cssToken(status)}`, dataset: { status }, text: status }),
-        el("span", { class: `h-redis${redisOk === false ? " warn" : ""}`,
-          text: `${t("health_redis")} ${redisText}${Number.isFinite(latency) ? ` · ${latency} ms` : ""}` }),
-        el("span", { class: "h-agg", text: aggText ? `${t("health_aggregator")}: ${aggText}` : "" }),
-        this.error ? el("span", { class: "health-error", text: t("health_unreachable") }) : null),
+      el(
+        "div",
+        { class: "health-head" },
+        el("span", {
+          class: `status-badge status-${cssToken(status)}`,
+          dataset: { status },
+          text: status,
+        }),
+        el("span", {
+          class: `h-redis${redisOk === false ? " warn" : ""}`,
+          text: `${t("health_redis")} ${redisText}${Number.isFinite(latency) ? ` · ${latency} ms` : ""}`,
+        }),
+        el("span", {
+          class: "h-agg",
+          text: aggText ? `${t("health_aggregator")}: ${aggText}` : "",
+        }),
+        this.error
+          ? el("span", { class: "health-error", text: t("health_unreachable") })
+          : null,
+      ),
       el("ul", { class: "collectors" }, collectors),
       Array.isArray(h.reasons) && h.reasons.length
-        ? el("ul", { class: "reasons" }, h.reasons.slice(0, 6).map((r) => el("li", { text: String(r) })))
+        ? el(
+            "ul",
+            { class: "reasons" },
+            h.reasons.slice(0, 6).map((r) => el("li", { text: String(r) })),
+          )
         : null,
     );
   }

@@ -17,7 +17,8 @@ const STRINGS = {
     sound: "Sound",
     sound_on: "Sound on",
     sound_off: "Sound off",
-    sound_title: "Play a tone for liquidations ≥ $100K (higher tiers sound different)",
+    sound_title:
+      "Play a tone for liquidations ≥ $100K (higher tiers sound different)",
     lang_switch: "中文",
     conn_connecting: "connecting…",
     conn_live: "live",
@@ -40,7 +41,8 @@ const STRINGS = {
     largest: "Largest",
     none: "none",
     incomplete: "partial",
-    incomplete_title: "The window started before data collection did (or overlaps a gap): totals cover less than the full window.",
+    incomplete_title:
+      "The window started before data collection did (or overlaps a gap): totals cover less than the full window.",
     capped: "{n} capped s",
     capped_title:
       "Contract-seconds in which a sampled feed (Binance, OKX: at most one liquidation per contract per second) reported one — more may have happened in each, so the true total is probably higher.",
@@ -130,7 +132,8 @@ const STRINGS = {
     incomplete: "不完整",
     incomplete_title: "窗口早于数据采集开始（或包含中断）：总额不足整个窗口。",
     capped: "{n} 秒触及上限",
-    capped_title: "抽样推送（币安、OKX：每个合约每秒最多一笔）报告了爆仓的合约秒数——每一秒内可能还有更多，真实总额可能更高。",
+    capped_title:
+      "抽样推送（币安、OKX：每个合约每秒最多一笔）报告了爆仓的合约秒数——每一秒内可能还有更多，真实总额可能更高。",
     split: "按交易所 — {w}",
     total: "合计",
     exchange: "交易所",
@@ -163,7 +166,8 @@ const STRINGS = {
     redis_ok: "正常",
     redis_down: "无法连接",
     health_unreachable: "无法获取健康状态",
-    sample_note: "币安和 OKX 只推送抽样数据：每个币种每秒最多一笔爆仓。此处所有总额均为下限。",
+    sample_note:
+      "币安和 OKX 只推送抽样数据：每个币种每秒最多一笔爆仓。此处所有总额均为下限。",
     dismiss: "关闭",
     coin_view: "{coin}",
     coin_windows: "各时间窗口",
@@ -186,7 +190,9 @@ const listeners = new Set();
 /** Translate `key`, filling {name} placeholders from `vars`. Unknown keys show the key. */
 export function t(key, vars = {}) {
   const text = STRINGS[current][key] ?? STRINGS.en[key] ?? key;
-  return text.replace(/\{(\w+)\}/g, (_, name) => (name in vars ? String(vars[name]) : `{${name}}`));
+  return text.replace(/\{(\w+)\}/g, (_, name) =>
+    name in vars ? String(vars[name]) : `{${name}}`,
+  );
 }
 
 export function getLang() {
@@ -199,7 +205,9 @@ export function initialLang() {
   if (LANGS.includes(fromUrl)) return fromUrl;
   const stored = safeGet("liqmon.lang");
   if (LANGS.includes(stored)) return stored;
-  return (navigator.language || "").toLowerCase().startsWith("zh") ? "zh" : "en";
+  return (navigator.language || "").toLowerCase().startsWith("zh")
+    ? "zh"
+    : "en";
 }
 
 export function setLang(lang) {
@@ -207,11 +215,13 @@ export function setLang(lang) {
   safeSet("liqmon.lang", current);
   document.documentElement.lang = current === "zh" ? "zh-CN" : "en";
   document.title = t("title");
-  for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
+  for (const node of document.querySelectorAll("[data-i18n]"))
+    node.textContent = t(node.dataset.i18n);
   for (const node of document.querySelectorAll("[data-i18n-placeholder]")) {
     node.placeholder = t(node.dataset.i18nPlaceholder);
   }
-  for (const node of document.querySelectorAll("[data-i18n-title]")) node.title = t(node.dataset.i18nTitle);
+  for (const node of document.querySelectorAll("[data-i18n-title]"))
+    node.title = t(node.dataset.i18nTitle);
   for (const fn of listeners) fn(current);
 }
 

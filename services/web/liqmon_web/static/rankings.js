@@ -5,7 +5,12 @@
 
 import { getSummary } from "./api.js";
 import { el, replaceChildren } from "./dom.js";
-import { formatInt, formatShare, formatUsdCompact, formatUsdExact } from "./format.js";
+import {
+  formatInt,
+  formatShare,
+  formatUsdCompact,
+  formatUsdExact,
+} from "./format.js";
 import { t } from "./i18n.js";
 
 export const EXPANDED_TOP = 50;
@@ -31,7 +36,9 @@ export class Rankings {
         if (button) this.onCoin(button.dataset.symbol);
       });
     }
-    nodes.more.addEventListener("click", () => this.setExpanded(!this.expanded));
+    nodes.more.addEventListener("click", () =>
+      this.setExpanded(!this.expanded),
+    );
   }
 
   setWindow(window) {
@@ -74,14 +81,27 @@ export class Rankings {
     this.nodes.more.textContent = t(this.expanded ? "show_less" : "show_more");
     this.nodes.more.setAttribute("aria-expanded", String(this.expanded));
     if (!w) return;
-    fillList(this.nodes.long, w.top_long ?? [], Number(w.long_usd) || 0, "long");
-    fillList(this.nodes.short, w.top_short ?? [], Number(w.short_usd) || 0, "short");
+    fillList(
+      this.nodes.long,
+      w.top_long ?? [],
+      Number(w.long_usd) || 0,
+      "long",
+    );
+    fillList(
+      this.nodes.short,
+      w.top_short ?? [],
+      Number(w.short_usd) || 0,
+      "short",
+    );
   }
 }
 
 function fillList(list, items, sideTotal, side) {
   if (!items.length) {
-    replaceChildren(list, el("li", { class: "rank-empty", text: t("rank_empty") }));
+    replaceChildren(
+      list,
+      el("li", { class: "rank-empty", text: t("rank_empty") }),
+    );
     return;
   }
   replaceChildren(
@@ -95,8 +115,17 @@ function fillList(list, items, sideTotal, side) {
         { class: "rank", dataset: { symbol: item.symbol, value: item.usd } },
         bar,
         el("span", { class: "rank-n", text: String(index + 1) }),
-        el("button", { class: "coin", type: "button", dataset: { symbol: item.symbol }, text: item.symbol }),
-        el("span", { class: "rank-usd", title: formatUsdExact(item.usd), text: formatUsdCompact(item.usd) }),
+        el("button", {
+          class: "coin",
+          type: "button",
+          dataset: { symbol: item.symbol },
+          text: item.symbol,
+        }),
+        el("span", {
+          class: "rank-usd",
+          title: formatUsdExact(item.usd),
+          text: formatUsdCompact(item.usd),
+        }),
         el("span", { class: "rank-share", text: formatShare(fraction) }),
         el("span", { class: "rank-count", text: `×${formatInt(item.count)}` }),
       );

@@ -59,7 +59,10 @@ export class Sound {
     const osc = ctx.createOscillator();
     const gain = ctx.createGain();
     osc.type = tier >= 4 ? "sawtooth" : "sine";
-    const [from, to] = event.side === "long" ? [voice.freq, voice.freq * 0.75] : [voice.freq * 0.75, voice.freq];
+    const [from, to] =
+      event.side === "long"
+        ? [voice.freq, voice.freq * 0.75]
+        : [voice.freq * 0.75, voice.freq];
     osc.frequency.setValueAtTime(from, start);
     osc.frequency.exponentialRampToValueAtTime(to, start + voice.dur);
     gain.gain.setValueAtTime(voice.gain, start);

@@ -50,7 +50,9 @@ export class LiveStream {
       this.lastMessageAt = Date.now();
       this.setState("live");
     });
-    source.addEventListener("liquidation", (message) => this.onLiquidation(message));
+    source.addEventListener("liquidation", (message) =>
+      this.onLiquidation(message),
+    );
     source.addEventListener("summary", (message) => {
       this.touch();
       const data = parse(message.data);

@@ -6,7 +6,14 @@
 // than the table keeps only its newest rows (the rest would be trimmed in the same frame).
 
 import { el } from "./dom.js";
-import { formatPrice, formatTime, formatUsd, formatUsdExact, shortProduct, tierOf } from "./format.js";
+import {
+  formatPrice,
+  formatTime,
+  formatUsd,
+  formatUsdExact,
+  shortProduct,
+  tierOf,
+} from "./format.js";
 import { t } from "./i18n.js";
 
 export const MAX_ROWS = 300;
@@ -41,7 +48,10 @@ export class Tape {
     this.ids.add(event.stream_id);
     this.queue.push(event);
     if (this.queue.length > this.maxRows * 2) {
-      for (const dropped of this.queue.splice(0, this.queue.length - this.maxRows)) {
+      for (const dropped of this.queue.splice(
+        0,
+        this.queue.length - this.maxRows,
+      )) {
         this.ids.delete(dropped.stream_id);
       }
     }
@@ -76,9 +86,11 @@ export class Tape {
     if (!this.queue.length) return;
     const batch = this.queue.splice(0, this.queue.length);
     const keep = batch.slice(-this.maxRows);
-    for (const dropped of batch.slice(0, batch.length - keep.length)) this.ids.delete(dropped.stream_id);
+    for (const dropped of batch.slice(0, batch.length - keep.length))
+      this.ids.delete(dropped.stream_id);
     const fragment = document.createDocumentFragment();
-    for (let i = keep.length - 1; i >= 0; i -= 1) fragment.append(this.row(keep[i], true));
+    for (let i = keep.length - 1; i >= 0; i -= 1)
+      fragment.append(this.row(keep[i], true));
     const placeholder = this.list.querySelector(".tape-empty");
     if (placeholder) placeholder.remove();
     this.list.prepend(fragment);
@@ -97,7 +109,9 @@ export class Tape {
   }
 
   renderEmpty(text = t("tape_empty"), isError = false) {
-    this.list.replaceChildren(el("li", { class: `tape-empty${isError ? " error" : ""}`, text }));
+    this.list.replaceChildren(
+      el("li", { class: `tape-empty${isError ? " error" : ""}`, text }),
+    );
   }
 
   /** Replace the rows with a message (e.g. the server refused a filter). */
@@ -109,27 +123,59 @@ export class Tape {
   /** One row. Every exchange-provided value goes in as text. */
   row(event, fresh) {
     const tier = tierOf(event.usd);
-    const classes = ["row", event.side === "long" ? "long" : "short", `tier-${tier}`];
+    const classes = [
+      "row",
+      event.side === "long" ? "long" : "short",
+      `tier-${tier}`,
+    ];
     if (Number(event.usd) >= HIGHLIGHT_USD) classes.push("whale");
     if (fresh) classes.push("fresh");
     return el(
       "li",
-      { class: classes.join(" "), dataset: { id: event.stream_id, side: event.side, usd: event.usd } },
-      el("time", { class: "c-time", datetime: new Date(Number(event.ts)).toISOString(), text: formatTime(event.ts) }),
+      {
+        class: classes.join(" "),
+        dataset: { id: event.stream_id, side: event.side, usd: event.usd },
+      },
+      el("time", {
+        class: "c-time",
+        datetime: new Date(Number(event.ts)).toISOString(),
+        text: formatTime(event.ts),
+      }),
       el(
         "span",
         { class: "c-coin" },
-        el("button", { class: "coin", type: "button", dataset: { symbol: event.symbol }, text: event.symbol }),
-        el("span", { class: "side-tag", text: t(event.side === "long" ? "long" : "short") }),
+        el("button", {
+          class: "coin",
+          type: "button",
+          dataset: { symbol: event.symbol },
+          text: event.symbol,
+        }),
+        el("span", {
+          class: "side-tag",
+          text: t(event.side === "long" ? "long" : "short"),
+        }),
       ),
       el(
         "span",
-        { class: "c-venue", title: `${event.exchange} ${event.product} ${event.instrument}` },
-        el("span", { class: `venue venue-${cssToken(event.exchange)}`, text: event.exchange }),
-        el("span", { class: "product", text: shortProduct(event.exchange, event.product) }),
+        {
+          class: "c-venue",
+          title: `${event.exchange} ${event.product} ${event.instrument}`,
+        },
+        el("span", {
+          class: `venue venue-${cssToken(event.exchange)}`,
+          text: event.exchange,
+        }),
+        el("span", {
+          class: "product",
+          text: shortProduct(event.exchange, event.product),
+        }),
       ),
       el("span", { class: "c-price", text: formatPrice(event.price) }),
-      el("span", { class: "c-usd", title: formatUsdExact(event.usd), text: formatUsd(event.usd) }),
+      el("span", {
+        class: "c-usd",
+        title: formatUsdExact(event.usd),
+        text: formatUsd(event.usd),
+      }),
     );
   }
 }
