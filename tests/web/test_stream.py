@@ -259,3 +259,20 @@ async def test_shutdown_ends_open_streams_promptly(redis_url: str, redis: Redis)
                 await reader.next(timeout=5)
         await asyncio.wait_for(server.task, 5)
         assert time.monotonic() - began < 2.0
+
+
+async def test_stalled_client_on_a_quiet_tape_is_dropped(
+    redis_url: str, redis: Redis, keys: Keys
+) -> None:
+    # The queue never fills (huge), so only the stall timer can catch this client.
+    settings = settings_for(
+        redis_url, web_sse_queue_size=1_000_000, web_sse_keepalive_s=0.2, web_sse_stall_s=1.0
+    )
+    async with live_server(settings) as server, stalled_client(server.url):
+        b = server.broadcaster
+        await wait_for(lambda: len(b._subs) == 1)
+        for round_ in range(20):  # fill the socket buffers, then go quiet
+            batch = [make_event(salt=round_ * 1000 + i, symbol="X" * 60) for i in range(1000)]
+            await xadd_now(redis, keys, batch)
+        await wait_for(lambda: b.dropped_slow == 1, timeout=15)
+        await wait_for(lambda: b.clients == 0)

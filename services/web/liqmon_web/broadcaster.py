@@ -289,10 +289,23 @@ class Broadcaster:
 
     def _keepalive_tick(self) -> None:
         """Ask clients idle for `web_sse_keepalive_s` to send a comment (proxies and
-        browsers drop silent connections). Checked once a second, for every client."""
-        idle_since = time.monotonic() - self.settings.web_sse_keepalive_s
+        browsers drop silent connections). Checked once a second, for every client.
+
+        A healthy writer completes a write at least every keep-alive period; one that has
+        not for `web_sse_stall_s` more is stuck on a socket that does not drain (a client that
+        stopped reading while the tape was quiet, so its queue never filled): drop it."""
+        now = time.monotonic()
+        idle_since = now - self.settings.web_sse_keepalive_s
+        stalled_since = idle_since - self.settings.web_sse_stall_s
         for sub in self._subs:
-            if sub.last_write <= idle_since:
+            if sub.closed is not None:
+                continue
+            if sub.last_write <= stalled_since:
+                self.dropped_slow += 1
+                silent = now - sub.last_write
+                logger.info("dropping stalled stream client (%.0fs without a write)", silent)
+                sub.close("stalled", cancel=True)
+            elif sub.last_write <= idle_since:
                 sub.keepalive = True
                 sub.wake.set()
 

@@ -50,6 +50,9 @@ class WebSettings(CommonSettings):
         40, ge=0, le=1000, description="the stream reader publishes at most this often"
     )
     web_sse_keepalive_s: float = Field(15.0, gt=0, le=300)
+    web_sse_stall_s: float = Field(
+        30.0, gt=0, le=3600, description="dropped after keep-alive + this without a write"
+    )
     web_sse_retry_ms: int = Field(2000, ge=100, le=600_000)
     web_sse_max_replay: int = Field(
         50_000, ge=100, le=10_000_000, description="stream entries one resume may replay"
