@@ -28,6 +28,7 @@ import { MAX_ROWS, Tape } from "./tape.js";
 const DEFAULT_EXCHANGES = ["binance", "okx"];
 const SUMMARY_STALE_MS = 5000;
 const FILL_RETRY_MS = 3000;
+const FILL_PAGES = 5;
 
 const params = new URLSearchParams(location.search);
 const state = {
@@ -97,6 +98,13 @@ function renderExchangeBoxes() {
   const box = $("#f-exchanges");
   const legend = box.querySelector("legend");
   const current = state.filters;
+  // boxes already on screen keep what the user ticked (maybe not applied yet)
+  const ticked = new Map(
+    Array.from(box.querySelectorAll("input[name=exchange]"), (i) => [
+      i.value,
+      i.checked,
+    ]),
+  );
   const names = [...state.exchanges].sort();
   box.replaceChildren(
     legend,
@@ -108,8 +116,10 @@ function renderExchangeBoxes() {
           type: "checkbox",
           name: "exchange",
           value: name,
-          checked:
-            current.exchanges.length === 0 || current.exchanges.includes(name),
+          checked: ticked.has(name)
+            ? ticked.get(name)
+            : current.exchanges.length === 0 ||
+              current.exchanges.includes(name),
         }),
         el("span", { text: name }),
       ),
@@ -189,9 +199,8 @@ async function startTape() {
   const query = toQuery(state.filters);
   let lastId = null;
   try {
-    const page = await getLiquidations({ ...query, limit: MAX_ROWS });
+    const items = await fetchRecent(query);
     if (seq !== state.fillSeq) return;
-    const items = page.items ?? [];
     tape.fill(items);
     lastId = items[0]?.stream_id ?? null;
   } catch (error) {
@@ -209,15 +218,33 @@ async function startTape() {
   stream.connect(query, lastId);
 }
 
+/**
+ * The newest MAX_ROWS matching liquidations, newest first. The server scans a bounded slice
+ * of the stream per request, so a rare filter can get a short page with a `next` cursor:
+ * follow it a few times.
+ */
+async function fetchRecent(query) {
+  const items = [];
+  let cursor = null;
+  for (let page = 0; page < FILL_PAGES && items.length < MAX_ROWS; page += 1) {
+    const body = await getLiquidations({
+      ...query,
+      limit: MAX_ROWS - items.length,
+      cursor,
+    });
+    items.push(...(body.items ?? []));
+    cursor = body.next;
+    if (!cursor) break;
+  }
+  return items;
+}
+
 /** `event: reset` — our position fell out of retention: clear and reload what exists. */
 async function refill() {
   const seq = ++state.fillSeq;
   try {
-    const page = await getLiquidations({
-      ...toQuery(state.filters),
-      limit: MAX_ROWS,
-    });
-    if (seq === state.fillSeq) tape.fill(page.items ?? []);
+    const items = await fetchRecent(toQuery(state.filters));
+    if (seq === state.fillSeq) tape.fill(items);
   } catch {
     if (seq === state.fillSeq) tape.clear();
   }
