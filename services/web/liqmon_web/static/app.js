@@ -17,7 +17,12 @@ import {
   toQuery,
   writeForm,
 } from "./filters.js";
-import { formatInt, formatTime, formatUsd } from "./format.js";
+import {
+  formatInt,
+  formatTime,
+  formatUsd,
+  formatUsdCompact,
+} from "./format.js";
 import { Health, setupSampleNote } from "./health.js";
 import { getLang, initialLang, onLangChange, setLang, t } from "./i18n.js";
 import { Rankings } from "./rankings.js";
@@ -264,6 +269,11 @@ function showSummary(summary) {
     ? t("as_of", { time: formatTime(summary.as_of) })
     : "";
   $(".windows-panel").classList.remove("stale");
+  // the tab title carries the selected window's totals, for a trader with many tabs
+  const w = summary.windows[cards.selected];
+  if (w) {
+    document.title = `${cards.selected} L ${formatUsdCompact(w.long_usd)} · S ${formatUsdCompact(w.short_usd)} — liqmon`;
+  }
 }
 
 function showConnection(s) {
