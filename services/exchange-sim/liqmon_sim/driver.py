@@ -27,6 +27,7 @@ from liqmon.runtime import TaskSet
 from liqmon_sim.catalog import Instrument, Venue
 from liqmon_sim.faults import Faults
 from liqmon_sim.ledger import Ledger
+from liqmon_sim.malformed import kinds_for
 from liqmon_sim.market import Market
 from liqmon_sim.scenarios.base import RateFn, Scenario
 from liqmon_sim.venues.base import VenueServer, now_ms
@@ -237,7 +238,8 @@ class Driver:
             liq.run = run.id
             run.generated += 1
             if faults.malformed_fraction and frng.random() < faults.malformed_fraction:
-                server.send_malformed(liq, frng.choice(faults.malformed_kinds), frng)
+                kind = frng.choice(kinds_for(venue, faults.malformed_kinds))
+                server.send_malformed(liq, kind, frng)
             else:
                 server.submit(liq)
                 counted += 1

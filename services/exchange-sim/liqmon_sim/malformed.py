@@ -17,6 +17,18 @@ from liqmon_sim.market import Liquidation
 
 OVERSIZE_BYTES = 1_000_000
 NON_ASCII = "牛来"
+#: Kinds that are broken only because the contract spec is missing. A USDⓈ-M frame needs no
+#: spec (USD = z × ap), and Binance really did push a non-ASCII symbol, so for USDⓈ-M such a
+#: frame is a computable liquidation, not a broken one: it is never generated there by
+#: chance (an explicit `malformed` control request still sends it).
+NEEDS_SPEC = frozenset({"unknown_instrument", "non_ascii_symbol"})
+
+
+def kinds_for(venue: str, kinds: tuple[str, ...]) -> tuple[str, ...]:
+    """The kinds that are unambiguously broken on `venue` (falls back to `kinds`)."""
+    if venue != "binance-usdm":
+        return kinds
+    return tuple(k for k in kinds if k not in NEEDS_SPEC) or kinds
 
 
 def _breaker(

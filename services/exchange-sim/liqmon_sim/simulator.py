@@ -30,6 +30,7 @@ from liqmon_sim.driver import Driver
 from liqmon_sim.faults import Faults
 from liqmon_sim.http import make_process_request
 from liqmon_sim.ledger import Ledger
+from liqmon_sim.malformed import kinds_for
 from liqmon_sim.market import Market
 from liqmon_sim.scenarios import Scenario, get_scenario
 from liqmon_sim.settings import SimSettings
@@ -253,7 +254,9 @@ class ExchangeSimulator:
             inst = self.market.pick(driver.rng, venue)
             liq = self.market.make(driver.rng, inst, now_ms())
             liq.run = run
-            chosen = kind or driver.fault_rng.choice(driver.faults.malformed_kinds)
+            chosen = kind or driver.fault_rng.choice(
+                kinds_for(venue, driver.faults.malformed_kinds)
+            )
             self.venues[venue].send_malformed(liq, chosen, driver.fault_rng)
         return self.ledger.totals.malformed - before
 
