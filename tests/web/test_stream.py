@@ -276,3 +276,23 @@ async def test_stalled_client_on_a_quiet_tape_is_dropped(
             await xadd_now(redis, keys, batch)
         await wait_for(lambda: b.dropped_slow == 1, timeout=15)
         await wait_for(lambda: b.clients == 0)
+
+
+async def test_per_address_limit_uses_forwarded_for_behind_a_trusted_proxy(
+    redis_url: str, redis: Redis
+) -> None:
+    settings = settings_for(
+        redis_url,
+        web_max_sse_per_ip=1,
+        web_proxy_headers=True,
+        web_forwarded_allow_ips="127.0.0.1",
+    )
+    async with (
+        live_server(settings) as server,
+        httpx.AsyncClient(base_url=server.url) as client,
+        sse(client, "/api/stream", headers={"X-Forwarded-For": "203.0.113.7"}),
+        sse(client, "/api/stream", headers={"X-Forwarded-For": "203.0.113.8"}),
+    ):
+        resp = await client.get("/api/stream", headers={"X-Forwarded-For": "203.0.113.7"})
+        assert resp.status_code == 429
+        assert "from 203.0.113.7" in resp.json()["error"]

@@ -132,8 +132,13 @@ class SseResponse(Response):
         sub.task = asyncio.current_task()  # cancelled by the broadcaster if it stalls
         try:
             if self.resume_from is not None:
-                with contextlib.suppress(RedisError):  # live batches still cover the present
+                try:
                     await self._replay(send, subscribed=True)
+                except RedisError as exc:
+                    # Continuing live would leave a gap; end the stream instead, and the
+                    # client resumes from the last id it got.
+                    _log_once.warning("catch-up", "stream catch-up failed: %s", exc)
+                    return
             await self._live(send, sub)
         finally:
             b.unsubscribe(sub)
