@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from liqmon.collector.frames import parse
-from liqmon_binance.parser import ForceOrderParser
+from liqmon_binance.parser import COINM, ForceOrderParser
 from liqmon_okx.parser import LiquidationOrdersParser
 from tests.collectors.fixtures import (
     as_expected,
@@ -21,6 +21,12 @@ from tests.collectors.fixtures import (
 RECV = 1_800_000_000_000
 
 
+def binance_parser(rel: str) -> ForceOrderParser:
+    """COIN-M with its contract sizes; USDⓈ-M as before exchangeInfo loads (suffix rules)."""
+    product = binance_product(rel)
+    return ForceOrderParser(product, coinm_specs() if product == COINM else {})
+
+
 def test_every_fixture_has_expectations() -> None:
     listed = {name for name in expected() if name.startswith(("binance/", "okx/"))}
     assert set(binance_fixtures()) | set(okx_fixtures()) == listed
@@ -29,8 +35,7 @@ def test_every_fixture_has_expectations() -> None:
 
 @pytest.mark.parametrize("rel", binance_fixtures())
 def test_binance_fixture(rel: str) -> None:
-    parser = ForceOrderParser(binance_product(rel), coinm_specs())
-    events = parse(parser, fixture_text(rel), RECV)
+    events = parse(binance_parser(rel), fixture_text(rel), RECV)
     assert [as_expected(e) for e in events] == expected()[rel]
     assert all(e.sampled and e.recv_ts == RECV for e in events)
 
@@ -46,7 +51,7 @@ def test_okx_fixture(rel: str) -> None:
 def test_ids_are_deterministic_and_distinct() -> None:
     ids: list[str] = []
     for rel in binance_fixtures():
-        parser = ForceOrderParser(binance_product(rel), coinm_specs())
+        parser = binance_parser(rel)
         first = [e.id for e in parse(parser, fixture_text(rel), RECV)]
         again = [e.id for e in parse(parser, fixture_text(rel), RECV + 5)]
         assert first == again

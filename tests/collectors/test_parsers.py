@@ -153,3 +153,13 @@ def test_okx_parser_never_raises(detail: dict[str, Any]) -> None:
     frame["data"][0]["details"] = [detail]
     result = LiquidationOrdersParser(specs).parse_frame(json.dumps(frame), RECV)
     assert len(result.events) + len(result.bad) == 1
+
+
+def test_usdm_symbol_missing_from_loaded_exchange_info_is_held() -> None:
+    specs = {"BTCUSDT": BinanceSpec("BTC", "USDT")}
+    result = ForceOrderParser(USDM, specs).parse_frame(binance_frame(1, symbol="ZZ1USDT"), RECV)
+    assert not result.events and not result.bad and len(result.held) == 1
+    specs["ZZ1USDT"] = BinanceSpec("ZZ1", "USDT")  # the listing shows up on refresh
+    assert result.held[0].resolve().symbol == "ZZ1"
+    long_name = ForceOrderParser(USDM, specs).parse_frame(binance_frame(1, symbol="A" * 65), RECV)
+    assert long_name.bad and not long_name.held  # refused at once, never held

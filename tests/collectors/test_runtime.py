@@ -8,11 +8,15 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from liqmon.bus import append_events
-from liqmon.collector.frames import parse
+from liqmon.collector.deadletters import DeadLetters
+from liqmon.collector.frames import Held, SpecMissing, parse
+from liqmon.collector.held import HoldQueue
+from liqmon.collector.instruments import SpecCache, SpecFetchError
 from liqmon.collector.service import CollectorService
 from liqmon.collector.status import CollectorStatus
 from liqmon.collector.streamwrite import StreamAppender
 from liqmon.embedded_redis import EmbeddedRedis
+from liqmon.event import LiquidationEvent
 from liqmon.keys import Keys
 from liqmon.redis_client import create_redis
 from liqmon_binance.parser import USDM, ForceOrderParser
@@ -92,3 +96,21 @@ async def test_full_buffer_drops_new_events_and_counts_them(tmp_path: Path) -> N
                 server.stop()
     assert [e.ts for e in events] == [BASE_TS + i for i in range(100)]  # the oldest 100, in order
     assert status["buffer_dropped"] == "50"
+
+
+def test_held_liquidations_expire_only_after_a_successful_spec_load() -> None:
+    async def unreachable() -> dict[str, object]:
+        raise SpecFetchError("down")
+
+    def still_missing() -> LiquidationEvent:
+        raise SpecMissing("NEW-USDT-SWAP")
+
+    letters = DeadLetters("collector-test")
+    queue = HoldQueue(lambda events: None, letters, max_age_seconds=0)
+    cache: SpecCache[object] = SpecCache("specs", unreachable)
+    queue.hold([Held("NEW-USDT-SWAP", "{raw}", "ctx", still_missing)], [cache])
+    queue.retry()
+    assert len(queue) == 1 and letters.count == 0  # REST never answered: not known to be bogus
+    cache.load({})  # a successful load that still does not list it
+    queue.retry()
+    assert len(queue) == 0 and letters.count == 1

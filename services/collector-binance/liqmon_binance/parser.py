@@ -11,7 +11,10 @@ Rules (wire-formats §1-2, §7.1): side from the order side `o.S` (`SELL` closes
 `o.ap`; time is `o.T`. Raw, combined (`{"stream","data"}`) and array frames are accepted and
 unknown keys (`ps`, `st`) ignored.
 - USDⓈ-M: `qty` is base units; `usd = z × ap`. The coin is the symbol's `baseAsset` from
-  exchangeInfo when known, else the symbol minus its USD quote suffix; then the multiplier
+  exchangeInfo. A symbol exchangeInfo does not list is held like a COIN-M one (a refresh
+  is requested; still unknown after the hold time => dead letter), so a bogus instrument
+  never counts; only while exchangeInfo could not be loaded at all does the collector fall
+  back to the symbol minus its USD quote suffix (and `_YYMMDD`). Then the multiplier
   prefix is split off (`1000PEPEUSDT` -> `PEPE`, qty × 1000). Pairs quoted in something other
   than a USD stablecoin cannot be valued in USD and are dead-lettered.
 - COIN-M: `z` is contracts of `contractSize` USD each (exchangeInfo, per symbol):
@@ -36,13 +39,13 @@ from liqmon.collector.frames import (
     check_usd,
     dump_part,
     exact,
+    instrument_field,
     liquidation,
     load_json,
     ms_field,
     mul,
     qty_from_usd,
     require,
-    text_field,
 )
 from liqmon.collector.symbols import USD_QUOTES, split_multiplier, strip_usd_quote
 from liqmon.event import LiquidationEvent, parse_decimal
@@ -102,7 +105,7 @@ class ForceOrderParser:
         if event.get("e") != "forceOrder":
             raise MalformedFrame(f"not a forceOrder event: e={event.get('e')!r:.40}")
         order = require(event.get("o"), "o")
-        instrument = text_field(order, "s")
+        instrument = instrument_field(order, "s")
         order_side = order.get("S")
         side = _SIDES.get(order_side) if isinstance(order_side, str) else None
         if side is None:
@@ -112,6 +115,8 @@ class ForceOrderParser:
         ts = ms_field(order, "T")
         spec: BinanceSpec | None = self._specs.get(instrument)
         if self.product == USDM:
+            if spec is None and len(self._specs):
+                raise SpecMissing(instrument)  # exchangeInfo is loaded and does not list it
             coin, qty, usd = self._linear(instrument, spec, filled, price)
         else:
             coin, qty, usd = self._inverse(instrument, spec, filled, price)

@@ -119,13 +119,12 @@ class LiquidationOrdersParser:
         label = f"{inst_id!r:.80} data[{index}]"
         if (
             not isinstance(inst_id, str)
-            or not inst_id
+            or not 0 < len(inst_id) <= 64
             or not isinstance(details, list)
             or not details
         ):
-            result.bad.append(
-                BadPart("data[] entry needs instId and details[]", dump_part(entry), label)
-            )
+            reason = "data[] entry needs an instId (1-64 chars) and details[]"
+            result.bad.append(BadPart(reason, dump_part(entry), label))
             return
         inst_type = entry.get("instType")
         whole = raw if len(details) == 1 else None

@@ -45,9 +45,12 @@ S_co = TypeVar("S_co", covariant=True)
 
 
 class SpecSource(Protocol[S_co]):
-    """Where a parser looks up instrument specs: a `SpecCache`, or a plain dict in tests."""
+    """Where a parser looks up instrument specs: a `SpecCache`, or a plain dict in tests.
+    `len()` is 0 until specs were loaded once."""
 
     def get(self, key: str, /) -> S_co | None: ...
+
+    def __len__(self) -> int: ...
 
 
 class MalformedFrame(ValueError):
@@ -80,6 +83,9 @@ class Held:
     resolve: Callable[[], LiquidationEvent]
     since_ms: int = 0
     attempts: int = 0
+    #: (spec cache, its version when held), set by the hold queue: the part only expires once
+    #: each cache has loaded successfully since, so an unreachable REST API never expires it.
+    caches: tuple[Any, ...] = ()
 
 
 @dataclass(slots=True)
@@ -153,6 +159,15 @@ def text_field(obj: dict[str, Any], name: str) -> str:
     value = obj.get(name)
     if not isinstance(value, str) or not value:
         raise MalformedFrame(f"{name}: expected a non-empty string, got {value!r:.60}")
+    return value
+
+
+def instrument_field(obj: dict[str, Any], name: str) -> str:
+    """The venue's instrument name: untrusted text, refused only if empty or over 64 chars
+    (what `LiquidationEvent` refuses), checked before any spec lookup or hold."""
+    value = text_field(obj, name)
+    if len(value) > 64:
+        raise MalformedFrame(f"{name}: instrument name longer than 64 characters ({len(value)})")
     return value
 
 

@@ -5,8 +5,10 @@ cannot be valued: its contract size is unknown. Dropping it would lose a real li
 guessing would make the totals wrong. So it is held here, a refresh of its spec cache is
 requested at once (and again every `retry_seconds` while anything waits, each cache
 rate-limiting its own loads), and it is resolved again whenever a cache loads. One whose
-spec is still missing after `max_age_seconds` - or that is still waiting at shutdown - goes
-to the dead letters with the reason. The queue is bounded.
+spec is still missing after `max_age_seconds` *and* after a successful load of its caches
+since it was held - or that is still waiting at shutdown - goes to the dead letters with the
+reason. (While the REST API is unreachable nothing expires: the instrument is not known to
+be bogus, only unchecked.) The queue is bounded.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ class HoldQueue:
                 self._deadletters.record("hold queue full", item.raw, item.context)
                 continue
             item.since_ms = held_ms
+            item.caches = tuple((cache, cache.version) for cache in caches)
             self._items.append(item)
         self._caches.update(caches)
         for cache in caches:
@@ -72,7 +75,8 @@ class HoldQueue:
             try:
                 ready.append(item.resolve())
             except SpecMissing as exc:
-                if final or ts - item.since_ms >= self._max_age_ms:
+                checked = all(cache.version > seen for cache, seen in item.caches)
+                if final or (checked and ts - item.since_ms >= self._max_age_ms):
                     self.expired += 1
                     why = "at shutdown" if final else f"after {(ts - item.since_ms) // 1000}s"
                     self._deadletters.record(
