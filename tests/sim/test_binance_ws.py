@@ -171,3 +171,18 @@ async def test_sampling_pushes_only_the_latest_per_symbol_per_window(make_sim):
     assert [e.ts for e in entries] == [f["o"]["T"] for f in frames]
     assert sim.ledger.suppressed["binance-usdm"] >= 3
     assert sim.ledger.totals.count == 3
+
+
+async def test_stall_stops_pings_pongs_and_data_until_resumed(make_sim):
+    sim = await make_sim(binance_sampling_ms=0, binance_ping_interval=0.1, binance_pong_timeout=0.3)
+    async with connect(f"{sim.urls['LIQMON_BINANCE_USDM_WS_URL']}/ws/!forceOrder@arr") as ws:
+        await until(lambda: sim.usdm.stats["pings_sent"] >= 1)
+        assert (await sim.control("stall", venue="binance-usdm", seconds=0.8))["stalled"] == 1
+        pings = sim.usdm.stats["pings_sent"]
+        pong = await ws.ping()
+        await sim.control("burst", n=2, venue="binance-usdm")  # nobody live: waits
+        await asyncio.sleep(0.5)
+        assert not pong.done() and sim.usdm.stats["pings_sent"] == pings
+        assert sim.usdm.stats["ping_timeouts"] == 0  # a frozen server judges nobody
+        await asyncio.wait_for(pong, 5)  # resumed by itself after 0.8 s
+        assert len(await recv_n(ws, 2)) == 2

@@ -147,9 +147,13 @@ async def test_ledger_over_http_jsonl_and_control_errors(make_sim, tmp_path):
     sim = await make_sim(ledger_path=path, binance_sampling_ms=0)
     base = sim.urls["LIQMON_BINANCE_COINM_REST_URL"]
     async with await okx_subscribed(sim.urls["LIQMON_OKX_WS_URL"]):
+        early = await http_get(f"{base}/_sim/wait", run=1, timeout=0.1)
+        assert early.status_code == 400 and "endless" in early.json()["error"]
         reply = await http_post(f"{base}/_sim/control", action="burst", n=25, venue="okx")
         assert reply.status_code == 200, reply.text
-        await sim.wait_done(timeout=10, run=reply.json()["run"])
+        waited = await http_get(f"{base}/_sim/wait", run=reply.json()["run"], timeout=10)
+        assert waited.status_code == 200 and waited.json()["emitted"] == 25
+        assert waited.json()["done"] is True and sim.ledger.run_totals(2).count == 25
     page = (await http_get(f"{base}/_sim/ledger", since=0, limit=10)).json()
     assert [e["seq"] for e in page["entries"]] == list(range(1, 11)) and page["next"] == 10
     rest = (await http_get(f"{base}/_sim/ledger", since=10, venue="okx")).json()

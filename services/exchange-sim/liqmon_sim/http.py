@@ -9,6 +9,7 @@ they are valid JSON: `n=5` is a number, `sticky=true` a boolean, `kinds=a,b` sta
     GET  /_sim/stats                      venues, runs, ledger totals, done
     GET  /_sim/ledger?since=&limit=&run=&venue=   entries (seq > since) + totals
     GET  /_sim/totals?run=                unique liquidations: count/cents by venue/side/coin
+    GET  /_sim/wait?run=&timeout=30       long-poll: 200 + the run once it is done, else 408
     GET  /_sim/scenarios                  registered scenario names
     POST /_sim/control?action=…           see liqmon_sim.control
 """
@@ -133,6 +134,27 @@ async def _sim_route(
                 "totals": totals.as_dict(),
             },
         )
+    if path == "/_sim/wait":
+        return await _wait(sim, query)
     if path == "/_sim/scenarios":
         return json_response(200, {"scenarios": scenario_names()})
     return json_response(404, {"error": f"no route {path}"})
+
+
+async def _wait(sim: ExchangeSimulator, query: dict[str, list[str]]) -> Response:
+    run = _int_param(query, "run", None)
+    raw = query.get("timeout", ["30"])[0]
+    try:
+        timeout = float(raw)
+    except ValueError:
+        raise ControlError(f"timeout must be a number of seconds, got {raw!r}") from None
+    if run is not None and run not in sim.driver.runs:
+        raise ControlError(f"run {run} does not exist")
+    try:
+        return json_response(200, await sim.wait_done(timeout=timeout, run=run))
+    except TimeoutError:
+        return json_response(
+            408, {"error": f"run not done after {timeout}s", "runs": sim.stats()["runs"]}
+        )
+    except ValueError as exc:
+        raise ControlError(str(exc)) from None

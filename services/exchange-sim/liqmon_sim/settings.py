@@ -6,7 +6,7 @@ Timers are in seconds so tests can shrink the real ones (Binance: ping 3 min, po
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -32,7 +32,10 @@ class SimSettings(CommonSettings):
     sim_binance_pong_timeout_s: float = Field(600.0, gt=0)
     sim_binance_max_connection_s: float = Field(86_400.0, gt=0)
     sim_okx_idle_timeout_s: float = Field(30.0, gt=0)
+    sim_okx_idle_rule: Literal["any", "client"] = "any"
+    sim_okx_notice_delay_s: float = Field(30.0, ge=0)
     sim_okx_batch_ms: int = Field(50, ge=0)
+    sim_binance_max_msgs_per_s: int = Field(10, ge=0, description="0 = no limit")
     sim_ledger_path: str | None = None
     sim_ledger_max_entries: int = Field(500_000, ge=1)
     sim_control_enabled: bool = True

@@ -218,7 +218,10 @@ class BinanceServer(VenueServer):
                     await conn.drop("close", 1000, "")
                     return
                 if conn.stalled:
-                    continue  # a frozen exchange sends nothing, pings included
+                    # a frozen exchange sends nothing, pings included, and cannot hold
+                    # the pongs it did not read against the client afterwards
+                    conn.unanswered_since = None
+                    continue
                 if (
                     conn.unanswered_since is not None
                     and t - conn.unanswered_since > opt.pong_timeout
