@@ -44,8 +44,10 @@ end
 local upto = math.min(first + count - 1, target)
 if delete then
   local all = {}
-  for w in string.gmatch(ARGV[8], '[^,]+') do all[#all + 1] = w end
-  local others = redis.call('HMGET', KEYS[1], unpack(all))
+  for w in string.gmatch(ARGV[8], '[^,]+') do
+    if w ~= name then all[#all + 1] = w end
+  end
+  local others = #all > 0 and redis.call('HMGET', KEYS[1], unpack(all)) or {}
   for i = 1, #others do
     upto = math.min(upto, tonumber(others[i]) or wm)
   end
