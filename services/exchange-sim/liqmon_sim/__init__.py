@@ -1,1 +1,24 @@
-"""Exchange simulator: loopback servers speaking Binance's and OKX's exact protocols."""
+"""Exchange simulator: loopback servers speaking Binance's and OKX's exact protocols.
+
+In-process (tests, benchmarks)::
+
+    from liqmon_sim import ExchangeSimulator, SimConfig
+
+    async with ExchangeSimulator(SimConfig(scenario="quiet")) as sim:
+        env.update(sim.urls)  # the six LIQMON_BINANCE_*/LIQMON_OKX_* URL variables
+        run = await sim.control("run", n=1000, rate=500)  # a finite run
+        await sim.wait_done(timeout=30)  # exactly 1000 unique liquidations written
+        sim.ledger.totals.as_dict()  # count / cents by venue/side and by coin
+
+As a service: `liqmon run exchange-sim` (LIQMON_SIM_* settings, see settings.py), with the
+same ledger and control on every port over HTTP: GET /_sim/stats, /_sim/ledger,
+/_sim/totals, /_sim/wait, /_sim/scenarios; POST /_sim/control?action=… (see control.py).
+
+Layout: catalog (instruments and specs) -> market (liquidations, USD) -> frames/malformed
+(wire shapes) -> venues/ (Binance and OKX servers) <- driver (scenarios, runs, faults) ->
+ledger (what went out); simulator ties them together; http serves REST and /_sim.
+"""
+
+from liqmon_sim.simulator import ExchangeSimulator, SimConfig
+
+__all__ = ["ExchangeSimulator", "SimConfig"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 from typing import Literal
 
 Venue = Literal["binance-usdm", "binance-coinm", "okx"]
@@ -95,7 +96,7 @@ class Instrument:
 
     @property
     def lot_decimals(self) -> int:
-        return max(0, -int(self.lot.as_tuple().exponent))
+        return _decimals(self.lot)
 
 
 def _pow10(exp: int) -> Decimal:
@@ -107,8 +108,14 @@ def tick_for(price: float) -> Decimal:
     return _pow10(max(-12, math.floor(math.log10(price)) - 5))
 
 
+@lru_cache(maxsize=256)
+def exponent(step: Decimal) -> int:
+    """The power of ten of a step such as 0.01 (-2) or 1E+7 (7)."""
+    return int(step.as_tuple().exponent)
+
+
 def _decimals(step: Decimal) -> int:
-    return max(0, -int(step.as_tuple().exponent))
+    return max(0, -exponent(step))
 
 
 def parse_coins(table: str = _COINS) -> list[Coin]:

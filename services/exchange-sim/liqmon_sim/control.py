@@ -17,7 +17,7 @@ or omitted/"all" for every venue.
     faults      any Faults field=value         change the fault knobs from now on
     rate        multiplier                     scale the scenario's rate
     sampling    ms                             Binance sampling period (0 = push everything)
-    notice      delay=1.0                      OKX 64008 notice, then close after delay
+    notice      delay=(config, real: 30 s)     OKX 64008 notice, then close after delay
     list        instrument, price, ct_val, rest_delay=0, weight=0, emit=0
                                                list a new OKX SWAP (REST shows it after
                                                rest_delay s); emit n liquidations on it now
@@ -222,7 +222,7 @@ async def _sampling(sim: ExchangeSimulator, p: dict[str, Any]) -> dict[str, Any]
 
 
 async def _notice(sim: ExchangeSimulator, p: dict[str, Any]) -> dict[str, Any]:
-    delay = _number(p, "delay", 1.0) or 0.0
+    delay = _number(p, "delay", sim.okx_options.notice_delay) or 0.0
     okx = sim.okx
     count = len([c for c in okx.conns if c.live])
     sim.spawn(okx.notice_all(delay), "sim.okx-notice")

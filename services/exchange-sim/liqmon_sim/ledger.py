@@ -91,7 +91,7 @@ class Totals:
 
 
 class Ledger:
-    def __init__(self, max_entries: int = 500_000, path: Path | None = None) -> None:
+    def __init__(self, max_entries: int = 200_000, path: Path | None = None) -> None:
         self.entries: deque[LedgerEntry] = deque(maxlen=max_entries)
         self.totals = Totals()
         self.runs: dict[int, Totals] = {}

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Literal
 
-from liqmon_sim.catalog import Catalog, Instrument, Venue
+from liqmon_sim.catalog import Catalog, Instrument, Venue, exponent
 
 Side = Literal["long", "short"]
 CENT = Decimal("0.01")
@@ -96,8 +96,8 @@ class SizeModel:
 
 def _on_grid(value: float, step: Decimal) -> Decimal:
     """Round `value` to a multiple of the power-of-ten `step` (at least one step)."""
-    exp = int(step.as_tuple().exponent)
-    units = max(1, round(value / float(step)))
+    exp = exponent(step)
+    units = max(1, round(value * 10.0**-exp))
     return Decimal(units).scaleb(exp)
 
 

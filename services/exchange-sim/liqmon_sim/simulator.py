@@ -64,7 +64,7 @@ class SimConfig:
     okx_batch_ms: int = 50
     okx_notice_delay: float = 30.0
     ledger_path: Path | None = None
-    ledger_max_entries: int = 500_000
+    ledger_max_entries: int = 200_000  # entries kept in memory; totals are always exact
     control_enabled: bool = True
 
     @classmethod
