@@ -2,9 +2,8 @@
 
 The schema is taken from the app itself (no server needed at import); the calls go to a
 real uvicorn (in a thread) on the test Redis, which holds a few events so the handlers
-do real work. `/api/stream` is left out: an endless response cannot be fuzzed this way
-(its parameters share the validated dependencies that /api/liquidations exercises, and
-test_stream.py covers its errors).
+do real work. `/api/stream` gets its own run: schemathesis reads an event stream until
+one data event arrives, then closes it.
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ import redis as sync_redis
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -74,3 +74,27 @@ def test_no_server_errors(case: schemathesis.Case, base_url: str) -> None:
             response_schema_conformance,
         ],
     )
+
+
+# Schemathesis reads an event stream until `max-stream-events` data events arrive: the
+# first one (the summary) is enough to know the parameters were accepted.
+stream_schema = schemathesis.openapi.from_dict(
+    spec, config=SchemathesisConfig.from_dict({"max-stream-events": 1})
+).include(path="/api/stream")
+
+
+@stream_schema.parametrize()
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=True,
+)
+def test_stream_parameters_never_cause_server_errors(
+    case: schemathesis.Case, base_url: str
+) -> None:
+    response = case.call(base_url=base_url, timeout=5)
+    case.validate_response(response, checks=[not_a_server_error, status_code_conformance])
+    if response.status_code == 200:
+        assert response.headers["content-type"][0].startswith("text/event-stream")
+        assert b"event: summary" in response.content or b"event: reset" in response.content

@@ -25,6 +25,10 @@ COLLECTOR_METRICS = {
     "buffered": ("liqmon_collector_buffered", "gauge", "events waiting for Redis"),
     "buffer_dropped": ("liqmon_collector_buffer_dropped_total", "counter", "events dropped"),
 }
+#: Read-model health fields that only grow (exported as `_total` counters).
+AGGREGATOR_COUNTERS = frozenset(
+    {"applied", "duplicates", "too_late", "future", "deadlettered", "trimmed"}
+)
 
 
 class _Writer:
@@ -64,7 +68,10 @@ def render(health: dict[str, Any], broadcaster: Broadcaster, cache: SummaryCache
     aggregator = health.get("aggregator", {})
     for field, value in sorted(aggregator.items()):
         if isinstance(value, int | float) and not isinstance(value, bool):
-            w.add(f"liqmon_aggregator_{field}", "gauge", f"aggregator {field}", value)
+            if field in AGGREGATOR_COUNTERS:
+                w.add(f"liqmon_aggregator_{field}_total", "counter", f"aggregator {field}", value)
+            else:
+                w.add(f"liqmon_aggregator_{field}", "gauge", f"aggregator {field}", value)
     if isinstance(aggregator.get("alive"), list):
         alive = len(aggregator["alive"])
         w.add("liqmon_aggregator_alive", "gauge", "consumers with a fresh heartbeat", alive)
