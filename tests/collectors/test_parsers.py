@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from liqmon.collector.frames import parse
+from liqmon.collector.instruments import SpecCache
 from liqmon.collector.symbols import split_multiplier, strip_usd_quote
 from liqmon_binance.parser import COINM, USDM, BinanceSpec, ForceOrderParser
 from liqmon_okx.parser import LiquidationOrdersParser, OkxSpec
@@ -163,3 +164,14 @@ def test_usdm_symbol_missing_from_loaded_exchange_info_is_held() -> None:
     assert result.held[0].resolve().symbol == "ZZ1"
     long_name = ForceOrderParser(USDM, specs).parse_frame(binance_frame(1, symbol="A" * 65), RECV)
     assert long_name.bad and not long_name.held  # refused at once, never held
+
+
+def test_usdm_events_wait_for_the_first_exchange_info_answer() -> None:
+    async def never_called() -> dict[str, BinanceSpec]:
+        raise AssertionError
+
+    cache: SpecCache[BinanceSpec] = SpecCache("usdm", never_called)
+    result = ForceOrderParser(USDM, cache).parse_frame(binance_frame(1, symbol="ZZ1USDT"), RECV)
+    assert len(result.held) == 1  # exchangeInfo not asked yet: wait for it
+    cache.attempted = True  # ...it could not be loaded: the suffix rules apply
+    assert result.held[0].resolve().symbol == "ZZ1"

@@ -106,7 +106,7 @@ def test_held_liquidations_expire_only_after_a_successful_spec_load() -> None:
         raise SpecMissing("NEW-USDT-SWAP")
 
     letters = DeadLetters("collector-test")
-    queue = HoldQueue(lambda events: None, letters, max_age_seconds=0)
+    queue = HoldQueue(lambda events: None, letters.record, max_age_seconds=0)
     cache: SpecCache[object] = SpecCache("specs", unreachable)
     queue.hold([Held("NEW-USDT-SWAP", "{raw}", "ctx", still_missing)], [cache])
     queue.retry()

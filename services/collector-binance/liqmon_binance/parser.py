@@ -13,8 +13,9 @@ unknown keys (`ps`, `st`) ignored.
 - USDⓈ-M: `qty` is base units; `usd = z × ap`. The coin is the symbol's `baseAsset` from
   exchangeInfo. A symbol exchangeInfo does not list is held like a COIN-M one (a refresh
   is requested; still unknown after the hold time => dead letter), so a bogus instrument
-  never counts; only while exchangeInfo could not be loaded at all does the collector fall
-  back to the symbol minus its USD quote suffix (and `_YYMMDD`). Then the multiplier
+  never counts (events that arrive before the first exchangeInfo answer wait for it); only
+  while exchangeInfo could not be loaded at all does the collector fall back to the symbol
+  minus its USD quote suffix (and `_YYMMDD`). Then the multiplier
   prefix is split off (`1000PEPEUSDT` -> `PEPE`, qty × 1000). Pairs quoted in something other
   than a USD stablecoin cannot be valued in USD and are dead-lettered.
 - COIN-M: `z` is contracts of `contractSize` USD each (exchangeInfo, per symbol):
@@ -115,8 +116,9 @@ class ForceOrderParser:
         ts = ms_field(order, "T")
         spec: BinanceSpec | None = self._specs.get(instrument)
         if self.product == USDM:
-            if spec is None and len(self._specs):
-                raise SpecMissing(instrument)  # exchangeInfo is loaded and does not list it
+            if spec is None and (len(self._specs) or not getattr(self._specs, "attempted", True)):
+                # exchangeInfo is loaded and does not list it, or its first load is pending
+                raise SpecMissing(instrument)
             coin, qty, usd = self._linear(instrument, spec, filled, price)
         else:
             coin, qty, usd = self._inverse(instrument, spec, filled, price)

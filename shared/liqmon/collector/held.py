@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from liqmon.bus import now_ms
-from liqmon.collector.deadletters import DeadLetters
 from liqmon.collector.frames import Held, MalformedFrame, SpecMissing
 from liqmon.collector.instruments import SpecCache
 from liqmon.collector.timing import wait_any
@@ -32,14 +31,14 @@ class HoldQueue:
     def __init__(
         self,
         deliver: Callable[[list[LiquidationEvent]], None],
-        deadletters: DeadLetters,
+        reject: Callable[[str, str, str], None],
         *,
         max_age_seconds: float = 120.0,
         retry_seconds: float = 1.0,
         capacity: int = 10_000,
     ) -> None:
         self._deliver = deliver
-        self._deadletters = deadletters
+        self._reject = reject  # (reason, raw, context): counted and dead-lettered
         self._max_age_ms = int(max_age_seconds * 1000)
         self._retry_seconds = retry_seconds
         self._capacity = capacity
@@ -55,7 +54,7 @@ class HoldQueue:
         held_ms = now_ms()
         for item in items:
             if len(self._items) >= self._capacity:
-                self._deadletters.record("hold queue full", item.raw, item.context)
+                self._reject("hold queue full", item.raw, item.context)
                 continue
             item.since_ms = held_ms
             item.caches = tuple((cache, cache.version) for cache in caches)
@@ -79,13 +78,11 @@ class HoldQueue:
                 if final or (checked and ts - item.since_ms >= self._max_age_ms):
                     self.expired += 1
                     why = "at shutdown" if final else f"after {(ts - item.since_ms) // 1000}s"
-                    self._deadletters.record(
-                        f"unknown instrument: {exc} {why}", item.raw, item.context
-                    )
+                    self._reject(f"unknown instrument: {exc} {why}", item.raw, item.context)
                 else:
                     waiting.append(item)
             except (MalformedFrame, InvalidEvent) as exc:
-                self._deadletters.record(str(exc), item.raw, item.context)
+                self._reject(str(exc), item.raw, item.context)
         self._items = waiting
         if ready:
             self.resolved += len(ready)

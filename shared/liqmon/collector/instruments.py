@@ -59,6 +59,7 @@ class SpecCache(Generic[S]):
         self._last_attempt = -1e9
         self._log = LogOnce(logger)
         self.version = 0
+        self.attempted = False  # a first load has been tried (whatever its outcome)
         self.last_error = ""
         self.changed = asyncio.Event()  # set after each successful load (the holder clears it)
 
@@ -85,6 +86,8 @@ class SpecCache(Generic[S]):
             self.last_error = f"{self.name}: {exc}"
             self._log.warning(type(exc).__name__, "spec refresh %s failed: %s", self.name, exc)
             return False
+        finally:
+            self.attempted = True
         self.load(specs)
         logger.info("%s: %d instrument specs loaded", self.name, len(specs))
         return True

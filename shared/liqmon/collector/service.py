@@ -76,7 +76,7 @@ class CollectorService:
             ttl_seconds=settings.collector_status_ttl_seconds,
         )
         self.held = HoldQueue(
-            self.writer.submit, self.deadletters, max_age_seconds=settings.collector_hold_seconds
+            self.writer.submit, self._reject, max_age_seconds=settings.collector_hold_seconds
         )
         self.caches: list[SpecCache[Any]] = venue.caches()
         config = connection_config(settings)
@@ -106,9 +106,12 @@ class CollectorService:
             feed.request_rollover()
 
     def _bad(self, feed: Feed, reason: str, raw: str | bytes, context: str) -> None:
+        self._reject(reason, raw, f"{feed.spec.product} {context}".strip())
+
+    def _reject(self, reason: str, raw: str | bytes, context: str) -> None:
+        """A frame or part that will never be an event: counted and dead-lettered."""
         self.status.counters.errors += 1
-        where = f"{feed.spec.product} {context}".strip()
-        self.deadletters.record(reason, raw, where)
+        self.deadletters.record(reason, raw, context)
 
     def refresh_gauges(self) -> None:
         g, w = self.status.gauges, self.writer
