@@ -42,16 +42,21 @@ async def test_language_and_dismissed_note_persist(
     assert page.errors == [] and page.dialogs == []
 
 
-async def test_sound_is_off_by_default_and_tiered(
+async def test_alert_threshold_highlights_and_sound_is_off_by_default(
     web: WebServer, browser: Browser, redis: Redis, keys: Keys
 ) -> None:
     page = await Dashboard.open(browser, web.url)
     button = page.page.locator("#sound-toggle")
     assert await button.get_attribute("aria-pressed") == "false"
-    small = await write(redis, keys, [make_event("BTC", usd="600000")])  # tier 3, sound off
-    await page.wait_for_rows(small)
-    assert await button.get_attribute("data-played") is None
+    assert await page.page.input_value("#alert-threshold") == "1000000"  # the default
+    [big] = await write(redis, keys, [make_event("BTC", usd="600000")])
+    row = page.page.locator(f'#tape li.row[data-id="{big}"]')
+    await row.wait_for()
+    assert "whale" not in (await row.get_attribute("class") or "")
+    assert await button.get_attribute("data-played") is None  # sound is off
 
+    await page.page.select_option("#alert-threshold", "500000")
+    assert "whale" in (await row.get_attribute("class") or "")  # re-marked at once
     await button.click()
     assert await button.get_attribute("aria-pressed") == "true"
     ids = await write(
@@ -60,6 +65,7 @@ async def test_sound_is_off_by_default_and_tiered(
     await page.wait_for_rows(ids)
     await page.page.wait_for_selector("#sound-toggle[data-played='1']")  # only the big one
 
-    await page.reload()  # the choice is remembered
+    await page.reload()  # both choices are remembered
     assert await button.get_attribute("aria-pressed") == "true"
+    assert await page.page.input_value("#alert-threshold") == "500000"
     assert page.errors == []

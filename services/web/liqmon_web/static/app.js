@@ -2,6 +2,7 @@
 // filters restart the tape (REST fill, then the stream resumes right after the newest row);
 // health, chart and the expanded rankings poll the API on their own timers.
 
+import { loadAlertUsd, setupAlertSelect } from "./alerts.js";
 import { getLiquidations, getSummary } from "./api.js";
 import { WindowCards } from "./cards.js";
 import { MinuteChart, RANGES } from "./chart.js";
@@ -52,7 +53,9 @@ const form = $("#filters");
 const connPill = $("#conn");
 const openCoin = (symbol) => coinView.open(symbol);
 
+const alertUsd = loadAlertUsd();
 const tape = new Tape($("#tape"), {
+  highlightUsd: alertUsd,
   onCoin: openCoin,
   onRows: (n) => {
     $("#tape-count").textContent = t("tape_rows", { n: formatInt(n) });
@@ -79,6 +82,12 @@ const rankings = new Rankings(
 );
 const coinView = new CoinView($("#coin-view"));
 const sound = new Sound();
+sound.thresholdUsd = alertUsd;
+setupAlertSelect($("#alert-threshold"), alertUsd, (usd) => {
+  tape.setHighlight(usd);
+  coinView.tape.setHighlight(usd);
+  sound.thresholdUsd = usd;
+});
 const chart = new MinuteChart($("#chart"), $("#chart-status"), {
   range: state.range,
 });

@@ -15,6 +15,7 @@ import {
 } from "./format.js";
 import { setUrlParam } from "./filters.js";
 import { t } from "./i18n.js";
+import { loadAlertUsd } from "./alerts.js";
 import { Tape } from "./tape.js";
 
 const REFRESH_MS = 5000;
@@ -39,6 +40,7 @@ export class CoinView {
     this.chartBox = dialog.querySelector(".coin-chart");
     this.chart = null;
     this.tape = new Tape(dialog.querySelector(".coin-tape"), {
+      highlightUsd: loadAlertUsd(),
       maxRows: RECENT,
     });
     dialog

@@ -128,12 +128,6 @@ export class Health {
               class: `h-gaps${gaps > 0 ? " warn" : ""}`,
               text: `${t("health_gaps")} ${formatInt(gaps)}`,
             }),
-        Number(c?.events) > 0
-          ? el("span", {
-              class: "h-events",
-              text: t("health_events", { n: formatInt(c.events) }),
-            })
-          : null,
         gapOpen > 0
           ? el("span", {
               class: "h-gaps warn",

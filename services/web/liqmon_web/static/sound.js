@@ -1,5 +1,6 @@
 // Optional sound for large liquidations: off by default (browsers also require a click
-// before audio may start), tiered by size. Synthesised with WebAudio — no audio files.
+// before audio may start), for prints at or above the alert threshold (alerts.js), tiered
+// by size. Synthesised with WebAudio — no audio files.
 // Long liquidations play a falling tone, short ones a rising one; bigger tiers are lower,
 // longer and louder. At most MAX_PER_SECOND tones a second, so a cascade stays bearable.
 
@@ -8,8 +9,7 @@ import { safeGet, safeSet } from "./i18n.js";
 
 const STORE_KEY = "liqmon.sound";
 const MAX_PER_SECOND = 4;
-/** Lowest tier that makes a sound (tier 2 = $100K, see format.TIERS). */
-export const MIN_SOUND_TIER = 2;
+/** Voices by size tier (format.TIERS); anything below tier 2 uses tier 2's. */
 const VOICES = {
   2: { freq: 880, dur: 0.09, gain: 0.05 },
   3: { freq: 660, dur: 0.16, gain: 0.08 },
@@ -22,6 +22,7 @@ export class Sound {
     this.ctx = null;
     this.recent = [];
     this.played = 0; // tones actually started (shown on the button for tests and the curious)
+    this.thresholdUsd = Infinity;
   }
 
   /** Toggle on a user gesture (required to start an AudioContext). */
@@ -45,8 +46,8 @@ export class Sound {
   /** Maybe play one liquidation; true when a tone started. */
   play(event) {
     if (!this.enabled) return false;
-    const tier = tierOf(event.usd);
-    if (tier < MIN_SOUND_TIER) return false;
+    if (!(Number(event.usd) >= this.thresholdUsd)) return false;
+    const tier = Math.max(2, tierOf(event.usd));
     const now = performance.now();
     this.recent = this.recent.filter((at) => now - at < 1000);
     if (this.recent.length >= MAX_PER_SECOND) return false;

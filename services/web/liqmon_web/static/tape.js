@@ -17,8 +17,6 @@ import {
 import { t } from "./i18n.js";
 
 export const MAX_ROWS = 300;
-/** A print at or above this is highlighted (flash + marker). */
-export const HIGHLIGHT_USD = 1_000_000;
 
 export class Tape {
   /**
@@ -31,6 +29,8 @@ export class Tape {
     this.maxRows = options.maxRows ?? MAX_ROWS;
     this.onCoin = options.onCoin;
     this.onRows = options.onRows;
+    /** A print at or above this is highlighted (see alerts.js). */
+    this.highlightUsd = options.highlightUsd ?? Infinity;
     this.ids = new Set();
     this.queue = [];
     this.frame = 0;
@@ -104,6 +104,14 @@ export class Tape {
     this.report();
   }
 
+  /** Change the highlight threshold, re-marking the rows already shown. */
+  setHighlight(usd) {
+    this.highlightUsd = usd;
+    for (const row of this.list.querySelectorAll("li.row")) {
+      row.classList.toggle("whale", Number(row.dataset.usd) >= usd);
+    }
+  }
+
   report() {
     if (this.onRows) this.onRows(this.list.querySelectorAll("li.row").length);
   }
@@ -128,7 +136,7 @@ export class Tape {
       event.side === "long" ? "long" : "short",
       `tier-${tier}`,
     ];
-    if (Number(event.usd) >= HIGHLIGHT_USD) classes.push("whale");
+    if (Number(event.usd) >= this.highlightUsd) classes.push("whale");
     if (fresh) classes.push("fresh");
     return el(
       "li",
