@@ -56,6 +56,7 @@ class Run:
         return {
             "id": self.id,
             "total": self.total,
+            "generated": self.generated,
             "emitted": totals.count,
             "in_flight": in_flight,
             "done": self.done.is_set(),

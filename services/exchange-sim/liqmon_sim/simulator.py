@@ -157,19 +157,25 @@ class ExchangeSimulator:
             "binance-coinm": cfg.binance_coinm_port,
             "okx": cfg.okx_port,
         }
-        for name, server in self.venues.items():
-            server.server = await serve(
-                server.handler,
-                cfg.host,
-                ports[name],
-                process_request=make_process_request(self, server),
-                compression=None,
-                ping_interval=None,
-                ping_timeout=None,
-                close_timeout=2.0,
-                max_size=1 << 20,
-                server_header="liqmon-sim",
-            )
+        try:
+            for name, server in self.venues.items():
+                # no permessage-deflate (neither venue's stream is compressed, and it would
+                # cost more CPU than everything else); keepalive is the venues' own
+                server.server = await serve(
+                    server.handler,
+                    cfg.host,
+                    ports[name],
+                    process_request=make_process_request(self, server),
+                    compression=None,
+                    ping_interval=None,
+                    ping_timeout=None,
+                    close_timeout=2.0,
+                    max_size=1 << 20,
+                    server_header="liqmon-sim",
+                )
+        except OSError:
+            await asyncio.gather(*(v.close() for v in self.venues.values() if v.server))
+            raise
         self.tasks.spawn(self.usdm.flusher(), "sim.usdm-flusher")
         self.tasks.spawn(self.coinm.flusher(), "sim.coinm-flusher")
         self.tasks.spawn(self.okx.flusher(), "sim.okx-flusher")
