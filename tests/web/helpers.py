@@ -117,7 +117,6 @@ async def live_server(settings: WebSettings) -> AsyncIterator[LiveServer]:
     app = create_app(settings)
     port = free_port()
     server = build_server(app, settings, host="127.0.0.1", port=port)
-    server.config.install_signal_handlers = False  # type: ignore[attr-defined]
     task = asyncio.create_task(server.serve())
     deadline = time.monotonic() + 10
     while not server.started:

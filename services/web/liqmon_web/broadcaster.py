@@ -105,7 +105,11 @@ class Batch:
 
 
 class TooManyClients(Exception):
-    pass
+    """Over a client limit: 429."""
+
+
+class ShuttingDown(Exception):
+    """No new streams while the process stops: 503 (the client retries elsewhere)."""
 
 
 class Ticket:
@@ -185,7 +189,7 @@ class Broadcaster:
 
     def admit(self, ip: str) -> Ticket:
         if self.stopping.is_set():
-            raise TooManyClients("server is shutting down")
+            raise ShuttingDown("server is shutting down")
         if self._admitted >= self.settings.web_max_sse_clients:
             self.rejected += 1
             limit = self.settings.web_max_sse_clients

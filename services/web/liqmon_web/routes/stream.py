@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException
 from starlette.responses import Response
 
-from liqmon_web.broadcaster import TooManyClients
+from liqmon_web.broadcaster import ShuttingDown, TooManyClients
 from liqmon_web.deps import BroadcasterDep, ClientIpDep, FilterDep, ResumeDep
 from liqmon_web.models import ERRORS
 from liqmon_web.sse import SseResponse
@@ -42,4 +42,6 @@ async def stream(
         ticket = broadcaster.admit(ip)
     except TooManyClients as exc:
         raise HTTPException(429, str(exc), headers={"Retry-After": "5"}) from None
+    except ShuttingDown as exc:
+        raise HTTPException(503, str(exc), headers={"Retry-After": "2"}) from None
     return SseResponse(broadcaster, ticket, flt, resume_from)
