@@ -170,6 +170,8 @@ async def _burst(sim: ExchangeSimulator, p: dict[str, Any]) -> dict[str, Any]:
         faults = sim.driver.faults.updated(knobs) if knobs else None
     except ValueError as exc:
         raise ControlError(str(exc)) from None
+    if (faults or sim.driver.faults).malformed_fraction >= 1.0:
+        raise ControlError("malformed_fraction must be < 1 for a finite batch to finish")
     run = sim.driver.start_burst(n, rate, venues, instrument, faults)
     return {"run": run.id, "total": n}
 

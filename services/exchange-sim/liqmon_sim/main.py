@@ -8,7 +8,6 @@ import logging
 from liqmon.logs import configure_logging
 from liqmon.runtime import run_service
 from liqmon.settings import load_settings
-from liqmon_sim.scenarios import get_scenario
 from liqmon_sim.settings import SimSettings
 from liqmon_sim.simulator import ExchangeSimulator, SimConfig
 
@@ -38,11 +37,9 @@ def main(argv: list[str]) -> int:
     configure_logging("exchange-sim", settings.log_level)
     if argv:
         logger.warning("ignoring arguments %s (configure with LIQMON_SIM_* variables)", argv)
-    try:
-        get_scenario(settings.sim_scenario)
-        config = SimConfig.from_settings(settings)
-        ExchangeSimulator(config)  # validates faults before binding any port
+    try:  # unknown scenario or bad fault knobs: say so before binding any port
+        service = SimService(SimConfig.from_settings(settings))
     except ValueError as exc:
         logger.error("invalid simulator configuration: %s", exc)
         return 2
-    return run_service(SimService(config))
+    return run_service(service)
