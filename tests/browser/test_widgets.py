@@ -9,7 +9,7 @@ from redis.asyncio import Redis
 
 from liqmon.keys import Keys
 from tests.browser.conftest import WebServer
-from tests.browser.events import MARKET, make_event, market_events, write
+from tests.browser.events import MARKET, RETENTION_MS, make_event, market_events, write
 from tests.browser.pages import Dashboard
 
 pytestmark = pytest.mark.browser
@@ -96,3 +96,31 @@ async def test_show_more_rankings_and_coin_view(
     await page.page.click("#coin-view .coin-close")
     assert "coin=" not in page.page.url
     assert page.errors == [] and page.dialogs == []
+
+
+async def test_a_third_exchange_appears_without_code_changes(
+    web: WebServer, browser: Browser, redis: Redis, keys: Keys
+) -> None:
+    """Bybit (no collector yet) shows up in health, the filter and the tape as soon as the
+    API reports it: the page iterates over what the server sends."""
+    from liqmon.collector.status import CollectorStatus
+
+    status = CollectorStatus("bybit", keys, retention_ms=RETENTION_MS)
+    status.add_feed("bybit-linear", "wss://example.invalid/v5/public/linear")
+    status.connected("bybit-linear")
+    await status.publish(redis)
+    page = await Dashboard.open(browser, web.url)
+    [stream_id] = await write(redis, keys, [make_event("BTC", "bybit", "short", "3000")])
+    await page.wait_for_rows([stream_id])
+    text = await page.page.inner_text(f'#tape li.row[data-id="{stream_id}"]')
+    assert "bybit" in text and "linear" in text
+    await page.page.wait_for_selector("#health li.collector[data-exchange=bybit]", timeout=8000)
+    assert "connected" in await page.page.inner_text("#health li.collector[data-exchange=bybit]")
+    assert await page.page.is_checked("#f-exchanges input[value=bybit]")
+
+    await page.page.uncheck("#f-exchanges input[value=binance]")
+    await page.page.uncheck("#f-exchanges input[value=okx]")
+    await page.page.click("#f-apply")
+    assert "exchange=bybit" in page.page.url
+    await page.wait_for_row_count(1)
+    assert page.errors == []
