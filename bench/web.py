@@ -162,7 +162,7 @@ async def run(args: argparse.Namespace) -> None:
         env.update(
             REDIS_URL=redis_server.url, LIQMON_WEB_PORT=str(port),
             LIQMON_WEB_MAX_SSE_CLIENTS="5000", LIQMON_WEB_MAX_SSE_PER_IP="5000",
-            LIQMON_LOG_LEVEL="WARNING",
+            LIQMON_LOG_LEVEL="WARNING", LIQMON_WEB_SSE_BATCH_MS=str(args.batch_ms),
         )  # fmt: skip
         log_path = Path(tmp, "web.log")
         web = subprocess.Popen(
@@ -223,7 +223,8 @@ async def run(args: argparse.Namespace) -> None:
             expected = sent * args.clients
             delivered = sum(counts)
             print(
-                f"SSE fan-out: {args.clients} clients, {args.rate} events/s for "
+                f"SSE fan-out (publish spacing <= {args.batch_ms} ms): {args.clients} clients, "
+                f"{args.rate} events/s for "
                 f"{args.seconds:.0f} s ({sent} events, {sum(hist.values())} timed)"
             )
             print(
@@ -299,6 +300,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int)
     parser.add_argument("--rate", type=int, default=500, help="events/s")
     parser.add_argument("--seconds", type=float)
+    parser.add_argument("--batch-ms", type=int, default=40, help="LIQMON_WEB_SSE_BATCH_MS")
     parser.add_argument("--req-rate", type=int)
     parser.add_argument("--req-seconds", type=float)
     args = parser.parse_args()
