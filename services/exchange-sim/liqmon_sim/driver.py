@@ -10,7 +10,8 @@ wait for you, but a test's ledger should only list what could be received).
 
 Timing: arrivals are a Poisson process at the scenario's rate; at `math.inf` the driver
 emits in chunks and waits while any client's write buffer is above `HIGH_WATER`, dropping a
-client that stays above it for `SLOW_CLIENT_S` (exchanges cut slow consumers too).
+client that stays above it for `SLOW_CLIENT_S`; at a finite rate a client with more than
+`SLOW_CLIENT_BYTES` unsent is dropped (exchanges cut slow consumers too).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 HIGH_WATER = 1 << 20
 SLOW_CLIENT_S = 10.0
+SLOW_CLIENT_BYTES = 64 << 20
 CHUNK = 256
 
 
@@ -185,6 +187,7 @@ class Driver:
             while next_due <= now and remaining > 0:
                 remaining -= self._generate(run, audience, remaining)
                 next_due += self.rng.expovariate(rate)
+            await self._drop_hopeless()
             await asyncio.sleep(max(0.0, min(next_due - loop.time(), 0.05)))
 
     async def _audience_change(self, run: Run) -> None:
@@ -194,6 +197,15 @@ class Driver:
         finally:
             for w in waits:
                 w.cancel()
+
+    async def _drop_hopeless(self) -> None:
+        """At a fixed rate nobody waits for a client; one that lets `SLOW_CLIENT_BYTES` pile
+        up is cut off, as an exchange cuts a consumer that cannot keep up."""
+        for server in self.venues.values():
+            for conn in [c for c in server.conns if c.live and c.buffered() > SLOW_CLIENT_BYTES]:
+                server.stats["slow_client_drops"] += 1
+                with contextlib.suppress(Exception):
+                    await conn.drop("drop")
 
     async def _backpressure(self) -> None:
         loop = asyncio.get_running_loop()
