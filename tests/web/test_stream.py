@@ -131,6 +131,7 @@ async def test_resume_from_a_trimmed_id_gets_reset(web: Web, redis: Redis, keys:
         first = (await reader.liquidations(1))[0]
         assert first.event == "reset"
         assert first.json()["first_id"] == newer[0]
+        assert first.id == newer[-1]  # resuming from here continues without a gap
         await subscribed(web)
         (sid,) = await xadd_now(redis, keys, [make_event(salt=999)])
         assert (await reader.liquidations(1))[0].id == sid  # then live, no replay
@@ -296,3 +297,21 @@ async def test_per_address_limit_uses_forwarded_for_behind_a_trusted_proxy(
         resp = await client.get("/api/stream", headers={"X-Forwarded-For": "203.0.113.7"})
         assert resp.status_code == 429
         assert "from 203.0.113.7" in resp.json()["error"]
+
+
+async def test_a_too_long_replay_is_a_reset_then_continues_from_the_tip(
+    redis_url: str, redis: Redis, keys: Keys
+) -> None:
+    ids = await xadd_now(redis, keys, [make_event(salt=i) for i in range(1200)])
+    settings = settings_for(redis_url, web_sse_max_replay=500)
+    async with (
+        live_server(settings) as server,
+        httpx.AsyncClient(base_url=server.url) as client,
+        sse(client, "/api/stream", headers={"Last-Event-ID": ids[0]}) as reader,
+    ):
+        got = await reader.liquidations(501)
+        assert [g.id for g in got[:500]] == ids[1:501]  # one page of 500 was replayed
+        assert got[500].event == "reset" and got[500].id == ids[-1]
+        await wait_for(lambda: len(server.broadcaster._subs) == 1)
+        (sid,) = await xadd_now(redis, keys, [make_event(salt=-5)])
+        assert [e.id for e in await reader.liquidations(1)] == [sid]

@@ -9,7 +9,8 @@ Wire format (text/event-stream, UTF-8):
     event: summary                    every second; same JSON as GET /api/summary
     data: {...}
     event: reset                      the resume id is older than the stream's retention
-    data: {"reason": "...", "first_id": "..."}
+    id: 1732780001000-0               (unknown, or too long a replay): the rows shown may
+    data: {"reason": "...", "first_id": "..."}   miss events; delivery continues after `id`
     id: 1732780000999-0               an id with no data: advances a filtered client's
                                       Last-Event-ID past events its filter skipped
     : keep-alive                      when nothing else was sent for web_sse_keepalive_s
@@ -60,9 +61,10 @@ HEADERS = {
 }
 
 
-def reset_frame(reason: str, first_id: str | None) -> bytes:
+def reset_frame(reason: str, first_id: str | None, resume_id: StreamId | None) -> bytes:
     data = orjson.dumps({"reason": reason, "first_id": first_id})
-    return b"event: reset\ndata: " + data + b"\n\n"
+    sid = b"id: %s\n" % str(resume_id).encode() if resume_id is not None else b""
+    return b"event: reset\n" + sid + b"data: " + data + b"\n\n"
 
 
 class SseResponse(Response):
@@ -147,8 +149,8 @@ class SseResponse(Response):
         """Send stream entries after `self.cursor`, page by page, until a short page."""
         redis: Redis = self.broadcaster.redis
         key = self.broadcaster.keys.events
-        if not subscribed and not await self._check_retention(send, redis, key):
-            return
+        if not subscribed:
+            await self._check_retention(send, redis, key)
         scanned = 0
         while self.cursor is not None and not self.broadcaster.stopping.is_set():
             page = as_entries(
@@ -169,20 +171,33 @@ class SseResponse(Response):
             if len(page) < REPLAY_PAGE:
                 return
             if scanned >= self.settings.web_sse_max_replay and not subscribed:
-                await self._send(send, reset_frame("replay too long", None))
-                self.cursor = None
+                info = await self._stream_info(redis, key)
+                await self._reset(send, "replay too long", info)
                 return
 
-    async def _check_retention(self, send: Send, redis: Redis, key: str) -> bool:
-        """False (after sending `reset`) when entries after the resume id may be gone."""
-        assert self.cursor is not None
+    @staticmethod
+    async def _stream_info(redis: Redis, key: str) -> dict[str, Any]:
         try:
             info: dict[str, Any] = await redis.xinfo_stream(key)
         except ResponseError:  # no stream at all
             info = {}
+        return info
+
+    async def _reset(self, send: Send, reason: str, info: dict[str, Any]) -> None:
+        """Send `reset`, carrying the stream's newest id as the event id, and continue from
+        there: the client's Last-Event-ID then marks a point the server can resume from."""
         first = info.get("first-entry")
-        first_id = str(first[0]) if first else None
-        first_sid = parse_stream_id(first_id) if first_id else None
+        tip = parse_stream_id(str(info.get("last-generated-id", "0-0")))
+        self.cursor = tip if tip is not None and tip > StreamId(0, 0) else None
+        await self._send(send, reset_frame(reason, str(first[0]) if first else None, self.cursor))
+
+    async def _check_retention(self, send: Send, redis: Redis, key: str) -> None:
+        """Send `reset` (and move the cursor to the stream's tip) when entries after the
+        resume id may be gone."""
+        assert self.cursor is not None
+        info = await self._stream_info(redis, key)
+        first = info.get("first-entry")
+        first_sid = parse_stream_id(str(first[0])) if first else None
         last_gen = parse_stream_id(str(info.get("last-generated-id", "0-0"))) or StreamId(0, 0)
         if self.cursor > last_gen:
             reason = "unknown id (newer than the stream)"
@@ -194,10 +209,8 @@ class SseResponse(Response):
         elif first_sid is None and self.cursor < last_gen:
             reason = "older than the retained stream (now empty)"
         else:
-            return True
-        await self._send(send, reset_frame(reason, first_id))
-        self.cursor = None
-        return False
+            return
+        await self._reset(send, reason, info)
 
     def _render(self, batches: list[Batch]) -> list[bytes]:
         """Frames of the queued batches this client has not seen and wants."""
