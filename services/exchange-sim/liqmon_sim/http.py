@@ -2,9 +2,12 @@
 
 websockets' `process_request` sees every request before the handshake; returning a
 Response answers it as plain HTTP, returning None lets the WebSocket handshake go on.
-websockets parses requests without a body, so control parameters travel in the query
-string: `POST /_sim/control?action=disconnect&venue=okx` (values are parsed as JSON when
-they are valid JSON: `n=5` is a number, `sticky=true` a boolean, `kinds=a,b` stays text).
+websockets parses only body-less requests, so `BodyTakingConnection` lifts a POST's body
+off the wire before websockets sees the request. Control parameters may therefore come as a
+JSON object body, `POST /_sim/control {"action":"disconnect","venue":"okx"}`, or in the
+query string, `POST /_sim/control?action=disconnect&venue=okx` (query values are parsed as
+JSON when they are valid JSON: `n=5` is a number, `kinds=a,b` stays text); both may be
+combined, the query winning.
 
     GET  /_sim/stats                      venues, runs, ledger totals, done
     GET  /_sim/ledger?since=&limit=&run=&venue=   entries (seq > since) + totals
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import http
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
@@ -37,6 +41,52 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 ProcessRequest = Callable[[ServerConnection, Request], Awaitable[Response | None]]
+MAX_HEAD = 64 * 1024
+MAX_BODY = 1 << 20
+_CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*(\d+)[ \t]*", re.IGNORECASE)
+
+
+class BodyTakingConnection(ServerConnection):
+    """A ServerConnection that takes a POST request's body off the wire (kept in `body`) and
+    hands websockets the same request with `Content-Length: 0`. Anything else (GET, the
+    WebSocket handshake, later frames) passes straight through."""
+
+    body: bytes = b""
+    _buffer: bytearray | None = None
+    _sniffed: bool = False
+
+    def data_received(self, data: bytes) -> None:
+        if self._sniffed:
+            super().data_received(data)
+            return
+        buf = self._buffer = (self._buffer or bytearray()) + data
+        if len(buf) < 5 and b"POST ".startswith(bytes(buf)):
+            return  # too early to tell
+        if not buf.startswith(b"POST "):
+            self._pass_on(bytes(buf))
+            return
+        end = buf.find(b"\r\n\r\n")
+        if end < 0:
+            if len(buf) > MAX_HEAD:
+                self._pass_on(bytes(buf))  # websockets refuses it
+            return
+        head = bytes(buf[: end + 2])
+        match = _CONTENT_LENGTH.search(head)
+        length = int(match.group(1)) if match else 0
+        if length > MAX_BODY:
+            self._pass_on(bytes(buf))
+            return
+        if len(buf) < end + 4 + length:
+            return  # the rest of the body is still on its way
+        self.body = bytes(buf[end + 4 : end + 4 + length])
+        if match:
+            head = head[: match.start()] + b"\r\nContent-Length: 0" + head[match.end() :]
+        self._pass_on(head + b"\r\n" + bytes(buf[end + 4 + length :]))
+
+    def _pass_on(self, data: bytes) -> None:
+        self._sniffed = True
+        self._buffer = None
+        super().data_received(data)
 
 
 def json_response(status: int, body: Any) -> Response:
@@ -70,12 +120,12 @@ def _int_param(query: dict[str, list[str]], name: str, default: int | None) -> i
 
 def make_process_request(sim: ExchangeSimulator, server: VenueServer) -> ProcessRequest:
     async def process_request(connection: ServerConnection, request: Request) -> Response | None:
-        del connection
         split = urlsplit(request.path)
         query = parse_qs(split.query, keep_blank_values=True)
         try:
             if split.path.startswith("/_sim/"):
-                return await _sim_route(sim, request.method, split.path, query)
+                body = getattr(connection, "body", b"")
+                return await _sim_route(sim, request.method, split.path, query, body)
             if request.method == "GET" and server.route(request.path):
                 return None  # a WebSocket route: let the handshake proceed
             if request.method != "GET":
@@ -97,15 +147,28 @@ def make_process_request(sim: ExchangeSimulator, server: VenueServer) -> Process
     return process_request
 
 
+def _body(body: bytes) -> dict[str, Any]:
+    if not body.strip():
+        return {}
+    try:
+        params = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise ControlError("the body must be a JSON object") from None
+    if not isinstance(params, dict):
+        raise ControlError("the body must be a JSON object")
+    return params
+
+
 async def _sim_route(
-    sim: ExchangeSimulator, method: str, path: str, query: dict[str, list[str]]
+    sim: ExchangeSimulator, method: str, path: str, query: dict[str, list[str]], body: bytes
 ) -> Response:
     if path == "/_sim/control":
         if method != "POST":
             return json_response(405, {"error": "use POST /_sim/control?action=…"})
         if not sim.config.control_enabled:
             return json_response(403, {"error": "control is disabled (LIQMON_SIM_CONTROL_ENABLED)"})
-        params = {k: _value(v[-1]) for k, v in query.items()}
+        params = _body(body)
+        params.update({k: _value(v[-1]) for k, v in query.items()})
         action = params.pop("action", None)
         if not isinstance(action, str):
             raise ControlError("action is required, e.g. ?action=disconnect")
