@@ -12,7 +12,8 @@ In-process (tests, benchmarks)::
 
 As a service: `liqmon run exchange-sim` (LIQMON_SIM_* settings, see settings.py), with the
 same ledger and control on every port over HTTP: GET /_sim/stats, /_sim/ledger,
-/_sim/totals, /_sim/wait, /_sim/scenarios; POST /_sim/control?action=… (see control.py).
+/_sim/totals, /_sim/wait, /_sim/scenarios; POST /_sim/control with a JSON body or query
+parameters (see control.py).
 
 Layout: catalog (instruments and specs) -> market (liquidations, USD) -> frames/malformed
 (wire shapes) -> venues/ (Binance and OKX servers) <- driver (scenarios, runs, faults) ->

@@ -1,7 +1,8 @@
 """Control actions: fault injection and run control, in-process or over HTTP.
 
-`await sim.control(action, **params)` and `POST /_sim/control?action=…&…` take the same
-names. Every action returns a JSON-able dict; bad parameters raise `ControlError` (HTTP 400
+`await sim.control(action, **params)`, `POST /_sim/control?action=…&…` and
+`POST /_sim/control` with a JSON object body (`{"action": "stall", "venue": "okx"}`) take the
+same names. Every action returns a JSON-able dict; bad parameters raise `ControlError` (HTTP 400
 with a message naming the parameter). `venue` is one of binance-usdm, binance-coinm, okx,
 or omitted/"all" for every venue.
 
