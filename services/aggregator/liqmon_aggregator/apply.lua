@@ -94,6 +94,7 @@ local function addrank(key, sym, v)
   if not t then t = {}; rank[key] = t end
   t[sym] = (t[sym] or 0) + v
 end
+local tb, cb, rb, bnum = {}, {}, {}, {}  -- per bucket key: totals, coin, rank deltas, b
 local bmax = {}        -- bucket key -> {mx, mid, mm, orig_mm, b, changed}
 local expire = {}      -- series key -> expire-at ms
 local acks, recent = {}, {}
@@ -138,25 +139,19 @@ for i = 0, n - 1 do
     local p0, p1, p2 = tonumber(ARGV[o + 9]), tonumber(ARGV[o + 10]), tonumber(ARGV[o + 11])
     local capped = slot ~= '' and redis.call('SADD', KEYS[bidx + 2], slot) == 1
     local exs, cs = ex .. ':' .. side, sym .. ':' .. side
-    -- the bucket itself, then every window that still includes the bucket
-    add(bk, side, cents); add(bk, side .. 'n', 1)
-    add(bk, exs, cents); add(bk, exs .. 'n', 1)
-    add(bk, 'c:' .. cs, cents); add(bk, 'c:' .. cs .. 'n', 1)
-    add(bk, 'c:' .. cs .. 'p0', p0); add(bk, 'c:' .. cs .. 'p1', p1)
-    add(bk, 'c:' .. cs .. 'p2', p2)
-    if capped then add(bk, 'cap', 1) end
-    for w = 1, NW do
-      if b > wm[w] then
-        local base = 7 + 5 * (w - 1)
-        local wk, ck = KEYS[base], KEYS[base + 1]
-        add(wk, side, cents); add(wk, side .. 'n', 1)
-        add(wk, exs, cents); add(wk, exs .. 'n', 1)
-        add(ck, cs, cents); add(ck, cs .. 'n', 1)
-        add(ck, cs .. 'p0', p0); add(ck, cs .. 'p1', p1); add(ck, cs .. 'p2', p2)
-        if capped then add(wk, 'cap', 1) end
-        addrank(KEYS[base + (side == 'L' and 2 or 3)], sym, cents)
-      end
+    -- fold into this batch's delta of the bucket; windows get whole bucket deltas below
+    local t = tb[bk]
+    if not t then
+      t = {}; tb[bk] = t; cb[bk] = {}; rb[bk] = {L = {}, S = {}}; bnum[bk] = b
     end
+    local c, r = cb[bk], rb[bk][side]
+    t[side] = (t[side] or 0) + cents; t[side .. 'n'] = (t[side .. 'n'] or 0) + 1
+    t[exs] = (t[exs] or 0) + cents; t[exs .. 'n'] = (t[exs .. 'n'] or 0) + 1
+    if capped then t['cap'] = (t['cap'] or 0) + 1 end
+    c[cs] = (c[cs] or 0) + cents; c[cs .. 'n'] = (c[cs .. 'n'] or 0) + 1
+    c[cs .. 'p0'] = (c[cs .. 'p0'] or 0) + p0; c[cs .. 'p1'] = (c[cs .. 'p1'] or 0) + p1
+    if p2 ~= 0 then c[cs .. 'p2'] = (c[cs .. 'p2'] or 0) + p2 end
+    r[sym] = (r[sym] or 0) + cents
     -- largest event of the bucket: greatest cents, ties broken by greatest id
     local m = bmax[bk]
     if not m then
@@ -173,6 +168,24 @@ for i = 0, n - 1 do
   end
 end
 
+-- each touched bucket, then every window that still includes it (b > wm[w])
+for bk, t in pairs(tb) do
+  local c, b = cb[bk], bnum[bk]
+  for field, v in pairs(t) do add(bk, field, v) end
+  for field, v in pairs(c) do add(bk, 'c:' .. field, v) end
+  for w = 1, NW do
+    if b > wm[w] then
+      local base = 7 + 5 * (w - 1)
+      local wk, ck = KEYS[base], KEYS[base + 1]
+      for field, v in pairs(t) do add(wk, field, v) end
+      for field, v in pairs(c) do add(ck, field, v) end
+      for side, syms in pairs(rb[bk]) do
+        local rk = KEYS[base + (side == 'L' and 2 or 3)]
+        for sym, v in pairs(syms) do addrank(rk, sym, v) end
+      end
+    end
+  end
+end
 for key, fields in pairs(delta) do
   for field, v in pairs(fields) do
     redis.call('HINCRBY', key, field, fmt(v))

@@ -18,7 +18,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -52,11 +52,21 @@ async def ensure_group(redis: Redis, keys: Keys) -> None:
 @dataclass
 class ConsumerConfig:
     name: str
-    batch: int = 200
+    batch: int = 500
     block_ms: int = 2000
     claim_idle_ms: int = 60_000
     janitor_ms: int = 30_000
     max_deliveries: int = 5
+
+
+@dataclass
+class Sorted:
+    """One batch after parsing: what to apply, what to dead-letter, what was trimmed."""
+
+    entries: dict[str, dict[str, str]]
+    good: list[Prepared] = field(default_factory=list)
+    letters: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    trimmed: list[str] = field(default_factory=list)
 
 
 class Consumer:
@@ -112,30 +122,37 @@ class Consumer:
     # --- processing -------------------------------------------------------------------
     async def process(self, entries: Sequence[Entry], delivered: dict[str, int]) -> None:
         """Apply, dead-letter or drop every entry; each ends up acked (or is retried)."""
-        good: list[Prepared] = []
-        letters: list[tuple[str, dict[str, str]]] = []
-        trimmed: list[str] = []
+        await self.finish(self.sort(entries, delivered))
+
+    def sort(self, entries: Sequence[Entry], delivered: dict[str, int]) -> Sorted:
+        """The CPU half of processing (parse, validate, prepare): no Redis round trip, so
+        it can overlap with the previous batch's apply.lua."""
+        out = Sorted(entries=dict(entries))
         for sid, fields in entries:
             if not fields:
-                trimmed.append(sid)
+                out.trimmed.append(sid)
                 continue
             times = delivered.get(sid, 1)
             if times > self.config.max_deliveries:
-                letters.append((sid, _letter(sid, fields, f"failed {times - 1} deliveries")))
+                out.letters.append((sid, _letter(sid, fields, f"failed {times - 1} deliveries")))
                 continue
             try:
-                good.append(prepare(sid, LiquidationEvent.from_fields(fields)))
+                out.good.append(prepare(sid, LiquidationEvent.from_fields(fields)))
             except (InvalidEvent, ValueError) as exc:
                 self._log_once.warning(str(exc)[:60], "dead-lettering %s: %s", sid, exc)
-                letters.append((sid, _letter(sid, fields, f"malformed: {exc}")))
-        statuses = await self._apply(good)
-        by_id = dict(entries)
-        for p, status in zip(good, statuses, strict=True):
+                out.letters.append((sid, _letter(sid, fields, f"malformed: {exc}")))
+        return out
+
+    async def finish(self, batch: Sorted) -> None:
+        """The Redis half: apply.lua (dedup + fold + XACK), then dead letters and acks."""
+        statuses = await self._apply(batch.good)
+        for p, status in zip(batch.good, statuses, strict=True):
             if status == FUTURE:
                 reason = "event time too far ahead"
-                letters.append((p.stream_id, _letter(p.stream_id, by_id[p.stream_id], reason)))
+                fields = batch.entries[p.stream_id]
+                batch.letters.append((p.stream_id, _letter(p.stream_id, fields, reason)))
             self.counts[_COUNTER[status]] += 1
-        await self._settle(letters, trimmed)
+        await self._settle(batch.letters, batch.trimmed)
 
     async def _apply(self, good: list[Prepared]) -> str:
         if not good:
@@ -208,27 +225,45 @@ class Consumer:
         return claimed
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Until `stop`: janitor when due, own history after any trouble, then new
+        entries. Batch N+1 is read and parsed while batch N's apply.lua runs; a stop
+        request lets the batch in flight finish (and ack) before returning."""
         history = True
         failures = 0
+        inflight: asyncio.Task[None] | None = None
         while not stop.is_set():
             try:
-                if time.monotonic() >= self._next_janitor:
-                    self._next_janitor = time.monotonic() + self.config.janitor_ms / 1000
-                    await self.claim_idle(self.config.claim_idle_ms)
-                if history:
-                    await self.drain_history()
-                    history = False
+                if time.monotonic() >= self._next_janitor or history:
+                    if inflight is not None:
+                        await inflight
+                        inflight = None
+                    if time.monotonic() >= self._next_janitor:
+                        self._next_janitor = time.monotonic() + self.config.janitor_ms / 1000
+                        await self.claim_idle(self.config.claim_idle_ms)
+                    if history:
+                        await self.drain_history()
+                        history = False
                 entries = await self._read_or_stop(stop)
-                if entries:
-                    await self.process(entries, {})
+                batch = self.sort(entries, {}) if entries else None
+                if inflight is not None:
+                    await inflight
+                    inflight = None
+                if batch is not None:
+                    inflight = asyncio.ensure_future(self.finish(batch))
                 failures = 0
             except (*TRANSIENT, ResponseError) as exc:
+                if inflight is not None:  # its entries stay pending: history re-reads them
+                    with contextlib.suppress(Exception):
+                        await inflight
+                    inflight = None
                 failures += 1
                 history = True
                 delay = min(5.0, 0.1 * 2**failures)
                 logger.warning("consumer error (%s); retrying in %.1fs", exc, delay)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), delay)
+        if inflight is not None:
+            await inflight
 
     async def _read_or_stop(self, stop: asyncio.Event) -> list[Entry]:
         """A blocking read that a stop request interrupts (entries it may have taken stay

@@ -13,7 +13,7 @@ class AggregatorSettings(CommonSettings):
         pattern=r"^[A-Za-z0-9_.@-]{0,64}$",
         description="consumer name; empty = lease the lowest free slot agg-1, agg-2, …",
     )
-    aggregator_batch: int = Field(200, ge=1, le=1000, description="entries per read/apply")
+    aggregator_batch: int = Field(500, ge=1, le=1000, description="entries per read/apply")
     aggregator_block_ms: int = Field(2000, ge=10, le=30_000)
     aggregator_claim_idle_ms: int = Field(
         60_000, ge=100, description="a pending entry idle this long is claimed (XAUTOCLAIM)"
