@@ -95,7 +95,8 @@ class Keys:
 
     def agg_stats(self, gen: int) -> str:
         """Hash: applied, duplicates, too_late, future (counts of stream entries),
-        last_applied_ms (server ms of the last apply), drift_cents (last self-check)."""
+        last_applied_ms (server ms of the last apply); from the self-check: drift_cents,
+        drift_other (both must stay 0) and checked_ms."""
         return self.agg(f"g{gen}", "stats")
 
     def agg_recent(self, gen: int) -> str:

@@ -59,6 +59,7 @@ async def test_sigkill_mid_replay_then_two_processes(
         "LIQMON_AGGREGATOR_JANITOR_MS": "500",
         "LIQMON_AGGREGATOR_LEASE_MS": "2000",
         "LIQMON_AGGREGATOR_BATCH": "100",
+        "LIQMON_AGGREGATOR_SELFCHECK_MS": "300",
     }
     now = time.time_ns() // 1_000_000
     events = replay(now)
@@ -84,8 +85,24 @@ async def test_sigkill_mid_replay_then_two_processes(
             return await backlog(redis, keys) == (0, 0)
 
         await wait_for(drained, 45, "both aggregators to drain the stream")
+        names = set()
         for proc in others:
-            assert proc.stop() == 0, proc.log()
+            names |= {
+                line.split("consuming as ")[1].split()[0]
+                for line in proc.log().splitlines()
+                if "consuming as" in line
+            }
+        assert len(names) == 2  # distinct leased consumer names
+        drained_ms = int((await redis.time())[0]) * 1000 + 1000
+
+        async def checked() -> bool:  # a self-check ran over the final state
+            return int(await redis.hget(keys.agg_stats(1), "checked_ms") or 0) > drained_ms
+
+        await wait_for(checked, 10, "a self-check after the drain")
+        for proc in others:
+            started = time.monotonic()
+            assert proc.stop() == 0, proc.log()  # SIGTERM: finish the batch, exit 0
+            assert time.monotonic() - started < 5
     finally:
         for proc in [first, *others]:
             proc.kill()
@@ -109,3 +126,5 @@ async def test_sigkill_mid_replay_then_two_processes(
     assert health["applied"] + health["duplicates"] >= len(events)  # redeliveries count too
     assert health["deadlettered"] == 0
     assert health["lag"] == 0 and health["pending"] == 0
+    assert health["drift_cents"] == 0
+    assert await redis.hget(keys.agg_stats(1), "drift_other") == "0"

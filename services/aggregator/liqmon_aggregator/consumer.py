@@ -155,22 +155,20 @@ class Consumer:
         await self._settle(batch.letters, batch.trimmed)
 
     async def _apply(self, good: list[Prepared]) -> str:
+        """Statuses per entry; "?" for an entry apply.lua refuses (it stays pending, is
+        redelivered by the janitor, and is dead-lettered after `max_deliveries`)."""
         if not good:
             return ""
         try:
             return await self.applier.apply(good)
-        except ResponseError:
+        except ResponseError as exc:
             if len(good) == 1:
-                raise
+                self._log_once.warning(
+                    "apply-error", "apply failed for %s: %s", good[0].stream_id, exc
+                )
+                return "?"
         # isolate the entry the script refuses; the others go through
-        out = []
-        for p in good:
-            try:
-                out.append(await self.applier.apply([p]))
-            except ResponseError as exc:
-                self._log_once.warning("apply-error", "apply failed for %s: %s", p.stream_id, exc)
-                out.append("?")
-        return "".join(out)
+        return "".join([await self._apply([p]) for p in good])
 
     async def _settle(self, letters: list[tuple[str, dict[str, str]]], trimmed: list[str]) -> None:
         if letters:

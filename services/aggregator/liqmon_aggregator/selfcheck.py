@@ -3,7 +3,7 @@
 apply.lua and evict.lua keep every window equal to the sum of its buckets above the
 watermark; this checks that invariant in one read-only script per window (a consistent
 snapshot, so a concurrent apply cannot cause a false alarm). Drift is published in the
-generation's stats hash (`drift_cents`, `drift_other`) and must stay 0.
+generation's stats hash (`drift_cents`, `drift_other`, `checked_ms`); drift must stay 0.
 """
 
 from __future__ import annotations
@@ -66,7 +66,11 @@ class SelfCheck:
         drift = Drift(cents, other)
         await self.redis.hset(
             self.keys.agg_stats(gen),
-            mapping={"drift_cents": drift.cents, "drift_other": drift.other},
+            mapping={
+                "drift_cents": drift.cents,
+                "drift_other": drift.other,
+                "checked_ms": await scripts.server_ms(self.redis),
+            },
         )
         if not drift.ok:
             logger.error("self-check drift: %d cents, %d other units", drift.cents, drift.other)
