@@ -136,8 +136,8 @@ class BinanceServer(VenueServer):
                     await ws.close(1008, "Too many requests")
                     break
                 reply = self._answer(conn, message)
-                if reply is not None:
-                    await ws.send(reply, text=True)
+                if reply is not None:  # queued like pushes: the ack precedes the first frame
+                    conn.send(reply, now_ms())
         except ConnectionClosed:
             pass
         finally:

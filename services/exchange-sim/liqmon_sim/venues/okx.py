@@ -101,12 +101,12 @@ class OkxServer(VenueServer):
         try:
             async for message in ws:
                 conn.last_client_ms = now_ms()
+                # replies are queued like pushes, so an ack always precedes the data it enables
                 if message == "ping":
-                    await ws.send("pong")
-                    conn.last_push_ms = now_ms()
+                    conn.send(b"pong", now_ms())
                     continue
                 for reply in self._answer(conn, message):
-                    await ws.send(reply, text=True)
+                    conn.send(reply, now_ms())
         except ConnectionClosed:
             pass
         finally:
