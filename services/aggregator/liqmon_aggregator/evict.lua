@@ -2,13 +2,15 @@
 
 KEYS
   1 watermarks hash   2 window totals hash   3 window coin hash   4 rank zset L
-  5 rank zset S       6 largest zset
-  7.. for each bucket first .. first+count-1 three keys: bucket hash, ids set, caps set
+  5 rank zset S       6 largest zset       7 generation pointer
+  8.. for each bucket first .. first+count-1 three keys: bucket hash, ids set, caps set
 ARGV
   1 window name   2 now ms override ("" = Redis TIME)   3 bucket ms   4 window span (buckets)
   5 first bucket  6 count   7 "1" = also delete the buckets (longest window only)
   8 comma list of every window name (deletion waits until all of them passed the bucket)
-RETURNS {buckets evicted, watermark after}
+  9 generation of these keys   10 "1" = do nothing unless it is the live generation (so a
+    tick that raced `liqmon rebuild` cannot recreate keys of a dropped generation)
+RETURNS {buckets evicted, watermark after} ({0, -1} when the generation is not live)
 INVARIANTS
   * wm[W] only moves forward, to at most now_bucket - span; every bucket in
     (old wm, new wm] is subtracted from W exactly once (the wm check makes a retried or
@@ -18,6 +20,9 @@ INVARIANTS
     event for it is too late, so its ids set is no longer needed for dedup either).
 ]]
 local name = ARGV[1]
+if ARGV[10] == '1' and (redis.call('GET', KEYS[7]) or '1') ~= ARGV[9] then
+  return {0, '-1'}
+end
 local now
 if ARGV[2] ~= '' then
   now = tonumber(ARGV[2])
@@ -28,7 +33,7 @@ end
 local G, span = tonumber(ARGV[3]), tonumber(ARGV[4])
 local first, count = tonumber(ARGV[5]), tonumber(ARGV[6])
 local delete = ARGV[7] == '1'
-if not (now and G and span and first and count) or #KEYS ~= 6 + 3 * count then
+if not (now and G and span and first and count) or #KEYS ~= 7 + 3 * count then
   return redis.error_reply('evict: bad arguments')
 end
 local function fmt(v) return string.format('%d', v) end
@@ -56,7 +61,7 @@ if upto <= wm then return {0, fmt(wm)} end
 
 local dw, dc, dr = {}, {}, {L = {}, S = {}}
 for b = wm + 1, upto do
-  local k = 7 + 3 * (b - first)
+  local k = 8 + 3 * (b - first)
   local flat = redis.call('HGETALL', KEYS[k])
   for j = 1, #flat, 2 do
     local f, v = flat[j], tonumber(flat[j + 1])

@@ -26,7 +26,12 @@ MAX_BUCKETS_PER_CALL = 500
 
 
 class Evictor:
-    def __init__(self, redis: Redis, keys: Keys, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self, redis: Redis, keys: Keys, *, clock: Clock | None = None, pinned: bool = False
+    ) -> None:
+        """`pinned`: evict the given generation even if it is not (yet) the live one
+        (rebuild); otherwise a generation that is no longer live is left alone."""
+        self.pinned = pinned
         self.redis = redis
         self.keys = keys
         self.clock = clock
@@ -53,14 +58,19 @@ class Evictor:
                     break
                 first = (wm + 1) if wm is not None else target
                 count = 0 if wm is None else min(target - wm, MAX_BUCKETS_PER_CALL)
-                call_keys = [wm_key, *layout.window_keys[window]]
+                call_keys = [wm_key, *layout.window_keys[window], self.keys.agg_generation]
                 for bucket in range(first, first + count):
                     call_keys += layout.bucket_triple(bucket)
                 override = "" if self.clock is None else now
                 evicted, after = await self._script(
                     keys=call_keys,
-                    args=[window, override, BUCKET_MS, span, first, count, delete, names],
-                )
+                    args=[
+                        window, override, BUCKET_MS, span, first, count, delete, names,
+                        gen, "0" if self.pinned else "1",
+                    ],
+                )  # fmt: skip
+                if int(after) == -1:
+                    return total  # the generation was swapped out meanwhile
                 total += int(evicted)
                 if int(after) <= (wm if wm is not None else target - 1):
                     break  # nothing moved (a shorter window lags): try again next tick

@@ -52,7 +52,7 @@ async def delete_generation(redis: Redis, keys: Keys, gen: int) -> int:
 async def _replay(redis: Redis, keys: Keys, applier: Applier, after: str) -> tuple[str, int]:
     """Apply every entry after `after` (exclusive); returns the last id and the count."""
     seen = 0
-    evictor = Evictor(redis, keys, clock=applier.clock)
+    evictor = Evictor(redis, keys, clock=applier.clock, pinned=True)
     while True:
         start = "-" if after == "0-0" else f"({after}"
         page = await redis.xrange(keys.events, min=start, max="+", count=PAGE)
@@ -100,7 +100,7 @@ async def rebuild(
             generation=new,
             late_series=True,
         )
-        evictor = Evictor(redis, keys, clock=clock)
+        evictor = Evictor(redis, keys, clock=clock, pinned=True)
         await evictor.run_once(new)
         last, count = await _replay(redis, keys, applier, "0-0")
         await evictor.run_once(new)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from liqmon.keys import Keys
-from liqmon.views import BUCKET_MS
+from liqmon.views import BUCKET_MS, read_generation
 
 from . import scripts
 from .apply import Clock
@@ -64,6 +64,8 @@ class SelfCheck:
             cents += int(d_cents)
             other += int(d_other)
         drift = Drift(cents, other)
+        if gen != await read_generation(self.redis, self.keys):
+            return drift  # swapped by a rebuild meanwhile: do not recreate its keys
         await self.redis.hset(
             self.keys.agg_stats(gen),
             mapping={
