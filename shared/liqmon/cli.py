@@ -23,6 +23,7 @@ from liqmon.logs import configure_logging
 SERVICES: dict[str, str] = {
     "collector-binance": "liqmon_binance.main:main",
     "collector-okx": "liqmon_okx.main:main",
+    "collector-bybit": "liqmon_bybit.main:main",
     "aggregator": "liqmon_aggregator.main:main",
     "web": "liqmon_web.main:main",
     "exchange-sim": "liqmon_sim.main:main",

@@ -29,8 +29,12 @@ from liqmon.embedded_redis import EmbeddedRedis, free_port
 
 logger = logging.getLogger("liqmon.up")
 
-START_ORDER = ("exchange-sim", "aggregator", "web", "collector-binance", "collector-okx")
-STOP_ORDER = ("collector-binance", "collector-okx", "aggregator", "web", "exchange-sim")
+START_ORDER = (
+    "exchange-sim", "aggregator", "web", "collector-binance", "collector-okx", "collector-bybit",
+)  # fmt: skip
+STOP_ORDER = (
+    "collector-binance", "collector-okx", "collector-bybit", "aggregator", "web", "exchange-sim",
+)  # fmt: skip
 STOP_TIMEOUT = 15.0
 PR_SET_PDEATHSIG = 1
 
@@ -76,12 +80,13 @@ class Child:
 
 def demo_environment(host: str = "127.0.0.1") -> dict[str, str]:
     """Simulator ports and the collector URLs that point at them."""
-    usdm, coinm, okx = free_port(), free_port(), free_port()
+    usdm, coinm, okx, bybit = free_port(), free_port(), free_port(), free_port()
     return {
         "LIQMON_SIM_HOST": host,
         "LIQMON_SIM_BINANCE_USDM_PORT": str(usdm),
         "LIQMON_SIM_BINANCE_COINM_PORT": str(coinm),
         "LIQMON_SIM_OKX_PORT": str(okx),
+        "LIQMON_SIM_BYBIT_PORT": str(bybit),
         "LIQMON_SIM_SCENARIO": os.environ.get("LIQMON_SIM_SCENARIO", "demo"),
         "LIQMON_BINANCE_USDM_WS_URL": f"ws://{host}:{usdm}/market",
         "LIQMON_BINANCE_USDM_REST_URL": f"http://{host}:{usdm}",
@@ -89,6 +94,8 @@ def demo_environment(host: str = "127.0.0.1") -> dict[str, str]:
         "LIQMON_BINANCE_COINM_REST_URL": f"http://{host}:{coinm}",
         "LIQMON_OKX_WS_URL": f"ws://{host}:{okx}/ws/v5/public",
         "LIQMON_OKX_REST_URL": f"http://{host}:{okx}",
+        "LIQMON_BYBIT_WS_URL": f"ws://{host}:{bybit}/v5/public",
+        "LIQMON_BYBIT_REST_URL": f"http://{host}:{bybit}",
     }
 
 

@@ -32,6 +32,8 @@ class LoopbackVenue:
         self.mute_pongs = False
         self.changed = asyncio.Event()
         self.on_subscribe: Callable[[ServerConnection, dict[str, Any]], Any] | None = None
+        #: Sees every text message first; returns True when it handled it (Bybit JSON ops).
+        self.on_message: Callable[[ServerConnection, str], Any] | None = None
         self._server: Server | None = None
         self.port = 0
 
@@ -81,6 +83,8 @@ class LoopbackVenue:
                 text = message if isinstance(message, str) else message.decode()
                 self.received.append(text)
                 self.changed.set()
+                if self.on_message is not None and await self.on_message(conn, text):
+                    continue
                 if text == "ping":
                     if not self.mute_pongs:
                         await conn.send("pong")

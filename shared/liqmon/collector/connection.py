@@ -225,12 +225,14 @@ class Feed:
 
     async def _keepalive(self, session: Session) -> None:
         quiet, timeout = self.spec.quiet_seconds, self.config.pong_timeout
+        last_ping = session.opened
         while not session.closed.is_set():
-            idle = time.monotonic() - session.last_rx
+            since = last_ping if self.spec.ping_when_busy else max(session.last_rx, last_ping)
+            idle = time.monotonic() - since
             if idle < quiet:
                 await wait_any(session.closed, timeout=quiet - idle)
                 continue
-            sent = time.monotonic()
+            sent = last_ping = time.monotonic()
             try:  # bounded even if a stalled peer lets our send buffer fill up
                 answered = await asyncio.wait_for(self._ping(session, timeout), timeout + 1.0)
             except TimeoutError:

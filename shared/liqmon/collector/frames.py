@@ -227,11 +227,12 @@ def liquidation(
     ts: int,
     recv_ts: int,
     qty_venue: Decimal,
+    sampled: bool = True,
 ) -> LiquidationEvent:
     """Build the event; the id is over the venue's own quantity and price (§7.2).
 
-    Every venue here publishes a sample (Binance, OKX), hence `sampled=True`; a venue that
-    publishes every liquidation builds its own or passes through `dataclasses.replace`.
+    Binance and OKX publish a sample (the default `sampled=True`); Bybit's `allLiquidation`
+    publishes every liquidation and passes `sampled=False`.
     """
     return LiquidationEvent(
         id=make_event_id(exchange, product, instrument, side, ts, qty_venue, price),
@@ -247,5 +248,5 @@ def liquidation(
         usd_cents=to_cents(usd),
         ts=ts,
         recv_ts=recv_ts,
-        sampled=True,
+        sampled=sampled,
     )

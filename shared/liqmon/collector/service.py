@@ -30,6 +30,7 @@ from liqmon.collector.connection import ConnectionConfig, Feed
 from liqmon.collector.deadletters import DeadLetters
 from liqmon.collector.held import HoldQueue
 from liqmon.collector.instruments import SpecCache
+from liqmon.collector.pool import FeedPool
 from liqmon.collector.settings import CollectorSettings
 from liqmon.collector.status import CollectorStatus
 from liqmon.collector.venue import Venue
@@ -81,6 +82,8 @@ class CollectorService:
         self.caches: list[SpecCache[Any]] = venue.caches()
         config = connection_config(settings)
         self.feeds = [Feed(spec, config, self.handle, self.status) for spec in venue.feeds()]
+        #: Connections a venue opens at runtime (`supervise`, e.g. Bybit's per-symbol topics).
+        self.pool = FeedPool(lambda spec: Feed(spec, config, self.handle, self.status), self.status)
         self._venue_log = LogOnce(logger)
 
     # --- the hot path: called by each feed's reader for every frame -------------------
@@ -142,6 +145,10 @@ class CollectorService:
         for cache in self.caches:
             tasks.spawn(cache.run(stop), f"specs.{cache.name}")
         tasks.spawn(self.held.run(stop, self.caches), "held")
+        supervise = getattr(self.venue, "supervise", None)
+        supervisor = None
+        if supervise is not None:
+            supervisor = tasks.spawn(supervise(self.pool, stop), "venue.supervise")
         writer = tasks.spawn(
             self.writer.run(writer_stop, drain_seconds=s.collector_flush_seconds), "writer"
         )
@@ -153,7 +160,10 @@ class CollectorService:
         )
         try:
             await stop.wait()
-            await asyncio.wait(feed_tasks, timeout=5.0)
+            waited = {*feed_tasks, *([supervisor] if supervisor is not None else [])}
+            if waited:  # a venue may have only runtime feeds (Bybit)
+                await asyncio.wait(waited, timeout=5.0)
+            await self.pool.close(timeout=5.0)
             self.held.retry(final=True)
             writer_stop.set()
             await asyncio.wait({writer}, timeout=s.collector_flush_seconds + 1.0)

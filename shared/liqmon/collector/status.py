@@ -88,11 +88,20 @@ class CollectorStatus:
         self.gauges = Gauges()
         self.since = self.started
         self._gaps: list[tuple[int, int]] = []
+        #: A previous run's open gap, also given to feeds added before the first connect
+        #: (venues whose connections depend on a REST listing add them after startup).
+        self._inherited_gap: int | None = None
 
     def add_feed(self, product: str, url: str) -> FeedState:
         state = FeedState(product, url, since=self.started, down_since=self.started)
+        if self._inherited_gap is not None:
+            state.down_since, state.record_gap = self._inherited_gap, True
         self.feeds[product] = state
         return state
+
+    def remove_feed(self, product: str) -> None:
+        """A connection the venue no longer needs (its topics moved or were delisted)."""
+        self.feeds.pop(product, None)
 
     # --- transitions (called by the connection loops) ----------------------------------
     def connected(self, product: str) -> None:
@@ -103,6 +112,7 @@ class CollectorStatus:
             self.counters.reconnects += 1
         state.connected, state.since, state.record_gap = True, ts, False
         state.ever_connected = True
+        self._inherited_gap = None
         self.since = ts
 
     def disconnected(self, product: str, reason: str) -> None:
@@ -117,6 +127,7 @@ class CollectorStatus:
 
     def inherit_gap(self, since_ms: int) -> None:
         """A previous run left a gap open at `since_ms`: record it on the first connect."""
+        self._inherited_gap = since_ms
         for state in self.feeds.values():
             if not state.connected:
                 state.down_since, state.record_gap = since_ms, True

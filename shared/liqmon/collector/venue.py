@@ -37,6 +37,8 @@ class FeedSpec:
     `text_ping` (OKX: `"ping"`) or, when that is None, a protocol ping frame (Binance), and
     drops the connection if nothing answers within the pong timeout. `max_lifetime` is the
     venue's hard connection limit (Binance: 24 h); the runtime opens a replacement before it.
+    `ping_when_busy` sends the ping every `quiet_seconds` even while frames flow (a venue
+    that asks for a fixed heartbeat: Bybit, 20 s).
     """
 
     product: str
@@ -46,10 +48,15 @@ class FeedSpec:
     text_ping: str | None = None
     quiet_seconds: float = 20.0
     max_lifetime: float | None = None
+    ping_when_busy: bool = False
     caches: Sequence[SpecCache[Any]] = field(default_factory=tuple)
 
 
 class Venue(Protocol):
+    """A venue may also define `async supervise(pool: FeedPool, stop)`: the runtime runs it
+    beside the feeds so the venue can open and retire connections while it runs (see
+    `liqmon.collector.pool` and `liqmon.collector.topics`; Bybit does)."""
+
     exchange: str  # "binance"; the status/gap keys' name
     source: str  # "collector-binance"; the dead letters' source and the service name
 

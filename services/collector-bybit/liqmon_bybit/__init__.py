@@ -1,0 +1,1 @@
+"""Bybit collector: allLiquidation.{symbol} for every linear and inverse contract."""

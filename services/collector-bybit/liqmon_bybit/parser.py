@@ -1,0 +1,212 @@
+"""Bybit `allLiquidation.{symbol}` frames -> `LiquidationEvent`s (linear and inverse).
+
+A real frame (2026-10-09), two liquidations batched in one 500 ms push:
+
+    {"topic":"allLiquidation.BTCUSDT","type":"snapshot","ts":1791565601482,"data":[
+     {"T":1791565600992,"s":"BTCUSDT","S":"Buy","v":"0.006","p":"82396.90"},
+     {"T":1791565601058,"s":"BTCUSDT","S":"Buy","v":"0.038","p":"82394.30"}]}
+
+Rules (wire-formats §4, §7.1):
+- every `data[]` element is one liquidation; its time is `data[].T` (not the push's `ts`);
+- `S` is the POSITION side: `Buy` means a long was liquidated, `Sell` a short. This is the
+  opposite of Binance's and OKX's order side and the most common bug in other tools;
+- linear: `v` is coins, `qty = v`, `usd = v × p`; inverse: `v` is USD (1-USD contracts),
+  `usd = v`, `qty = v / p` rounded half-even to 8 decimals (as Binance COIN-M and OKX inverse);
+- `p` is the bankruptcy price; `sampled` is false: Bybit pushes every liquidation.
+The product is the connection's (`/linear` or `/inverse`): the frame does not say. The coin
+is the instrument listing's `baseCoin` (multiplier prefixes such as `1000PEPE` split off and
+multiplied into the quantity); a symbol missing from the listing - a frame racing a refresh -
+is not held, because its USD value needs no spec: the coin comes from the symbol's name.
+
+Non-event frames: the pong `{"success":true,"ret_msg":"pong","op":"ping"}`, subscribe and
+unsubscribe acks, and refusals (`"success":false`, reported as venue errors; a refused live
+subscription - `req_id` starting with `live-` - asks for a fresh connection, whose subscribe
+hook then finds and drops the refused topic).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Final
+
+from liqmon.collector.frames import (
+    BadPart,
+    FrameResult,
+    MalformedFrame,
+    SpecSource,
+    attempt,
+    check_usd,
+    dump_part,
+    exact,
+    instrument_field,
+    liquidation,
+    load_json,
+    ms_field,
+    mul,
+    qty_from_usd,
+    require,
+)
+from liqmon.collector.symbols import USD_QUOTES, split_multiplier, strip_usd_quote
+from liqmon.event import LiquidationEvent, parse_decimal
+
+TOPIC_PREFIX: Final = "allLiquidation."
+CATEGORIES: Final = ("linear", "inverse")
+PRODUCTS: Final = {"linear": "bybit-linear", "inverse": "bybit-inverse"}
+#: req_id prefix of subscriptions sent on a live connection (new listings).
+LIVE_PREFIX: Final = "live-"
+_SIDES: Final = {"Buy": "long", "Sell": "short"}  # position side (§4.3)
+_INVERSE_DATED: Final = re.compile(r"^(.+?)USD[FGHJKMNQUVXZ]\d{2}$")  # BTCUSDH25
+
+
+@dataclass(frozen=True, slots=True)
+class BybitInstrument:
+    """What the listing (`/v5/market/instruments-info`) tells us about one symbol."""
+
+    category: str  # "linear" | "inverse"
+    base: str  # baseCoin, e.g. "1000PEPE"
+    quote: str  # quoteCoin
+    status: str  # "Trading", "PreLaunch", "Delivering", "Closed"
+
+
+def topic(symbol: str) -> str:
+    return TOPIC_PREFIX + symbol
+
+
+def coin_from_symbol(symbol: str) -> str:
+    """The base coin by Bybit's naming, for a symbol the listing does not (yet) show:
+    `BTCUSDT`, `BTCPERP` (USDC perpetual), `BTC-26DEC25`, `BTCUSDT-26DEC25`, `BTCUSD`,
+    `BTCUSDH25` (inverse dated)."""
+    head = symbol.split("-", 1)[0]
+    dated = _INVERSE_DATED.match(head)
+    if dated:
+        return dated.group(1)
+    if head.endswith("PERP") and len(head) > 4:
+        return head[:-4]
+    base = strip_usd_quote(head)
+    if base:
+        return base
+    if "-" in symbol and head:
+        return head
+    raise MalformedFrame(f"{symbol}: not quoted in a USD currency and not in the listing")
+
+
+class AllLiquidationParser:
+    def __init__(self, category: str, specs: SpecSource[BybitInstrument]) -> None:
+        if category not in PRODUCTS:
+            raise ValueError(f"unknown Bybit category {category!r}")
+        self.category = category
+        self.product = PRODUCTS[category]
+        self._specs = specs
+
+    def parse_frame(self, raw: str, recv_ts: int) -> FrameResult:
+        result = FrameResult()
+        try:
+            msg = require(load_json(raw), "frame")
+        except MalformedFrame as exc:
+            result.bad.append(BadPart(str(exc), raw, "bybit"))
+            return result
+        if "op" in msg:
+            self._op_frame(msg, raw, result)
+            return result
+        name, data = msg.get("topic"), msg.get("data")
+        if not isinstance(name, str) or not name.startswith(TOPIC_PREFIX):
+            result.bad.append(BadPart("not an allLiquidation push", raw, "bybit"))
+            return result
+        label = f"{name[:80]!r}"
+        if not isinstance(data, list) or not data:
+            result.bad.append(BadPart("data: expected a non-empty array", raw, label))
+            return result
+        single = len(data) == 1
+        for i, entry in enumerate(data):
+            part = (lambda: raw) if single else partial(dump_part, {"topic": name, "data": [entry]})
+            build = partial(self._event, entry, recv_ts)
+            attempt(result, part, f"{label} data[{i}]", build, recv_ts)
+        return result
+
+    @staticmethod
+    def _op_frame(msg: dict[str, Any], raw: str, result: FrameResult) -> None:
+        op, ok = msg.get("op"), msg.get("success")
+        if op == "pong" or (op == "ping" and ok is True):
+            result.control = "pong"
+        elif op in ("subscribe", "unsubscribe") and ok is True:
+            result.control = "ack"
+        elif op in ("subscribe", "unsubscribe", "ping") and ok is False:
+            req_id = str(msg.get("req_id") or "")
+            result.error = f"bybit refused {op} {req_id!r:.40}: {msg.get('ret_msg')!r:.300}"
+            result.reconnect = op == "subscribe" and req_id.startswith(LIVE_PREFIX)
+        else:
+            result.bad.append(BadPart(f"unknown op frame {op!r:.40}", raw, "bybit"))
+
+    def _event(self, entry: object, recv_ts: int) -> LiquidationEvent:
+        fields = require(entry, "data[]")
+        symbol = instrument_field(fields, "s")
+        position = fields.get("S")
+        side = _SIDES.get(position) if isinstance(position, str) else None
+        if side is None:
+            raise MalformedFrame(f"S: expected Buy or Sell, got {position!r:.20}")
+        size = parse_decimal(fields.get("v"), "v")
+        price = parse_decimal(fields.get("p"), "p")
+        ts = ms_field(fields, "T")
+        coin, multiplier = split_multiplier(self._base(symbol))
+        if self.category == "linear":
+            usd = check_usd(mul(size, price))
+            qty = exact(mul(size, multiplier))
+        else:
+            usd = check_usd(size)
+            qty = exact(mul(qty_from_usd(usd, price), multiplier))
+        return liquidation(
+            exchange="bybit",
+            product=self.product,
+            margin=self.category,
+            instrument=symbol,
+            coin=coin,
+            side=side,
+            price=price,
+            price_kind="bankruptcy",
+            qty=qty,
+            usd=usd,
+            ts=ts,
+            recv_ts=recv_ts,
+            qty_venue=size,
+            sampled=False,
+        )
+
+    def _base(self, symbol: str) -> str:
+        spec = self._specs.get(symbol)
+        if spec is None:
+            return coin_from_symbol(symbol)
+        if spec.quote.upper() not in USD_QUOTES:
+            raise MalformedFrame(f"{symbol}: quote {spec.quote!r:.20} is not a USD currency")
+        return spec.base
+
+
+def parse_instruments_page(doc: Any, category: str) -> tuple[dict[str, BybitInstrument], str]:
+    """One page of `GET /v5/market/instruments-info` -> (instruments by symbol, next cursor).
+
+    `{"retCode":0,"result":{"category":"linear","list":[{"symbol","baseCoin","quoteCoin",
+    "status",…}],"nextPageCursor":"…"}}`; the cursor is "" on the last page. Entries without
+    a symbol or coins are skipped.
+    """
+    result = doc.get("result") if isinstance(doc, dict) else None
+    if (
+        not isinstance(doc, dict)
+        or doc.get("retCode") not in (0, "0")
+        or not isinstance(result, dict)
+        or not isinstance(result.get("list"), list)
+    ):
+        raise ValueError(f"instruments-info: unexpected response {str(doc)[:200]}")
+    out: dict[str, BybitInstrument] = {}
+    for entry in result["list"]:
+        if not isinstance(entry, dict):
+            continue
+        symbol, base, quote = entry.get("symbol"), entry.get("baseCoin"), entry.get("quoteCoin")
+        if not all(isinstance(v, str) and 0 < len(v) <= 64 for v in (symbol, base, quote)):
+            continue
+        status = entry.get("status")
+        out[str(symbol)] = BybitInstrument(
+            category, str(base), str(quote), status if isinstance(status, str) else ""
+        )
+    cursor = result.get("nextPageCursor")
+    return out, cursor if isinstance(cursor, str) else ""

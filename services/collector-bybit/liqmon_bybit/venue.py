@@ -1,0 +1,142 @@
+"""The Bybit venue: `allLiquidation.{symbol}` for every linear and inverse contract.
+
+Bybit has no all-symbols liquidation topic, so the collector lists the symbols first:
+`<rest>/v5/market/instruments-info?category=linear|inverse&limit=…` page by page (following
+`nextPageCursor`), reloaded every `bybit_listing_refresh_seconds`. The topics of the symbols
+with status `Trading` are spread over connections to `<ws>/linear` and `<ws>/inverse` (at
+most `bybit_topics_per_connection` each, `liqmon.collector.topics`), opened at runtime
+through the collector's feed pool; each reload subscribes new listings and unsubscribes
+delistings without a restart. An empty or failed reload changes nothing.
+
+Heartbeat: `{"op":"ping"}` every `bybit_ping_seconds` (Bybit recommends 20 s) on each
+connection, busy or not; an unanswered ping drops and reopens the connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from functools import partial
+from typing import Any
+from urllib.parse import urlencode
+
+from liqmon.collector.instruments import SpecCache, fetch_json
+from liqmon.collector.pool import FeedPool
+from liqmon.collector.timing import wait_any
+from liqmon.collector.topics import ShardedTopics, TopicShard
+from liqmon.collector.venue import FeedSpec
+from liqmon_bybit.parser import (
+    CATEGORIES,
+    PRODUCTS,
+    AllLiquidationParser,
+    BybitInstrument,
+    parse_instruments_page,
+    topic,
+)
+from liqmon_bybit.settings import BybitSettings
+from liqmon_bybit.subscriptions import PING, RequestLimits, send_changes, subscribe_shard
+
+logger = logging.getLogger(__name__)
+INSTRUMENTS_PATH = "/v5/market/instruments-info"
+MAX_PAGES = 100
+
+
+async def load_listing(rest_url: str, category: str, limit: int) -> dict[str, BybitInstrument]:
+    """Every instrument of a category, following `nextPageCursor` to the last page."""
+    base = rest_url.rstrip("/") + INSTRUMENTS_PATH
+    out: dict[str, BybitInstrument] = {}
+    cursor, seen = "", set()
+    for _ in range(MAX_PAGES):
+        query = {"category": category, "limit": str(limit)}
+        if cursor:
+            query["cursor"] = cursor
+        page, cursor = parse_instruments_page(
+            await fetch_json(f"{base}?{urlencode(query)}"), category
+        )
+        out.update(page)
+        if not cursor:
+            return out
+        if cursor in seen:
+            raise ValueError(f"instruments-info {category}: nextPageCursor repeats")
+        seen.add(cursor)
+    raise ValueError(f"instruments-info {category}: more than {MAX_PAGES} pages")
+
+
+class BybitVenue:
+    exchange = "bybit"
+    source = "collector-bybit"
+
+    def __init__(self, settings: BybitSettings) -> None:
+        self.settings = settings
+        self.limits = RequestLimits(
+            settings.bybit_topics_per_request, settings.bybit_args_max_chars
+        )
+        #: The latest listing's `Trading` symbols per category (what should be subscribed).
+        self.listed: dict[str, set[str]] = {c: set() for c in CATEGORIES}
+        self._listing_changed = asyncio.Event()
+        self.specs: dict[str, SpecCache[BybitInstrument]] = {
+            c: SpecCache(
+                f"bybit {c} instruments",
+                partial(self._load, c),
+                refresh_seconds=settings.bybit_listing_refresh_seconds,
+                min_gap_seconds=settings.collector_spec_min_gap_seconds,
+            )
+            for c in CATEGORIES
+        }
+        self.parsers = {c: AllLiquidationParser(c, self.specs[c]) for c in CATEGORIES}
+        self.shards: dict[str, ShardedTopics] = {}
+
+    async def _load(self, category: str) -> dict[str, BybitInstrument]:
+        s = self.settings
+        instruments = await load_listing(s.bybit_rest_url, category, s.bybit_page_limit)
+        trading = {sym for sym, spec in instruments.items() if spec.status == "Trading"}
+        if trading:
+            self.listed[category] = trading
+            self._listing_changed.set()
+        else:
+            logger.warning("bybit %s listing has no Trading symbols; subscriptions kept", category)
+        return instruments
+
+    def feeds(self) -> list[FeedSpec]:
+        return []  # every connection depends on the listing: opened in `supervise`
+
+    def caches(self) -> list[SpecCache[Any]]:
+        return list(self.specs.values())
+
+    def _feed_spec(self, category: str, shard: TopicShard) -> FeedSpec:
+        return FeedSpec(
+            product=shard.label,
+            url=f"{self.settings.bybit_ws_url.rstrip('/')}/{category}",
+            parser=self.parsers[category],
+            subscribe=partial(subscribe_shard, shard, self.limits),
+            text_ping=PING,
+            quiet_seconds=self.settings.bybit_ping_seconds,
+            ping_when_busy=True,
+        )
+
+    async def supervise(self, pool: FeedPool, stop: asyncio.Event) -> None:
+        """Keep the connections' topics equal to the latest listing."""
+        self.shards = {
+            c: ShardedTopics(
+                PRODUCTS[c],
+                capacity=self.settings.bybit_topics_per_connection,
+                make_spec=partial(self._feed_spec, c),
+                send_changes=partial(send_changes, self.limits),
+                pool=pool,
+            )
+            for c in CATEGORIES
+        }
+        while True:
+            await wait_any(stop, self._listing_changed, timeout=None)
+            if stop.is_set():
+                return
+            self._listing_changed.clear()
+            for category, group in self.shards.items():
+                wanted = {topic(sym) for sym in self.listed[category]}
+                current = group.topics()
+                if wanted and wanted != current:
+                    logger.info(
+                        "bybit %s: %d topics (+%d -%d)",
+                        category, len(wanted), len(wanted - current), len(current - wanted),
+                    )  # fmt: skip
+                    await group.update(wanted)

@@ -1,0 +1,182 @@
+"""The Bybit collector in-process against a real loopback venue and the test Redis: listing
+pagination, chunked subscriptions over several connections, heartbeat, new listings and
+delistings while running, reconnect + gap, refusals and malformed frames."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+
+from liqmon.collector.service import CollectorService
+from liqmon.keys import Keys
+from liqmon_bybit.settings import BybitSettings
+from liqmon_bybit.venue import BybitVenue
+from tests.collectors.bybit_loopback import (
+    INVERSE,
+    LINEAR,
+    BybitLoopback,
+    element,
+    instrument,
+    listing,
+    push,
+    status_key,
+)
+from tests.collectors.conftest import FAST, stream_events
+from tests.collectors.servers import LoopbackVenue, poll_until, running, status_is, stream_reaches
+
+LINEARS = ["ADAUSDT", "BTCUSDT", "DOGEUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "1000PEPEUSDT"]
+
+
+def rest(
+    linear: list[str], inverse: list[str], *, limit: int = 3, closed: str = ""
+) -> dict[str, Any]:
+    entries = [instrument(s) for s in linear]
+    if closed:
+        entries.append(instrument(closed, status="Closed"))
+    return {
+        **listing("linear", entries, limit),
+        **listing("inverse", [instrument(s) for s in inverse], limit),
+    }
+
+
+def service_for(venue: LoopbackVenue, redis_url: str, **over: Any) -> CollectorService:
+    settings = BybitSettings(
+        redis_url=redis_url,
+        bybit_ws_url=f"{venue.ws_base}/v5/public",
+        bybit_rest_url=venue.http_base,
+        bybit_ping_seconds=0.3,
+        bybit_page_limit=3,
+        **{**FAST, **over},
+    )
+    return CollectorService(BybitVenue(settings), settings)
+
+
+def topics(*symbols: str) -> set[str]:
+    return {f"allLiquidation.{s}" for s in symbols}
+
+
+async def test_every_listed_symbol_subscribed_in_chunks_over_connections(
+    redis: Redis, redis_url: str, keys: Keys
+) -> None:
+    async with LoopbackVenue(rest(LINEARS, ["BTCUSD", "ETHUSD"], closed="OLDUSDT")) as venue:
+        bybit = BybitLoopback(venue)
+        service = service_for(
+            venue, redis_url, bybit_topics_per_request=2, bybit_topics_per_connection=4
+        )
+        async with running(service):
+            await venue.wait_for(
+                lambda: (
+                    bybit.subscribed(LINEAR) == topics(*LINEARS)
+                    and bybit.subscribed(INVERSE) == topics("BTCUSD", "ETHUSD")
+                )
+            )
+            # 7 linear symbols at most 4 a connection: two connections, no topic on both.
+            assert sorted(len(t) for t in bybit.per_connection(LINEAR)) == [3, 4]
+            assert all(len(r["args"]) <= 2 for r in bybit.requests)
+            assert venue.rest_hits["/v5/market/instruments-info?category=linear&limit=3&cursor=c2"]
+            frame = push("BTCUSDT", element(1, side="Buy"), element(2, side="Sell"))
+            assert await bybit.publish("BTCUSDT", frame) == 1
+            inverse = {"T": element(3)["T"], "s": "ETHUSD", "S": "Buy", "v": "1500", "p": "3000"}
+            await bybit.publish("ETHUSD", push("ETHUSD", inverse))
+            await stream_reaches(redis, keys, 3)
+            # The heartbeat goes out on every connection even while frames flow.
+            await venue.wait_for(
+                lambda: sum('"op":"ping"' in m for m in venue.received) >= 6, timeout=5
+            )
+            status = await status_is(redis, status_key(keys), connected="1", events="3")
+    events = sorted(await stream_events(redis, keys), key=lambda e: e.ts)
+    assert [(e.product, e.symbol, e.side) for e in events] == [
+        ("bybit-linear", "BTC", "long"), ("bybit-linear", "BTC", "short"),
+        ("bybit-inverse", "ETH", "long"),
+    ]  # fmt: skip
+    assert events[2].usd_cents == 150_000 and str(events[2].qty) == "0.5"
+    assert not any(e.sampled for e in events)
+    labels = {c["product"] for c in orjson.loads(status["connections"])}
+    assert labels == {"bybit-linear", "bybit-linear#2", "bybit-inverse"}
+
+
+async def test_new_listing_and_delisting_are_followed_without_a_restart(
+    redis: Redis, redis_url: str, keys: Keys
+) -> None:
+    async with LoopbackVenue(rest(["BTCUSDT", "ETHUSDT"], ["BTCUSD"])) as venue:
+        bybit = BybitLoopback(venue)
+        service = service_for(venue, redis_url, bybit_listing_refresh_seconds=0.2)
+        async with running(service):
+            await venue.wait_for(lambda: bybit.subscribed(LINEAR) == topics("BTCUSDT", "ETHUSDT"))
+            first = venue.open_on(LINEAR)
+            venue.rest.update(rest(["BTCUSDT", "NEWUSDT"], ["BTCUSD"]))  # ETH out, NEW in
+            await venue.wait_for(
+                lambda: bybit.subscribed(LINEAR) == topics("BTCUSDT", "NEWUSDT"), timeout=5
+            )
+            assert venue.open_on(LINEAR) == first  # the same connection: no reconnect
+            ops = [(r["op"], r["args"]) for r in bybit.requests[-2:]]
+            assert ops == [
+                ("unsubscribe", ["allLiquidation.ETHUSDT"]),
+                ("subscribe", ["allLiquidation.NEWUSDT"]),
+            ]
+            await bybit.publish("NEWUSDT", push("NEWUSDT", element(4, "NEWUSDT")))
+            await stream_reaches(redis, keys, 1)
+            venue.rest.update(rest([], ["BTCUSD"]))  # an empty listing changes nothing
+            hits = sum(venue.rest_hits.values())
+            await poll_until(lambda: sum(venue.rest_hits.values()) > hits + 2, timeout=5)
+            assert bybit.subscribed(LINEAR) == topics("BTCUSDT", "NEWUSDT")
+            await status_is(redis, status_key(keys), connected="1", reconnects="0")
+    (event,) = await stream_events(redis, keys)
+    assert event.instrument == "NEWUSDT" and event.symbol == "NEW"
+
+
+async def test_unanswered_pings_reconnect_resubscribe_and_record_the_gap(
+    redis: Redis, redis_url: str, keys: Keys
+) -> None:
+    async with LoopbackVenue(rest(["BTCUSDT"], ["BTCUSD"])) as venue:
+        bybit = BybitLoopback(venue)
+        async with running(service_for(venue, redis_url)):
+            await venue.wait_for(lambda: bool(bybit.subscribed(LINEAR)))
+            await status_is(redis, status_key(keys), connected="1")
+            venue.mute_pongs = True
+            await venue.wait_for(lambda: len(venue.paths) >= 4, timeout=10)
+            venue.mute_pongs = False
+            await venue.wait_for(lambda: bybit.subscribed(LINEAR) == topics("BTCUSDT"))
+            await bybit.publish("BTCUSDT", push("BTCUSDT", element(7)))
+            await stream_reaches(redis, keys, 1)
+            status = await status_is(redis, status_key(keys), connected="1")
+    assert int(status["reconnects"]) >= 1 and "liveness ping" in status["last_error"]
+    assert await redis.zcard(keys.collector_gaps("bybit")) >= 1
+
+
+async def test_a_refused_symbol_does_not_block_the_others(
+    redis: Redis, redis_url: str, keys: Keys
+) -> None:
+    async with LoopbackVenue(rest(LINEARS, ["BTCUSD"])) as venue:
+        bybit = BybitLoopback(venue)
+        bybit.refuse = topics("DOGEUSDT")
+        async with running(service_for(venue, redis_url)):
+            others = topics(*LINEARS) - topics("DOGEUSDT")
+            await venue.wait_for(lambda: bybit.subscribed(LINEAR) == others)
+            status = await status_is(redis, status_key(keys), connected="1", venue_errors="1")
+            assert "Invalid symbol" in status["last_error"]
+            await bybit.publish("SOLUSDT", push("SOLUSDT", element(1, "SOLUSDT")))
+            await stream_reaches(redis, keys, 1)
+            assert len(venue.paths) == 2  # no reconnect loop
+
+
+async def test_malformed_frames_are_dead_lettered_and_good_ones_kept(
+    redis: Redis, redis_url: str, keys: Keys
+) -> None:
+    async with LoopbackVenue(rest(["BTCUSDT"], ["BTCUSD"])) as venue:
+        bybit = BybitLoopback(venue)
+        async with running(service_for(venue, redis_url)):
+            await venue.wait_for(lambda: bool(bybit.subscribed(LINEAR)))
+            bad = {**element(2), "v": "NaN"}
+            await bybit.publish("BTCUSDT", push("BTCUSDT", element(1), bad, element(3)))
+            await bybit.publish("BTCUSDT", "{garbage")
+            await bybit.publish("BTCUSDT", push("BTCUSDT", element(1)))  # a re-send: once
+            await stream_reaches(redis, keys, 2)
+            await status_is(redis, status_key(keys), errors="2", deadletters="2", duplicates="1")
+    letters = [f for _, f in await redis.xrange(keys.deadletter)]
+    assert letters[0]["source"] == "collector-bybit"
+    assert orjson.loads(letters[0]["raw"])["data"] == [bad]
+    assert letters[0]["context"] == "bybit-linear 'allLiquidation.BTCUSDT' data[1]"
+    assert len(await stream_events(redis, keys)) == 2
