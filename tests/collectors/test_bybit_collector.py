@@ -4,6 +4,8 @@ delistings while running, reconnect + gap, refusals and malformed frames."""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -25,6 +27,7 @@ from tests.collectors.bybit_loopback import (
 )
 from tests.collectors.conftest import FAST, stream_events
 from tests.collectors.servers import LoopbackVenue, poll_until, running, status_is, stream_reaches
+from tests.procs import ServiceProcess
 
 LINEARS = ["ADAUSDT", "BTCUSDT", "DOGEUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "1000PEPEUSDT"]
 
@@ -180,3 +183,34 @@ async def test_malformed_frames_are_dead_lettered_and_good_ones_kept(
     assert orjson.loads(letters[0]["raw"])["data"] == [bad]
     assert letters[0]["context"] == "bybit-linear 'allLiquidation.BTCUSDT' data[1]"
     assert len(await stream_events(redis, keys)) == 2
+
+
+async def test_process_runs_and_stops_cleanly(
+    redis: Redis, keys: Keys, service_env: dict[str, str], tmp_path: Path
+) -> None:
+    async with LoopbackVenue(rest(LINEARS, ["BTCUSD"])) as venue:
+        bybit = BybitLoopback(venue)
+        env = {
+            **service_env,
+            "LIQMON_BYBIT_WS_URL": f"{venue.ws_base}/v5/public",
+            "LIQMON_BYBIT_REST_URL": venue.http_base,
+            "LIQMON_BYBIT_PAGE_LIMIT": "3",
+            "LIQMON_COLLECTOR_STATUS_SECONDS": "0.2",
+        }
+        proc = ServiceProcess("collector-bybit", env, tmp_path).start()
+        try:
+            await venue.wait_for(lambda: bybit.subscribed(LINEAR) == topics(*LINEARS), timeout=20)
+            await venue.wait_for(lambda: bybit.subscribed(INVERSE) == topics("BTCUSD"))
+            await bybit.publish("BTCUSDT", push("BTCUSDT", element(1), element(2, side="Sell")))
+            await stream_reaches(redis, keys, 2, timeout=15)
+            status = await status_is(redis, status_key(keys), connected="1")
+            assert status["pid"] == str(proc.pid)
+            code = await asyncio.to_thread(proc.stop)
+        finally:
+            proc.kill()
+    assert code == 0, proc.log()
+    assert {(e.exchange, e.side) for e in await stream_events(redis, keys)} == {
+        ("bybit", "long"), ("bybit", "short"),
+    }  # fmt: skip
+    final = await redis.hgetall(status_key(keys))
+    assert final["connected"] == "0" and final["gap_open_since"] != ""

@@ -1,6 +1,6 @@
 """The exchange-agnostic collector runtime every venue collector shares.
 
-A venue package (liqmon_binance, liqmon_okx, later Bybit) supplies a `Venue`: its feeds
+A venue package (liqmon_binance, liqmon_okx, liqmon_bybit) supplies a `Venue`: its feeds
 (`FeedSpec`: URL, `FrameParser`, subscribe hook, keepalive style, max connection lifetime)
 and its instrument `SpecCache`s. This package supplies everything else, identically for all:
 connection liveness and reconnects (`connection`), the buffered ordered writer (`writer`),
