@@ -224,49 +224,52 @@ class Consumer:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until `stop`: janitor when due, own history after any trouble, then new
-        entries. Batch N+1 is read and parsed while batch N's apply.lua runs; a stop
-        request lets the batch in flight finish (and ack) before returning."""
+        entries. Reads run one batch ahead: batch N+1 is read, then batch N's apply.lua
+        is sent and batch N+1 is parsed in a worker thread while Redis runs the script
+        (Redis would queue a read behind the script, so reading first is what lets the
+        two overlap). On `stop` the parsed batch is still applied and acked."""
         history = True
         failures = 0
-        inflight: asyncio.Task[None] | None = None
+        parsed: Sorted | None = None
         while not stop.is_set():
             try:
                 if time.monotonic() >= self._next_janitor or history:
-                    if inflight is not None:
-                        await inflight
-                        inflight = None
+                    if parsed is not None:
+                        await self.finish(parsed)
+                        parsed = None
                     if time.monotonic() >= self._next_janitor:
                         self._next_janitor = time.monotonic() + self.config.janitor_ms / 1000
                         await self.claim_idle(self.config.claim_idle_ms)
                     if history:
                         await self.drain_history()
                         history = False
-                entries = await self._read_or_stop(stop)
-                batch = self.sort(entries, {}) if entries else None
-                if inflight is not None:
-                    await inflight
-                    inflight = None
-                if batch is not None:
-                    inflight = asyncio.ensure_future(self.finish(batch))
+                # with a batch waiting, do not block: it would wait for a quiet stream
+                block = None if parsed is not None else self.config.block_ms
+                entries = await self._read_or_stop(stop, block)
+                applying = asyncio.ensure_future(self.finish(parsed)) if parsed else None
+                parsed = None
+                try:
+                    if entries:
+                        parsed = await asyncio.to_thread(self.sort, entries, {})
+                finally:
+                    if applying is not None:
+                        await applying
                 failures = 0
             except (*TRANSIENT, ResponseError) as exc:
-                if inflight is not None:  # its entries stay pending: history re-reads them
-                    with contextlib.suppress(Exception):
-                        await inflight
-                    inflight = None
+                parsed = None  # its entries stay pending: the history pass re-reads them
                 failures += 1
                 history = True
                 delay = min(5.0, 0.1 * 2**failures)
                 logger.warning("consumer error (%s); retrying in %.1fs", exc, delay)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), delay)
-        if inflight is not None:
-            await inflight
+        if parsed is not None:
+            await self.finish(parsed)
 
-    async def _read_or_stop(self, stop: asyncio.Event) -> list[Entry]:
+    async def _read_or_stop(self, stop: asyncio.Event, block_ms: int | None) -> list[Entry]:
         """A blocking read that a stop request interrupts (entries it may have taken stay
         in our PEL and are re-read on the next start or claimed by another consumer)."""
-        read = asyncio.ensure_future(self.read_new(self.config.block_ms))
+        read = asyncio.ensure_future(self.read_new(block_ms))
         stopper = asyncio.ensure_future(stop.wait())
         try:
             await asyncio.wait({read, stopper}, return_when=asyncio.FIRST_COMPLETED)
