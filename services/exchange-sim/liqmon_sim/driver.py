@@ -175,10 +175,15 @@ class Driver:
                 next_due = None
                 continue
             if math.isinf(rate):
+                before = self.ledger.run_totals(run.id).count + self.in_flight(run)
                 for _ in range(min(CHUNK, remaining)):
                     remaining -= self._generate(run, audience, remaining)
                     if remaining <= 0:
                         break
+                if self.ledger.run_totals(run.id).count + self.in_flight(run) == before:
+                    # everything landed in already-full sampling slots (one symbol, 1000 ms
+                    # rule): nothing gets out faster by spinning
+                    await asyncio.sleep(0.05)
                 await self._backpressure()
                 continue
             now = loop.time()
