@@ -36,6 +36,9 @@ class SimSettings(CommonSettings):
     sim_okx_notice_delay_s: float = Field(30.0, ge=0)
     sim_okx_batch_ms: int = Field(50, ge=0)
     sim_binance_max_msgs_per_s: int = Field(10, ge=0, description="0 = no limit")
+    sim_binance_legacy_root: bool = Field(
+        True, description="USDⓈ-M /ws, /stream: accept, never push"
+    )
     sim_ledger_path: str | None = None
     sim_ledger_max_entries: int = Field(200_000, ge=1)
     sim_control_enabled: bool = True

@@ -85,6 +85,7 @@ class SimConfig:
             binance_pong_timeout=s.sim_binance_pong_timeout_s,
             binance_max_connection_s=s.sim_binance_max_connection_s,
             binance_max_msgs_per_s=s.sim_binance_max_msgs_per_s,
+            binance_legacy_root=s.sim_binance_legacy_root,
             okx_idle_timeout=s.sim_okx_idle_timeout_s,
             okx_idle_rule=s.sim_okx_idle_rule,
             okx_batch_ms=s.sim_okx_batch_ms,
