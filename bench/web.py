@@ -300,7 +300,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int)
     parser.add_argument("--rate", type=int, default=500, help="events/s")
     parser.add_argument("--seconds", type=float)
-    parser.add_argument("--batch-ms", type=int, default=40, help="LIQMON_WEB_SSE_BATCH_MS")
+    parser.add_argument("--batch-ms", type=int, default=30, help="LIQMON_WEB_SSE_BATCH_MS")
     parser.add_argument("--req-rate", type=int)
     parser.add_argument("--req-seconds", type=float)
     args = parser.parse_args()

@@ -6,10 +6,10 @@ Why this shape (../shared/notes/style-and-redis.md §2d):
 - Each entry is parsed and encoded to its SSE frame ONCE, here; a batch of entries is
   joined to one bytes blob once (lazily, on first use) and shared by every unfiltered
   client. A filtered client picks frames out of the same batch.
-- The reader publishes batches, spaced by 40 µs per live client and at most
-  `web_sse_batch_ms` (40 ms by default; see `publish_interval`): at 500 events/s and
+- The reader publishes batches, spaced by 30 µs per live client and at most
+  `web_sse_batch_ms` (30 ms by default; see `publish_interval`): at 500 events/s and
   1,000 clients, a publish per entry would be 500k wake-ups a second; a publish per
-  40 ms is 25k, at the price of at most 40 ms extra latency. With a few clients the
+  30 ms is 33k, at the price of at most 30 ms extra latency. With a few clients the
   spacing is well under a millisecond.
 - Every client has a bounded queue (counted in events). A client whose queue is full is
   dropped at once and counted: it can never slow the reader or the other clients, nor
@@ -49,7 +49,7 @@ logger = logging.getLogger(__name__)
 READ_COUNT = 1000
 READ_BLOCK_MS = 1000
 SSE_SUMMARY_TOP = 10
-PER_CLIENT_S = 40e-6
+PER_CLIENT_S = 30e-6
 
 
 def liquidation_frame(stream_id: str, event: LiquidationEvent) -> bytes:
@@ -262,10 +262,11 @@ class Broadcaster:
     def publish_interval(self, cap_s: float) -> float:
         """Seconds between publishes: proportional to the number of live clients, capped.
 
-        One publish costs ~20 µs per client (wake the writer, one socket write). Spacing
-        publishes by clients x 40 µs keeps fan-out under about half a core whatever the
-        number of clients, and adds next to no latency when there are few (a handful of
-        dashboards: < 1 ms); at 1,000 clients it reaches the 40 ms cap."""
+        One publish costs ~12 µs per client (wake the writer, one socket write; measured
+        in bench/web.py). Spacing publishes by clients x 30 µs keeps fan-out under about
+        half a core whatever the number of clients, and adds next to no latency when there
+        are few (a handful of dashboards: < 1 ms); at 1,000 clients it reaches the 30 ms
+        cap (bench/web.py: 0.37 cores, p99 87 ms at 500 events/s)."""
         return min(cap_s, len(self._subs) * PER_CLIENT_S)
 
     async def run_reader(self) -> None:
