@@ -9,11 +9,21 @@ key would corrupt the totals, so Redis must refuse writes instead.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import shutil
+import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
+
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Run in a child between fork and exec: SIGTERM it when its parent dies (Linux)."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class RedisNotFound(RuntimeError):
@@ -86,8 +96,14 @@ class EmbeddedRedis:
     def start(self, timeout: float = 10.0) -> None:
         if self.data_dir is not None:
             self.data_dir.mkdir(parents=True, exist_ok=True)
+        # Its own session: a terminal Ctrl-C must not reach Redis before the services that
+        # still need it (liqmon up stops Redis last); PDEATHSIG: no orphan if we are killed.
         self.process = subprocess.Popen(
-            self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            self.command(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            preexec_fn=die_with_parent,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

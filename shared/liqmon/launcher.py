@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import logging
 import os
 import signal
@@ -25,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from liqmon.embedded_redis import EmbeddedRedis, free_port
+from liqmon.embedded_redis import EmbeddedRedis, die_with_parent, free_port
 
 logger = logging.getLogger("liqmon.up")
 
@@ -36,12 +35,6 @@ STOP_ORDER = (
     "collector-binance", "collector-okx", "collector-bybit", "aggregator", "web", "exchange-sim",
 )  # fmt: skip
 STOP_TIMEOUT = 15.0
-PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    with contextlib.suppress(Exception):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @dataclass
@@ -57,7 +50,7 @@ class Child:
     async def start(self) -> None:
         self.process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "liqmon", "run", self.name,
-            env=self.env, start_new_session=True, preexec_fn=_die_with_parent,
+            env=self.env, start_new_session=True, preexec_fn=die_with_parent,
         )  # fmt: skip
         self.started_at = time.monotonic()
         logger.info("started %s (pid %d)", self.name, self.process.pid)
