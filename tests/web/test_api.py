@@ -97,7 +97,9 @@ async def test_read_only(web: Web) -> None:
     for method in ("POST", "PUT", "DELETE", "PATCH"):
         resp = await web.client.request(method, "/api/liquidations")
         assert resp.status_code == 405, method
-    assert (await web.client.head("/api/summary")).status_code == 200
+    head = await web.client.head("/api/summary")
+    assert head.status_code == 200 and head.content == b""
+    assert (await web.client.head("/api/stream")).status_code == 405  # never an endless HEAD
     assert (await web.client.request("OPTIONS", "/api/summary")).status_code == 405
 
 
