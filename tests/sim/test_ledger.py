@@ -27,7 +27,7 @@ async def _clients(sim: Any) -> dict[str, ClientConnection]:
         ),
         "okx": await okx_subscribed(urls["LIQMON_OKX_WS_URL"]),
     }
-    await until(lambda: all(v.has_audience() for v in sim.venues.values()))
+    await until(lambda: all(v.has_audience() for v in (sim.usdm, sim.coinm, sim.okx)))
     return clients
 
 

@@ -28,20 +28,32 @@ VENUE_OF_PRODUCT = {
     "binance-coinm": "binance-coinm",
     "okx-swap": "okx",
     "okx-futures": "okx",
+    "bybit-linear": "bybit-linear",
+    "bybit-inverse": "bybit-inverse",
+}
+#: The simulator venues each collector subscribes to.
+COLLECTS = {
+    "collector-binance": ("binance-usdm", "binance-coinm"),
+    "collector-okx": ("okx",),
+    "collector-bybit": ("bybit-linear", "bybit-inverse"),
 }
 
 
 @contextlib.asynccontextmanager
-async def collectors_on(sim: Any, env: dict[str, str], log_dir: Path) -> AsyncIterator[None]:
-    """Both collectors running against `sim`, subscribed on every venue."""
+async def collectors_on(
+    sim: Any,
+    env: dict[str, str],
+    log_dir: Path,
+    names: tuple[str, ...] = ("collector-binance", "collector-okx"),
+) -> AsyncIterator[None]:
+    """The collectors running against `sim`, subscribed on each of their venues."""
     env = dict(env, **sim.urls)
-    procs = [
-        ServiceProcess(n, env, log_dir).start() for n in ("collector-binance", "collector-okx")
-    ]
+    procs = [ServiceProcess(n, env, log_dir).start() for n in names]
+    venues = [v for n in names for v in COLLECTS[n]]
     try:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 30
-        while not all(v.has_audience() for v in sim.venues.values()):
+        while not all(sim.venues[v].has_audience_for(v) for v in venues):
             assert loop.time() < deadline and all(p.alive() for p in procs), [
                 p.log() for p in procs
             ]

@@ -1,11 +1,11 @@
-"""Exchange simulator: loopback servers speaking Binance's and OKX's exact protocols.
+"""Exchange simulator: loopback servers speaking Binance's, OKX's and Bybit's exact protocols.
 
 In-process (tests, benchmarks)::
 
     from liqmon_sim import ExchangeSimulator, SimConfig
 
     async with ExchangeSimulator(SimConfig(scenario="quiet")) as sim:
-        env.update(sim.urls)  # the six LIQMON_BINANCE_*/LIQMON_OKX_* URL variables
+        env.update(sim.urls)  # the LIQMON_BINANCE_*/LIQMON_OKX_*/LIQMON_BYBIT_* URL variables
         run = await sim.control("run", n=1000, rate=500)  # a finite run
         await sim.wait_done(timeout=30)  # exactly 1000 unique liquidations written
         sim.ledger.totals.as_dict()  # count / cents by venue/side and by coin
@@ -16,7 +16,7 @@ same ledger and control on every port over HTTP: GET /_sim/stats, /_sim/ledger,
 parameters (see control.py).
 
 Layout: catalog (instruments and specs) -> market (liquidations, USD) -> frames/malformed
-(wire shapes) -> venues/ (Binance and OKX servers) <- driver (scenarios, runs, faults) ->
+(wire shapes) -> venues/ (Binance, OKX and Bybit servers) <- driver (scenarios, runs, faults) ->
 ledger (what went out); simulator ties them together; http serves REST and /_sim.
 """
 

@@ -16,8 +16,12 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Literal
 
-Venue = Literal["binance-usdm", "binance-coinm", "okx"]
-VENUES: tuple[Venue, ...] = ("binance-usdm", "binance-coinm", "okx")
+Venue = Literal["binance-usdm", "binance-coinm", "okx", "bybit-linear", "bybit-inverse"]
+VENUES: tuple[Venue, ...] = (
+    "binance-usdm", "binance-coinm", "okx", "bybit-linear", "bybit-inverse",
+)  # fmt: skip
+#: Bybit's month code of the simulator's quarterly expiry (inverse `BTCUSDZ26`).
+BYBIT_EXPIRY = ("Z26", "25DEC26")
 
 #: Dated contracts listed by the simulator (one quarterly expiry, 2026-12-25 08:00 UTC).
 EXPIRY_CODE = "261225"
@@ -217,6 +221,51 @@ def _okx(coin: Coin) -> list[Instrument]:
     return out
 
 
+_BYBIT_PREFIX_NAMES = {"k": "1000", "M": "1000000", "X": "1000000"}
+
+
+def _bybit(coin: Coin) -> list[Instrument]:
+    """Bybit: a USDT perpetual for every coin (`1000PEPEUSDT`; SHIB as Bybit's `SHIB1000USDT`),
+    USDC perpetuals `BTCPERP`, USDT quarterlies `BTCUSDT-25DEC26`, and inverse contracts of
+    1 USD each (`BTCUSD`, `BTCUSDZ26`) for the coins Binance lists on COIN-M."""
+    prefix = next((p for p in coin.flags if p in _PREFIXES), "")
+    mult = _PREFIXES.get(prefix, 1)
+    if coin.name == "SHIB":
+        base = f"{coin.name}1000"
+    else:
+        base = _BYBIT_PREFIX_NAMES.get(prefix, "") + coin.name
+    unit_price = coin.price * mult
+    tick = tick_for(unit_price)
+    lot = min(Decimal(1), max(Decimal("0.001"), _pow10(math.floor(math.log10(0.5 / unit_price)))))
+    pdec = max(_decimals(tick), 2 if unit_price >= 1000 else 0)
+    linear = [(f"{base}USDT", "USDT", False, 0.8)]
+    if "u" in coin.flags:
+        linear.append((f"{base}PERP", "USDC", False, 0.08))
+    if "q" in coin.flags:
+        linear.append((f"{base}USDT-{BYBIT_EXPIRY[1]}", "USDT", True, 0.02))
+    out = [
+        Instrument(
+            "bybit-linear", name, coin.name, "linear", quote, dated, mult, Decimal(1),
+            Decimal(1), tick, pdec, lot, coin.weight * factor, base, f"{base}{quote}",
+        )
+        for name, quote, dated, factor in linear
+    ]  # fmt: skip
+    if "c" in coin.flags:
+        ctick = tick_for(coin.price)
+        inverse = [(f"{coin.name}USD", False, 0.15)]
+        if "f" in coin.flags:
+            inverse.append((f"{coin.name}USD{BYBIT_EXPIRY[0]}", True, 0.02))
+        out += [
+            Instrument(
+                "bybit-inverse", name, coin.name, "inverse", "USD", dated, 1, Decimal(1),
+                Decimal(1), ctick, _decimals(ctick), Decimal(1), coin.weight * factor,
+                coin.name, f"{coin.name}USD",
+            )
+            for name, dated, factor in inverse
+        ]  # fmt: skip
+    return out
+
+
 class Catalog:
     """Instruments by venue; supports listing a new one while running."""
 
@@ -224,7 +273,7 @@ class Catalog:
         self.coins: dict[str, Coin] = {c.name: c for c in (coins or parse_coins())}
         self.by_venue: dict[Venue, dict[str, Instrument]] = {v: {} for v in VENUES}
         for coin in self.coins.values():
-            for inst in _binance_usdm(coin) + _binance_coinm(coin) + _okx(coin):
+            for inst in _binance_usdm(coin) + _binance_coinm(coin) + _okx(coin) + _bybit(coin):
                 self.by_venue[inst.venue][inst.inst_id] = inst
         self.version = 0  # bumped on every change so weighted pickers can rebuild
 

@@ -81,6 +81,7 @@ class Driver:
         self.scenario = scenario
         self.market = market
         self.venues = venues
+        self.servers = list(dict.fromkeys(venues.values()))  # one server may serve two venues
         self.ledger = ledger
         self.rng = random.Random(seed)  # what liquidations look like
         self.fault_rng = random.Random(seed * 7919 + 1)  # which frames misbehave
@@ -133,7 +134,7 @@ class Driver:
         return self._new_run(n, lambda _t: rate, venues, instrument, faults, scaled=False)
 
     def in_flight(self, run: Run) -> int:
-        return sum(v.pending_count(run.id) for v in self.venues.values())
+        return sum(v.pending_count(run.id) for v in self.servers)
 
     async def wait_done(self, run_id: int | None = None) -> Run:
         run = self.runs[run_id] if run_id is not None else self.main
@@ -164,7 +165,7 @@ class Driver:
                 await asyncio.sleep(0.02)
                 next_due = None
                 continue
-            audience = [v for v in run.venues if self.venues[v].has_audience()]
+            audience = [v for v in run.venues if self.venues[v].has_audience_for(v)]
             if not audience:
                 await self._audience_change(run)
                 next_due = None
@@ -206,7 +207,7 @@ class Driver:
     async def _drop_hopeless(self) -> None:
         """At a fixed rate nobody waits for a client; one that lets `SLOW_CLIENT_BYTES` pile
         up is cut off, as an exchange cuts a consumer that cannot keep up."""
-        for server in self.venues.values():
+        for server in self.servers:
             for conn in [c for c in server.conns if c.live and c.buffered() > SLOW_CLIENT_BYTES]:
                 server.stats["slow_client_drops"] += 1
                 with contextlib.suppress(Exception):
@@ -216,7 +217,7 @@ class Driver:
         loop = asyncio.get_running_loop()
         since = loop.time()
         while True:
-            worst = max(self.venues.values(), key=lambda v: v.max_buffered())
+            worst = max(self.servers, key=lambda v: v.max_buffered())
             if worst.max_buffered() <= HIGH_WATER:
                 await asyncio.sleep(0)
                 return
@@ -273,7 +274,7 @@ class Driver:
             every = self.faults.disconnect_every_s
             await asyncio.sleep(every if every > 0 else 1.0)
             if self.faults.disconnect_every_s > 0:
-                for server in self.venues.values():
+                for server in self.servers:
                     await server.drop_all("drop")
 
     async def close(self) -> None:

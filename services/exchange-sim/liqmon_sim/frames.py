@@ -3,7 +3,8 @@
 Shapes follow the recorded frames in ../shared/fixtures: Binance USDⓈ-M events carry the
 undocumented `ps`/`st` keys seen in every 2026 capture; COIN-M events carry `ps` right after
 `s` as in the COIN-M docs; OKX pushes carry every value as a string, details keys in
-alphabetical order, several `data[]`/`details[]` entries when liquidations coincide.
+alphabetical order, several `data[]`/`details[]` entries when liquidations coincide. Bybit
+pushes batch one topic's liquidations in `data[]`; `v`/`p` are strings, `T`/`ts` integers.
 """
 
 from __future__ import annotations
@@ -123,3 +124,41 @@ def okx_error(code: str, msg: str, conn_id: str, req_id: str | None = None) -> b
 def okx_notice(conn_id: str) -> bytes:
     msg = "The connection will soon be closed for a service upgrade. Please reconnect."
     return dumps({"event": "notice", "code": "64008", "msg": msg, "connId": conn_id})
+
+
+# --- Bybit ---------------------------------------------------------------------------
+
+BYBIT_TOPIC_PREFIX = "allLiquidation."
+
+
+def bybit_entry(liq: Liquidation) -> dict[str, Any]:
+    """`S` is the POSITION side: Buy = a long was liquidated (wire-formats §4.3)."""
+    inst = liq.inst
+    return {
+        "T": liq.ts,
+        "s": inst.inst_id,
+        "S": "Buy" if liq.side == "long" else "Sell",
+        "v": fixed(liq.qty, inst.lot_decimals),
+        "p": fixed(liq.price, inst.price_decimals),
+    }
+
+
+def bybit_push(symbol: str, entries: list[dict[str, Any]], ts: int) -> bytes:
+    return dumps(
+        {"topic": BYBIT_TOPIC_PREFIX + symbol, "type": "snapshot", "ts": ts, "data": entries}
+    )
+
+
+def bybit_reply(op: str, success: bool, ret_msg: str, conn_id: str, req_id: str) -> bytes:
+    """Ack, refusal or pong, key order as the doc fixtures."""
+    return dumps(
+        {"success": success, "ret_msg": ret_msg, "conn_id": conn_id, "req_id": req_id, "op": op}
+    )
+
+
+def bybit_rest(result: Any, now_ms: int) -> dict[str, Any]:
+    return {"retCode": 0, "retMsg": "OK", "result": result, "retExtInfo": {}, "time": now_ms}
+
+
+def bybit_rest_error(code: int, msg: str, now_ms: int) -> dict[str, Any]:
+    return {"retCode": code, "retMsg": msg, "result": {}, "retExtInfo": {}, "time": now_ms}

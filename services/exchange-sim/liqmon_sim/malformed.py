@@ -25,8 +25,9 @@ NEEDS_SPEC = frozenset({"unknown_instrument", "non_ascii_symbol"})
 
 
 def kinds_for(venue: str, kinds: tuple[str, ...]) -> tuple[str, ...]:
-    """The kinds that are unambiguously broken on `venue` (falls back to `kinds`)."""
-    if venue != "binance-usdm":
+    """The kinds that are unambiguously broken on `venue` (falls back to `kinds`). Bybit's USD
+    value needs no spec either (linear v × p, inverse v)."""
+    if venue not in ("binance-usdm", "bybit-linear", "bybit-inverse"):
         return kinds
     return tuple(k for k in kinds if k not in NEEDS_SPEC) or kinds
 
@@ -126,4 +127,39 @@ def okx(rng: random.Random, liq: Liquidation, kind: str) -> tuple[bytes, str]:
         return frames.dumps(push), label
     key, value = _breaker(rng, kind, "sz", "bkPx", ["sz", "bkPx", "ts"])
     _apply(detail, key, value)
+    return frames.dumps(push), label
+
+
+def bybit(rng: random.Random, liq: Liquidation, kind: str, push_ms: int) -> tuple[bytes, str]:
+    """A broken allLiquidation push with a single (broken) element."""
+    entry: dict[str, Any] = frames.bybit_entry(liq)
+    push: dict[str, Any] = {
+        "topic": frames.BYBIT_TOPIC_PREFIX + liq.inst.inst_id, "type": "snapshot",
+        "ts": push_ms, "data": [entry],
+    }  # fmt: skip
+    label = liq.inst.inst_id
+    if kind == "invalid_json":
+        text = frames.dumps(push)
+        return text[: rng.randint(5, len(text) - 2)], label
+    if kind == "wrong_type":
+        choice = rng.randrange(4)
+        if choice == 0:
+            entry["v"] = float(liq.qty)
+        elif choice == 1:
+            entry["T"] = "soon"
+        elif choice == 2:
+            entry["p"] = None
+        else:
+            push["data"] = "liquidation"
+        return frames.dumps(push), label
+    if kind == "oversize":
+        entry["s"] = "X" * OVERSIZE_BYTES
+        return frames.dumps(push), "X" * 16
+    if kind in NEEDS_SPEC:  # sent only on request: a Bybit parser values it without a spec
+        entry["s"] = label = (
+            f"{NON_ASCII}USDT" if kind == "non_ascii_symbol" else f"ZZ{rng.randrange(10**6)}USDT"
+        )
+        return frames.dumps(push), label
+    key, value = _breaker(rng, kind, "v", "p", ["v", "p", "S", "s", "T"])
+    _apply(entry, key, value)
     return frames.dumps(push), label

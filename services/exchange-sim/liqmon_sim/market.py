@@ -9,6 +9,8 @@ values that will be printed on the wire:
     Binance COIN-M   z × contractSize       (z in contracts)
     OKX linear       sz × ctVal × ctMult × bkPx
     OKX inverse      sz × ctVal × ctMult
+    Bybit linear     v × p                  (v in coins of the symbol's base, e.g. 1000PEPE)
+    Bybit inverse    v                      (v in USD: 1-USD contracts)
 
 Downstream systems derive an event id from (instrument, side, time, quantity, price), so two
 genuinely different liquidations must never share that tuple: `Market` nudges the quantity by
@@ -43,8 +45,10 @@ def round_cents(usd: Decimal) -> Decimal:
 
 def notional_usd(inst: Instrument, qty: Decimal, price: Decimal) -> Decimal:
     """Exact USD value of a liquidation in the simulator's own terms (not rounded)."""
-    if inst.venue == "binance-usdm":
+    if inst.venue in ("binance-usdm", "bybit-linear"):
         return qty * price
+    if inst.venue == "bybit-inverse":
+        return qty
     if inst.venue == "binance-coinm":
         return qty * inst.contract_size
     if inst.ct_type == "linear":
@@ -153,7 +157,12 @@ class Market:
         target = usd_target or self.sizes.draw(rng, inst.coin)
         # longs are liquidated by SELL orders filling at or above their limit, shorts the reverse
         sign = -1.0 if side == "long" else 1.0
-        if inst.venue == "okx":
+        if inst.venue in ("bybit-linear", "bybit-inverse"):  # p: the bankruptcy price
+            unit = mid * inst.multiplier
+            price = _on_grid(unit * (1 + sign * rng.uniform(0.0, 0.003)), inst.tick)
+            per_unit = float(price) if inst.ct_type == "linear" else 1.0
+            qty = _on_grid(target / per_unit, inst.lot)
+        elif inst.venue == "okx":
             price = _on_grid(mid * (1 + sign * rng.uniform(0.0, 0.003)), inst.tick)
             if inst.ct_type == "linear":
                 per_contract = float(inst.contract_size * inst.ct_mult * price)

@@ -1,4 +1,5 @@
-"""REST bodies: Binance `exchangeInfo` (USDⓈ-M and COIN-M) and OKX `instruments`.
+"""REST bodies: Binance `exchangeInfo` (USDⓈ-M and COIN-M), OKX `instruments` and Bybit
+`instruments-info` (paginated with `nextPageCursor`).
 
 Key order and value types copy the real responses in ../shared/fixtures
 (`binance_*_exchangeinfo_symbols_excerpt.json`, `okx_instruments_swap_excerpt_2022.json`,
@@ -177,3 +178,74 @@ def okx_instruments(
         and (family is None or i.pair == family)
     ]
     return {"code": "0", "msg": "", "data": data}
+
+
+# --- Bybit ---------------------------------------------------------------------------
+
+_BYBIT_CONTRACT = {
+    ("linear", False): "LinearPerpetual", ("linear", True): "LinearFutures",
+    ("inverse", False): "InversePerpetual", ("inverse", True): "InverseFutures",
+}  # fmt: skip
+
+
+def bybit_instrument(inst: Instrument) -> dict[str, Any]:
+    """Key order and types as in Bybit's instruments-info doc example (strings, bools)."""
+    return {
+        "symbol": inst.inst_id,
+        "contractType": _BYBIT_CONTRACT[(inst.ct_type, inst.delivery)],
+        "status": "Trading",
+        "baseCoin": inst.base_asset,
+        "quoteCoin": inst.quote,
+        "launchTime": str(inst.listed_ms),
+        "deliveryTime": str(EXPIRY_MS) if inst.delivery else "0",
+        "deliveryFeeRate": "",
+        "priceScale": str(inst.price_decimals),
+        "leverageFilter": {"minLeverage": "1", "maxLeverage": "100.00", "leverageStep": "0.01"},
+        "priceFilter": {
+            "minPrice": plain(inst.tick),
+            "maxPrice": "1999999.8",
+            "tickSize": plain(inst.tick),
+        },
+        "lotSizeFilter": {
+            "maxOrderQty": "1190.000",
+            "minOrderQty": plain(inst.lot),
+            "qtyStep": plain(inst.lot),
+            "postOnlyMaxOrderQty": "1190.000",
+            "maxMktOrderQty": "500.000",
+            "minNotionalValue": "5",
+        },
+        "unifiedMarginTrade": True,
+        "fundingInterval": 480,
+        "settleCoin": inst.quote if inst.ct_type == "linear" else inst.coin,
+        "copyTrading": "both",
+        "upperFundingRate": "0.005",
+        "lowerFundingRate": "-0.005",
+        "isPreListing": False,
+        "preListingInfo": None,
+    }
+
+
+def bybit_instruments_info(
+    catalog: Catalog, venue: str, category: str, limit: int, cursor: str, now_ms: int
+) -> dict[str, Any] | None:
+    """One page; `nextPageCursor` is an opaque token (here the next offset), "" on the last
+    page. None for a cursor this server did not hand out."""
+    listed = sorted(catalog.rest_visible(venue, now_ms), key=lambda i: i.inst_id)  # type: ignore[arg-type]
+    start = 0
+    if cursor:
+        if not (cursor.startswith("next%3D") and cursor[7:].isdigit()):
+            return None
+        start = int(cursor[7:])
+    page = listed[start : start + limit]
+    after = start + limit
+    return {
+        "retCode": 0,
+        "retMsg": "OK",
+        "result": {
+            "category": category,
+            "list": [bybit_instrument(i) for i in page],
+            "nextPageCursor": f"next%3D{after}" if after < len(listed) else "",
+        },
+        "retExtInfo": {},
+        "time": now_ms,
+    }

@@ -18,6 +18,7 @@ class SimSettings(CommonSettings):
     sim_binance_usdm_port: int = Field(9101, ge=0, le=65535)
     sim_binance_coinm_port: int = Field(9102, ge=0, le=65535)
     sim_okx_port: int = Field(9103, ge=0, le=65535)
+    sim_bybit_port: int = Field(9104, ge=0, le=65535)
     sim_scenario: str = "demo"
     sim_seed: int = 1
     sim_rate_multiplier: float = Field(1.0, ge=0)
@@ -39,6 +40,8 @@ class SimSettings(CommonSettings):
     sim_binance_legacy_root: bool = Field(
         True, description="USDⓈ-M /ws, /stream: accept, never push"
     )
+    sim_bybit_batch_ms: int = Field(500, ge=0, description="push period per topic")
+    sim_bybit_idle_timeout_s: float = Field(600.0, gt=0)
     sim_ledger_path: str | None = None
     sim_ledger_max_entries: int = Field(200_000, ge=1)
     sim_control_enabled: bool = True

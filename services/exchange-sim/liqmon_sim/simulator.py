@@ -36,6 +36,7 @@ from liqmon_sim.scenarios import Scenario, get_scenario
 from liqmon_sim.settings import SimSettings
 from liqmon_sim.venues.base import VenueServer, now_ms
 from liqmon_sim.venues.binance import BinanceOptions, BinanceServer
+from liqmon_sim.venues.bybit import BybitOptions, BybitServer
 from liqmon_sim.venues.okx import OkxOptions, OkxServer
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ class SimConfig:
     binance_usdm_port: int = 0
     binance_coinm_port: int = 0
     okx_port: int = 0
+    bybit_port: int = 0
     scenario: str | Scenario = "demo"
     seed: int = 1
     rate_multiplier: float = 1.0
@@ -63,6 +65,8 @@ class SimConfig:
     okx_idle_rule: str = "any"
     okx_batch_ms: int = 50
     okx_notice_delay: float = 30.0
+    bybit_batch_ms: int = 500
+    bybit_idle_timeout: float = 600.0
     ledger_path: Path | None = None
     ledger_max_entries: int = 200_000  # entries kept in memory; totals are always exact
     control_enabled: bool = True
@@ -74,6 +78,7 @@ class SimConfig:
             binance_usdm_port=s.sim_binance_usdm_port,
             binance_coinm_port=s.sim_binance_coinm_port,
             okx_port=s.sim_okx_port,
+            bybit_port=s.sim_bybit_port,
             scenario=s.sim_scenario,
             seed=s.sim_seed,
             rate_multiplier=s.sim_rate_multiplier,
@@ -90,6 +95,8 @@ class SimConfig:
             okx_idle_rule=s.sim_okx_idle_rule,
             okx_batch_ms=s.sim_okx_batch_ms,
             okx_notice_delay=s.sim_okx_notice_delay_s,
+            bybit_batch_ms=s.sim_bybit_batch_ms,
+            bybit_idle_timeout=s.sim_bybit_idle_timeout_s,
             ledger_path=Path(s.sim_ledger_path) if s.sim_ledger_path else None,
             ledger_max_entries=s.sim_ledger_max_entries,
             control_enabled=s.sim_control_enabled,
@@ -132,11 +139,19 @@ class ExchangeSimulator:
         self.okx = OkxServer(
             self.ledger, self.catalog, self.okx_options, random.Random(config.seed)
         )
+        self.bybit_options = BybitOptions(config.bybit_batch_ms, config.bybit_idle_timeout)
+        self.bybit = BybitServer(
+            self.ledger, self.catalog, self.bybit_options, random.Random(config.seed + 1)
+        )
+        #: One Bybit server (one port) serves both of its venues.
         self.venues: dict[Venue, VenueServer] = {
             "binance-usdm": self.usdm,
             "binance-coinm": self.coinm,
             "okx": self.okx,
+            "bybit-linear": self.bybit,
+            "bybit-inverse": self.bybit,
         }
+        self.servers: list[VenueServer] = [self.usdm, self.coinm, self.okx, self.bybit]
         self.driver = Driver(
             self.scenario,
             self.market,
@@ -154,18 +169,19 @@ class ExchangeSimulator:
     async def start(self) -> ExchangeSimulator:
         cfg = self.config
         ports = {
-            "binance-usdm": cfg.binance_usdm_port,
-            "binance-coinm": cfg.binance_coinm_port,
-            "okx": cfg.okx_port,
+            self.usdm: cfg.binance_usdm_port,
+            self.coinm: cfg.binance_coinm_port,
+            self.okx: cfg.okx_port,
+            self.bybit: cfg.bybit_port,
         }
         try:
-            for name, server in self.venues.items():
+            for server in self.servers:
                 # no permessage-deflate (neither venue's stream is compressed, and it would
                 # cost more CPU than everything else); keepalive is the venues' own
                 server.server = await serve(
                     server.handler,
                     cfg.host,
-                    ports[name],
+                    ports[server],
                     process_request=make_process_request(self, server),
                     compression=None,
                     ping_interval=None,
@@ -176,19 +192,21 @@ class ExchangeSimulator:
                     create_connection=BodyTakingConnection,
                 )
         except OSError:
-            await asyncio.gather(*(v.close() for v in self.venues.values() if v.server))
+            await asyncio.gather(*(v.close() for v in self.servers if v.server))
             raise
         self.tasks.spawn(self.usdm.flusher(), "sim.usdm-flusher")
         self.tasks.spawn(self.coinm.flusher(), "sim.coinm-flusher")
         self.tasks.spawn(self.okx.flusher(), "sim.okx-flusher")
         self.tasks.spawn(self.okx.idle_sweeper(), "sim.okx-idle")
+        self.tasks.spawn(self.bybit.flusher(), "sim.bybit-flusher")
+        self.tasks.spawn(self.bybit.idle_sweeper(), "sim.bybit-idle")
         self.tasks.spawn(self.driver.disconnector(), "sim.disconnector")
         self.tasks.spawn(self._flush_ledger(), "sim.ledger-flush")
         self.driver.start_main(cfg.total, cfg.rate)
         self._started = True
         logger.info(
-            "simulator up: scenario %s, usdm :%d coinm :%d okx :%d",
-            self.scenario.name, self.usdm.port, self.coinm.port, self.okx.port,
+            "simulator up: scenario %s, usdm :%d coinm :%d okx :%d bybit :%d",
+            self.scenario.name, self.usdm.port, self.coinm.port, self.okx.port, self.bybit.port,
         )  # fmt: skip
         return self
 
@@ -198,7 +216,7 @@ class ExchangeSimulator:
         self._started = False
         await self.driver.close()
         await self.tasks.cancel_all()
-        await asyncio.gather(*(v.close() for v in self.venues.values()))
+        await asyncio.gather(*(v.close() for v in self.servers))
         self.ledger.close()
 
     async def __aenter__(self) -> ExchangeSimulator:
@@ -226,7 +244,7 @@ class ExchangeSimulator:
     def urls(self) -> dict[str, str]:
         """Base URLs in the collectors' env-var format."""
         host = self.config.host
-        usdm, coinm, okx = self.usdm.port, self.coinm.port, self.okx.port
+        usdm, coinm, okx, bybit = self.usdm.port, self.coinm.port, self.okx.port, self.bybit.port
         return {
             "LIQMON_BINANCE_USDM_WS_URL": f"ws://{host}:{usdm}/market",
             "LIQMON_BINANCE_USDM_REST_URL": f"http://{host}:{usdm}",
@@ -234,6 +252,8 @@ class ExchangeSimulator:
             "LIQMON_BINANCE_COINM_REST_URL": f"http://{host}:{coinm}",
             "LIQMON_OKX_WS_URL": f"ws://{host}:{okx}/ws/v5/public",
             "LIQMON_OKX_REST_URL": f"http://{host}:{okx}",
+            "LIQMON_BYBIT_WS_URL": f"ws://{host}:{bybit}/v5/public",
+            "LIQMON_BYBIT_REST_URL": f"http://{host}:{bybit}",
         }
 
     async def control(self, action: str, **params: Any) -> dict[str, Any]:

@@ -29,7 +29,13 @@ class Scenario:
     description: str
     rate: RateFn
     venue_weights: dict[Venue, float] = field(
-        default_factory=lambda: {"binance-usdm": 0.5, "binance-coinm": 0.1, "okx": 0.4}
+        default_factory=lambda: {
+            "binance-usdm": 0.5,
+            "binance-coinm": 0.1,
+            "okx": 0.4,
+            "bybit-linear": 0.35,
+            "bybit-inverse": 0.05,
+        }
     )
     sizes: SizeModel = field(default_factory=SizeModel)
     faults: Faults = field(default_factory=Faults)

@@ -159,6 +159,10 @@ class VenueServer:
     def has_audience(self) -> bool:
         raise NotImplementedError
 
+    def has_audience_for(self, venue: Venue) -> bool:
+        """For a server that serves several venues (Bybit: linear and inverse)."""
+        return self.has_audience()
+
     def pending_count(self, run: int | None = None) -> int:
         raise NotImplementedError
 
