@@ -1,0 +1,230 @@
+"""The whole system as real processes, for fault injection: `stack` builds one per test.
+
+Every service is `liqmon run <svc>` (tests.procs.ServiceProcess) against a Redis this test
+controls; the exchange simulator is a process too, so the test drives it only over HTTP
+(`/_sim/control`, `/_sim/wait`, `/_sim/ledger`) exactly as an operator would. Timers the
+faults depend on (aggregator claim/lease, collector backoff) are shrunk so a test sees a
+crash and its recovery within seconds; nothing else is changed from the defaults.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from liqmon.embedded_redis import EmbeddedRedis, free_port
+from liqmon.keys import Keys
+from liqmon.redis_client import create_redis
+from liqmon_aggregator.testing import backlog
+from tests.procs import ServiceProcess
+
+COLLECTORS = ("collector-binance", "collector-okx")
+SIM_VENUES = ("binance-usdm", "binance-coinm", "okx")
+
+#: Shrunk timers: a SIGKILLed aggregator's lease expires and its pending entries are claimed
+#: within ~2 s; a collector retries Redis/the exchange quickly.
+FAST_ENV = {
+    "LIQMON_AGGREGATOR_CLAIM_IDLE_MS": "1500",
+    "LIQMON_AGGREGATOR_JANITOR_MS": "500",
+    "LIQMON_AGGREGATOR_LEASE_MS": "2000",
+    "LIQMON_AGGREGATOR_SELFCHECK_MS": "1000",
+    "LIQMON_COLLECTOR_BACKOFF_INITIAL_SECONDS": "0.1",
+    "LIQMON_COLLECTOR_BACKOFF_MAX_SECONDS": "1.0",
+    "LIQMON_COLLECTOR_STATUS_SECONDS": "0.5",
+    "LIQMON_WEB_SUMMARY_CACHE_MS": "0",
+    "LIQMON_SIM_SCENARIO": "quiet",
+    "LIQMON_SIM_BINANCE_SAMPLING_MS": "0",
+}
+
+
+async def poll(
+    check: Callable[[], Awaitable[bool]], timeout: float, what: str, every: float = 0.1
+) -> None:
+    """Poll `check` until it is true; fail naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(every)
+
+
+class Stack:
+    """Simulator + collectors + aggregators + webs, each a child process."""
+
+    def __init__(self, redis_url: str, log_dir: Path, env: dict[str, str]) -> None:
+        self.redis_url = redis_url
+        self.log_dir = log_dir
+        self.ports = {v: free_port() for v in SIM_VENUES}
+        self.sim_url = f"http://127.0.0.1:{self.ports['okx']}"
+        self.env = {**env, **FAST_ENV, "REDIS_URL": redis_url}
+        self.env.update(
+            {
+                "LIQMON_SIM_BINANCE_USDM_PORT": str(self.ports["binance-usdm"]),
+                "LIQMON_SIM_BINANCE_COINM_PORT": str(self.ports["binance-coinm"]),
+                "LIQMON_SIM_OKX_PORT": str(self.ports["okx"]),
+                "LIQMON_BINANCE_USDM_WS_URL": f"ws://127.0.0.1:{self.ports['binance-usdm']}/market",
+                "LIQMON_BINANCE_USDM_REST_URL": f"http://127.0.0.1:{self.ports['binance-usdm']}",
+                "LIQMON_BINANCE_COINM_WS_URL": f"ws://127.0.0.1:{self.ports['binance-coinm']}",
+                "LIQMON_BINANCE_COINM_REST_URL": f"http://127.0.0.1:{self.ports['binance-coinm']}",
+                "LIQMON_OKX_WS_URL": f"ws://127.0.0.1:{self.ports['okx']}/ws/v5/public",
+                "LIQMON_OKX_REST_URL": f"http://127.0.0.1:{self.ports['okx']}",
+            }
+        )
+        self.procs: dict[str, ServiceProcess] = {}
+        self.web_urls: dict[str, str] = {}
+        self.http = httpx.AsyncClient(timeout=60)
+        self.keys = Keys("liq")
+
+    # --- processes ------------------------------------------------------------------
+    def start(self, name: str, label: str | None = None, **env: str) -> ServiceProcess:
+        """Start `liqmon run <name>` as `label` (default: the name); web gets a free port."""
+        label = label or name
+        child_env = {**self.env, **env}
+        if name == "web":
+            port = free_port()
+            child_env["LIQMON_WEB_PORT"] = str(port)
+            self.web_urls[label] = f"http://127.0.0.1:{port}"
+        proc = ServiceProcess(name, child_env, self.log_dir).start()
+        self.procs[label] = proc
+        return proc
+
+    def kill(self, label: str) -> None:
+        self.procs[label].kill()
+
+    def restart(self, label: str, name: str | None = None, **env: str) -> ServiceProcess:
+        self.procs[label].kill()
+        return self.start(name or label.split("#")[0], label, **env)
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {k}\n{p.log()[-3000:]}" for k, p in self.procs.items())
+
+    async def stop_all(self) -> None:
+        for label in sorted(self.procs, key=lambda k: k == "exchange-sim"):
+            proc = self.procs[label]
+            if proc.alive():
+                await asyncio.to_thread(proc.stop, 10.0)
+        await self.http.aclose()
+
+    # --- the simulator, over HTTP ---------------------------------------------------
+    async def sim_get(self, path: str, **params: Any) -> Any:
+        resp = await self.http.get(f"{self.sim_url}{path}", params=params)
+        assert resp.status_code == 200, (path, resp.status_code, resp.text)
+        return resp.json()
+
+    async def control(self, action: str, **params: Any) -> dict[str, Any]:
+        resp = await self.http.post(
+            f"{self.sim_url}/_sim/control", json={"action": action, **params}
+        )
+        assert resp.status_code == 200, (action, resp.status_code, resp.text)
+        result: dict[str, Any] = resp.json()
+        return result
+
+    async def start_sim(self, **env: str) -> None:
+        self.start("exchange-sim", **env)
+
+        async def answers() -> bool:
+            assert self.procs["exchange-sim"].alive(), self.procs["exchange-sim"].log()
+            try:
+                await self.http.get(f"{self.sim_url}/_sim/stats")
+            except httpx.TransportError:
+                return False
+            return True
+
+        await poll(answers, 20, "the simulator to answer")
+
+    async def wait_subscribed(self, venues: tuple[str, ...] = SIM_VENUES) -> None:
+        """Until every venue has a live subscribed client (the run only feeds those)."""
+
+        async def ready() -> bool:
+            for label, proc in self.procs.items():
+                assert proc.alive(), f"{label} died:\n{proc.log()[-3000:]}"
+            stats = await self.sim_get("/_sim/stats")
+            return all(stats["venues"][v]["connections"] > 0 for v in venues)
+
+        await poll(ready, 30, f"collectors subscribed on {venues}", every=0.2)
+        await asyncio.sleep(0.3)  # the subscribe ack goes out after the socket opens
+
+    async def wait_run(self, run: int, timeout: float = 60) -> dict[str, Any]:
+        resp = await self.http.get(
+            f"{self.sim_url}/_sim/wait", params={"run": run, "timeout": timeout}
+        )
+        assert resp.status_code == 200, (resp.status_code, resp.text[:2000])
+        result: dict[str, Any] = resp.json()
+        return result
+
+    async def ledger_entries(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        since = 0
+        while True:
+            page = await self.sim_get("/_sim/ledger", since=since, limit=20_000)
+            out += page["entries"]
+            if not page["entries"]:
+                return out
+            since = page["next"]
+
+    # --- the pipeline ---------------------------------------------------------------
+    async def wait_drained(self, redis: Redis, expected_unique: int, timeout: float = 60) -> None:
+        """Until the stream holds `expected_unique` distinct ids (or more) and the
+        aggregators have applied and acked every entry."""
+        keys = self.keys
+
+        async def done() -> bool:
+            for label, proc in self.procs.items():
+                assert proc.alive(), f"{label} died:\n{proc.log()[-3000:]}"
+            applied = int(await redis.hget(keys.agg_stats(1), "applied") or 0)
+            if applied < expected_unique:
+                return False
+            return await backlog(redis, keys) == (0, 0)
+
+        await poll(done, timeout, f"{expected_unique} events applied and acked", every=0.25)
+
+
+@pytest.fixture
+async def redis_for_stack(redis_url: str) -> AsyncIterator[Redis]:
+    client = create_redis(redis_url)
+    await client.flushdb()
+    yield client
+    await client.aclose()
+
+
+StackFactory = Callable[..., Awaitable[Stack]]
+
+
+@pytest.fixture
+async def make_stack(tmp_path: Path) -> AsyncIterator[StackFactory]:
+    """`await make_stack(redis_url)` -> a Stack (stopped at teardown, logs in tmp_path)."""
+    stacks: list[Stack] = []
+    base = {k: v for k, v in os.environ.items() if not k.startswith("LIQMON_")}
+
+    async def make(redis_url: str) -> Stack:
+        stack = Stack(redis_url, tmp_path, base)
+        stacks.append(stack)
+        return stack
+
+    yield make
+    for stack in stacks:
+        await stack.stop_all()
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Callable[..., EmbeddedRedis]:
+    """A persistent (AOF) Redis this test may stop, SIGKILL and restart on the same port."""
+    servers: list[EmbeddedRedis] = []
+
+    def make(appendfsync: str = "everysec") -> EmbeddedRedis:
+        server = EmbeddedRedis(tmp_path / f"redis-{len(servers)}", appendfsync=appendfsync)
+        server.start()
+        servers.append(server)
+        return server
+
+    yield make  # type: ignore[misc]
+    for server in servers:
+        server.stop()
