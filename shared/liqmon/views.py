@@ -138,8 +138,8 @@ def _ranking(flat: list[Any], counts: list[Any]) -> list[dict[str, Any]]:
 def _largest(lg: list[Any]) -> dict[str, Any] | None:
     if not lg:
         return None
-    member = _s(lg[0])
-    event: dict[str, Any] = orjson.loads(member.split(" ", 1)[1])
+    member = _s(lg[0])  # "<id> <EVENT JSON>"
+    event: dict[str, Any] = orjson.loads(member[member.index(" {") + 1 :])
     return event
 
 
