@@ -47,6 +47,18 @@ class Model:
     def window(self, w: str) -> list[LiquidationEvent]:
         return [e for e in self.applied if e.ts // BUCKET_MS > self.wm[w]]
 
+    def series(self, scope: str) -> dict[int, dict[str, int]]:
+        """Per-minute series as stored: hour -> {"<minute>:<L|S>": cents}, all applied
+        events (windows do not matter: the series keep the whole retention period)."""
+        out: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for e in self.applied:
+            scopes = ("all", f"ex:{e.exchange}", f"c:{e.symbol}", f"cx:{e.symbol}:{e.exchange}")
+            if scope not in scopes:
+                continue
+            s = "L" if e.side == "long" else "S"
+            out[e.ts // 3_600_000][f"{e.ts // 60_000 % 60}:{s}"] += e.usd_cents
+        return {h: dict(v) for h, v in out.items()}
+
     def expected(self, w: str) -> dict[str, Any]:
         events = self.window(w)
         totals: Counter[str] = Counter()

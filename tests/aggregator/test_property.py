@@ -110,7 +110,18 @@ async def run(redis_url: str, ops: list[tuple[Any, ...]], seen: set[str]) -> Non
         await redis.aclose()
 
 
+async def compare_series(redis: Any, keys: Keys, model: Model) -> None:
+    for scope in ("all", "ex:okx", "c:BTC", "cx:ETH:bybit"):
+        pattern = keys.agg_series(1, scope, 0)[:-1] + "*"
+        stored = {}
+        async for key in redis.scan_iter(match=pattern, count=1000):
+            hour = int(key.rsplit(":", 1)[1])
+            stored[hour] = {f: int(v) for f, v in (await redis.hgetall(key)).items()}
+        assert stored == model.series(scope), scope
+
+
 async def compare(redis: Any, keys: Keys, model: Model) -> None:
+    await compare_series(redis, keys, model)
     summary = await views.read_summary(redis, keys, top=10)
     for w in views.WINDOWS:
         want = model.expected(w)
