@@ -122,6 +122,10 @@ async def compare_series(redis: Any, keys: Keys, model: Model) -> None:
 
 async def compare(redis: Any, keys: Keys, model: Model) -> None:
     await compare_series(redis, keys, model)
+    recent = await views.read_recent(redis, keys)
+    assert len(model.applied) < views.RECENT_SIZE  # so the tape holds every applied event
+    assert sorted(e["id"] for e in recent) == sorted(e.id for e in model.applied)
+    assert [e["ts"] for e in recent] == sorted((e.ts for e in model.applied), reverse=True)
     summary = await views.read_summary(redis, keys, top=10)
     for w in views.WINDOWS:
         want = model.expected(w)
