@@ -35,6 +35,7 @@ async def test_liqmon_run_exchange_sim_answers_stats_and_control(service_env, tm
         LIQMON_SIM_BINANCE_USDM_PORT=str(usdm),
         LIQMON_SIM_BINANCE_COINM_PORT=str(coinm),
         LIQMON_SIM_OKX_PORT=str(okx),
+        LIQMON_SIM_BYBIT_PORT=str(free_port()),
         LIQMON_SIM_SCENARIO="quiet",
         LIQMON_SIM_OKX_BATCH_MS="0",
         LIQMON_SIM_LEDGER_PATH=str(tmp_path / "ledger.jsonl"),
