@@ -116,6 +116,10 @@ async def test_a_third_exchange_appears_without_code_changes(
     assert "bybit" in text and "linear" in text
     await page.page.wait_for_selector("#health li.collector[data-exchange=bybit]", timeout=8000)
     assert "connected" in await page.page.inner_text("#health li.collector[data-exchange=bybit]")
+    # Bybit publishes every liquidation, Binance only a sample: the health rows say so.
+    complete = "#health li.collector[data-exchange=bybit] .h-feed.feed-complete"
+    assert await page.page.inner_text(complete) == "complete"
+    assert await page.page.is_visible("#health li.collector[data-exchange=binance] .feed-sampled")
     assert await page.page.is_checked("#f-exchanges input[value=bybit]")
 
     await page.page.uncheck("#f-exchanges input[value=binance]")

@@ -62,6 +62,9 @@ async def test_degraded_names_each_problem(web: Web, redis: Redis, keys: Keys) -
         "no aggregator running (no heartbeat in 30 s)",
     ]
     assert set(body["collectors"]) == {"binance", "okx", "bybit"}
+    assert {n: c["sampled"] for n, c in body["collectors"].items()} == {
+        "binance": True, "okx": True, "bybit": False,
+    }  # fmt: skip
     assert body["collectors"]["binance"]["last_error"] == "timeout"
     assert body["collectors"]["okx"]["up"] is False
 

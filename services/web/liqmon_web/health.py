@@ -10,7 +10,8 @@ Status:
 - `ok`: none of that. `reasons` lists every problem found, in plain words.
 
 Collectors: the expected ones (`LIQMON_WEB_EXPECTED_COLLECTORS`, binance,okx) are always
-listed; another venue (bybit) is listed whenever its status hash exists.
+listed; another venue (bybit) is listed whenever its status hash exists. Each says whether
+its venue publishes every liquidation (`sampled: false`, Bybit) or only a sample (Binance, OKX).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from liqmon.event import PRODUCTS
+from liqmon.event import PRODUCTS, SAMPLED_EXCHANGES
 from liqmon.keys import Keys
 from liqmon_web import readmodel
 from liqmon_web.settings import WebSettings
@@ -81,7 +82,11 @@ async def read_collectors(
     pipe.zrangebyscore(keys.aggregator_consumers, now - HEARTBEAT_FRESH_MS, "+inf")
     replies = await pipe.execute()
     collectors = {
-        name: parse_collector(replies[2 * i], replies[2 * i + 1], now)
+        # `sampled`: the venue publishes only a sample (Binance, OKX); Bybit is complete
+        name: {
+            **parse_collector(replies[2 * i], replies[2 * i + 1], now),
+            "sampled": name in SAMPLED_EXCHANGES,
+        }
         for i, name in enumerate(names)
     }
     return collectors, [str(name) for name in replies[-1]]

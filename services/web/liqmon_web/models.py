@@ -90,8 +90,9 @@ class Health(BaseModel):
     reasons: list[str]
     redis: dict[str, Any]
     collectors: dict[str, dict[str, Any]] = Field(
-        description="per exchange: up, connected, since, last_event_ts, last_event_age_ms, "
-        "events, errors, reconnects, gap_open_since, gaps [{start, end}], ..."
+        description="per exchange: up, connected, sampled (the venue publishes only a sample), "
+        "since, last_event_ts, last_event_age_ms, events, errors, reconnects, gap_open_since, "
+        "gaps [{start, end}], ..."
     )
     aggregator: dict[str, Any] = Field(description="lag, pending, consumers, ...")
 

@@ -4,8 +4,9 @@
 // names beyond the documented ones are read tolerantly, and any other scalar fields are
 // listed in the row's tooltip.
 //
-// Also the sampling note: Binance and OKX publish at most one liquidation per symbol per
-// second, so every total is a lower bound. It can be dismissed, and the dismissal is kept.
+// Each venue is badged "complete" or "sampled" from the API's `sampled` flag. Also the
+// sampling note: Binance and OKX publish at most one liquidation per symbol per second, so
+// their totals are lower bounds. It can be dismissed, and the dismissal is kept.
 
 import { getHealth } from "./api.js";
 import { el, replaceChildren } from "./dom.js";
@@ -114,6 +115,15 @@ export class Health {
         },
         el("span", { class: "dot" }),
         el("span", { class: `venue venue-${cssToken(name)}`, text: name }),
+        typeof c?.sampled === "boolean"
+          ? el("span", {
+              class: `h-feed ${c.sampled ? "feed-sampled" : "feed-complete"}`,
+              title: t(
+                c.sampled ? "feed_sampled_title" : "feed_complete_title",
+              ),
+              text: t(c.sampled ? "feed_sampled" : "feed_complete"),
+            })
+          : null,
         el("span", { class: "h-state", text: stateLabel(state) }),
         el("span", {
           class: "h-age",

@@ -69,6 +69,11 @@ const STRINGS = {
     health_ago: "{age} ago",
     health_gaps: "gaps",
     health_gap_open: "no data for {age}",
+    feed_complete: "complete",
+    feed_complete_title: "This exchange publishes every liquidation.",
+    feed_sampled: "sampled",
+    feed_sampled_title:
+      "This exchange publishes only a sample (at most one liquidation per symbol per second): its totals are lower bounds.",
     state_connected: "connected",
     state_disconnected: "disconnected",
     state_stopped: "not running",
@@ -81,7 +86,7 @@ const STRINGS = {
     redis_down: "unreachable",
     health_unreachable: "health endpoint unreachable",
     sample_note:
-      "Binance and OKX publish only a sample: at most one liquidation per symbol per second. All totals here are lower bounds.",
+      "Binance and OKX publish only a sample: at most one liquidation per symbol per second, so their totals are lower bounds. Bybit publishes every liquidation.",
     dismiss: "Dismiss",
     coin_view: "{coin}",
     coin_windows: "Per window",
@@ -158,6 +163,11 @@ const STRINGS = {
     health_ago: "{age} 前",
     health_gaps: "中断",
     health_gap_open: "已 {age} 无数据",
+    feed_complete: "完整",
+    feed_complete_title: "该交易所推送每一笔爆仓。",
+    feed_sampled: "抽样",
+    feed_sampled_title:
+      "该交易所只推送抽样（每个币种每秒最多一笔）：其总额为下限。",
     state_connected: "已连接",
     state_disconnected: "已断开",
     state_stopped: "未运行",
@@ -170,7 +180,7 @@ const STRINGS = {
     redis_down: "无法连接",
     health_unreachable: "无法获取健康状态",
     sample_note:
-      "币安和 OKX 只推送抽样数据：每个币种每秒最多一笔爆仓。此处所有总额均为下限。",
+      "币安和 OKX 只推送抽样数据：每个币种每秒最多一笔爆仓，其总额为下限。Bybit 推送每一笔爆仓。",
     dismiss: "关闭",
     coin_view: "{coin}",
     coin_windows: "各时间窗口",
