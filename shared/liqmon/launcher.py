@@ -133,6 +133,9 @@ async def up(demo: bool, var_dir: Path, services: tuple[str, ...] = START_ORDER)
     else:
         services = tuple(s for s in services if s != "exchange-sim")
 
+    # the web's health expects exactly the collectors started here (unless set explicitly)
+    venues = [s.removeprefix("collector-") for s in services if s.startswith("collector-")]
+    env.setdefault("LIQMON_WEB_EXPECTED_COLLECTORS", ",".join(venues))
     children = {name: Child(name, env) for name in services}
     tasks = [asyncio.create_task(_supervise(c, stop), name=c.name) for c in children.values()]
     host = env.get("LIQMON_WEB_HOST", "127.0.0.1")

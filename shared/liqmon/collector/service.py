@@ -132,7 +132,8 @@ class CollectorService:
         logger.info(
             "%s: feeds %s",
             self.name,
-            ", ".join(f"{f.spec.product}={f.spec.url}" for f in self.feeds),
+            ", ".join(f"{f.spec.product}={f.spec.url}" for f in self.feeds)
+            or "opened as the venue's listing requires",
         )
 
     async def run(self, stop: asyncio.Event) -> None:
