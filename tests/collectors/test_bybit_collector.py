@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
+from liqmon.bus import now_ms
 from liqmon.collector.service import CollectorService
 from liqmon.keys import Keys
 from liqmon_bybit.settings import BybitSettings
@@ -214,3 +215,29 @@ async def test_process_runs_and_stops_cleanly(
     }  # fmt: skip
     final = await redis.hgetall(status_key(keys))
     assert final["connected"] == "0" and final["gap_open_since"] != ""
+
+
+async def test_an_emptied_connection_is_closed_and_a_previous_gap_inherited(
+    redis: Redis, redis_url: str, keys: Keys
+) -> None:
+    # A previous run stopped 5 s ago with its gap open: the first connect must record it,
+    # although Bybit's connections only exist once the listing has loaded.
+    await redis.hset(status_key(keys), "gap_open_since", str(now_ms() - 5_000))
+    async with LoopbackVenue(rest(["ADAUSDT", "BTCUSDT", "ETHUSDT"], ["BTCUSD"])) as venue:
+        bybit = BybitLoopback(venue)
+        service = service_for(
+            venue, redis_url, bybit_topics_per_connection=2, bybit_listing_refresh_seconds=0.2
+        )
+        async with running(service):
+            await venue.wait_for(lambda: len(bybit.per_connection(LINEAR)) == 2)
+            await poll_until(lambda: redis.zcard(keys.collector_gaps("bybit")))
+            venue.rest.update(rest(["ADAUSDT"], ["BTCUSD"]))  # two delisted: one connection left
+            await venue.wait_for(lambda: bybit.per_connection(LINEAR) == [topics("ADAUSDT")])
+
+            async def only_two_connections() -> bool:  # the emptied one left the status
+                raw = await redis.hget(status_key(keys), "connections") or "[]"
+                labels = sorted(c["product"] for c in orjson.loads(raw))
+                return labels == ["bybit-inverse", "bybit-linear"]
+
+            await poll_until(only_two_connections)
+            await status_is(redis, status_key(keys), connected="1", reconnects="0")

@@ -36,8 +36,14 @@ class FeedPool:
         feed = self._make_feed(spec)
         stop = asyncio.Event()
         task = asyncio.create_task(feed.run(stop), name=f"feed.{spec.product}")
+        task.add_done_callback(self._ended)
         self._running[feed] = (stop, task)
         return feed
+
+    @staticmethod
+    def _ended(task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:  # a bug: say so at once
+            logger.error("%s ended with an error", task.get_name(), exc_info=task.exception())
 
     async def retire(self, feed: Feed, timeout: float = 5.0) -> None:
         """Close a connection the venue no longer needs (no gap is recorded for it)."""
@@ -64,6 +70,4 @@ class FeedPool:
         _, pending = await asyncio.wait(tasks, timeout=timeout)
         for task in pending:
             task.cancel()
-        for result in await asyncio.gather(*tasks, return_exceptions=True):
-            if isinstance(result, Exception):
-                logger.error("pooled feed failed: %r", result)
+        await asyncio.gather(*tasks, return_exceptions=True)  # errors: logged by `_ended`
