@@ -70,6 +70,7 @@ class Stack:
                 "LIQMON_SIM_BINANCE_USDM_PORT": str(self.ports["binance-usdm"]),
                 "LIQMON_SIM_BINANCE_COINM_PORT": str(self.ports["binance-coinm"]),
                 "LIQMON_SIM_OKX_PORT": str(self.ports["okx"]),
+                "LIQMON_SIM_BYBIT_PORT": str(free_port()),  # not collected here; never 9104
                 "LIQMON_BINANCE_USDM_WS_URL": f"ws://127.0.0.1:{self.ports['binance-usdm']}/market",
                 "LIQMON_BINANCE_USDM_REST_URL": f"http://127.0.0.1:{self.ports['binance-usdm']}",
                 "LIQMON_BINANCE_COINM_WS_URL": f"ws://127.0.0.1:{self.ports['binance-coinm']}",
