@@ -95,6 +95,7 @@ local function addrank(key, sym, v)
   t[sym] = (t[sym] or 0) + v
 end
 local tb, cb, rb, bnum = {}, {}, {}, {}  -- per bucket key: totals, coin, rank deltas, b
+local fieldnames = {}  -- "<ex><side>" / "<sym>:<side>" -> field names
 local bmax = {}        -- bucket key -> {mx, mid, mm, orig_mm, b, changed}
 local expire = {}      -- series key -> expire-at ms
 local acks, recent = {}, {}
@@ -138,19 +139,31 @@ for i = 0, n - 1 do
     local bk = KEYS[bidx]
     local p0, p1, p2 = tonumber(ARGV[o + 9]), tonumber(ARGV[o + 10]), tonumber(ARGV[o + 11])
     local capped = slot ~= '' and redis.call('SADD', KEYS[bidx + 2], slot) == 1
-    local exs, cs = ex .. ':' .. side, sym .. ':' .. side
+    -- field names, built once per batch for each exchange/side and coin/side
+    local en = fieldnames[ex .. side]
+    if not en then
+      local exs = ex .. ':' .. side
+      en = {side, side .. 'n', exs, exs .. 'n'}
+      fieldnames[ex .. side] = en
+    end
+    local cn = fieldnames[sym .. ":" .. side]
+    if not cn then
+      local cs = sym .. ':' .. side
+      cn = {cs, cs .. 'n', cs .. 'p0', cs .. 'p1', cs .. 'p2'}
+      fieldnames[cs] = cn
+    end
     -- fold into this batch's delta of the bucket; windows get whole bucket deltas below
     local t = tb[bk]
     if not t then
       t = {}; tb[bk] = t; cb[bk] = {}; rb[bk] = {L = {}, S = {}}; bnum[bk] = b
     end
     local c, r = cb[bk], rb[bk][side]
-    t[side] = (t[side] or 0) + cents; t[side .. 'n'] = (t[side .. 'n'] or 0) + 1
-    t[exs] = (t[exs] or 0) + cents; t[exs .. 'n'] = (t[exs .. 'n'] or 0) + 1
+    t[en[1]] = (t[en[1]] or 0) + cents; t[en[2]] = (t[en[2]] or 0) + 1
+    t[en[3]] = (t[en[3]] or 0) + cents; t[en[4]] = (t[en[4]] or 0) + 1
     if capped then t['cap'] = (t['cap'] or 0) + 1 end
-    c[cs] = (c[cs] or 0) + cents; c[cs .. 'n'] = (c[cs .. 'n'] or 0) + 1
-    c[cs .. 'p0'] = (c[cs .. 'p0'] or 0) + p0; c[cs .. 'p1'] = (c[cs .. 'p1'] or 0) + p1
-    if p2 ~= 0 then c[cs .. 'p2'] = (c[cs .. 'p2'] or 0) + p2 end
+    c[cn[1]] = (c[cn[1]] or 0) + cents; c[cn[2]] = (c[cn[2]] or 0) + 1
+    c[cn[3]] = (c[cn[3]] or 0) + p0; c[cn[4]] = (c[cn[4]] or 0) + p1
+    if p2 ~= 0 then c[cn[5]] = (c[cn[5]] or 0) + p2 end
     r[sym] = (r[sym] or 0) + cents
     -- largest event of the bucket: greatest cents, ties broken by greatest id
     local m = bmax[bk]
