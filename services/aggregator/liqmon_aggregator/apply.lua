@@ -14,10 +14,11 @@ ARGV
   5 bucket ms   6 "name:span_buckets,..." shortest window first, longest (1d) last
   7 max future ms   8 series retention ms   9 recent size   10 record count N
   11 "1" = too-late events still feed the per-minute series (rebuild), deduped by KEYS[6]
-  12.. N records of 14 fields: stream id, event id, exchange, symbol, side (L|S), cents,
+  12.. N records of 15 fields: stream id, event id, exchange, symbol, side (L|S), cents,
       ts ms, cap slot ("" unless sampled), price limbs p0 p1 p2, EVENT JSON,
       KEYS index of the bucket hash, KEYS index of the first of 4 series hashes
-      (all, ex:<exchange>, c:<sym>, cx:<sym>:<exchange>)
+      (all, ex:<exchange>, c:<sym>, cx:<sym>:<exchange>), "1" = (re)set those series
+      hashes' expiry (the caller skips it once an applied event has set it)
 RETURNS {"OK", statuses, now_ms}: one char per record, A applied, D duplicate, T too late
   (all three acked), F future (not acked: the caller dead-letters it and acks).
 INVARIANTS
@@ -51,7 +52,7 @@ local NW = #names
 local maxfut, retention = tonumber(ARGV[7]), tonumber(ARGV[8])
 local recentmax, n = tonumber(ARGV[9]), tonumber(ARGV[10])
 local late_series = ARGV[11] == '1'
-local REC, A0 = 14, 11
+local REC, A0 = 15, 11
 if not (now and G and maxfut and retention and recentmax and n and NW > 0) then
   return redis.error_reply('apply: bad ARGV header')
 end
@@ -102,13 +103,13 @@ local acks, recent = {}, {}
 local statuses = {}
 local applied, dups, late, future = 0, 0, 0, 0
 
-local function series(sbase, side, cents, ts)
+local function series(sbase, side, cents, ts, set_expiry)
   local field = fmt(math.floor(ts / 60000) % 60) .. ':' .. side
   local at = (math.floor(ts / 3600000) + 1) * 3600000 + retention
   for k = 0, 3 do
     local key = KEYS[sbase + k]
     add(key, field, cents)
-    expire[key] = at
+    if set_expiry then expire[key] = at end
   end
 end
 
@@ -117,6 +118,7 @@ for i = 0, n - 1 do
   local sid, id, ex, sym, side = ARGV[o + 1], ARGV[o + 2], ARGV[o + 3], ARGV[o + 4], ARGV[o + 5]
   local cents, ts, slot = tonumber(ARGV[o + 6]), tonumber(ARGV[o + 7]), ARGV[o + 8]
   local bidx, sbase = tonumber(ARGV[o + 13]), tonumber(ARGV[o + 14])
+  local set_expiry = ARGV[o + 15] == '1'
   local b = math.floor(ts / G)
   if ts > now + maxfut then
     future = future + 1
@@ -126,7 +128,7 @@ for i = 0, n - 1 do
     acks[#acks + 1] = sid
     statuses[#statuses + 1] = 'T'
     if late_series and redis.call('SADD', KEYS[6], id) == 1 then
-      series(sbase, side, cents, ts)
+      series(sbase, side, cents, ts, set_expiry)
     end
   elseif redis.call('SADD', KEYS[bidx + 1], id) == 0 then
     dups = dups + 1
@@ -177,7 +179,7 @@ for i = 0, n - 1 do
     end
     recent[#recent + 1] = fmt(ts)
     recent[#recent + 1] = ARGV[o + 12]
-    series(sbase, side, cents, ts)
+    series(sbase, side, cents, ts, set_expiry)
   end
 end
 

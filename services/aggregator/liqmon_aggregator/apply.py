@@ -9,6 +9,7 @@ EVALSHA (redis-py retries on timeouts) or a redelivery can never count it twice.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Context, Decimal
@@ -81,11 +82,16 @@ class Applier:
         self.late_series = late_series
         self.layout = Layout(keys, generation or 1)
         self._script = scripts.load(redis, "apply")
+        # (hour, exchange, symbol) whose series hashes already got their expiry from an
+        # applied event: setting it again on every batch would double the series cost.
+        self._expired: set[tuple[int, str, str]] = set()
+        self._expired_reset = time.monotonic() + 600
 
     async def refresh_generation(self) -> int:
         gen = self.pinned or await read_generation(self.redis, self.keys)
         if gen != self.layout.gen:
             self.layout = Layout(self.keys, gen)
+            self._expired.clear()
         return gen
 
     def _args(self, batch: Sequence[Prepared]) -> tuple[list[str], list[str | int]]:
@@ -130,6 +136,7 @@ class Applier:
                 p.json,
                 bucket_index[bucket],
                 series_index[skey],
+                "0" if skey in self._expired else "1",
             ]
         return keys, argv
 
@@ -142,10 +149,22 @@ class Applier:
             reply = await self._script(keys=keys, args=argv)
             status = _str(reply[0])
             if status == "OK":
-                return _str(reply[1])
+                statuses = _str(reply[1])
+                self._remember_expired(batch, statuses)
+                return statuses
             logger.info("generation changed to %s; re-applying the batch there", _str(reply[1]))
             await self.refresh_generation()
         raise RuntimeError("generation kept changing while applying a batch")
+
+    def _remember_expired(self, batch: Sequence[Prepared], statuses: str) -> None:
+        if len(self._expired) > 200_000 or time.monotonic() > self._expired_reset:
+            # forget now and then, so a key lost behind our back (a Redis restart without
+            # persistence) gets its expiry again instead of living forever
+            self._expired.clear()
+            self._expired_reset = time.monotonic() + 600
+        for p, status in zip(batch, statuses, strict=True):
+            if status == APPLIED:
+                self._expired.add((p.event.ts // 3_600_000, p.event.exchange, p.event.symbol))
 
 
 def _str(value: object) -> str:
