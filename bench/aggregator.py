@@ -184,10 +184,17 @@ async def main(quick: bool) -> None:
         raw_rate = await xadd_all(redis, "bench:raw-xadd", live)
         await redis.delete("bench:raw-xadd")
         await xadd_all(redis, keys.events, live)
+        await redis.config_resetstat()
         rate = await fold(redis, keys, env, len(live), workdir / "aggregator.log")
         print(
             f"  live {len(live):>9,} events: one aggregator {rate:9,.0f} events/s"
             f"  | raw pipelined XADD {raw_rate:9,.0f} events/s  (target >= 15,000/s)"
+        )
+        evalsha = (await redis.info("commandstats")).get("cmdstat_evalsha", {})
+        per_event = evalsha.get("usec", 0) / len(live)
+        print(
+            f"  (Redis server time in the aggregator's scripts: {per_event:.1f} us/event,"
+            f" i.e. a ceiling of {1e6 / max(per_event, 0.001):,.0f} events/s per Redis core)"
         )
     finally:
         await redis.aclose()
