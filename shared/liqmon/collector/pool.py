@@ -26,6 +26,7 @@ class FeedPool:
         self._make_feed = make_feed
         self._status = status
         self._running: dict[Feed, tuple[asyncio.Event, asyncio.Task[None]]] = {}
+        self._closed = False
 
     @property
     def feeds(self) -> list[Feed]:
@@ -34,6 +35,8 @@ class FeedPool:
     def start(self, spec: FeedSpec) -> Feed:
         """Open (and keep open) one more connection; its `product` label must be unique."""
         feed = self._make_feed(spec)
+        if self._closed:  # shutting down: a late request of the venue's supervisor is ignored
+            return feed
         stop = asyncio.Event()
         task = asyncio.create_task(feed.run(stop), name=f"feed.{spec.product}")
         task.add_done_callback(self._ended)
@@ -57,6 +60,7 @@ class FeedPool:
 
     async def close(self, timeout: float = 5.0) -> None:
         """Shutdown: stop every pooled feed (their final status shows the gap, as usual)."""
+        self._closed = True
         for stop, _ in self._running.values():
             stop.set()
         tasks = {task for _, task in self._running.values()}
