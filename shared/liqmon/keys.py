@@ -55,9 +55,9 @@ class Keys:
     def agg(self, *parts: str) -> str:
         """Namespace for aggregator-owned keys: `<base>:agg:<parts...>`.
 
-        The aggregator's own key module (`liqmon_aggregator.keyspace`) is the only caller;
-        it documents each key. `generation` lets `liqmon rebuild` build into fresh keys and
-        then swap.
+        Only the `agg_*` methods below call it; each documents its key. Derived state
+        lives under a generation (`g<N>`) so that `liqmon rebuild` can build into fresh
+        keys and then swap.
         """
         return ":".join((self.base, "agg", *parts))
 
