@@ -1,0 +1,337 @@
+"""The whole pipeline under load: simulator -> collectors -> Redis -> aggregator -> SSE.
+
+    .venv/bin/python bench/e2e.py --quick              # soak 60 s + peak steps 15 s each
+    .venv/bin/python bench/e2e.py --mode soak          # 30 min at 1,000/s, 200 SSE clients
+    .venv/bin/python bench/e2e.py --mode peak          # rate steps, then 5 min at the best
+
+Every service is `liqmon run <svc>` (the simulator too, scenario `quiet`, driven over
+/_sim/control with finite runs at a fixed rate, Binance sampling off so every liquidation
+is pushed) against a private redis-server with AOF everysec, as `liqmon up` runs it.
+
+Soak: memory (RSS) of every process and Redis `used_memory` sampled every 5 s; the slope
+after warm-up (first third dropped) by least squares, MB/min; aggregator lag and pending;
+ERROR lines in every log; frame-to-tape latency. Redis grows by design (the stream keeps
+48 h), so its figure is also given per event.
+Peak: each step runs the rate for `--step-seconds`; it holds when the simulator emitted
+>= 95% of the target and the pipeline's backlog (emitted - applied) at the end of the step
+is under one second of the rate. Baseline in the same run: the simulator alone (the `max`
+rate its clients take is printed by bench/sim_throughput.py; here: the emitted rate).
+Latency: a probe SSE client parses each event and takes now - event `ts` (the simulator
+stamps `ts` when it builds the frame), i.e. exchange frame -> browser tape, p50/p99.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing as mp
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench._web_clients import clients_process
+from liqmon.embedded_redis import EmbeddedRedis, free_port
+from liqmon.keys import AGGREGATOR_GROUP, Keys
+from liqmon.redis_client import create_redis
+
+SERVICES = ("exchange-sim", "aggregator", "web", "collector-binance", "collector-okx")
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def slope_per_min(samples: list[tuple[float, float]]) -> float:
+    """Least-squares slope of (seconds, value) in value per minute."""
+    if len(samples) < 3:
+        return float("nan")
+    xs, ys = [s[0] for s in samples], [s[1] for s in samples]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    den = sum((x - mx) ** 2 for x in xs)
+    return 60 * sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / den if den else 0.0
+
+
+class TapeProbe(asyncio.Protocol):
+    """One SSE client that parses every event: now - event ts (frame -> tape), in ms."""
+
+    def __init__(self) -> None:
+        self.rest = b""
+        self.latencies: list[float] = []
+        self.recording = False
+
+    def connection_made(self, transport: Any) -> None:
+        transport.write(b"GET /api/stream HTTP/1.1\r\nHost: bench\r\n\r\n")
+
+    def data_received(self, chunk: bytes) -> None:
+        now = time.time_ns() / 1e6
+        data = self.rest + chunk
+        cut = data.rfind(b"\n")
+        self.rest = data[cut + 1 :]
+        if not self.recording:
+            return
+        for line in data[:cut].split(b"\n"):
+            if line.startswith(b'data: {"stream_id"'):
+                self.latencies.append(now - orjson.loads(line[6:])["ts"])
+
+
+@dataclass
+class Stack:
+    tmp: Path
+    env: dict[str, str]
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def start(self) -> None:
+        for name in SERVICES:
+            log = (self.tmp / f"{name}.log").open("wb")
+            self.procs[name] = subprocess.Popen(
+                [sys.executable, "-m", "liqmon", "run", name],
+                env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            proc.terminate()
+        for proc in self.procs.values():
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+    def errors(self) -> dict[str, int]:
+        out = {}
+        for name in SERVICES:
+            text = (self.tmp / f"{name}.log").read_text(errors="replace")
+            out[name] = sum(1 for line in text.splitlines() if " ERROR " in line)
+        return out
+
+
+class Pipeline:
+    def __init__(self, args: argparse.Namespace, tmp: Path) -> None:
+        self.args = args
+        self.redis_server = EmbeddedRedis(tmp / "redis", appendfsync="everysec")
+        self.sim_port = free_port()
+        self.web_port = free_port()
+        ports = {"usdm": free_port(), "coinm": free_port(), "okx": self.sim_port}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LIQMON_")}
+        env.update(
+            REDIS_URL=self.redis_server.url, LIQMON_LOG_LEVEL="WARNING",
+            LIQMON_SIM_SCENARIO="quiet", LIQMON_SIM_BINANCE_SAMPLING_MS="0",
+            LIQMON_SIM_LEDGER_MAX_ENTRIES="10000", LIQMON_SIM_BINANCE_MAX_MSGS_PER_S="0",
+            LIQMON_SIM_BINANCE_USDM_PORT=str(ports["usdm"]),
+            LIQMON_SIM_BINANCE_COINM_PORT=str(ports["coinm"]),
+            LIQMON_SIM_OKX_PORT=str(ports["okx"]),
+            LIQMON_BINANCE_USDM_WS_URL=f"ws://127.0.0.1:{ports['usdm']}/market",
+            LIQMON_BINANCE_USDM_REST_URL=f"http://127.0.0.1:{ports['usdm']}",
+            LIQMON_BINANCE_COINM_WS_URL=f"ws://127.0.0.1:{ports['coinm']}",
+            LIQMON_BINANCE_COINM_REST_URL=f"http://127.0.0.1:{ports['coinm']}",
+            LIQMON_OKX_WS_URL=f"ws://127.0.0.1:{ports['okx']}/ws/v5/public",
+            LIQMON_OKX_REST_URL=f"http://127.0.0.1:{ports['okx']}",
+            LIQMON_WEB_PORT=str(self.web_port),
+            LIQMON_WEB_MAX_SSE_CLIENTS="5000", LIQMON_WEB_MAX_SSE_PER_IP="5000",
+        )  # fmt: skip
+        self.stack = Stack(tmp, env)
+        self.sim = f"http://127.0.0.1:{self.sim_port}"
+        self.http = httpx.AsyncClient(timeout=30)
+        self.keys = Keys("liq")
+        self.client_procs: list[tuple[Any, Any]] = []
+
+    async def start(self, sse_clients: int) -> TapeProbe:
+        self.redis_server.start()
+        self.redis = create_redis(self.redis_server.url)
+        self.stack.start()
+        deadline = time.monotonic() + 40
+        while True:
+            try:
+                stats = (await self.http.get(f"{self.sim}/_sim/stats")).json()
+                await self.http.get(f"http://127.0.0.1:{self.web_port}/api/health")
+                if all(v["connections"] for k, v in stats["venues"].items() if k in (
+                    "binance-usdm", "binance-coinm", "okx")):  # fmt: skip
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, self.stack.errors()
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(0.5)
+        loop = asyncio.get_running_loop()
+        if sse_clients:
+            parent, child = mp.get_context("spawn").Pipe()
+            p = mp.get_context("spawn").Process(
+                target=clients_process, args=("127.0.0.1", self.web_port, sse_clients, 0, child)
+            )
+            p.start()
+            self.client_procs.append((p, parent))
+            assert await loop.run_in_executor(None, parent.recv) == "ready"
+        _, probe = await loop.create_connection(TapeProbe, "127.0.0.1", self.web_port)
+        return probe
+
+    async def emitted(self) -> int:
+        return int((await self.http.get(f"{self.sim}/_sim/totals")).json()["count"])
+
+    async def applied(self) -> int:
+        return int(await self.redis.hget(self.keys.agg_stats(1), "applied") or 0)
+
+    async def lag(self) -> tuple[int, int]:
+        for g in await self.redis.xinfo_groups(self.keys.events):
+            if g["name"] == AGGREGATOR_GROUP:
+                return int(g.get("lag") or 0), int(g["pending"])
+        return 0, 0
+
+    async def run_at(self, rate: float, seconds: float) -> None:
+        n = max(1, int(rate * seconds))
+        await self.http.post(
+            f"{self.sim}/_sim/control", json={"action": "run", "n": n, "rate": rate}
+        )
+
+    def rss_mb(self) -> dict[str, float]:
+        out = {}
+        for name, proc in self.stack.procs.items():
+            try:
+                out[name] = psutil.Process(proc.pid).memory_info().rss / 2**20
+            except psutil.Error:
+                out[name] = float("nan")
+        return out
+
+    async def close(self) -> None:
+        for p, pipe in self.client_procs:
+            pipe.send("stop")
+            pipe.recv()
+            p.join(10)
+        self.stack.stop()
+        await self.redis.aclose()
+        await self.http.aclose()
+        self.redis_server.stop()
+
+
+def machine() -> str:
+    mem = psutil.virtual_memory().total / 2**30
+    return f"{os.cpu_count()} CPUs, {mem:.1f} GiB RAM, python {sys.version.split()[0]}"
+
+
+async def soak(pipe: Pipeline, args: argparse.Namespace) -> None:
+    probe = await pipe.start(args.clients)
+    rate, seconds = args.rate, args.seconds
+    await pipe.run_at(rate, seconds)
+    probe.recording = True
+    started = time.monotonic()
+    rss: dict[str, list[tuple[float, float]]] = {name: [] for name in SERVICES}
+    redis_mem: list[tuple[float, float]] = []
+    lags: list[int] = []
+    while (t := time.monotonic() - started) < seconds:
+        await asyncio.sleep(5)
+        for name, mb in pipe.rss_mb().items():
+            rss[name].append((t, mb))
+        redis_mem.append((t, int((await pipe.redis.info("memory"))["used_memory"]) / 2**20))
+        lags.append(sum(await pipe.lag()))
+    emitted, applied = await pipe.emitted(), await pipe.applied()
+    xlen = await pipe.redis.xlen(pipe.keys.events)
+    print(f"soak: {rate:.0f}/s for {seconds:.0f} s, {args.clients} SSE clients + 1 probe; "
+          f"{machine()}")  # fmt: skip
+    print(f"  emitted {emitted}, applied {applied}, stream length {xlen}, "
+          f"lag+pending max {max(lags)} median {statistics.median(lags):.0f}")  # fmt: skip
+    print("  memory after warm-up (first third dropped): start MB -> end MB, slope MB/min")
+    for name in SERVICES:
+        tail = rss[name][len(rss[name]) // 3 :]
+        print(f"    {name:18s} {tail[0][1]:7.1f} -> {tail[-1][1]:7.1f}  "
+              f"{slope_per_min(tail):+7.2f}")  # fmt: skip
+    tail = redis_mem[len(redis_mem) // 3 :]
+    per_event = (tail[-1][1] - tail[0][1]) * 2**20 / max(1, rate * (tail[-1][0] - tail[0][0]))
+    print(
+        f"    {'redis used_memory':18s} {tail[0][1]:7.1f} -> {tail[-1][1]:7.1f}  "
+        f"{slope_per_min(tail):+7.2f}  ({per_event:.0f} B per event: the stream keeps 48 h)"
+    )
+    lat = probe.latencies
+    print(f"  frame -> tape latency over {len(lat)} events: p50 {pct(lat, 0.5):.1f} ms, "
+          f"p99 {pct(lat, 0.99):.1f} ms")  # fmt: skip
+    print(f"  ERROR lines logged: {pipe.stack.errors()}")
+
+
+async def peak(pipe: Pipeline, args: argparse.Namespace) -> None:
+    probe = await pipe.start(args.clients)
+    print(f"peak: steps of {args.step_seconds:.0f} s, {args.clients} SSE clients; {machine()}")
+    best = 0.0
+    for rate in args.rates:
+        e0, a0, t0 = await pipe.emitted(), await pipe.applied(), time.monotonic()
+        probe.latencies.clear()
+        probe.recording = True
+        await pipe.run_at(rate, args.step_seconds)
+        await asyncio.sleep(args.step_seconds)
+        e1, a1 = await pipe.emitted(), await pipe.applied()
+        took = time.monotonic() - t0
+        lag, pending = await pipe.lag()
+        backlog = e1 - a1
+        sent_rate, applied_rate = (e1 - e0) / took, (a1 - a0) / took
+        holds = sent_rate >= 0.95 * rate and backlog < rate
+        best = rate if holds else best
+        lat = probe.latencies
+        print(f"  target {rate:6.0f}/s: emitted {sent_rate:6.0f}/s applied {applied_rate:6.0f}/s "
+              f"backlog {backlog:6d} (lag {lag}, pending {pending}) tape p50 {pct(lat, .5):6.1f} "
+              f"p99 {pct(lat, .99):7.1f} ms -> {'holds' if holds else 'FALLS BEHIND'}")  # fmt: skip
+        # let the backlog drain before the next step
+        deadline = time.monotonic() + 60
+        while await pipe.applied() < await pipe.emitted() and time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+        if not holds:
+            break
+    print(f"  highest rate held: {best:.0f}/s")
+    if args.confirm_seconds and best:
+        e0, t0 = await pipe.emitted(), time.monotonic()
+        await pipe.run_at(best, args.confirm_seconds)
+        lags = []
+        while time.monotonic() - t0 < args.confirm_seconds:
+            await asyncio.sleep(5)
+            lags.append(await pipe.emitted() - await pipe.applied())
+        print(f"  confirm {best:.0f}/s for {args.confirm_seconds:.0f} s: "
+              f"{(await pipe.emitted() - e0) / (time.monotonic() - t0):.0f}/s emitted, "
+              f"backlog max {max(lags)} last {lags[-1]}")  # fmt: skip
+    print(f"  ERROR lines logged: {pipe.stack.errors()}")
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    modes = ["soak", "peak"] if args.mode == "both" else [args.mode]
+    for mode in modes:
+        with tempfile.TemporaryDirectory() as tmp:
+            pipe = Pipeline(args, Path(tmp))
+            try:
+                if mode == "soak":
+                    await soak(pipe, args)
+                else:
+                    await peak(pipe, args)
+            finally:
+                await pipe.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="short soak and peak (~2.5 min)")
+    parser.add_argument("--mode", choices=["soak", "peak", "both"], default="both")
+    parser.add_argument("--rate", type=float, default=1000.0, help="soak rate /s")
+    parser.add_argument("--seconds", type=float, default=1800.0, help="soak duration")
+    parser.add_argument("--clients", type=int, default=200, help="SSE clients")
+    parser.add_argument("--rates", default="2000,4000,6000,8000,10000,12000,14000,16000")
+    parser.add_argument("--step-seconds", type=float, default=60.0)
+    parser.add_argument("--confirm-seconds", type=float, default=300.0)
+    args = parser.parse_args()
+    if args.quick:
+        args.seconds, args.clients, args.step_seconds, args.confirm_seconds = 45, 50, 12, 0
+        args.rates = "3000,6000,9000,12000"
+    args.rates = [float(r) for r in args.rates.split(",")]
+    asyncio.run(main_async(args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
