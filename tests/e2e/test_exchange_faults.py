@@ -202,12 +202,6 @@ async def test_a_dropped_socket_loses_nothing_the_ledger_counts(
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.xfail(
-    reason="collector bug: a dead letter recorded off the frame path (a held event expiring) "
-    "does not wake the writer (liqmon/collector/writer.py waits on _wake), so it reaches the "
-    "stream only with the next frame",
-    strict=False,
-)
 async def test_expired_held_events_reach_the_deadletter_stream(
     make_stack: StackFactory, redis_url: str, redis: Redis, keys: Keys
 ) -> None:

@@ -115,6 +115,7 @@ class CollectorService:
         """A frame or part that will never be an event: counted and dead-lettered."""
         self.status.counters.errors += 1
         self.deadletters.record(reason, raw, context)
+        self.writer.wake()  # the writer also flushes dead letters; don't wait for a frame
 
     def refresh_gauges(self) -> None:
         g, w = self.status.gauges, self.writer

@@ -107,6 +107,10 @@ class EventWriter:
         if queue:
             self._wake.set()
 
+    def wake(self) -> None:
+        """Work arrived off the frame path (e.g. a dead letter from an expiring held event)."""
+        self._wake.set()
+
     @property
     def buffered(self) -> int:
         return len(self._queue) + len(self._batch)
