@@ -20,3 +20,14 @@ for (const [from, to] of files) {
   copyFileSync(join(pkgDir, from), join(outDir, to));
   console.log(`lightweight-charts ${version}: ${from} -> static/vendor/${to}`);
 }
+
+// Swagger UI for /docs, served by the web service itself (FastAPI's default loads it from a
+// CDN, which an offline or firewalled deployment cannot reach).
+const swaggerDir = join(here, "node_modules", "swagger-ui-dist");
+const swaggerOut = join(outDir, "swagger");
+const swaggerVersion = JSON.parse(readFileSync(join(swaggerDir, "package.json"), "utf8")).version;
+mkdirSync(swaggerOut, { recursive: true });
+for (const name of ["swagger-ui-bundle.js", "swagger-ui.css", "LICENSE"]) {
+  copyFileSync(join(swaggerDir, name), join(swaggerOut, name));
+  console.log(`swagger-ui-dist ${swaggerVersion}: ${name} -> static/vendor/swagger/${name}`);
+}

@@ -44,8 +44,10 @@ CSP = (
     "form-action 'self'; frame-ancestors 'none'"
 )
 COMMON_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
-#: FastAPI's own docs pages load Swagger UI/ReDoc from a CDN with inline scripts.
-NO_CSP_PATHS = ("/docs", "/redoc")
+#: Swagger UI renders its icons as data: images and sets inline styles.
+DOCS_CSP = CSP.replace("img-src 'self'", "img-src 'self' data:").replace(
+    "style-src 'self'", "style-src 'self' 'unsafe-inline'"
+)
 
 
 class SecurityHeaders:
@@ -59,7 +61,7 @@ class SecurityHeaders:
         if scope["type"] != "http" or scope["path"] == "/api/stream":
             await self.app(scope, receive, send)  # the stream sets its own headers
             return
-        with_csp = not scope["path"].startswith(NO_CSP_PATHS)
+        csp = (DOCS_CSP if scope["path"] == "/docs" else CSP).encode()
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -68,8 +70,8 @@ class SecurityHeaders:
                 is_html = any(
                     k.lower() == b"content-type" and v.startswith(b"text/html") for k, v in headers
                 )
-                if is_html and with_csp:
-                    headers.append((b"content-security-policy", CSP.encode()))
+                if is_html:
+                    headers.append((b"content-security-policy", csp))
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -128,6 +130,8 @@ def create_app(settings: WebSettings) -> FastAPI:
         version=__version__,
         summary="Real-time crypto futures liquidations (Binance, OKX): REST API and SSE.",
         lifespan=lifespan,
+        docs_url=None,  # served from the vendored Swagger UI by routes/pages.py
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.keys = settings.keys
