@@ -37,23 +37,21 @@ from liqmon.collector.frames import (
     SpecMissing,
     SpecSource,
     attempt,
-    check_usd,
     dump_part,
-    exact,
     instrument_field,
     liquidation,
     load_json,
     ms_field,
     mul,
-    qty_from_usd,
     require,
+    side_field,
 )
-from liqmon.collector.symbols import USD_QUOTES, split_multiplier, strip_usd_quote
+from liqmon.collector.symbols import USD_QUOTES, strip_usd_quote
 from liqmon.event import LiquidationEvent, parse_decimal
 
 USDM: Final = "binance-usdm"
 COINM: Final = "binance-coinm"
-_SIDES: Final = {"SELL": "long", "BUY": "short"}
+_SIDES: Final = {"BUY": "short", "SELL": "long"}  # order side: SELL closes a long
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,10 +105,7 @@ class ForceOrderParser:
             raise MalformedFrame(f"not a forceOrder event: e={event.get('e')!r:.40}")
         order = require(event.get("o"), "o")
         instrument = instrument_field(order, "s")
-        order_side = order.get("S")
-        side = _SIDES.get(order_side) if isinstance(order_side, str) else None
-        if side is None:
-            raise MalformedFrame(f"o.S: expected BUY or SELL, got {order.get('S')!r:.40}")
+        side = side_field(order, "S", _SIDES, label="o.S")
         filled = parse_decimal(order.get("z"), "o.z")
         price = parse_decimal(order.get("ap"), "o.ap")
         ts = ms_field(order, "T")
@@ -119,29 +114,29 @@ class ForceOrderParser:
             if spec is None and (len(self._specs) or not getattr(self._specs, "attempted", True)):
                 # exchangeInfo is loaded and does not list it, or its first load is pending
                 raise SpecMissing(instrument)
-            coin, qty, usd = self._linear(instrument, spec, filled, price)
+            amount, base = filled, self._linear_base(instrument, spec)
         else:
-            coin, qty, usd = self._inverse(instrument, spec, filled, price)
+            if spec is None or spec.contract_size is None:
+                raise SpecMissing(instrument)
+            amount, base = mul(filled, spec.contract_size), spec.base
         return liquidation(
             exchange="binance",
             product=self.product,
             margin=self.margin,
             instrument=instrument,
-            coin=coin,
+            base=base,
             side=side,
             price=price,
             price_kind="avg_fill",
-            qty=qty,
-            usd=usd,
+            amount=amount,
             ts=ts,
             recv_ts=recv_ts,
             qty_venue=filled,
         )
 
     @staticmethod
-    def _linear(
-        instrument: str, spec: BinanceSpec | None, filled: Decimal, price: Decimal
-    ) -> tuple[str, Decimal, Decimal]:
+    def _linear_base(instrument: str, spec: BinanceSpec | None) -> str:
+        """USDⓈ-M: the base asset from exchangeInfo, or by the symbol's USD quote suffix."""
         if spec is not None:
             if spec.quote.upper() not in USD_QUOTES:
                 raise MalformedFrame(f"{instrument}: quote {spec.quote!r} is not a USD quote")
@@ -150,19 +145,7 @@ class ForceOrderParser:
             base = strip_usd_quote(instrument)
         if not base:
             raise MalformedFrame(f"{instrument!r:.80}: cannot tell its base asset")
-        coin, multiplier = split_multiplier(base)
-        usd = check_usd(mul(filled, price))
-        return coin, exact(mul(filled, multiplier)), usd
-
-    @staticmethod
-    def _inverse(
-        instrument: str, spec: BinanceSpec | None, filled: Decimal, price: Decimal
-    ) -> tuple[str, Decimal, Decimal]:
-        if spec is None or spec.contract_size is None:
-            raise SpecMissing(instrument)
-        usd = check_usd(mul(filled, spec.contract_size))
-        coin, multiplier = split_multiplier(spec.base)
-        return coin, exact(mul(qty_from_usd(usd, price), multiplier)), usd
+        return base
 
 
 def parse_exchange_info(doc: Any, product: str) -> dict[str, BinanceSpec]:

@@ -37,18 +37,15 @@ from liqmon.collector.frames import (
     MalformedFrame,
     SpecSource,
     attempt,
-    check_usd,
     dump_part,
-    exact,
     instrument_field,
     liquidation,
     load_json,
     ms_field,
-    mul,
-    qty_from_usd,
     require,
+    side_field,
 )
-from liqmon.collector.symbols import USD_QUOTES, split_multiplier, strip_usd_quote
+from liqmon.collector.symbols import USD_QUOTES, strip_usd_quote
 from liqmon.event import LiquidationEvent, parse_decimal
 
 TOPIC_PREFIX: Final = "allLiquidation."
@@ -142,31 +139,20 @@ class AllLiquidationParser:
     def _event(self, entry: object, recv_ts: int) -> LiquidationEvent:
         fields = require(entry, "data[]")
         symbol = instrument_field(fields, "s")
-        position = fields.get("S")
-        side = _SIDES.get(position) if isinstance(position, str) else None
-        if side is None:
-            raise MalformedFrame(f"S: expected Buy or Sell, got {position!r:.20}")
+        side = side_field(fields, "S", _SIDES)
         size = parse_decimal(fields.get("v"), "v")
         price = parse_decimal(fields.get("p"), "p")
         ts = ms_field(fields, "T")
-        coin, multiplier = split_multiplier(self._base(symbol))
-        if self.category == "linear":
-            usd = check_usd(mul(size, price))
-            qty = exact(mul(size, multiplier))
-        else:
-            usd = check_usd(size)
-            qty = exact(mul(qty_from_usd(usd, price), multiplier))
         return liquidation(
             exchange="bybit",
             product=self.product,
             margin=self.category,
             instrument=symbol,
-            coin=coin,
+            base=self._base(symbol),
             side=side,
             price=price,
             price_kind="bankruptcy",
-            qty=qty,
-            usd=usd,
+            amount=size,
             ts=ts,
             recv_ts=recv_ts,
             qty_venue=size,

@@ -34,17 +34,13 @@ from liqmon.collector.frames import (
     SpecMissing,
     SpecSource,
     attempt,
-    check_usd,
     dump_part,
-    exact,
     liquidation,
     load_json,
     ms_field,
     mul,
-    qty_from_usd,
     require,
 )
-from liqmon.collector.symbols import split_multiplier
 from liqmon.event import LiquidationEvent, parse_decimal
 
 CHANNEL: Final = "liquidation-orders"
@@ -163,25 +159,16 @@ class LiquidationOrdersParser:
             raise MalformedFrame(
                 f"{inst_id}: instType {inst_type!r:.20} not SWAP/FUTURES or not the spec's"
             )
-        contracts_value = mul(size, spec.contract_value)
-        coin, multiplier = split_multiplier(spec.coin)
-        if spec.margin == "linear":
-            usd = check_usd(mul(contracts_value, price))
-            qty = exact(mul(contracts_value, multiplier))
-        else:
-            usd = check_usd(contracts_value)
-            qty = exact(mul(qty_from_usd(usd, price), multiplier))
         return liquidation(
             exchange="okx",
             product=product,
             margin=spec.margin,
             instrument=inst_id,
-            coin=coin,
+            base=spec.coin,
             side=side,
             price=price,
             price_kind="bankruptcy",
-            qty=qty,
-            usd=usd,
+            amount=mul(size, spec.contract_value),
             ts=ts,
             recv_ts=recv_ts,
             qty_venue=size,

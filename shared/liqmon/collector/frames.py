@@ -17,7 +17,7 @@ wire decimals is never rounded before the final cent rounding.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import (
     ROUND_HALF_EVEN,
@@ -31,6 +31,7 @@ from typing import Any, Final, Protocol, TypeVar
 
 import orjson
 
+from liqmon.collector.symbols import split_multiplier
 from liqmon.event import MAX_USD, InvalidEvent, LiquidationEvent, make_event_id, to_cents
 
 EXACT: Final = Context(
@@ -171,6 +172,17 @@ def instrument_field(obj: dict[str, Any], name: str) -> str:
     return value
 
 
+def side_field(obj: dict[str, Any], name: str, sides: Mapping[str, str], label: str = "") -> str:
+    """The liquidated position's side from a venue's side word (`sides` maps each word the
+    venue uses to "long"/"short"; the message lists them in the mapping's order)."""
+    value = obj.get(name)
+    side = sides.get(value) if isinstance(value, str) else None
+    if side is None:
+        expected = " or ".join(sides)
+        raise MalformedFrame(f"{label or name}: expected {expected}, got {value!r:.40}")
+    return side
+
+
 def ms_field(obj: dict[str, Any], name: str) -> int:
     """Milliseconds as a JSON integer (Binance) or a digit string (OKX)."""
     value = obj.get(name)
@@ -212,28 +224,48 @@ def exact(value: Decimal) -> Decimal:
     return value.normalize(EXACT)
 
 
+def coin_qty_usd(
+    margin: str, amount: Decimal, price: Decimal, base: str
+) -> tuple[str, Decimal, Decimal]:
+    """Value one liquidation the same way on every venue: `(coin, qty, usd)`.
+
+    `amount` is what the venue's size is worth once its contract spec is applied: coins of
+    `base` for a linear contract (`usd = amount × price`), USD for an inverse one
+    (`usd = amount`, `qty = amount / price` rounded per `QTY_STEP`). A multiplier prefix on
+    `base` (`1000PEPE`) is split off and multiplied into the quantity; the USD value is
+    unchanged by it.
+    """
+    coin, multiplier = split_multiplier(base)
+    if margin == "linear":
+        usd = check_usd(mul(amount, price))
+        return coin, exact(mul(amount, multiplier)), usd
+    usd = check_usd(amount)
+    return coin, exact(mul(qty_from_usd(usd, price), multiplier)), usd
+
+
 def liquidation(
     *,
     exchange: str,
     product: str,
     margin: str,
     instrument: str,
-    coin: str,
+    base: str,
     side: str,
     price: Decimal,
     price_kind: str,
-    qty: Decimal,
-    usd: Decimal,
+    amount: Decimal,
     ts: int,
     recv_ts: int,
     qty_venue: Decimal,
     sampled: bool = True,
 ) -> LiquidationEvent:
-    """Build the event; the id is over the venue's own quantity and price (§7.2).
+    """Value (`coin_qty_usd` by the event's own `margin`) and build the event; the id is over
+    the venue's own quantity and price (§7.2).
 
     Binance and OKX publish a sample (the default `sampled=True`); Bybit's `allLiquidation`
     publishes every liquidation and passes `sampled=False`.
     """
+    coin, qty, usd = coin_qty_usd(margin, amount, price, base)
     return LiquidationEvent(
         id=make_event_id(exchange, product, instrument, side, ts, qty_venue, price),
         exchange=exchange,
