@@ -152,10 +152,10 @@ class LiquidationEvent:
     def usd(self) -> Decimal:
         return Decimal(self.usd_cents) / 100
 
-    def to_fields(self) -> dict[str, str]:
-        """The stream entry: flat string fields, in the documented order."""
+    def _text_fields(self) -> dict[str, str]:
+        """`id` .. `qty`: the fields the stream entry and the API's EVENT both carry as the
+        same text, in the documented order."""
         return {
-            "v": SCHEMA_VERSION,
             "id": self.id,
             "exchange": self.exchange,
             "product": self.product,
@@ -166,6 +166,13 @@ class LiquidationEvent:
             "price": format(self.price, "f"),
             "price_kind": self.price_kind,
             "qty": format(self.qty, "f"),
+        }
+
+    def to_fields(self) -> dict[str, str]:
+        """The stream entry: flat string fields, in the documented order."""
+        return {
+            "v": SCHEMA_VERSION,
+            **self._text_fields(),
             "usd": cents_to_str(self.usd_cents),
             "ts": str(self.ts),
             "recv_ts": str(self.recv_ts),
@@ -216,16 +223,7 @@ class LiquidationEvent:
         """
         out: dict[str, object] = {
             "stream_id": stream_id,
-            "id": self.id,
-            "exchange": self.exchange,
-            "product": self.product,
-            "margin": self.margin,
-            "instrument": self.instrument,
-            "symbol": self.symbol,
-            "side": self.side,
-            "price": format(self.price, "f"),
-            "price_kind": self.price_kind,
-            "qty": format(self.qty, "f"),
+            **self._text_fields(),
             "usd": float(cents_to_str(self.usd_cents)),
             "ts": self.ts,
             "recv_ts": self.recv_ts,
