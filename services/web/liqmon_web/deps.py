@@ -7,6 +7,7 @@ globals, so several apps (tests) can live in one process.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Literal
 
@@ -25,29 +26,15 @@ MAX_SYMBOLS = 100
 MAX_USD = 100_000_000_000
 
 
-def _redis(request: Request) -> Redis:
-    redis: Redis = request.app.state.redis
-    return redis
+def _app_state(name: str) -> Callable[[Request], object]:
+    """A dependency that returns `request.app.state.<name>`; the `Annotated` alias below
+    gives it its type (what the lifespan in app.py stored there)."""
 
+    def from_app_state(request: Request) -> object:
+        return getattr(request.app.state, name)
 
-def _keys(request: Request) -> Keys:
-    keys: Keys = request.app.state.keys
-    return keys
-
-
-def _settings(request: Request) -> WebSettings:
-    settings: WebSettings = request.app.state.settings
-    return settings
-
-
-def _broadcaster(request: Request) -> Broadcaster:
-    broadcaster: Broadcaster = request.app.state.broadcaster
-    return broadcaster
-
-
-def _summary_cache(request: Request) -> SummaryCache:
-    cache: SummaryCache = request.app.state.summary_cache
-    return cache
+    from_app_state.__name__ = f"app_state_{name}"
+    return from_app_state
 
 
 def client_ip(request: Request) -> str:
@@ -55,11 +42,11 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-RedisDep = Annotated[Redis, Depends(_redis)]
-KeysDep = Annotated[Keys, Depends(_keys)]
-SettingsDep = Annotated[WebSettings, Depends(_settings)]
-BroadcasterDep = Annotated[Broadcaster, Depends(_broadcaster)]
-SummaryCacheDep = Annotated[SummaryCache, Depends(_summary_cache)]
+RedisDep = Annotated[Redis, Depends(_app_state("redis"))]
+KeysDep = Annotated[Keys, Depends(_app_state("keys"))]
+SettingsDep = Annotated[WebSettings, Depends(_app_state("settings"))]
+BroadcasterDep = Annotated[Broadcaster, Depends(_app_state("broadcaster"))]
+SummaryCacheDep = Annotated[SummaryCache, Depends(_app_state("summary_cache"))]
 ClientIpDep = Annotated[str, Depends(client_ip)]
 
 TimeMs = Annotated[int, Query(ge=0, le=MAX_TS_MS, description="epoch milliseconds")]
