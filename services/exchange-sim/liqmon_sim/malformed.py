@@ -32,53 +32,55 @@ def kinds_for(venue: str, kinds: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(k for k in kinds if k not in NEEDS_SPEC) or kinds
 
 
-def _breaker(
-    rng: random.Random, kind: str, qty: str, price: str, required: list[str]
-) -> tuple[str, Any]:
-    """(field, new value) for the field-level kinds. Only breaks no sane parser forgives:
-    a missing field has no fallback elsewhere in the frame, and `huge` hits the quantity
-    (a huge price does not move an inverse contract's USD value)."""
-    if kind == "missing_field":
-        return rng.choice(required), KeyError
-    if kind == "negative":
-        return rng.choice([qty, price]), "-"
-    if kind == "zero":
-        return rng.choice([qty, price]), "0"
-    if kind == "nan":
-        return rng.choice([qty, price]), rng.choice(["NaN", "nan", "Infinity", "-inf"])
-    if kind == "huge":
-        return qty, rng.choice(["1e308", "9" * 40, "1E+30"])
-    raise ValueError(f"unknown malformed kind {kind!r}")
+#: A wrong-type mutation: `target[key] = value`.
+_Mutation = tuple[dict[str, Any], str, Any]
 
 
-def _apply(target: dict[str, Any], key: str, value: Any) -> None:
-    if value is KeyError:
-        target.pop(key, None)
-    elif value == "-":
-        target[key] = "-" + str(target[key])
-    else:
+def _break_common(
+    rng: random.Random,
+    kind: str,
+    push: dict[str, Any],
+    label: str,
+    wrong_types: list[_Mutation],
+    liq_fields: tuple[dict[str, Any], str, str, list[str]],
+) -> tuple[bytes, str]:
+    """The kinds every venue breaks the same way, for a push carrying one liquidation:
+    `invalid_json` truncates the text, `wrong_type` applies one of `wrong_types`, and the
+    field-level kinds change one field of the liquidation `liq_fields` =
+    (its object, the quantity key, the price key, the keys it cannot do without).
+
+    Only breaks no sane parser forgives: a missing field has no fallback elsewhere in the
+    frame, and `huge` hits the quantity (a huge price does not move an inverse contract's
+    USD value)."""
+    if kind == "invalid_json":
+        text = frames.dumps(push)
+        return text[: rng.randint(5, len(text) - 2)], label
+    if kind == "wrong_type":
+        target, key, value = wrong_types[rng.randrange(len(wrong_types))]
         target[key] = value
+        return frames.dumps(push), label
+    fields, qty, price, required = liq_fields
+    if kind == "missing_field":
+        fields.pop(rng.choice(required), None)
+    elif kind == "negative":
+        key = rng.choice([qty, price])
+        fields[key] = "-" + str(fields[key])
+    elif kind == "zero":
+        fields[rng.choice([qty, price])] = "0"
+    elif kind == "nan":
+        key = rng.choice([qty, price])  # drawn before the value: seeded runs stay the same
+        fields[key] = rng.choice(["NaN", "nan", "Infinity", "-inf"])
+    elif kind == "huge":
+        fields[qty] = rng.choice(["1e308", "9" * 40, "1E+30"])
+    else:
+        raise ValueError(f"unknown malformed kind {kind!r}")
+    return frames.dumps(push), label
 
 
 def binance(rng: random.Random, liq: Liquidation, kind: str, push_ms: int) -> tuple[bytes, str]:
     """A broken forceOrder event (raw form; the venue wraps it for combined streams)."""
     event = frames.binance_event(liq, push_ms)
     order: dict[str, Any] = event["o"]
-    label = liq.inst.inst_id
-    if kind == "invalid_json":
-        text = frames.dumps(event)
-        return text[: rng.randint(5, len(text) - 2)], label
-    if kind == "wrong_type":
-        choice = rng.randrange(4)
-        if choice == 0:
-            order["z"] = float(liq.qty)
-        elif choice == 1:
-            order["T"] = "soon"
-        elif choice == 2:
-            order["ap"] = None
-        else:
-            event["o"] = "forceOrder"
-        return frames.dumps(event), label
     if kind == "oversize":
         order["s"] = "X" * OVERSIZE_BYTES
         return frames.dumps(event), "X" * 16
@@ -88,9 +90,12 @@ def binance(rng: random.Random, liq: Liquidation, kind: str, push_ms: int) -> tu
     if kind == "unknown_instrument":
         order["s"] = f"ZZ{rng.randrange(10**6)}{liq.inst.quote}"
         return frames.dumps(event), order["s"]
-    key, value = _breaker(rng, kind, "z", "ap", ["z", "ap", "S", "s"])
-    _apply(order, key, value)
-    return frames.dumps(event), label
+    wrong_types: list[_Mutation] = [
+        (order, "z", float(liq.qty)), (order, "T", "soon"), (order, "ap", None),
+        (event, "o", "forceOrder"),
+    ]  # fmt: skip
+    liq_fields = (order, "z", "ap", ["z", "ap", "S", "s"])
+    return _break_common(rng, kind, event, liq.inst.inst_id, wrong_types, liq_fields)
 
 
 def okx(rng: random.Random, liq: Liquidation, kind: str) -> tuple[bytes, str]:
@@ -99,20 +104,6 @@ def okx(rng: random.Random, liq: Liquidation, kind: str) -> tuple[bytes, str]:
     entry: dict[str, Any] = frames.okx_entry(liq.inst, [detail])
     push = {"arg": {"channel": frames.OKX_CHANNEL, "instType": liq.inst.inst_type}, "data": [entry]}
     label = liq.inst.inst_id
-    if kind == "invalid_json":
-        text = frames.dumps(push)
-        return text[: rng.randint(5, len(text) - 2)], label
-    if kind == "wrong_type":
-        choice = rng.randrange(4)
-        if choice == 0:
-            detail["sz"] = float(liq.qty)
-        elif choice == 1:
-            detail["ts"] = None
-        elif choice == 2:
-            entry["details"] = detail
-        else:
-            push["data"] = "liquidation"
-        return frames.dumps(push), label
     if kind in ("oversize", "non_ascii_symbol", "unknown_instrument"):
         if kind == "oversize":
             entry["instId"] = "X" * OVERSIZE_BYTES
@@ -125,9 +116,12 @@ def okx(rng: random.Random, liq: Liquidation, kind: str) -> tuple[bytes, str]:
     if kind == "missing_field" and rng.random() < 0.3:
         del entry["instId"]
         return frames.dumps(push), label
-    key, value = _breaker(rng, kind, "sz", "bkPx", ["sz", "bkPx", "ts"])
-    _apply(detail, key, value)
-    return frames.dumps(push), label
+    wrong_types: list[_Mutation] = [
+        (detail, "sz", float(liq.qty)), (detail, "ts", None), (entry, "details", detail),
+        (push, "data", "liquidation"),
+    ]  # fmt: skip
+    liq_fields = (detail, "sz", "bkPx", ["sz", "bkPx", "ts"])
+    return _break_common(rng, kind, push, label, wrong_types, liq_fields)
 
 
 def bybit(rng: random.Random, liq: Liquidation, kind: str, push_ms: int) -> tuple[bytes, str]:
@@ -137,21 +131,6 @@ def bybit(rng: random.Random, liq: Liquidation, kind: str, push_ms: int) -> tupl
         "topic": frames.BYBIT_TOPIC_PREFIX + liq.inst.inst_id, "type": "snapshot",
         "ts": push_ms, "data": [entry],
     }  # fmt: skip
-    label = liq.inst.inst_id
-    if kind == "invalid_json":
-        text = frames.dumps(push)
-        return text[: rng.randint(5, len(text) - 2)], label
-    if kind == "wrong_type":
-        choice = rng.randrange(4)
-        if choice == 0:
-            entry["v"] = float(liq.qty)
-        elif choice == 1:
-            entry["T"] = "soon"
-        elif choice == 2:
-            entry["p"] = None
-        else:
-            push["data"] = "liquidation"
-        return frames.dumps(push), label
     if kind == "oversize":
         entry["s"] = "X" * OVERSIZE_BYTES
         return frames.dumps(push), "X" * 16
@@ -160,6 +139,9 @@ def bybit(rng: random.Random, liq: Liquidation, kind: str, push_ms: int) -> tupl
             f"{NON_ASCII}USDT" if kind == "non_ascii_symbol" else f"ZZ{rng.randrange(10**6)}USDT"
         )
         return frames.dumps(push), label
-    key, value = _breaker(rng, kind, "v", "p", ["v", "p", "S", "s", "T"])
-    _apply(entry, key, value)
-    return frames.dumps(push), label
+    wrong_types: list[_Mutation] = [
+        (entry, "v", float(liq.qty)), (entry, "T", "soon"), (entry, "p", None),
+        (push, "data", "liquidation"),
+    ]  # fmt: skip
+    liq_fields = (entry, "v", "p", ["v", "p", "S", "s", "T"])
+    return _break_common(rng, kind, push, liq.inst.inst_id, wrong_types, liq_fields)
