@@ -197,6 +197,18 @@ class VenueServer:
         self.stats["duplicates_sent" if replay_of else "liquidations_emitted"] += 1
         return entry.seq
 
+    def _malformed_emitted(
+        self, venue: Venue, label: str, kind: str, liq: Liquidation, clients: int, now_ms: int
+    ) -> None:
+        """Ledger bookkeeping after a broken frame (`kind`, made from `liq`) went out."""
+        if clients == 0:
+            self.stats["undelivered"] += 1
+            return
+        self.ledger.record_malformed(
+            venue, label, kind, run=liq.run, clients=clients, emitted_ms=now_ms
+        )
+        self.stats["malformed_sent"] += 1
+
     # --- faults ---------------------------------------------------------------------
 
     async def drop_all(self, mode: DropMode) -> int:

@@ -326,13 +326,7 @@ class BinanceServer(VenueServer):
         now = now_ms()
         payload, label = malformed.binance(rng, liq, kind, now)
         clients = self._broadcast(None, payload, now)
-        if clients:
-            self.ledger.record_malformed(
-                self.venue, label, kind, run=liq.run, clients=clients, emitted_ms=now
-            )
-            self.stats["malformed_sent"] += 1
-        else:
-            self.stats["undelivered"] += 1
+        self._malformed_emitted(self.venue, label, kind, liq, clients, now)
 
 
 def _ponged(conn: BinanceConn, fut: asyncio.Future[Any]) -> None:

@@ -246,10 +246,4 @@ class BybitServer(VenueServer):
         payload, label = malformed.bybit(rng, liq, kind, now_ms())
         now = now_ms()
         clients = self._send_to(liq.inst.venue, liq.inst.inst_id, payload, now)
-        if clients:
-            self.ledger.record_malformed(
-                liq.inst.venue, label, kind, run=liq.run, clients=clients, emitted_ms=now
-            )
-            self.stats["malformed_sent"] += 1
-        else:
-            self.stats["undelivered"] += 1
+        self._malformed_emitted(liq.inst.venue, label, kind, liq, clients, now)

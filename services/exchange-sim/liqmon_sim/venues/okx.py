@@ -281,10 +281,4 @@ class OkxServer(VenueServer):
         payload, label = malformed.okx(rng, liq, kind)
         now = now_ms()
         clients = self._send_to(liq.inst.inst_type, payload, now)
-        if clients:
-            self.ledger.record_malformed(
-                "okx", label, kind, run=liq.run, clients=clients, emitted_ms=now
-            )
-            self.stats["malformed_sent"] += 1
-        else:
-            self.stats["undelivered"] += 1
+        self._malformed_emitted("okx", label, kind, liq, clients, now)
