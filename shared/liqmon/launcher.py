@@ -71,6 +71,21 @@ class Child:
             await proc.wait()
 
 
+def sim_collector_urls(host: str, usdm: int, coinm: int, okx: int, bybit: int) -> dict[str, str]:
+    """The collectors' URL variables for an exchange simulator on these ports (its own
+    `urls` and `liqmon up --demo` both use this, so the paths cannot drift apart)."""
+    return {
+        "LIQMON_BINANCE_USDM_WS_URL": f"ws://{host}:{usdm}/market",
+        "LIQMON_BINANCE_USDM_REST_URL": f"http://{host}:{usdm}",
+        "LIQMON_BINANCE_COINM_WS_URL": f"ws://{host}:{coinm}",
+        "LIQMON_BINANCE_COINM_REST_URL": f"http://{host}:{coinm}",
+        "LIQMON_OKX_WS_URL": f"ws://{host}:{okx}/ws/v5/public",
+        "LIQMON_OKX_REST_URL": f"http://{host}:{okx}",
+        "LIQMON_BYBIT_WS_URL": f"ws://{host}:{bybit}/v5/public",
+        "LIQMON_BYBIT_REST_URL": f"http://{host}:{bybit}",
+    }
+
+
 def demo_environment(host: str = "127.0.0.1") -> dict[str, str]:
     """Simulator ports and the collector URLs that point at them."""
     usdm, coinm, okx, bybit = free_port(), free_port(), free_port(), free_port()
@@ -81,14 +96,7 @@ def demo_environment(host: str = "127.0.0.1") -> dict[str, str]:
         "LIQMON_SIM_OKX_PORT": str(okx),
         "LIQMON_SIM_BYBIT_PORT": str(bybit),
         "LIQMON_SIM_SCENARIO": os.environ.get("LIQMON_SIM_SCENARIO", "demo"),
-        "LIQMON_BINANCE_USDM_WS_URL": f"ws://{host}:{usdm}/market",
-        "LIQMON_BINANCE_USDM_REST_URL": f"http://{host}:{usdm}",
-        "LIQMON_BINANCE_COINM_WS_URL": f"ws://{host}:{coinm}",
-        "LIQMON_BINANCE_COINM_REST_URL": f"http://{host}:{coinm}",
-        "LIQMON_OKX_WS_URL": f"ws://{host}:{okx}/ws/v5/public",
-        "LIQMON_OKX_REST_URL": f"http://{host}:{okx}",
-        "LIQMON_BYBIT_WS_URL": f"ws://{host}:{bybit}/v5/public",
-        "LIQMON_BYBIT_REST_URL": f"http://{host}:{bybit}",
+        **sim_collector_urls(host, usdm, coinm, okx, bybit),
     }
 
 

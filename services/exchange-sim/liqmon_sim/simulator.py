@@ -23,6 +23,7 @@ from typing import Any
 
 from websockets.asyncio.server import serve
 
+from liqmon.launcher import sim_collector_urls
 from liqmon.runtime import TaskSet
 from liqmon_sim import control as control_mod
 from liqmon_sim.catalog import Catalog, Venue
@@ -243,18 +244,9 @@ class ExchangeSimulator:
     @property
     def urls(self) -> dict[str, str]:
         """Base URLs in the collectors' env-var format."""
-        host = self.config.host
-        usdm, coinm, okx, bybit = self.usdm.port, self.coinm.port, self.okx.port, self.bybit.port
-        return {
-            "LIQMON_BINANCE_USDM_WS_URL": f"ws://{host}:{usdm}/market",
-            "LIQMON_BINANCE_USDM_REST_URL": f"http://{host}:{usdm}",
-            "LIQMON_BINANCE_COINM_WS_URL": f"ws://{host}:{coinm}",
-            "LIQMON_BINANCE_COINM_REST_URL": f"http://{host}:{coinm}",
-            "LIQMON_OKX_WS_URL": f"ws://{host}:{okx}/ws/v5/public",
-            "LIQMON_OKX_REST_URL": f"http://{host}:{okx}",
-            "LIQMON_BYBIT_WS_URL": f"ws://{host}:{bybit}/v5/public",
-            "LIQMON_BYBIT_REST_URL": f"http://{host}:{bybit}",
-        }
+        return sim_collector_urls(
+            self.config.host, self.usdm.port, self.coinm.port, self.okx.port, self.bybit.port
+        )
 
     async def control(self, action: str, **params: Any) -> dict[str, Any]:
         return await control_mod.apply(self, action, params)
