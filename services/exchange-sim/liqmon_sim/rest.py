@@ -44,17 +44,20 @@ def _filters(inst: Instrument, usdm: bool) -> list[dict[str, Any]]:
     return filters
 
 
-def _contract_type(inst: Instrument) -> str:
-    return "CURRENT_QUARTER" if inst.delivery else "PERPETUAL"
+def _binance_contract(inst: Instrument) -> dict[str, Any]:
+    """The keys both Binance products' symbols start with, in the real responses' order."""
+    return {
+        "symbol": inst.inst_id,
+        "pair": inst.pair,
+        "contractType": "CURRENT_QUARTER" if inst.delivery else "PERPETUAL",
+        "deliveryDate": EXPIRY_MS if inst.delivery else PERPETUAL_DELIVERY_MS,
+        "onboardDate": inst.listed_ms,
+    }
 
 
 def binance_usdm_symbol(inst: Instrument) -> dict[str, Any]:
     return {
-        "symbol": inst.inst_id,
-        "pair": inst.pair,
-        "contractType": _contract_type(inst),
-        "deliveryDate": EXPIRY_MS if inst.delivery else PERPETUAL_DELIVERY_MS,
-        "onboardDate": inst.listed_ms,
+        **_binance_contract(inst),
         "status": "TRADING",
         "maintMarginPercent": "2.5000",
         "requiredMarginPercent": "5.0000",
@@ -79,11 +82,7 @@ def binance_usdm_symbol(inst: Instrument) -> dict[str, Any]:
 
 def binance_coinm_symbol(inst: Instrument) -> dict[str, Any]:
     return {
-        "symbol": inst.inst_id,
-        "pair": inst.pair,
-        "contractType": _contract_type(inst),
-        "deliveryDate": EXPIRY_MS if inst.delivery else PERPETUAL_DELIVERY_MS,
-        "onboardDate": inst.listed_ms,
+        **_binance_contract(inst),
         "contractStatus": "TRADING",
         "contractSize": int(inst.contract_size),
         "marginAsset": inst.coin,
