@@ -5,6 +5,8 @@ delistings while running, reconnect + gap, refusals and malformed frames."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +61,16 @@ def service_for(venue: LoopbackVenue, redis_url: str, **over: Any) -> CollectorS
 
 def topics(*symbols: str) -> set[str]:
     return {f"allLiquidation.{s}" for s in symbols}
+
+
+@asynccontextmanager
+async def btc_collector(redis_url: str) -> AsyncIterator[tuple[LoopbackVenue, BybitLoopback]]:
+    """A venue listing BTCUSDT and BTCUSD, with the collector running and subscribed to it."""
+    async with LoopbackVenue(rest(["BTCUSDT"], ["BTCUSD"])) as venue:
+        bybit = BybitLoopback(venue)
+        async with running(service_for(venue, redis_url)):
+            await venue.wait_for(lambda: bool(bybit.subscribed(LINEAR)))
+            yield venue, bybit
 
 
 async def test_every_listed_symbol_subscribed_in_chunks_over_connections(
@@ -134,18 +146,15 @@ async def test_new_listing_and_delisting_are_followed_without_a_restart(
 async def test_unanswered_pings_reconnect_resubscribe_and_record_the_gap(
     redis: Redis, redis_url: str, keys: Keys
 ) -> None:
-    async with LoopbackVenue(rest(["BTCUSDT"], ["BTCUSD"])) as venue:
-        bybit = BybitLoopback(venue)
-        async with running(service_for(venue, redis_url)):
-            await venue.wait_for(lambda: bool(bybit.subscribed(LINEAR)))
-            await status_is(redis, status_key(keys), connected="1")
-            venue.mute_pongs = True
-            await venue.wait_for(lambda: len(venue.paths) >= 4, timeout=10)
-            venue.mute_pongs = False
-            await venue.wait_for(lambda: bybit.subscribed(LINEAR) == topics("BTCUSDT"))
-            await bybit.publish("BTCUSDT", push("BTCUSDT", element(7)))
-            await stream_reaches(redis, keys, 1)
-            status = await status_is(redis, status_key(keys), connected="1")
+    async with btc_collector(redis_url) as (venue, bybit):
+        await status_is(redis, status_key(keys), connected="1")
+        venue.mute_pongs = True
+        await venue.wait_for(lambda: len(venue.paths) >= 4, timeout=10)
+        venue.mute_pongs = False
+        await venue.wait_for(lambda: bybit.subscribed(LINEAR) == topics("BTCUSDT"))
+        await bybit.publish("BTCUSDT", push("BTCUSDT", element(7)))
+        await stream_reaches(redis, keys, 1)
+        status = await status_is(redis, status_key(keys), connected="1")
     assert int(status["reconnects"]) >= 1 and "liveness ping" in status["last_error"]
     assert await redis.zcard(keys.collector_gaps("bybit")) >= 1
 
@@ -169,16 +178,13 @@ async def test_a_refused_symbol_does_not_block_the_others(
 async def test_malformed_frames_are_dead_lettered_and_good_ones_kept(
     redis: Redis, redis_url: str, keys: Keys
 ) -> None:
-    async with LoopbackVenue(rest(["BTCUSDT"], ["BTCUSD"])) as venue:
-        bybit = BybitLoopback(venue)
-        async with running(service_for(venue, redis_url)):
-            await venue.wait_for(lambda: bool(bybit.subscribed(LINEAR)))
-            bad = {**element(2), "v": "NaN"}
-            await bybit.publish("BTCUSDT", push("BTCUSDT", element(1), bad, element(3)))
-            await bybit.publish("BTCUSDT", "{garbage")
-            await bybit.publish("BTCUSDT", push("BTCUSDT", element(1)))  # a re-send: once
-            await stream_reaches(redis, keys, 2)
-            await status_is(redis, status_key(keys), errors="2", deadletters="2", duplicates="1")
+    async with btc_collector(redis_url) as (_, bybit):
+        bad = {**element(2), "v": "NaN"}
+        await bybit.publish("BTCUSDT", push("BTCUSDT", element(1), bad, element(3)))
+        await bybit.publish("BTCUSDT", "{garbage")
+        await bybit.publish("BTCUSDT", push("BTCUSDT", element(1)))  # a re-send: once
+        await stream_reaches(redis, keys, 2)
+        await status_is(redis, status_key(keys), errors="2", deadletters="2", duplicates="1")
     letters = [f for _, f in await redis.xrange(keys.deadletter)]
     assert letters[0]["source"] == "collector-bybit"
     assert orjson.loads(letters[0]["raw"])["data"] == [bad]
