@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from liqmon.event import LiquidationEvent
+from liqmon.keys import Keys
 from liqmon.views import BUCKET_MS, WINDOWS, avg_price, price_limbs, window_buckets
 from liqmon_aggregator.apply import price_units
 
@@ -90,3 +91,16 @@ class Model:
             "largest": (largest.id, largest.usd_cents) if largest else None,
             "avg": avg,
         }
+
+
+async def assert_window_stored(redis: Any, keys: Keys, model: Model, w: str) -> dict[str, Any]:
+    """Generation 1's totals and per-coin hashes of window `w` are what `model` expects (the
+    coins' price-weight fields aside); returns the expectation for further checks."""
+    want = model.expected(w)
+    # not a test module, so pytest does not rewrite these asserts: the messages show the values
+    totals = {k: int(v) for k, v in (await redis.hgetall(keys.agg_window(1, w))).items()}
+    assert totals == want["totals"], (w, totals, want["totals"])
+    raw = await redis.hgetall(keys.agg_window_coins(1, w))
+    coins = {k: int(v) for k, v in raw.items() if k[-2:-1] != "p"}
+    assert coins == want["coins"], (w, coins, want["coins"])
+    return want

@@ -15,7 +15,7 @@ from liqmon.bus import append_events
 from liqmon.keys import Keys
 from liqmon_aggregator.testing import backlog
 from tests.aggregator.factory import make_event
-from tests.aggregator.model import Model
+from tests.aggregator.model import Model, assert_window_stored
 from tests.procs import ServiceProcess
 
 N_EVENTS = 20_000
@@ -114,11 +114,7 @@ async def test_sigkill_mid_replay_then_two_processes(
     model.wm = {w: int(v) for w, v in wm.items()}
     summary = await views.read_summary(redis, keys, top=10)
     for w in views.WINDOWS:
-        want = model.expected(w)
-        totals = {k: int(v) for k, v in (await redis.hgetall(keys.agg_window(1, w))).items()}
-        assert totals == want["totals"], w
-        coins = await redis.hgetall(keys.agg_window_coins(1, w))
-        assert {k: int(v) for k, v in coins.items() if k[-2:-1] != "p"} == want["coins"], w
+        want = await assert_window_stored(redis, keys, model, w)
         largest = summary["windows"][w]["largest"]
         assert (largest["id"], round(largest["usd"] * 100)) == want["largest"], w
     health = await views.read_aggregator_health(redis, keys)

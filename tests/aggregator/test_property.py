@@ -25,7 +25,7 @@ from liqmon_aggregator.apply import Applier, prepare
 from liqmon_aggregator.evictor import Evictor
 from liqmon_aggregator.selfcheck import SelfCheck
 from tests.aggregator.factory import make_event
-from tests.aggregator.model import Model
+from tests.aggregator.model import Model, assert_window_stored
 
 MAX_FUTURE = 300_000
 DAY = 86_400_000
@@ -128,12 +128,7 @@ async def compare(redis: Any, keys: Keys, model: Model) -> None:
     assert [e["ts"] for e in recent] == sorted((e.ts for e in model.applied), reverse=True)
     summary = await views.read_summary(redis, keys, top=10)
     for w in views.WINDOWS:
-        want = model.expected(w)
-        totals = {k: int(v) for k, v in (await redis.hgetall(keys.agg_window(1, w))).items()}
-        assert totals == want["totals"], w
-        coins = await redis.hgetall(keys.agg_window_coins(1, w))
-        got_coins = {k: int(v) for k, v in coins.items() if k[-2:-1] != "p"}
-        assert got_coins == want["coins"], w
+        want = await assert_window_stored(redis, keys, model, w)
         for side in ("L", "S"):
             ranking = await redis.zrange(keys.agg_rank(1, w, side), 0, -1, withscores=True)
             want_rank = {k[:-2]: v for k, v in want["coins"].items() if k.endswith(f":{side}")}
