@@ -13,6 +13,7 @@ already written, no close frame: the client sees 1006 but loses nothing the ledg
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
 import time
@@ -179,6 +180,17 @@ class VenueServer:
 
     def resend(self, rng: random.Random, run: int) -> bool:
         """Re-send one recently emitted liquidation, byte-identical; ledger: duplicate."""
+        if not self.recent:
+            return False
+        liq, seq, frame = self.recent[rng.randrange(len(self.recent))]
+        now = now_ms()
+        clients = self._send_again(liq, frame, now)
+        self._emitted(dataclasses.replace(liq, run=run), clients, now, replay_of=seq)
+        return clients > 0
+
+    def _send_again(self, liq: Liquidation, frame: bytes | None, now_ms: int) -> int:
+        """Write `liq`'s frame again (`frame` as `_remember`ed, or rebuilt by a venue that
+        keeps none) to the clients subscribed to it; returns how many it reached."""
         raise NotImplementedError
 
     def _remember(self, liq: Liquidation, seq: int, frame: bytes | None) -> None:

@@ -17,7 +17,6 @@ replaced in its slot is recorded as suppressed, never as emitted.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import random
 from collections import deque
@@ -312,15 +311,9 @@ class BinanceServer(VenueServer):
             clients += sent
         return clients
 
-    def resend(self, rng: random.Random, run: int) -> bool:
-        if not self.recent:
-            return False
-        liq, seq, raw = self.recent[rng.randrange(len(self.recent))]
-        assert raw is not None
-        now = now_ms()
-        clients = self._broadcast(frames.binance_symbol_stream(liq.inst), raw, now)
-        self._emitted(dataclasses.replace(liq, run=run), clients, now, replay_of=seq)
-        return clients > 0
+    def _send_again(self, liq: Liquidation, frame: bytes | None, now_ms: int) -> int:
+        assert frame is not None
+        return self._broadcast(frames.binance_symbol_stream(liq.inst), frame, now_ms)
 
     def send_malformed(self, liq: Liquidation, kind: str, rng: random.Random) -> None:
         now = now_ms()

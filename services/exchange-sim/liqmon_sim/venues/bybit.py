@@ -17,7 +17,6 @@ with `T` <= `ts`, to the connections subscribed to that topic.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import random
 from dataclasses import dataclass
@@ -232,15 +231,9 @@ class BybitServer(VenueServer):
                 clients += conn.send(payload, now)
         return clients
 
-    def resend(self, rng: random.Random, run: int) -> bool:
-        if not self.recent:
-            return False
-        liq, seq, payload = self.recent[rng.randrange(len(self.recent))]
-        assert payload is not None
-        now = now_ms()
-        clients = self._send_to(liq.inst.venue, liq.inst.inst_id, payload, now)
-        self._emitted(dataclasses.replace(liq, run=run), clients, now, replay_of=seq)
-        return clients > 0
+    def _send_again(self, liq: Liquidation, frame: bytes | None, now_ms: int) -> int:
+        assert frame is not None
+        return self._send_to(liq.inst.venue, liq.inst.inst_id, frame, now_ms)
 
     def send_malformed(self, liq: Liquidation, kind: str, rng: random.Random) -> None:
         payload, label = malformed.bybit(rng, liq, kind, now_ms())

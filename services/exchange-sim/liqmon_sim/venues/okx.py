@@ -14,7 +14,6 @@ first push after subscribing, and the `64008` service-upgrade notice followed by
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import random
 from dataclasses import dataclass
@@ -266,16 +265,12 @@ class OkxServer(VenueServer):
                 clients += conn.send(payload, now)
         return clients
 
-    def resend(self, rng: random.Random, run: int) -> bool:
-        if not self.recent:
-            return False
-        liq, seq, _ = self.recent[rng.randrange(len(self.recent))]
+    def _send_again(self, liq: Liquidation, frame: bytes | None, now_ms: int) -> int:
+        """OKX batches several liquidations per push, so the frame is rebuilt with `liq`'s
+        detail alone (the same detail bytes as before)."""
         inst_type = liq.inst.inst_type
         payload = frames.okx_push(inst_type, [frames.okx_entry(liq.inst, [frames.okx_detail(liq)])])
-        now = now_ms()
-        clients = self._send_to(inst_type, payload, now)
-        self._emitted(dataclasses.replace(liq, run=run), clients, now, replay_of=seq)
-        return clients > 0
+        return self._send_to(inst_type, payload, now_ms)
 
     def send_malformed(self, liq: Liquidation, kind: str, rng: random.Random) -> None:
         payload, label = malformed.okx(rng, liq, kind)
