@@ -1,0 +1,44 @@
+"""Review: instruments quoted per block of coins (`1000PEPEUSDT`, `SHIB1000USDT`) get their
+quantity scaled to coins, but their price is left per block. The event then says "21.68M
+PEPE at 0.0105" (price × qty is 1000× the USD), the tape shows PEPE at 0.0105 on Binance
+and at 0.0000105 on OKX side by side, and the coin view's USD-weighted average liquidation
+price mixes both scales. The price must be per unit of `symbol`, like `qty`."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import orjson
+
+from liqmon_binance.parser import USDM, BinanceSpec, ForceOrderParser
+from liqmon_bybit.parser import AllLiquidationParser, BybitInstrument
+
+RECV = 1_795_850_000_500
+
+
+def test_binance_1000pepe_price_is_per_pepe() -> None:
+    frame = {
+        "e": "forceOrder", "E": RECV, "o": {
+            "s": "1000PEPEUSDT", "S": "SELL", "o": "LIMIT", "f": "IOC", "q": "21680",
+            "p": "0.0104", "ap": "0.0105019", "X": "FILLED", "l": "21680", "z": "21680",
+            "T": RECV - 400,
+        },
+    }  # fmt: skip
+    specs = {"1000PEPEUSDT": BinanceSpec("1000PEPE", "USDT")}
+    result = ForceOrderParser(USDM, specs).parse_frame(orjson.dumps(frame).decode(), RECV)  # type: ignore[arg-type]
+    (event,) = result.events
+    assert (event.symbol, event.qty, event.usd_cents) == ("PEPE", Decimal(21_680_000), 227_68)
+    # 21,680,000 PEPE liquidated for $227.68 => $0.0000105019 per PEPE
+    assert event.price == Decimal("0.0000105019"), f"price {event.price} is per 1000 PEPE"
+
+
+def test_bybit_shib1000_price_is_per_shib() -> None:
+    frame = {
+        "topic": "allLiquidation.SHIB1000USDT", "type": "snapshot", "ts": RECV,
+        "data": [{"T": RECV - 300, "s": "SHIB1000USDT", "S": "Buy", "v": "390676", "p": "0.0125"}],
+    }  # fmt: skip
+    specs = {"SHIB1000USDT": BybitInstrument("linear", "SHIB1000", "USDT", "Trading")}
+    result = AllLiquidationParser("linear", specs).parse_frame(orjson.dumps(frame).decode(), RECV)  # type: ignore[arg-type]
+    (event,) = result.events
+    assert (event.symbol, event.qty, event.usd_cents) == ("SHIB", Decimal(390_676_000), 4883_45)
+    assert event.price == Decimal("0.0000125"), f"price {event.price} is per 1000 SHIB"
