@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -216,7 +216,7 @@ async def make_stack(tmp_path: Path) -> AsyncIterator[StackFactory]:
 
 
 @pytest.fixture
-def own_redis(tmp_path: Path) -> Callable[..., EmbeddedRedis]:
+def own_redis(tmp_path: Path) -> Iterator[Callable[..., EmbeddedRedis]]:
     """A persistent (AOF) Redis this test may stop, SIGKILL and restart on the same port."""
     servers: list[EmbeddedRedis] = []
 
@@ -226,6 +226,6 @@ def own_redis(tmp_path: Path) -> Callable[..., EmbeddedRedis]:
         servers.append(server)
         return server
 
-    yield make  # type: ignore[misc]
+    yield make
     for server in servers:
         server.stop()

@@ -159,9 +159,6 @@ async def test_malformed_duplicates_replays_late_and_out_of_order(
         return sum(collectors[ex]["deadletters"] for ex in ("binance", "okx")) == malformed
 
     await poll(health_counts_them, 30, f"/api/health to count {malformed} dead letters")
-    # Work-around (collector bug, see test_expired_held_events_reach_the_deadletter_stream):
-    # a dead letter recorded while the feed is quiet waits for the next frame to be written.
-    await stack.control("burst", n=50, rate=1000)
 
     async def all_deadlettered() -> bool:
         return await redis.xlen(keys.deadletter) >= malformed
