@@ -25,7 +25,7 @@ def test_binance_1000pepe_price_is_per_pepe() -> None:
         },
     }  # fmt: skip
     specs = {"1000PEPEUSDT": BinanceSpec("1000PEPE", "USDT")}
-    result = ForceOrderParser(USDM, specs).parse_frame(orjson.dumps(frame).decode(), RECV)  # type: ignore[arg-type]
+    result = ForceOrderParser(USDM, specs).parse_frame(orjson.dumps(frame).decode(), RECV)
     (event,) = result.events
     assert (event.symbol, event.qty, event.usd_cents) == ("PEPE", Decimal(21_680_000), 227_68)
     # 21,680,000 PEPE liquidated for $227.68 => $0.0000105019 per PEPE
@@ -38,7 +38,7 @@ def test_bybit_shib1000_price_is_per_shib() -> None:
         "data": [{"T": RECV - 300, "s": "SHIB1000USDT", "S": "Buy", "v": "390676", "p": "0.0125"}],
     }  # fmt: skip
     specs = {"SHIB1000USDT": BybitInstrument("linear", "SHIB1000", "USDT", "Trading")}
-    result = AllLiquidationParser("linear", specs).parse_frame(orjson.dumps(frame).decode(), RECV)  # type: ignore[arg-type]
+    result = AllLiquidationParser("linear", specs).parse_frame(orjson.dumps(frame).decode(), RECV)
     (event,) = result.events
     assert (event.symbol, event.qty, event.usd_cents) == ("SHIB", Decimal(390_676_000), 4883_45)
     assert event.price == Decimal("0.0000125"), f"price {event.price} is per 1000 SHIB"
