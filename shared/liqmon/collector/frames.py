@@ -226,21 +226,25 @@ def exact(value: Decimal) -> Decimal:
 
 def coin_qty_usd(
     margin: str, amount: Decimal, price: Decimal, base: str
-) -> tuple[str, Decimal, Decimal]:
-    """Value one liquidation the same way on every venue: `(coin, qty, usd)`.
+) -> tuple[str, Decimal, Decimal, Decimal]:
+    """Value one liquidation the same way on every venue: `(coin, qty, usd, coin_price)`.
 
     `amount` is what the venue's size is worth once its contract spec is applied: coins of
     `base` for a linear contract (`usd = amount × price`), USD for an inverse one
     (`usd = amount`, `qty = amount / price` rounded per `QTY_STEP`). A multiplier prefix on
-    `base` (`1000PEPE`) is split off and multiplied into the quantity; the USD value is
-    unchanged by it.
+    `base` (`1000PEPE`) is split off: it multiplies the quantity and divides the price, so
+    both are per single coin (`qty × coin_price` is still the notional, and a coin's price
+    is on one scale across venues); the USD value is unchanged by it. The division is exact
+    (multipliers are powers of ten), and a price without a multiplier keeps its digits as
+    the venue sent them.
     """
     coin, multiplier = split_multiplier(base)
+    coin_price = price if multiplier == 1 else EXACT.divide(price, multiplier).normalize(EXACT)
     if margin == "linear":
         usd = check_usd(mul(amount, price))
-        return coin, exact(mul(amount, multiplier)), usd
+        return coin, exact(mul(amount, multiplier)), usd, coin_price
     usd = check_usd(amount)
-    return coin, exact(mul(qty_from_usd(usd, price), multiplier)), usd
+    return coin, exact(mul(qty_from_usd(usd, price), multiplier)), usd, coin_price
 
 
 def liquidation(
@@ -265,8 +269,9 @@ def liquidation(
     Binance and OKX publish a sample (the default `sampled=True`); Bybit's `allLiquidation`
     publishes every liquidation and passes `sampled=False`.
     """
-    coin, qty, usd = coin_qty_usd(margin, amount, price, base)
+    coin, qty, usd, coin_price = coin_qty_usd(margin, amount, price, base)
     return LiquidationEvent(
+        # The id is over the venue's own values (its price, not the per-coin one).
         id=make_event_id(exchange, product, instrument, side, ts, qty_venue, price),
         exchange=exchange,
         product=product,
@@ -274,7 +279,7 @@ def liquidation(
         instrument=instrument,
         symbol=coin,
         side=side,  # type: ignore[arg-type]
-        price=price,
+        price=coin_price,
         price_kind=price_kind,  # type: ignore[arg-type]
         qty=qty,
         usd_cents=to_cents(usd),

@@ -1,8 +1,6 @@
-"""Review: instruments quoted per block of coins (`1000PEPEUSDT`, `SHIB1000USDT`) get their
-quantity scaled to coins, but their price is left per block. The event then says "21.68M
-PEPE at 0.0105" (price × qty is 1000× the USD), the tape shows PEPE at 0.0105 on Binance
-and at 0.0000105 on OKX side by side, and the coin view's USD-weighted average liquidation
-price mixes both scales. The price must be per unit of `symbol`, like `qty`."""
+"""Instruments quoted per block of coins (`1000PEPEUSDT`, `SHIB1000USDT`): quantity AND price
+are per single coin, so price × qty is the notional and a coin has one price scale across
+venues (the event id still uses the venue's own price)."""
 
 from __future__ import annotations
 
