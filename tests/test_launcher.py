@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -57,3 +58,21 @@ def test_up_demo_serves_health_and_leaves_no_process(tmp_path: Path) -> None:
     leftovers = [pid for pid in family if psutil.pid_exists(pid)
                  and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]  # fmt: skip
     assert leftovers == []
+
+
+def test_up_refuses_a_taken_web_port(tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LIQMON_")}
+        env.pop("REDIS_URL", None)
+        env["LIQMON_WEB_PORT"] = str(port)
+        proc = subprocess.run(
+            [sys.executable, "-m", "liqmon", "up"],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+    assert proc.returncode == 2
+    assert f"127.0.0.1:{port} is not available" in proc.stderr
+    assert "dashboard at" not in proc.stdout
+    assert not (tmp_path / "var").exists()  # nothing started, not even Redis

@@ -19,6 +19,7 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import sys
 import time
 from dataclasses import dataclass, field
@@ -123,7 +124,29 @@ async def _supervise(child: Child, stop: asyncio.Event) -> None:
             await asyncio.wait_for(stop.wait(), backoff)
 
 
+def port_taken(host: str, port: str) -> str | None:
+    """Why the web service could not listen on host:port, or None when it can."""
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, int(port)))
+    except (OSError, ValueError) as exc:
+        return str(exc)
+    return None
+
+
 async def up(demo: bool, var_dir: Path, services: tuple[str, ...] = START_ORDER) -> int:
+    host = os.environ.get("LIQMON_WEB_HOST", "127.0.0.1")
+    port = os.environ.get("LIQMON_WEB_PORT", "8000")
+    if "web" in services and (problem := port_taken(host, port)):
+        # Fail loudly now rather than print a URL that belongs to someone else and then
+        # restart the web service forever.
+        logger.error("cannot serve the dashboard on %s:%s: %s", host, port, problem)
+        sys.stderr.write(
+            f"liqmon: {host}:{port} is not available ({problem}); "
+            "set LIQMON_WEB_PORT to a free port\n"
+        )
+        return 2
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -146,8 +169,6 @@ async def up(demo: bool, var_dir: Path, services: tuple[str, ...] = START_ORDER)
     env.setdefault("LIQMON_WEB_EXPECTED_COLLECTORS", ",".join(venues))
     children = {name: Child(name, env) for name in services}
     tasks = [asyncio.create_task(_supervise(c, stop), name=c.name) for c in children.values()]
-    host = env.get("LIQMON_WEB_HOST", "127.0.0.1")
-    port = env.get("LIQMON_WEB_PORT", "8000")
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     sys.stdout.write(
         f"\n  liqmon is up: dashboard at http://{shown}:{port}/"
