@@ -47,7 +47,7 @@ async def write(redis: Redis, keys: Keys, events: Sequence[LiquidationEvent]) ->
 MARKET = [
     ("BTC", "97000.5"), ("ETH", "3612.4"), ("SOL", "242.17"), ("XRP", "1.4321"),
     ("DOGE", "0.41235"), ("SUI", "4.1234"), ("PEPE", "0.00002134"), ("WIF", "3.217"),
-    ("AVAX", "48.21"), ("LINK", "24.118"), ("1000BONK", "0.04712"), ("ADA", "1.0923"),
+    ("AVAX", "48.21"), ("LINK", "24.118"), ("BONK", "0.00004712"), ("ADA", "1.0923"),
     ("TRX", "0.2534"), ("LTC", "118.42"), ("ENA", "1.1234"), ("FARTCOIN", "1.4421"),
 ]  # fmt: skip
 

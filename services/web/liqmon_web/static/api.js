@@ -54,6 +54,27 @@ export async function getJson(path, params = {}) {
 
 export const getSummary = (top) => getJson("/api/summary", top ? { top } : {});
 export const getLiquidations = (params) => getJson("/api/liquidations", params);
+
+/**
+ * Up to `limit` newest matching liquidations, newest first. The server scans a bounded
+ * slice of the stream per request (10,000 entries by default), so a rare filter can get a
+ * short page, even an empty one, with a `next` cursor: follow it, at most `pages` requests.
+ */
+export async function getRecentLiquidations(query, limit, pages) {
+  const items = [];
+  let cursor = null;
+  for (let page = 0; page < pages && items.length < limit; page += 1) {
+    const body = await getLiquidations({
+      ...query,
+      limit: limit - items.length,
+      cursor,
+    });
+    items.push(...(body.items ?? []));
+    cursor = body.next;
+    if (!cursor) break;
+  }
+  return items;
+}
 export const getSymbol = (symbol) =>
   getJson(`/api/symbols/${encodeURIComponent(symbol)}`);
 export const getSeries = (params) => getJson("/api/series", params);

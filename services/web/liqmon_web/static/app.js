@@ -3,7 +3,7 @@
 // health, chart and the expanded rankings poll the API on their own timers.
 
 import { loadAlertUsd, setupAlertSelect } from "./alerts.js";
-import { getLiquidations, getSummary } from "./api.js";
+import { getRecentLiquidations, getSummary } from "./api.js";
 import { WindowCards } from "./cards.js";
 import { MinuteChart, RANGES } from "./chart.js";
 import { CoinView } from "./coin.js";
@@ -232,26 +232,9 @@ async function startTape() {
   stream.connect(query, lastId);
 }
 
-/**
- * The newest MAX_ROWS matching liquidations, newest first. The server scans a bounded slice
- * of the stream per request, so a rare filter can get a short page with a `next` cursor:
- * follow it a few times.
- */
-async function fetchRecent(query) {
-  const items = [];
-  let cursor = null;
-  for (let page = 0; page < FILL_PAGES && items.length < MAX_ROWS; page += 1) {
-    const body = await getLiquidations({
-      ...query,
-      limit: MAX_ROWS - items.length,
-      cursor,
-    });
-    items.push(...(body.items ?? []));
-    cursor = body.next;
-    if (!cursor) break;
-  }
-  return items;
-}
+/** The newest MAX_ROWS matching liquidations, newest first (following `next` cursors). */
+const fetchRecent = (query) =>
+  getRecentLiquidations(query, MAX_ROWS, FILL_PAGES);
 
 /** `event: reset` — our position fell out of retention: clear and reload what exists. */
 async function refill() {

@@ -1,10 +1,11 @@
 // One coin's own view (a modal dialog): per-window long/short totals, counts and average
 // liquidation price per side from /api/symbols/{symbol}, its last hour per minute from
-// /api/series?symbol=, and its recent tape from /api/liquidations?symbol=. Refreshed every
+// /api/series?symbol=, and its recent tape from /api/liquidations?symbol= (following `next`
+// cursors: a rare coin's last prints can lie beyond one bounded server scan). Refreshed every
 // few seconds while open; the open coin is kept in the URL (?coin=) so a link opens it.
 // The coin name is exchange text: shown as text only.
 
-import { getLiquidations, getSymbol, windowNames } from "./api.js";
+import { getRecentLiquidations, getSymbol, windowNames } from "./api.js";
 import { MinuteChart } from "./chart.js";
 import { el, replaceChildren } from "./dom.js";
 import {
@@ -20,6 +21,8 @@ import { Tape } from "./tape.js";
 
 const REFRESH_MS = 5000;
 const RECENT = 50;
+/** Requests for the recent list: a rare coin may need several bounded scans (api.js). */
+const RECENT_PAGES = 10;
 
 /** First present field among `names` (the per-window object's spelling may vary). */
 function pick(obj, ...names) {
@@ -34,6 +37,8 @@ export class CoinView {
     this.dialog = dialog;
     this.symbol = null;
     this.timer = null;
+    /** Live events for the coin that arrive while its recent list is being fetched. */
+    this.liveWhileLoading = null;
     this.title = dialog.querySelector(".coin-title");
     this.table = dialog.querySelector(".coin-windows");
     this.status = dialog.querySelector(".coin-status");
@@ -59,6 +64,7 @@ export class CoinView {
     this.dialog.dataset.symbol = this.symbol;
     replaceChildren(this.table);
     this.tape.clear();
+    this.liveWhileLoading = []; // re-added after the recent list replaces the tape
     this.status.textContent = t("loading");
     if (!this.dialog.open) this.dialog.showModal();
     this.chart?.destroy();
@@ -84,7 +90,9 @@ export class CoinView {
 
   /** A live event from the main stream: add it if it is this coin's. */
   push(event) {
-    if (this.symbol && event.symbol === this.symbol) this.tape.push(event);
+    if (!this.symbol || event.symbol !== this.symbol) return;
+    this.liveWhileLoading?.push(event);
+    this.tape.push(event);
   }
 
   async load(first = false) {
@@ -94,16 +102,21 @@ export class CoinView {
       const [info, recent] = await Promise.all([
         getSymbol(symbol),
         first
-          ? getLiquidations({ symbol, limit: RECENT })
+          ? getRecentLiquidations({ symbol }, RECENT, RECENT_PAGES)
           : Promise.resolve(null),
       ]);
       if (symbol !== this.symbol) return;
       this.renderWindows(info);
-      if (recent) this.tape.fill(recent.items ?? []);
+      if (recent) {
+        this.tape.fill(recent);
+        for (const event of this.liveWhileLoading ?? []) this.tape.push(event);
+      }
+      if (first) this.liveWhileLoading = null;
       this.status.textContent = "";
     } catch (error) {
-      if (symbol === this.symbol)
-        this.status.textContent = t("error", { msg: error.message });
+      if (symbol !== this.symbol) return;
+      if (first) this.liveWhileLoading = null;
+      this.status.textContent = t("error", { msg: error.message });
     }
   }
 

@@ -58,12 +58,25 @@ export function formatPrice(text) {
   return frac === undefined ? grouped : `${grouped}.${frac}`;
 }
 
-/** A price from a JSON number (averages), rounded to a sensible number of digits. */
+/** Significant digits of a computed price (an average): enough to tell ticks apart. */
+export const PRICE_DIGITS = 6;
+
+/**
+ * A price from a JSON number (averages) with PRICE_DIGITS significant digits, never in
+ * exponent notation, separators on the integer part, trailing zeros dropped:
+ * 97012.3456 -> "97,012.3", 0.0000105019 -> "0.0000105019", 1.2e-9 -> "0.0000000012".
+ * A fixed number of decimals would show a coin priced per single unit (1.2e-9) as "0".
+ * Integer digits are never rounded away: 1234567.8 -> "1,234,568".
+ */
 export function formatPriceNumber(value) {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) return "–";
-  const digits = n >= 1000 ? 2 : n >= 1 ? 4 : 8;
-  const [whole, frac] = n.toFixed(digits).split(".");
+  const magnitude = Math.floor(Math.log10(n)); // 0 for 1..9.99, -6 for 0.000001..
+  const decimals = Math.min(100, Math.max(0, PRICE_DIGITS - 1 - magnitude));
+  // toFixed switches to exponent notation from 1e21 up; BigInt never does.
+  const fixed =
+    n < 1e21 ? n.toFixed(decimals) : BigInt(Math.round(n)).toString();
+  const [whole, frac = ""] = fixed.split(".");
   const trimmed = frac.replace(/0+$/, "");
   const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
   return trimmed ? `${grouped}.${trimmed}` : grouped;

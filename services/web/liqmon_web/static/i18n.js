@@ -45,7 +45,7 @@ const STRINGS = {
     none: "none",
     incomplete: "partial",
     incomplete_title:
-      "The window started before data collection did (or overlaps a gap): totals cover less than the full window.",
+      "This window overlaps a time when a collector was not connected, or starts before data collection began: some liquidations may be missing from these totals.",
     capped: "{n} capped s",
     capped_title:
       "Contract-seconds in which a sampled feed (Binance, OKX: at most one liquidation per contract per second) reported one — more may have happened in each, so the true total is probably higher.",
@@ -139,7 +139,8 @@ const STRINGS = {
     largest: "最大单笔",
     none: "无",
     incomplete: "不完整",
-    incomplete_title: "窗口早于数据采集开始（或包含中断）：总额不足整个窗口。",
+    incomplete_title:
+      "此窗口包含采集器未连接的时段，或早于数据采集开始：这些总额可能遗漏部分爆仓。",
     capped: "{n} 秒触及上限",
     capped_title:
       "抽样推送（币安、OKX：每个合约每秒最多一笔）报告了爆仓的合约秒数——每一秒内可能还有更多，真实总额可能更高。",

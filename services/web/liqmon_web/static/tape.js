@@ -1,4 +1,6 @@
 // The live tape: newest first, one row per liquidation, keyed by stream id.
+// A liquidation that reached the stream twice (same event `id`, two stream ids: e.g. a
+// collector resent it after a reconnect) is shown once: rows are also unique by event id.
 //
 // Smooth at hundreds of events per second: incoming events only go into a queue; one
 // requestAnimationFrame callback per frame builds the new rows in a DocumentFragment,
@@ -31,7 +33,9 @@ export class Tape {
     this.onRows = options.onRows;
     /** A print at or above this is highlighted (see alerts.js). */
     this.highlightUsd = options.highlightUsd ?? Infinity;
+    /** Stream ids and event ids of the rows shown or queued. */
     this.ids = new Set();
+    this.eventIds = new Set();
     this.queue = [];
     this.frame = 0;
     this.flush = this.flush.bind(this);
@@ -42,17 +46,30 @@ export class Tape {
     this.renderEmpty();
   }
 
+  /** Remember an event about to be shown; false if it (or its event id) already is. */
+  remember(event) {
+    if (!event?.stream_id || this.ids.has(event.stream_id)) return false;
+    if (event.id && this.eventIds.has(event.id)) return false;
+    this.ids.add(event.stream_id);
+    if (event.id) this.eventIds.add(event.id);
+    return true;
+  }
+
+  forget(streamId, eventId) {
+    this.ids.delete(streamId);
+    if (eventId) this.eventIds.delete(eventId);
+  }
+
   /** Queue one live event (rendered on the next frame). Duplicates are ignored. */
   push(event) {
-    if (!event || !event.stream_id || this.ids.has(event.stream_id)) return;
-    this.ids.add(event.stream_id);
+    if (!this.remember(event)) return;
     this.queue.push(event);
     if (this.queue.length > this.maxRows * 2) {
       for (const dropped of this.queue.splice(
         0,
         this.queue.length - this.maxRows,
       )) {
-        this.ids.delete(dropped.stream_id);
+        this.forget(dropped.stream_id, dropped.id);
       }
     }
     if (!this.frame) this.frame = requestAnimationFrame(this.flush);
@@ -62,10 +79,9 @@ export class Tape {
   fill(items) {
     this.clear();
     const fresh = [];
-    for (const item of items.slice(0, this.maxRows)) {
-      if (!item?.stream_id || this.ids.has(item.stream_id)) continue;
-      this.ids.add(item.stream_id);
-      fresh.push(item);
+    for (const item of items) {
+      if (fresh.length >= this.maxRows) break;
+      if (this.remember(item)) fresh.push(item);
     }
     if (fresh.length) {
       this.list.replaceChildren(...fresh.map((e) => this.row(e, false)));
@@ -78,6 +94,7 @@ export class Tape {
     this.frame = 0;
     this.queue = [];
     this.ids.clear();
+    this.eventIds.clear();
     this.renderEmpty();
   }
 
@@ -87,7 +104,7 @@ export class Tape {
     const batch = this.queue.splice(0, this.queue.length);
     const keep = batch.slice(-this.maxRows);
     for (const dropped of batch.slice(0, batch.length - keep.length))
-      this.ids.delete(dropped.stream_id);
+      this.forget(dropped.stream_id, dropped.id);
     const fragment = document.createDocumentFragment();
     for (let i = keep.length - 1; i >= 0; i -= 1)
       fragment.append(this.row(keep[i], true));
@@ -97,7 +114,7 @@ export class Tape {
     let excess = this.list.childElementCount - this.maxRows;
     while (excess > 0) {
       const last = this.list.lastElementChild;
-      this.ids.delete(last.dataset.id);
+      this.forget(last.dataset.id, last.dataset.eventId);
       last.remove();
       excess -= 1;
     }
@@ -142,7 +159,12 @@ export class Tape {
       "li",
       {
         class: classes.join(" "),
-        dataset: { id: event.stream_id, side: event.side, usd: event.usd },
+        dataset: {
+          id: event.stream_id,
+          eventId: event.id ?? "",
+          side: event.side,
+          usd: event.usd,
+        },
       },
       el("time", {
         class: "c-time",
@@ -178,7 +200,11 @@ export class Tape {
           text: shortProduct(event.exchange, event.product),
         }),
       ),
-      el("span", { class: "c-price", text: formatPrice(event.price) }),
+      el("span", {
+        class: "c-price",
+        title: formatPrice(event.price),
+        text: formatPrice(event.price),
+      }),
       el("span", {
         class: "c-usd",
         title: formatUsdExact(event.usd),

@@ -1,0 +1,166 @@
+"""Tiny per-coin prices, a rare coin's recent list behind bounded scans, duplicate prints.
+
+Coins such as PEPE are priced per single coin (0.0000105019, even 1.2e-9): averages keep
+six significant digits instead of rounding to "0", and the tape shows the exchange's digits
+unclipped. The coin view follows `next` cursors when the server's bounded scan finds none
+of the coin's prints. A liquidation that reached the stream twice is one row on the tape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.async_api import Browser
+from redis.asyncio import Redis
+
+from liqmon.keys import Keys
+from tests.browser.conftest import WebServer
+from tests.browser.events import make_event, write
+from tests.browser.pages import Dashboard
+
+pytestmark = pytest.mark.browser
+
+PRICE_CASES = """async () => {
+    const f = await import('/static/format.js');
+    return [97012.3456, 97000.5, 1234567.8, 1.0923, 0.41235, 0.0000105019,
+            3.14159265e-7, 1.2e-9, 0, null].map(f.formatPriceNumber);
+}"""
+
+
+async def test_average_prices_keep_significant_digits(web: WebServer, browser: Browser) -> None:
+    page = await Dashboard.open(browser, web.url)
+    assert await page.page.evaluate(PRICE_CASES) == [
+        "97,012.3",
+        "97,000.5",
+        "1,234,568",
+        "1.0923",
+        "0.41235",
+        "0.0000105019",
+        "0.000000314159",
+        "0.0000000012",
+        "–",
+        "–",
+    ]
+
+
+async def test_tiny_prices_in_the_tape_and_the_coin_view(
+    web: WebServer, browser: Browser, redis: Redis, keys: Keys, redis_url: str
+) -> None:
+    from liqmon_aggregator.testing import drain
+
+    events = [
+        make_event("PEPE", side="long", usd="5000", price="0.0000105019"),
+        make_event("PEPE", side="long", usd="5000", price="0.0000105019"),
+        make_event("PEPE", side="short", usd="3000", price="0.0000000012"),
+    ]
+    ids = await write(redis, keys, events)
+    await drain(redis_url)
+    page = await Dashboard.open(browser, web.url)
+    await page.wait_for_rows(ids)
+    # The exchange's digits, whole: not cut by the price column's width.
+    cells = await page.page.eval_on_selector_all(
+        "#tape li.row .c-price",
+        "cs => cs.map(c => [c.textContent, c.scrollWidth <= c.clientWidth, c.title])",
+    )
+    assert sorted(cells) == [
+        ["0.0000000012", True, "0.0000000012"],
+        ["0.0000105019", True, "0.0000105019"],
+        ["0.0000105019", True, "0.0000105019"],
+    ]
+
+    await page.page.click("#tape button.coin[data-symbol=PEPE] >> nth=0")
+    row = "#coin-view tr[data-window='1h']"
+    await page.page.wait_for_selector("#coin-view[open] tr[data-window='1h']")
+    avg_long = await page.page.inner_text(f"{row} td.avg.long")
+    avg_short = await page.page.inner_text(f"{row} td.avg.short")
+    assert (avg_long, avg_short) == ("0.0000105019", "0.0000000012")
+    assert page.errors == []
+
+
+@pytest.fixture
+async def narrow_web(
+    service_env: dict[str, str], tmp_path: Path, redis: object
+) -> AsyncIterator[WebServer]:
+    """The web service scanning only 100 stream entries per /api/liquidations request."""
+    server = WebServer({**service_env, "LIQMON_WEB_MAX_SCAN": "100"}, tmp_path)
+    await server.start()
+    yield server
+    server.stop()
+
+
+async def test_coin_view_follows_next_to_a_rare_coins_prints(
+    narrow_web: WebServer, browser: Browser, redis: Redis, keys: Keys
+) -> None:
+    [rare_id] = await write(redis, keys, [make_event("RARECOIN", side="short", usd="777")])
+    for _ in range(4):  # 400 newer prints of another coin: 4 scans of 100 before RARECOIN
+        await write(redis, keys, [make_event("BTC") for _ in range(100)])
+    async with httpx.AsyncClient() as client:
+        first = (
+            await client.get(
+                f"{narrow_web.url}/api/liquidations", params={"symbol": "RARECOIN", "limit": 50}
+            )
+        ).json()
+    assert first["items"] == [] and first["next"]  # one request alone finds nothing
+
+    page = await Dashboard.open(browser, narrow_web.url, "?coin=RARECOIN")
+    await page.page.wait_for_selector(f'#coin-view .coin-tape li.row[data-id="{rare_id}"]')
+    assert await page.tape_ids("#coin-view .coin-tape") == [rare_id]
+    assert page.errors == []
+
+
+DUPLICATE_TAPE = """async () => {
+    const { Tape } = await import('/static/tape.js');
+    const list = document.createElement('ol');
+    document.body.append(list);
+    const tape = new Tape(list, { maxRows: 10 });
+    const ev = (streamId, id) => ({ stream_id: streamId, id, ts: Date.now(), symbol: 'BTC',
+        exchange: 'binance', product: 'binance-usdm', instrument: 'BTCUSDT', side: 'long',
+        price: '97000.5', usd: 1000 });
+    const rows = () => [...list.querySelectorAll('li.row')].map(r => r.dataset.id);
+    const frame = () => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+    tape.fill([ev('5-0', 'c'), ev('4-0', 'b'), ev('3-0', 'b'), ev('2-0', 'a')]);
+    const filled = rows();
+    tape.push(ev('6-0', 'a'));  // already shown under another stream id
+    tape.push(ev('7-0', 'd'));
+    tape.push(ev('8-0', 'd'));  // same frame, same event
+    await frame();
+    const pushed = rows();
+    for (let i = 0; i < 12; i += 1) tape.push(ev(`${10 + i}-0`, `n${i}`));
+    await frame();
+    tape.push(ev('30-0', 'a'));  // 'a' was trimmed off the bottom: it may come back
+    await frame();
+    const again = rows()[0];
+    list.remove();
+    return { filled, pushed, again };
+}"""
+
+
+async def test_tape_never_shows_the_same_liquidation_twice(
+    web: WebServer, browser: Browser, redis: Redis, keys: Keys
+) -> None:
+    page = await Dashboard.open(browser, web.url)
+    got = await page.page.evaluate(DUPLICATE_TAPE)
+    assert got == {
+        "filled": ["5-0", "4-0", "2-0"],
+        "pushed": ["7-0", "5-0", "4-0", "2-0"],
+        "again": "30-0",
+    }
+
+    # End to end: one liquidation appended to the stream twice (two stream ids).
+    event = make_event("ETH", side="short", usd="4321", price="3612.4")
+    ids = await write(redis, keys, [event])
+    ids += await write(redis, keys, [replace(event)])
+    later = await write(redis, keys, [make_event("SOL")])
+    await page.wait_for_rows(later)
+    await page.settle()
+    shown = await page.tape_ids()
+    assert len([i for i in shown if i in ids]) == 1
+    await page.reload()  # the initial fill from /api/liquidations: still one row
+    await page.wait_for_rows(later)
+    shown = await page.tape_ids()
+    assert len([i for i in shown if i in ids]) == 1
+    assert page.errors == []
