@@ -51,6 +51,17 @@ class Keys:
         """
         return f"{self.base}:collector:{exchange}:gaps"
 
+    def collector_alive(self, exchange: str) -> str:
+        """String, no TTL: last ms at which a collector of this exchange had every connection
+        up (refreshed with the status). Outlives the status hash, so a start after a crash or
+        a long stop knows when collection stopped."""
+        return f"{self.base}:collector:{exchange}:alive"
+
+    def collector_first_start(self, exchange: str) -> str:
+        """String, no TTL, SET NX: ms of the first connection ever made for this exchange.
+        Windows reaching before it are incomplete (liqmon.views.read_summary)."""
+        return f"{self.base}:collector:{exchange}:first-start"
+
     # --- aggregator (derived state; all rebuildable from `events`) --------------------
     def agg(self, *parts: str) -> str:
         """Namespace for aggregator-owned keys: `<base>:agg:<parts...>`.

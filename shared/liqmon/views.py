@@ -13,6 +13,10 @@ Layout shared with the aggregator (liqmon_aggregator writes exactly this):
   where price_units = price * 10**10 rounded half-even; the numerator is kept exactly as
   three 40-bit limbs (see `price_limbs`). Precision guaranteed: the average of the prices
   rounded to 1e-10 USD, exact to 12 significant digits in the returned string.
+
+A window is `incomplete` when it overlaps a collector gap (closed, or open in a status hash)
+or starts before the latest `collector_first_start` among the exchanges that have one: an
+exchange collected for an hour has no 1d figure yet; one never run is not expected.
 """
 
 from __future__ import annotations
@@ -88,10 +92,12 @@ async def read_generation(redis: Redis, keys: Keys) -> int:
 SUMMARY_LUA: Final = """#!lua flags=no-writes
 --[[ summary: read every window at once.
 KEYS  for each window (WINDOWS order) 5 keys: totals hash, coin hash, rank L, rank S,
-      largest zset; then for each exchange 2 keys: gaps zset, collector status hash
+      largest zset; then for each exchange 3 keys: gaps zset, collector status hash,
+      first-start string
 ARGV  1 top N   2 window count   3 exchange count
 RETURNS {now_ms, per window {totals flat, rank L flat, counts L, rank S flat, counts S,
-  largest {member, score} or {}}, per exchange {max gap end or false, open since or false}}
+  largest {member, score} or {}}, per exchange {max gap end or false, open since or false,
+  first start or false}}
 ]]
 local top, nw, ne = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local t = redis.call('TIME')
@@ -111,10 +117,10 @@ for i = 0, nw - 1 do
   out[#out + 1] = {redis.call('HGETALL', KEYS[k]), rl, cl, rs, cs, lg}
 end
 for i = 0, ne - 1 do
-  local k = 1 + 5 * nw + 2 * i
+  local k = 1 + 5 * nw + 3 * i
   local gap = redis.call('ZREVRANGE', KEYS[k], 0, 0, 'WITHSCORES')
   local open = redis.call('HGET', KEYS[k + 1], 'gap_open_since')
-  out[#out + 1] = {gap[2] or false, open or false}
+  out[#out + 1] = {gap[2] or false, open or false, redis.call('GET', KEYS[k + 2]) or false}
 end
 return out
 """
@@ -156,17 +162,26 @@ async def read_summary(redis: Redis, keys: Keys, *, top: int = 10) -> dict[str, 
             keys.agg_largest(gen, w),
         ]
     for ex in EXCHANGES:
-        script_keys += [keys.collector_gaps(ex), keys.collector_status(ex)]
+        script_keys += [
+            keys.collector_gaps(ex),
+            keys.collector_status(ex),
+            keys.collector_first_start(ex),
+        ]
     script = redis.register_script(SUMMARY_LUA)
     reply = await script(keys=script_keys, args=[max(1, top), len(WINDOWS), len(EXCHANGES)])
     now = int(reply[0])
     gap_end = 0
     open_gap = False
+    # A window reaching before the latest first start of the exchanges that ever ran lacks
+    # that exchange's data; exchanges never run (no first-start key) do not count.
+    collected_from = 0
     for ex_reply in reply[1 + len(WINDOWS) :]:
         if ex_reply[0]:
             gap_end = max(gap_end, int(float(ex_reply[0])))
         if ex_reply[1] and _s(ex_reply[1]).strip():
             open_gap = True
+        if ex_reply[2] and _s(ex_reply[2]).isdigit():
+            collected_from = max(collected_from, int(_s(ex_reply[2])))
     windows: dict[str, Any] = {}
     now_bucket = now // BUCKET_MS
     for w, (flat, rl, cl, rs, cs, lg) in zip(WINDOWS, reply[1 : 1 + len(WINDOWS)], strict=True):
@@ -189,7 +204,7 @@ async def read_summary(redis: Redis, keys: Keys, *, top: int = 10) -> dict[str, 
             "top_long": _ranking(rl, cl)[:top],
             "top_short": _ranking(rs, cs)[:top],
             "largest": _largest(lg),
-            "incomplete": open_gap or gap_end > start,
+            "incomplete": open_gap or gap_end > start or start < collected_from,
             "capped_seconds": totals.get("cap", 0),
         }
     return {"as_of": now, "windows": windows}

@@ -75,6 +75,7 @@ class CollectorService:
             keys,
             retention_ms=settings.retention_ms,
             ttl_seconds=settings.collector_status_ttl_seconds,
+            interval_seconds=settings.collector_status_seconds,
         )
         self.held = HoldQueue(
             self.writer.submit, self._reject, max_age_seconds=settings.collector_hold_seconds

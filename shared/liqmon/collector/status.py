@@ -11,6 +11,18 @@ once it is back; a window that overlaps a gap is incomplete. A gap still open is
 `gap_open_since`. On shutdown the final status says the gap opened now, and the next start
 inherits that value (if the hash has not expired yet) so a restart's outage is recorded too.
 A planned rollover opens the new connection before closing the old one: no gap.
+
+Outages the collector could not report (SIGKILL, or a stop longer than the hash's TTL) are
+found through the durable `Keys.collector_alive` marker: the last ms at which this exchange
+had a collector with every connection up. A start inherits a gap from the earlier of the
+marker and the hash's `gap_open_since`. If the hash still says `connected`, that may be a
+live replica (`docker compose --scale` shares the hash: no outage) or the run that was just
+killed and restarted within the TTL (an outage): the inherited gap is *held* until another
+collector refreshes the marker after our start (replica: gap dropped) or `confirm_ms` passes
+without one (gap recorded). A collector holding a gap does not refresh the marker itself, so
+two replicas restarting together both record it instead of vouching for each other.
+
+`Keys.collector_first_start` is SET NX at the first connection ever made for the exchange.
 """
 
 from __future__ import annotations
@@ -77,6 +89,7 @@ class CollectorStatus:
         *,
         retention_ms: int,
         ttl_seconds: int = 30,
+        interval_seconds: float = 2.0,
     ) -> None:
         self.exchange = exchange
         self._keys = keys
@@ -91,6 +104,13 @@ class CollectorStatus:
         #: A previous run's open gap, also given to feeds added before the first connect
         #: (venues whose connections depend on a REST listing add them after startup).
         self._inherited_gap: int | None = None
+        #: A live replica refreshes the marker every interval: 3 intervals (at most the TTL)
+        #: without a refresh after our start means nobody else was collecting.
+        self.confirm_ms = int(min(3 * interval_seconds, ttl_seconds) * 1000)
+        self._unconfirmed = False  # an inherited gap waits for the replica check
+        self._held_gaps: list[tuple[int, int]] = []
+        self.first_connect = 0  # ms of this run's first connection (for first-start)
+        self._first_marked = False
 
     def add_feed(self, product: str, url: str) -> FeedState:
         state = FeedState(product, url, since=self.started, down_since=self.started)
@@ -107,7 +127,9 @@ class CollectorStatus:
     def connected(self, product: str) -> None:
         state, ts = self.feeds[product], now_ms()
         if state.record_gap:
-            self._gaps.append((state.down_since, ts))
+            held = self._unconfirmed and not state.ever_connected
+            (self._held_gaps if held else self._gaps).append((state.down_since, ts))
+        self.first_connect = self.first_connect or ts
         if state.ever_connected:
             self.counters.reconnects += 1
         state.connected, state.since, state.record_gap = True, ts, False
@@ -182,36 +204,72 @@ class CollectorStatus:
         }
 
     async def load_previous(self, redis: Redis) -> None:
-        """Inherit an open gap from the previous run's status, if it is still there."""
+        """Inherit an open gap from the previous run's status and the alive marker."""
+        pipe = redis.pipeline(transaction=False)
+        pipe.hmget(self._keys.collector_status(self.exchange), ["gap_open_since", "connected"])
+        pipe.get(self._keys.collector_alive(self.exchange))
         try:
-            previous = await redis.hget(
-                self._keys.collector_status(self.exchange), "gap_open_since"
-            )
+            (open_since, connected), alive = await pipe.execute()
         except REDIS_ERRORS as exc:
             logger.info("previous status not readable (%s)", exc)
             return
-        if isinstance(previous, bytes):
-            previous = previous.decode()
-        if isinstance(previous, str) and previous.isdigit():
-            self.inherit_gap(int(previous))
+        since = [v for v in (_ms(open_since), _ms(alive)) if v is not None]
+        if not since:
+            return
+        self.inherit_gap(min(since))
+        self._unconfirmed = _text(connected) == "1"
+        logger.info(
+            "collection of %s last accounted for at %d%s",
+            self.exchange,
+            min(since),
+            "; another collector may be live, checking" if self._unconfirmed else "",
+        )
 
     async def publish(self, redis: Redis, *, final: bool = False) -> bool:
         key = self._keys.collector_status(self.exchange)
+        if final and self._unconfirmed:  # no time left to check: record (the safe side)
+            self._gaps += self._held_gaps
+            self._held_gaps.clear()
         gaps, self._gaps = self._gaps, []
+        fields = self.fields(final=final)
+        alive_key = self._keys.collector_alive(self.exchange)
         pipe = redis.pipeline(transaction=False)
-        pipe.hset(key, mapping=self.fields(final=final))  # type: ignore[arg-type]
+        pipe.get(alive_key)  # reply 0: did another collector refresh it since our start?
+        pipe.hset(key, mapping=fields)  # type: ignore[arg-type]
         pipe.expire(key, self._ttl)
+        if fields["connected"] == "1" and not self._unconfirmed:
+            pipe.set(alive_key, fields["updated"])
+        marking = bool(self.first_connect) and not self._first_marked
+        if marking:
+            first_key = self._keys.collector_first_start(self.exchange)
+            pipe.set(first_key, self.first_connect, nx=True)
         if gaps:
             gap_key = self._keys.collector_gaps(self.exchange)
             pipe.zadd(gap_key, {f"{t0}:{t1}": t1 for t0, t1 in gaps})
             pipe.zremrangebyscore(gap_key, "-inf", now_ms() - self._retention_ms)
         try:
-            await pipe.execute()
+            replies = await pipe.execute()
         except REDIS_ERRORS as exc:
             self._gaps = gaps + self._gaps
             logger.debug("status publish failed: %s", exc)
             return False
+        self._first_marked = self._first_marked or marking
+        if self._unconfirmed:
+            self._confirm(_ms(replies[0]))
         return True
+
+    def _confirm(self, alive: int | None) -> None:
+        """Resolve a held inherited gap (see the module doc)."""
+        if alive is not None and alive > self.started:
+            logger.info("another %s collector is live: no outage before this start", self.exchange)
+            self._held_gaps.clear()
+            self._unconfirmed, self._inherited_gap = False, None
+            for state in self.feeds.values():
+                state.record_gap = state.record_gap and state.ever_connected
+        elif now_ms() - self.started >= self.confirm_ms:
+            self._gaps += self._held_gaps
+            self._held_gaps.clear()
+            self._unconfirmed = False
 
     async def run(
         self, redis: Redis, stop: asyncio.Event, interval: float, refresh: Callable[[], None]
@@ -221,3 +279,12 @@ class CollectorStatus:
             await self.publish(redis)
             if await wait_or_stop(stop, interval):
                 return
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value or "")
+
+
+def _ms(value: object) -> int | None:
+    text = _text(value)
+    return int(text) if text.isdigit() else None
