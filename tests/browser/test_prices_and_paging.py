@@ -56,6 +56,7 @@ async def test_tiny_prices_in_the_tape_and_the_coin_view(
         make_event("PEPE", side="long", usd="5000", price="0.0000105019"),
         make_event("PEPE", side="long", usd="5000", price="0.0000105019"),
         make_event("PEPE", side="short", usd="3000", price="0.0000000012"),
+        make_event("SATS", side="short", usd="2000", price="0.00000031415926"),
     ]
     ids = await write(redis, keys, events)
     await drain(redis_url)
@@ -68,6 +69,7 @@ async def test_tiny_prices_in_the_tape_and_the_coin_view(
     )
     assert sorted(cells) == [
         ["0.0000000012", True, "0.0000000012"],
+        ["0.00000031415926", True, "0.00000031415926"],
         ["0.0000105019", True, "0.0000105019"],
         ["0.0000105019", True, "0.0000105019"],
     ]
