@@ -290,13 +290,19 @@ async def peak(pipe: Pipeline, args: argparse.Namespace) -> None:
     if args.confirm_seconds and best:
         e0, t0 = await pipe.emitted(), time.monotonic()
         await pipe.run_at(best, args.confirm_seconds)
-        lags = []
+        lags, unanswered = [], 0
         while time.monotonic() - t0 < args.confirm_seconds:
             await asyncio.sleep(5)
-            lags.append(await pipe.emitted() - await pipe.applied())
+            try:
+                lags.append(await pipe.emitted() - await pipe.applied())
+            except httpx.TimeoutException:  # the simulator itself is saturated
+                unanswered += 1
+        if not lags:
+            print(f"  confirm {best:.0f}/s: the simulator never answered its stats (saturated)")
+            return
         print(f"  confirm {best:.0f}/s for {args.confirm_seconds:.0f} s: "
               f"{(await pipe.emitted() - e0) / (time.monotonic() - t0):.0f}/s emitted, "
-              f"backlog max {max(lags)} last {lags[-1]}")  # fmt: skip
+              f"backlog max {max(lags)} last {lags[-1]}, {unanswered} unanswered")  # fmt: skip
     print(f"  ERROR lines logged: {pipe.stack.errors()}")
 
 

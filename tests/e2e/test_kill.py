@@ -49,7 +49,9 @@ async def when_emitted(stack: Stack, n: int) -> None:
 
 
 async def full_stack(stack: Stack) -> None:
-    await stack.start_sim()
+    # the cascade's market (85 % longs, fat tails, hundreds of symbols, sliding prices),
+    # silent (rate x 0) until the test starts a finite run at an explicit rate
+    await stack.start_sim(LIQMON_SIM_SCENARIO="cascade", LIQMON_SIM_RATE_MULTIPLIER="0")
     for name in ("aggregator", "web", "collector-binance", "collector-okx"):
         stack.start(name)
     await stack.wait_subscribed()
