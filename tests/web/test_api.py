@@ -142,6 +142,10 @@ async def test_openapi_and_docs(web: Web) -> None:
     } <= set(spec["paths"])  # fmt: skip
     assert "text/event-stream" in spec["paths"]["/api/stream"]["get"]["responses"]["200"]["content"]
     assert (await web.client.get("/docs")).status_code == 200
+    assert "Binance, OKX and Bybit" in spec["info"]["summary"]
+    params = {p["name"]: p for p in spec["paths"]["/api/liquidations"]["get"]["parameters"]}
+    assert "`ts`" in params["since"]["description"]
+    assert "10 minutes after `until`" in params["until"]["description"]
 
 
 async def test_redis_down_is_503_not_500(redis_url: str) -> None:

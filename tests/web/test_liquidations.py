@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -18,6 +19,7 @@ from tests.web.helpers import (
     random_events,
     settings_for,
     xadd_at_ts,
+    xadd_now,
 )
 
 N = 400
@@ -170,3 +172,22 @@ async def test_malformed_entries_are_skipped(web: Web, redis: Redis, keys: Keys)
     await redis.xadd(keys.events, {"v": "9"})
     body = (await web.client.get("/api/liquidations")).json()
     assert [i["stream_id"] for i in body["items"]] == [sid]
+
+
+async def test_min_usd_is_an_exact_threshold(web: Web, redis: Redis, keys: Keys) -> None:
+    # usd >= min_usd, no rounding: half-even cents would let $10,000.00 through 10000.005.
+    cents = (999_999, 1_000_000, 1_000_001)
+    await xadd_now(redis, keys, [make_event(usd_cents=c, salt=c) for c in cents])
+    for min_usd, expect in (
+        ("10000.005", [1_000_001]),
+        ("10000.001", [1_000_001]),
+        ("10000", [1_000_000, 1_000_001]),
+        ("10000.00", [1_000_000, 1_000_001]),
+        ("9999.995", [1_000_000, 1_000_001]),
+        ("9999.99", list(cents)),
+        ("1E+4", [1_000_000, 1_000_001]),
+    ):
+        resp = await web.client.get("/api/liquidations", params={"min_usd": min_usd})
+        assert resp.status_code == 200, resp.text
+        got = sorted(round(Decimal(str(i["usd"])) * 100) for i in resp.json()["items"])
+        assert got == expect, min_usd

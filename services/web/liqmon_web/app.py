@@ -128,7 +128,7 @@ def create_app(settings: WebSettings) -> FastAPI:
     app = FastAPI(
         title="liqmon",
         version=__version__,
-        summary="Real-time crypto futures liquidations (Binance, OKX): REST API and SSE.",
+        summary="Real-time crypto futures liquidations (Binance, OKX and Bybit): REST API and SSE.",
         lifespan=lifespan,
         docs_url=None,  # served from the vendored Swagger UI by routes/pages.py
         redoc_url=None,

@@ -14,6 +14,8 @@ Why this shape (../shared/notes/style-and-redis.md §2d):
 - Every client has a bounded queue (counted in events). A client whose queue is full is
   dropped at once and counted: it can never slow the reader or the other clients, nor
   grow memory. Its browser reconnects with `Last-Event-ID` and replays what it missed.
+- A liquidation that reached the stream twice (same event id) is broadcast once: the
+  reader remembers recent event ids (dedup.py) and drops a repeat before publishing.
 - The summary is read and serialized once per second per process (`SummaryCache`), and
   each client holds only the latest summary frame (a one-slot box, latest wins).
 """
@@ -34,6 +36,7 @@ from redis.exceptions import RedisError, ResponseError
 from liqmon.event import InvalidEvent, LiquidationEvent
 from liqmon.keys import Keys
 from liqmon.logs import LogOnce
+from liqmon_web.dedup import RecentIds
 from liqmon_web.filters import (
     EventFilter,
     EventKey,
@@ -60,12 +63,13 @@ def liquidation_frame(stream_id: str, event: LiquidationEvent) -> bytes:
 class Encoded:
     """One stream entry, parsed and encoded once per process."""
 
-    __slots__ = ("frame", "key", "sid")
+    __slots__ = ("eid", "frame", "key", "sid")
 
-    def __init__(self, sid: StreamId, key: EventKey, frame: bytes) -> None:
+    def __init__(self, sid: StreamId, key: EventKey, frame: bytes, eid: str) -> None:
         self.sid = sid
         self.key = key
         self.frame = frame
+        self.eid = eid  # the event id (dedup.py)
 
 
 def encode_entries(
@@ -83,7 +87,7 @@ def encode_entries(
             log_once.warning(str(exc)[:60], "skipping malformed stream entry %s: %s", raw_id, exc)
             continue
         assert sid is not None
-        out.append(Encoded(sid, EventKey.of(event), liquidation_frame(raw_id, event)))
+        out.append(Encoded(sid, EventKey.of(event), liquidation_frame(raw_id, event), event.id))
     return out, bad
 
 
@@ -173,9 +177,11 @@ class Broadcaster:
         self._admitted = 0
         self._log_once = LogOnce(logger)
         self.position: StreamId | None = None
+        self.recent = RecentIds()  # event ids read, to skip repeats (dedup.py)
         # counters for /metrics
         self.events_read = 0
         self.malformed = 0
+        self.repeats = 0
         self.reader_errors = 0
         self.dropped_slow = 0
         self.rejected = 0
@@ -295,6 +301,10 @@ class Broadcaster:
             encoded, bad = encode_entries(entries, self._log_once)
             self.malformed += bad
             self.events_read += len(encoded)
+            admit = self.recent.admit
+            fresh = [e for e in encoded if admit(e.eid, e.sid)]
+            self.repeats += len(encoded) - len(fresh)
+            encoded = fresh
             position = parse_stream_id(str(entries[-1][0]))
             assert position is not None
             self.position = position

@@ -8,17 +8,17 @@ globals, so several apps (tests) can live in one process.
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from typing import Annotated, Literal
 
 from fastapi import Depends, Header, Query, Request
 from redis.asyncio import Redis
 
-from liqmon.event import MAX_TS_MS, PRODUCTS, to_cents
+from liqmon.event import MAX_TS_MS, PRODUCTS
 from liqmon.keys import Keys
 from liqmon_web.broadcaster import Broadcaster
 from liqmon_web.errors import ParamError
-from liqmon_web.filters import EventFilter, StreamId, parse_stream_id
+from liqmon_web.filters import LATE_ARRIVAL_MS, EventFilter, StreamId, parse_stream_id
 from liqmon_web.settings import WebSettings
 from liqmon_web.snapshots import SummaryCache
 
@@ -75,6 +75,21 @@ def parse_exchanges(text: str | None, param: str = "exchange") -> frozenset[str]
     return names
 
 
+SINCE_DOC = "epoch ms: only events whose event time `ts` (when the exchange liquidated) is >= since"
+UNTIL_DOC = (
+    "epoch ms: only events whose event time `ts` is <= until. The scan is bounded by arrival "
+    "time: an event that reached the server more than "
+    f"{LATE_ARRIVAL_MS // 60_000} minutes after `until` (a very late exchange report) "
+    "is not returned by a query with `until`."
+)
+
+
+def min_usd_cents(min_usd: Decimal) -> int:
+    """The smallest whole number of cents that is >= `min_usd`: an event passes iff its
+    usd >= min_usd, exactly (no rounding lets $10,000.00 through `min_usd=10000.005`)."""
+    return int((min_usd * 100).to_integral_value(rounding=ROUND_CEILING))
+
+
 def event_filter(
     symbol: Annotated[
         str | None,
@@ -88,15 +103,19 @@ def event_filter(
     ] = None,
     min_usd: Annotated[
         Decimal | None,
-        Query(ge=0, le=MAX_USD, description="only liquidations of at least this many USD"),
+        Query(
+            ge=0,
+            le=MAX_USD,
+            description="only liquidations of at least this many USD (exact: usd >= min_usd)",
+        ),
     ] = None,
-    since: Annotated[int | None, Query(ge=0, le=MAX_TS_MS, description="event ts >= (ms)")] = None,
-    until: Annotated[int | None, Query(ge=0, le=MAX_TS_MS, description="event ts <= (ms)")] = None,
+    since: Annotated[int | None, Query(ge=0, le=MAX_TS_MS, description=SINCE_DOC)] = None,
+    until: Annotated[int | None, Query(ge=0, le=MAX_TS_MS, description=UNTIL_DOC)] = None,
 ) -> EventFilter:
     if since is not None and until is not None and since > until:
         raise ParamError("until", "must not be before since")
     try:
-        min_cents = to_cents(min_usd) if min_usd is not None else 0
+        min_cents = min_usd_cents(min_usd) if min_usd is not None else 0
     except InvalidOperation:
         raise ParamError("min_usd", "not a usable amount") from None
     return EventFilter(

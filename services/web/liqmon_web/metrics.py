@@ -86,6 +86,8 @@ def render(health: dict[str, Any], broadcaster: Broadcaster, cache: SummaryCache
         ("liqmon_web_stream_events_total", "counter", "events read by this process",
          b.events_read),
         ("liqmon_web_stream_malformed_total", "counter", "stream entries skipped", b.malformed),
+        ("liqmon_web_stream_repeats_total", "counter", "repeated event ids not broadcast",
+         b.repeats),
         ("liqmon_web_stream_reader_errors_total", "counter", "stream read errors",
          b.reader_errors),
         ("liqmon_web_summary_reads_total", "counter", "summary reads from Redis", cache.reads),

@@ -23,6 +23,11 @@ Resume without gap or duplicate, and why it is race-free:
    is in the stream, so steps 1+3 cover everything up to the subscription point.
 4. Live: queued batches are sent, skipping every entry whose id <= the last id sent.
    Stream ids only grow, so that comparison removes exactly the overlap of 3 and 4.
+Replay and catch-up skip a repeated event id the way the live reader does (dedup.py).
+
+Ending: the writer stops when the client disconnects even if its cancellation is lost
+(`_end_tasks` explains how that happens), and the client's slot is released in a
+`finally` around the whole response, whatever happened.
 
 Why a hand-written ASGI response instead of FastAPI's native `EventSourceResponse`: the
 native path builds a pydantic `ServerSentEvent` per item and moves each item through two
@@ -47,13 +52,22 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from liqmon.logs import LogOnce
-from liqmon_web.broadcaster import Batch, Broadcaster, Subscriber, Ticket, encode_entries
+from liqmon_web.broadcaster import (
+    Batch,
+    Broadcaster,
+    Encoded,
+    Subscriber,
+    Ticket,
+    encode_entries,
+)
 from liqmon_web.filters import EventFilter, StreamId, as_entries, parse_stream_id
 
 logger = logging.getLogger(__name__)
 _log_once = LogOnce(logger)
 
 REPLAY_PAGE = 500
+END_ATTEMPTS = 5
+END_WAIT_S = 1.0
 HEADERS = {
     "Cache-Control": "no-cache",
     "X-Accel-Buffering": "no",
@@ -65,6 +79,26 @@ def reset_frame(reason: str, first_id: str | None, resume_id: StreamId | None) -
     data = orjson.dumps({"reason": reason, "first_id": first_id})
     sid = b"id: %s\n" % str(resume_id).encode() if resume_id is not None else b""
     return b"event: reset\n" + sid + b"data: " + data + b"\n\n"
+
+
+async def _end_tasks(*tasks: asyncio.Task[None]) -> None:
+    """Cancel a connection's tasks and wait for them, bounded.
+
+    One `cancel()` is not enough: redis-py writes each command under `asyncio.wait_for`,
+    and Python 3.11's `wait_for` returns the result instead of raising when the cancel
+    lands just as the write completes, so the CancelledError is lost and the writer used
+    to go on into `_live` and wait there forever (keeping its client slot). The writer
+    also stops on `_ended()`; here it is re-cancelled until it is gone, and never awaited
+    without a bound.
+    """
+    pending = set(tasks)
+    for _ in range(END_ATTEMPTS):
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=END_WAIT_S)
+        if not pending:
+            return
+    logger.warning("%d stream task(s) did not end when cancelled", len(pending))
 
 
 class SseResponse(Response):
@@ -86,6 +120,9 @@ class SseResponse(Response):
         self.resume_from = resume_from
         self.cursor: StreamId | None = resume_from  # the newest id sent (or skipped)
         self._id_behind = False  # entries after the last sent id were skipped by the filter
+        self._gone = False  # the client went away (or the response is ending)
+        self._sub: Subscriber | None = None
+        self._replayed: dict[str, StreamId] = {}  # event id -> stream id, during replay
         self.settings = broadcaster.settings
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -96,20 +133,32 @@ class SseResponse(Response):
             try:
                 await asyncio.wait({writer, watcher}, return_when=asyncio.FIRST_COMPLETED)
             finally:
-                writer.cancel()
-                watcher.cancel()
-                await asyncio.gather(writer, watcher, return_exceptions=True)
-            if not writer.cancelled() and writer.exception() is not None:
+                self._hang_up("done")
+                await _end_tasks(writer, watcher)
+            if not writer.cancelled() and writer.done() and writer.exception() is not None:
                 logger.error("stream writer failed", exc_info=writer.exception())
                 return
-            if watcher.cancelled():  # the client is still there: end the body properly
-                # A stalled socket cannot take even this; give up and let uvicorn close it.
+            if not watcher.done() or watcher.cancelled():  # the client is still there
+                # End the body properly. A stalled socket cannot take even this; give up
+                # and let uvicorn close it.
                 with contextlib.suppress(TimeoutError, OSError):
                     await asyncio.wait_for(
                         send({"type": "http.response.body", "body": b"", "more_body": False}), 1.0
                     )
         finally:
             self.ticket.release()
+
+    def _hang_up(self, reason: str) -> None:
+        """End the writer without relying on cancellation alone (see `_end_tasks`)."""
+        self._gone = True
+        if self._sub is not None:
+            self._sub.close(reason)
+
+    def _ended(self) -> bool:
+        """True once the writer must stop: disconnected, closed, or a cancel was asked for
+        (`cancelling()` stays up even when a library swallowed the CancelledError)."""
+        task = asyncio.current_task()
+        return self._gone or (task is not None and task.cancelling() > 0)
 
     @staticmethod
     async def _wait_disconnect(receive: Receive) -> None:
@@ -130,7 +179,9 @@ class SseResponse(Response):
             except RedisError as exc:
                 _log_once.warning("replay", "stream replay failed: %s", exc)
                 return  # the client retries with the same Last-Event-ID
-        sub = b.subscribe(self.filter)
+        if self._ended():
+            return
+        sub = self._sub = b.subscribe(self.filter)
         sub.task = asyncio.current_task()  # cancelled by the broadcaster if it stalls
         try:
             if self.resume_from is not None:
@@ -141,6 +192,7 @@ class SseResponse(Response):
                     # client resumes from the last id it got.
                     _log_once.warning("catch-up", "stream catch-up failed: %s", exc)
                     return
+            self._replayed = {}
             await self._live(send, sub)
         finally:
             b.unsubscribe(sub)
@@ -152,14 +204,16 @@ class SseResponse(Response):
         if not subscribed:
             await self._check_retention(send, redis, key)
         scanned = 0
-        while self.cursor is not None and not self.broadcaster.stopping.is_set():
+        while (
+            self.cursor is not None and not self.broadcaster.stopping.is_set() and not self._ended()
+        ):
             page = as_entries(
                 await redis.xrange(key, min=f"({self.cursor}", max="+", count=REPLAY_PAGE)
             )
             if not page:
                 return
             encoded, _ = encode_entries(page, _log_once)
-            frames = [e.frame for e in encoded if self.filter.matches(e.key)]
+            frames = [e.frame for e in encoded if self.filter.matches(e.key) and self._first(e)]
             last = parse_stream_id(str(page[-1][0]))
             assert last is not None
             self.cursor = last
@@ -174,6 +228,14 @@ class SseResponse(Response):
                 info = await self._stream_info(redis, key)
                 await self._reset(send, "replay too long", info)
                 return
+
+    def _first(self, entry: Encoded) -> bool:
+        """False for a repeat of an event id (dedup.py): one the reader read at an older
+        stream id, or that came earlier in this replay."""
+        if self.broadcaster.recent.older_copy(entry.eid, entry.sid):
+            return False
+        first = self._replayed.setdefault(entry.eid, entry.sid)
+        return first >= entry.sid
 
     @staticmethod
     async def _stream_info(redis: Redis, key: str) -> dict[str, Any]:
@@ -239,7 +301,7 @@ class SseResponse(Response):
     async def _live(self, send: Send, sub: Subscriber) -> None:
         # A plain Event wait, no timeout: asyncio.wait_for would create a Task per wake-up,
         # per client. The broadcaster's one-second tick asks for keep-alives instead.
-        while sub.closed is None:
+        while sub.closed is None and not self._ended():
             await sub.wake.wait()
             summary, batches, keepalive = sub.take()
             chunks = self._render(batches)

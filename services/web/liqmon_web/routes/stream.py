@@ -36,7 +36,8 @@ async def stream(
     """Live liquidations with the same filters as /api/liquidations, plus the summary.
 
     Reconnect with `Last-Event-ID` (EventSource does it by itself) or `?last_event_id=`
-    to receive exactly the events missed, while the id is within retention.
+    to receive exactly the events missed, while the id is within retention. A liquidation
+    that reached the stream twice (same event `id`) is sent once.
     """
     try:
         ticket = broadcaster.admit(ip)
