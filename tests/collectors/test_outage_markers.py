@@ -2,7 +2,7 @@
 against the real test Redis: which restarts record a gap, and which do not.
 
 The end-to-end cases (a SIGKILLed process, a clean stop longer than the status TTL) are
-tests/review/test_collector_gaps.py; these drive `CollectorStatus` directly to reach the
+tests/collectors/test_unreported_outages.py; these drive `CollectorStatus` directly to reach the
 replica cases a single process cannot."""
 
 from __future__ import annotations
