@@ -47,6 +47,9 @@ class Conn:
         self.stalled = False
         self.frames = 0
         self._flush_scheduled = False
+        #: Set when the server decided to drop this connection: from then on nothing is
+        #: queued on it, so nothing is recorded in the ledger as sent to it.
+        self.dropping = False
 
     @property
     def open(self) -> bool:
@@ -54,7 +57,7 @@ class Conn:
 
     @property
     def live(self) -> bool:
-        return not self.stalled and self.open
+        return not self.stalled and not self.dropping and self.open
 
     def buffered(self) -> int:
         transport = self.ws.transport
@@ -96,12 +99,18 @@ class Conn:
             self.ws.transport.resume_reading()
 
     async def drop(self, mode: DropMode, code: int = 1001, reason: str = "") -> None:
+        """`close` and `drop` deliver every frame already queued (the ledger counted them)
+        before the close frame / FIN; `abort` resets at once, losing what is still in the
+        transport's buffer, as a real crash at the exchange would."""
+        self.dropping = True
         transport = self.ws.transport
         if mode == "close":
+            self._flush()
             await self.ws.close(code, reason)
         elif transport is not None and mode == "abort":
             transport.abort()
         elif transport is not None:
+            self._flush()  # queued frames into the transport; close() sends them, then FIN
             transport.close()
 
 
