@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from liqmon.backoff import Backoff
 from liqmon.embedded_redis import EmbeddedRedis, die_with_parent, free_port
 
 logger = logging.getLogger("liqmon.up")
@@ -102,7 +103,7 @@ def demo_environment(host: str = "127.0.0.1") -> dict[str, str]:
 
 
 async def _supervise(child: Child, stop: asyncio.Event) -> None:
-    backoff = 0.5
+    backoff = Backoff(0.5, 30.0)
     while not stop.is_set():
         await child.start()
         assert child.process is not None
@@ -110,7 +111,9 @@ async def _supervise(child: Child, stop: asyncio.Event) -> None:
         if stop.is_set() or child.stopping:
             return
         ran = time.monotonic() - child.started_at
-        backoff = 0.5 if ran > 60 else min(backoff * 2, 30.0)
+        if ran > 60:  # it ran fine for a while: a fresh failure, not a crash loop
+            backoff.reset()
+        delay = backoff.next_delay()
         child.restarts += 1
         logger.error(
             "%s exited with %s after %.1fs; restart #%d in %.1fs",
@@ -118,10 +121,10 @@ async def _supervise(child: Child, stop: asyncio.Event) -> None:
             code,
             ran,
             child.restarts,
-            backoff,
+            delay,
         )
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), backoff)
+            await asyncio.wait_for(stop.wait(), delay)
 
 
 def port_taken(host: str, port: str) -> str | None:

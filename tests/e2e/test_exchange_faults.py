@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections import Counter
 
@@ -21,7 +20,7 @@ import pytest
 from redis.asyncio import Redis
 
 from liqmon.keys import Keys
-from tests.e2e.conftest import COLLECTORS, Stack, StackFactory, poll
+from tests.e2e.conftest import COLLECTORS, SIM_VENUES, Stack, StackFactory, poll
 from tests.e2e.exact import assert_views_equal, assert_window_equals, ledger_tally, stream_view
 
 pytestmark = pytest.mark.slow
@@ -93,15 +92,20 @@ async def test_disconnect_storms_stalls_and_the_24h_cutoff(
     await start(stack, LIQMON_SIM_BINANCE_MAX_CONNECTION_S="4")
     n = 15_000
     run = (await stack.control("run", n=n, rate=1500))["run"]
-    await asyncio.sleep(5.0)  # past the 4 s cut-off: the rollover at 2.7 s must beat it
-    venues = (await stack.sim_get("/_sim/stats"))["venues"]
+    # two rollovers (at 2.7 s each) per Binance product: 5.4 s, past the 4 s cut-off that
+    # the first connection would have hit without them
+    for venue in ("binance-usdm", "binance-coinm"):
+        await stack.wait_stat(venue, "connections_opened", 3)
+    venues = await stack.venue_stats()
     assert venues["binance-usdm"].get("lifetime_closes", 0) == 0, "rolled over in time"
     assert venues["binance-coinm"].get("lifetime_closes", 0) == 0, "rolled over in time"
     # close frames: "drop" (FIN) and "abort" lose frames the simulator's ledger still
     # counts (see test_a_dropped_socket_loses_nothing_the_ledger_counts)
     await stack.control("disconnect", mode="close", n=4, interval=0.4)
-    await asyncio.sleep(2.0)
-    for venue in ("okx", "binance-usdm", "binance-coinm"):
+    for venue in SIM_VENUES:
+        await stack.wait_stat(venue, "disconnect_rounds", 4)
+    await stack.wait_subscribed()  # every collector back, so each stall hits a live socket
+    for venue in SIM_VENUES:
         await stack.control("stall", venue=venue)  # sockets open, nothing answers
     await stack.wait_run(run, timeout=60)
     await exact_through_the_stack(stack, redis, keys, n)
@@ -136,7 +140,7 @@ async def test_malformed_duplicates_replays_late_and_out_of_order(
     await start(stack, LIQMON_SIM_FAULTS=faults)
     n = 10_000
     run = (await stack.control("run", n=n, rate=2000))["run"]
-    await asyncio.sleep(1.0)
+    await stack.wait_stat("okx", "liquidations_emitted", 50)  # something to replay
     await stack.control("disconnect", venue="okx")  # a resubscribe: OKX replays an old one
     await stack.control("duplicate", n=200)
     await stack.wait_run(run, timeout=60)
@@ -189,12 +193,15 @@ async def test_a_dropped_socket_loses_nothing_the_ledger_counts(
     await start(stack)
     n = 8_000
     run = (await stack.control("run", n=n, rate=2000))["run"]
-    await asyncio.sleep(0.5)
+    for venue in SIM_VENUES:
+        await stack.wait_stat(venue, "liquidations_emitted", 50)
     # `abort` (a TCP reset) loses what is still in flight, as on a real exchange crash, so
     # it is not part of an exactness test; `drop` (FIN) and `close` must lose nothing.
-    for mode in ("drop", "close"):
+    for storm, mode in enumerate(("drop", "close"), start=1):
         await stack.control("disconnect", mode=mode, n=3, interval=0.4)
-        await asyncio.sleep(1.5)
+        for venue in SIM_VENUES:
+            await stack.wait_stat(venue, "disconnect_rounds", 3 * storm)
+        await stack.wait_subscribed()
     await stack.wait_run(run, timeout=60)
     await exact_through_the_stack(stack, redis, keys, n)
 

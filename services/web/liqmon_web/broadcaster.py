@@ -33,6 +33,7 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
+from liqmon.backoff import Backoff
 from liqmon.event import InvalidEvent, LiquidationEvent
 from liqmon.keys import Keys
 from liqmon.logs import LogOnce
@@ -276,7 +277,7 @@ class Broadcaster:
         return min(cap_s, len(self._subs) * PER_CLIENT_S)
 
     async def run_reader(self) -> None:
-        backoff = 0.1
+        backoff = Backoff(0.1, 2.0)
         batch_s = self.settings.web_sse_batch_ms / 1000
         while not self.stopping.is_set():
             try:
@@ -288,12 +289,11 @@ class Broadcaster:
                 reply: Any = await self._reader.xread(
                     {self.keys.events: last}, count=READ_COUNT, block=READ_BLOCK_MS
                 )
-                backoff = 0.1
+                backoff.reset()
             except RedisError as exc:
                 self.reader_errors += 1
                 self._log_once.warning("reader", "stream reader: %s; retrying", exc)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 2.0)
+                await asyncio.sleep(backoff.next_delay())
                 continue
             if not reply:
                 continue

@@ -30,9 +30,10 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from liqmon.backoff import Backoff
 from liqmon.collector.deadletters import DeadLetters
 from liqmon.collector.streamwrite import StreamAppender
-from liqmon.collector.timing import Backoff, wait_any
+from liqmon.collector.timing import wait_any
 from liqmon.event import LiquidationEvent
 from liqmon.keys import Keys
 from liqmon.logs import LogOnce
