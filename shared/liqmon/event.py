@@ -98,8 +98,8 @@ def make_event_id(
 ) -> str:
     """Deterministic id: the same liquidation gives the same id across restarts and replays.
 
-    sha256 over the venue's own values (quantity and price as sent, canonicalised), per
-    ../shared/fixtures/wire-formats.md §7.2; the first 32 hex digits.
+    sha256 over the venue's own values (quantity and price as sent, canonicalised); the
+    first 32 hex digits (docs/EVENTS.md, field `id`).
     """
     material = "|".join(
         (exchange, product, instrument, side, str(ts), canon(qty_venue), canon(price_raw))

@@ -1,6 +1,6 @@
 """The one Redis client factory every service uses.
 
-Deliberate choices (see ../shared/notes/style-and-redis.md §2e):
+Deliberate choices:
 - `protocol=2` pinned so reply shapes are the classic ones whatever the redis-py version;
   `decode_responses` chosen per client, never mixed on one client.
 - `socket_timeout` set explicitly. Blocking readers (XREAD/XREADGROUP with BLOCK) get their

@@ -1,6 +1,6 @@
 """One stream reader per web process, fanned out to every SSE client.
 
-Why this shape (../shared/notes/style-and-redis.md §2d):
+Why this shape:
 - ONE `XREAD BLOCK` loop per process, whatever the number of clients: a reader per client
   would cost a Redis connection each and make every XADD pay O(clients).
 - Each entry is parsed and encoded to its SSE frame ONCE, here; a batch of entries is

@@ -264,7 +264,7 @@ def liquidation(
     sampled: bool = True,
 ) -> LiquidationEvent:
     """Value (`coin_qty_usd` by the event's own `margin`) and build the event; the id is over
-    the venue's own quantity and price (§7.2).
+    the venue's own quantity and price (docs/EVENTS.md, field `id`).
 
     Binance and OKX publish a sample (the default `sampled=True`); Bybit's `allLiquidation`
     publishes every liquidation and passes `sampled=False`.
