@@ -17,7 +17,7 @@ import pytest
 
 from liqmon.embedded_redis import free_port
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]  # the whole system as processes
 
 
 def _get_json(url: str) -> dict[str, object] | None:

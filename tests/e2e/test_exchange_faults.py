@@ -83,7 +83,7 @@ async def exact_through_the_stack(stack: Stack, redis: Redis, keys: Keys, n: int
         assert stack.procs[label].alive(), stack.procs[label].log()[-3000:]
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(90)
 async def test_disconnect_storms_stalls_and_the_24h_cutoff(
     make_stack: StackFactory, redis_url: str, redis: Redis, keys: Keys
 ) -> None:
@@ -128,7 +128,7 @@ async def test_disconnect_storms_stalls_and_the_24h_cutoff(
     )
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(90)
 async def test_malformed_duplicates_replays_late_and_out_of_order(
     make_stack: StackFactory, redis_url: str, redis: Redis, keys: Keys
 ) -> None:
@@ -185,7 +185,7 @@ async def test_malformed_duplicates_replays_late_and_out_of_order(
     )
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(90)
 async def test_a_dropped_socket_loses_nothing_the_ledger_counts(
     make_stack: StackFactory, redis_url: str, redis: Redis, keys: Keys
 ) -> None:

@@ -74,7 +74,7 @@ async def web_answers(stack: Stack) -> bool:
         return False
 
 
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(120)
 async def test_sigkill_aggregator_and_web_in_a_50k_cascade_loses_nothing(
     make_stack: StackFactory, redis_url: str, redis: Redis, keys: Keys
 ) -> None:
@@ -110,7 +110,7 @@ async def test_sigkill_aggregator_and_web_in_a_50k_cascade_loses_nothing(
     )
 
 
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(120)
 @pytest.mark.parametrize("victim", ["collector-binance", "collector-okx"])
 async def test_sigkill_a_collector_loses_only_its_in_flight_frames(
     victim: str, make_stack: StackFactory, redis_url: str, redis: Redis, keys: Keys

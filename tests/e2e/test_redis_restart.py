@@ -38,7 +38,7 @@ async def health_is(stack: Stack, *wanted: str) -> bool:
     return resp.json()["status"] in wanted
 
 
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(120)
 @pytest.mark.parametrize(
     ("how", "fsync"),
     [("shutdown", "everysec"), ("sigkill", "everysec"), ("sigkill", "always")],

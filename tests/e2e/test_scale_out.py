@@ -72,7 +72,7 @@ async def web_summary(url: str) -> dict[str, object]:
     return body
 
 
-@pytest.mark.timeout(150)
+@pytest.mark.timeout(90)
 async def test_two_aggregators_two_webs_every_client_sees_every_event_once(
     make_stack: StackFactory, redis_url: str, redis: Redis, keys: Keys
 ) -> None:

@@ -24,6 +24,7 @@ ALL = ("collector-binance", "collector-okx", "collector-bybit")
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(60)  # collector processes against the simulator
 async def test_a_finite_bybit_run_arrives_exactly_once_with_the_ledger_totals(
     make_sim: Any, redis: Redis, keys: Keys, service_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -51,6 +52,7 @@ async def test_a_finite_bybit_run_arrives_exactly_once_with_the_ledger_totals(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(60)  # collector processes against the simulator
 async def test_three_collectors_through_faults_keep_the_totals_exact(
     make_sim: Any, redis: Redis, keys: Keys, service_env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -107,6 +107,7 @@ async def assert_stream_matches(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(60)  # collector processes against the simulator
 async def test_a_finite_run_arrives_exactly_once_with_the_ledger_totals(
     make_sim: Any, redis: Redis, keys: Keys, service_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -121,6 +122,7 @@ async def test_a_finite_run_arrives_exactly_once_with_the_ledger_totals(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(60)  # collector processes against the simulator
 async def test_malformed_frames_and_duplicates_leave_the_totals_exact(
     make_sim: Any, redis: Redis, keys: Keys, service_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -136,6 +138,7 @@ async def test_malformed_frames_and_duplicates_leave_the_totals_exact(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(60)  # collector processes against the simulator
 async def test_a_disconnect_storm_loses_nothing_the_ledger_lists(
     make_sim: Any, redis: Redis, keys: Keys, service_env: dict[str, str], tmp_path: Path
 ) -> None:
