@@ -1,33 +1,38 @@
-"""The one retry backoff of the code base: capped exponential delays with jitter.
-
-Every loop that retries something that failed (a venue connection, a Redis write, a child
-process, a stream reader, a refused subscription) asks a `Backoff` for its next delay and
-resets it after a success, so a fleet of processes does not retry in lockstep after a
-shared outage and no loop hammers a peer that is down.
-"""
+"""Capped exponential backoff, the one retry pacing every liqmon loop uses."""
 
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass, field
 
 
+@dataclass
 class Backoff:
-    """Delays `initial·2ⁿ` capped at `cap` (n = failures in a row), each drawn uniformly
-    from [½d, d] (jitter)."""
+    """`next()` returns initial, initial·factor, … up to `maximum`; `reset()` starts over.
 
-    def __init__(self, initial: float, cap: float) -> None:
-        if not 0 < initial <= cap:
-            raise ValueError(f"need 0 < initial <= cap, got {initial} and {cap}")
-        self.initial = initial
-        self.cap = cap
-        self.failures = 0
+    `jitter` (0..1) shortens each delay by a random fraction of itself, so replicas that
+    lost the same peer at the same moment do not all retry in step.
+    """
 
-    def next_delay(self) -> float:
-        """The delay before the next attempt; counts one more failure."""
-        ceiling = min(self.cap, self.initial * (2 ** min(self.failures, 30)))
+    initial: float
+    maximum: float
+    factor: float = 2.0
+    jitter: float = 0.0
+    #: `next()` calls since the last `reset()`: failures in a row, for a caller's logging.
+    failures: int = field(default=0, init=False)
+    _current: float = field(default=0.0, init=False)
+
+    def __post_init__(self) -> None:
+        if not 0 < self.initial <= self.maximum or self.factor < 1 or not 0 <= self.jitter < 1:
+            raise ValueError(f"invalid backoff {self!r}")
+
+    def next(self) -> float:
         self.failures += 1
-        return random.uniform(ceiling / 2, ceiling)
+        self._current = (
+            self.initial if not self._current else min(self._current * self.factor, self.maximum)
+        )
+        return self._current * (1 - self.jitter * random.random())
 
     def reset(self) -> None:
-        """After a success: the next failure waits `initial` again."""
+        self._current = 0.0
         self.failures = 0

@@ -73,14 +73,14 @@ def create_blocking_reader(
 async def wait_for_redis(client: Redis, *, timeout: float = 30.0) -> None:
     """Ping until Redis answers (retrying with `Backoff`), logging the failures; raise the
     last error once `timeout` seconds have passed."""
-    backoff = Backoff(0.1, 2.0)
+    backoff = Backoff(0.1, 2.0, jitter=0.5)
     deadline = time.monotonic() + timeout
     while True:
         try:
             await client.ping()
             return
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-            delay = backoff.next_delay()
+            delay = backoff.next()
             if time.monotonic() + delay > deadline:
                 raise
             if backoff.failures == 1 or backoff.failures % 10 == 0:

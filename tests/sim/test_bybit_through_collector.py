@@ -44,7 +44,7 @@ async def test_a_finite_bybit_run_arrives_exactly_once_with_the_ledger_totals(
         assert status["reconnects"] == "0"
         labels = {c["product"] for c in orjson.loads(status["connections"])}
         assert labels == {"bybit-linear", "bybit-inverse"}
-        await assert_stream_matches(redis, keys, totals, collectors)
+        await assert_stream_matches(redis, keys, totals, collectors.stop)
         assert await redis.xlen(keys.events) == 400
         assert await redis.xlen(keys.deadletter) == 0
     for _, fields in await redis.xrange(keys.events, count=50):
@@ -72,5 +72,5 @@ async def test_three_collectors_through_faults_keep_the_totals_exact(
         venues = {k.split("/")[0] for k in ledger.by_venue_side}
         assert {"bybit-linear", "okx", "binance-usdm"} <= venues
         assert ledger.malformed > 10 and ledger.duplicates > 5
-        assert sim.bybit.stats["drops_drop"] >= 2
-        await assert_stream_matches(redis, keys, ledger, collectors)
+        assert sim.server("bybit").stats["drops_drop"] >= 2
+        await assert_stream_matches(redis, keys, ledger, collectors.stop)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -81,17 +81,18 @@ async def collectors_on(
 
 
 async def assert_stream_matches(
-    redis: Redis, keys: Keys, ledger: Totals, collectors: Collectors
+    redis: Redis, keys: Keys, ledger: Totals, stop_collectors: Callable[[], Awaitable[None]]
 ) -> None:
     """Every liquidation of the ledger reached the stream; then, with the collectors
-    stopped (nothing more can arrive), the stream holds exactly the ledger's."""
+    stopped (`stop_collectors` returns once they have flushed and exited: nothing more can
+    arrive), the stream holds exactly the ledger's."""
 
     async def all_arrived() -> bool:
         ids = {fields["id"] for _, fields in await redis.xrange(keys.events)}
         return len(ids) >= ledger.count
 
     await until_async(all_arrived, timeout=30)
-    await collectors.stop()
+    await stop_collectors()
     ids: Counter[str] = Counter()
     cells: dict[str, list[int]] = {}
     for _, fields in await redis.xrange(keys.events):
@@ -116,7 +117,7 @@ async def test_a_finite_run_arrives_exactly_once_with_the_ledger_totals(
         await sim.control("run", n=400, rate=400)
         await sim.wait_done(timeout=40)
         assert sim.ledger.totals.count == 400
-        await assert_stream_matches(redis, keys, sim.ledger.totals, collectors)
+        await assert_stream_matches(redis, keys, sim.ledger.totals, collectors.stop)
         assert sum(1 for _ in await redis.xrange(keys.events)) == 400
         assert await redis.xlen(keys.deadletter) == 0
 
@@ -134,7 +135,7 @@ async def test_malformed_frames_and_duplicates_leave_the_totals_exact(
         await sim.wait_done(timeout=40, run=run["run"])
         ledger = sim.ledger.totals
         assert ledger.malformed > 10 and ledger.duplicates > 5
-        await assert_stream_matches(redis, keys, ledger, collectors)
+        await assert_stream_matches(redis, keys, ledger, collectors.stop)
 
 
 @pytest.mark.slow
@@ -148,4 +149,4 @@ async def test_a_disconnect_storm_loses_nothing_the_ledger_lists(
         await sim.control("disconnect", n=3, interval=0.6, mode="drop")
         await sim.wait_done(timeout=40)
         assert sum(v.stats["drops_drop"] for v in sim.venues.values()) >= 3
-        await assert_stream_matches(redis, keys, sim.ledger.totals, collectors)
+        await assert_stream_matches(redis, keys, sim.ledger.totals, collectors.stop)

@@ -95,6 +95,7 @@ class BybitVenue:
         self.refused_retry = Backoff(
             settings.bybit_refused_retry_seconds,
             max(settings.bybit_refused_retry_seconds, settings.bybit_listing_refresh_seconds),
+            jitter=0.5,
         )
 
     async def _load(self, category: str) -> dict[str, BybitInstrument]:
@@ -148,9 +149,9 @@ class BybitVenue:
             if self._refusal.is_set():
                 self._refusal.clear()
                 if retry_at is None:
-                    if loop.time() - last_retry > self.refused_retry.cap:
+                    if loop.time() - last_retry > self.refused_retry.maximum:
                         self.refused_retry.reset()  # the last retry held: a new refusal
-                    retry_at = loop.time() + self.refused_retry.next_delay()
+                    retry_at = loop.time() + self.refused_retry.next()
             if retry_at is not None and loop.time() >= retry_at:
                 retry_at, last_retry = None, loop.time()
                 retried = sum(group.retry_refused() for group in self.shards.values())

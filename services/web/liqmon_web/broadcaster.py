@@ -277,7 +277,7 @@ class Broadcaster:
         return min(cap_s, len(self._subs) * PER_CLIENT_S)
 
     async def run_reader(self) -> None:
-        backoff = Backoff(0.1, 2.0)
+        backoff = Backoff(0.1, 2.0, jitter=0.5)
         batch_s = self.settings.web_sse_batch_ms / 1000
         while not self.stopping.is_set():
             try:
@@ -293,7 +293,7 @@ class Broadcaster:
             except RedisError as exc:
                 self.reader_errors += 1
                 self._log_once.warning("reader", "stream reader: %s; retrying", exc)
-                await asyncio.sleep(backoff.next_delay())
+                await asyncio.sleep(backoff.next())
                 continue
             if not reply:
                 continue

@@ -106,7 +106,9 @@ class Feed:
 
     async def run(self, stop: asyncio.Event) -> None:
         s = self.settings
-        backoff = Backoff(s.collector_backoff_initial_seconds, s.collector_backoff_max_seconds)
+        backoff = Backoff(
+            s.collector_backoff_initial_seconds, s.collector_backoff_max_seconds, jitter=0.5
+        )
         current: Session | None = None
         try:
             while not stop.is_set():
@@ -120,7 +122,7 @@ class Feed:
                                 "%s: cannot connect to %s (%s); retrying",
                                 self.spec.product, self.spec.url, describe(exc),
                             )  # fmt: skip
-                        if await wait_or_stop(stop, backoff.next_delay()):
+                        if await wait_or_stop(stop, backoff.next()):
                             break
                         continue
                     backoff.reset()
@@ -136,7 +138,7 @@ class Feed:
                     self._status.disconnected(self.spec.product, current.reason)
                     await current.close(self.settings.collector_close_timeout_seconds)
                     current = None
-                    if await wait_or_stop(stop, backoff.next_delay()):
+                    if await wait_or_stop(stop, backoff.next()):
                         break
                     continue
                 current = await self._roll_over(current)

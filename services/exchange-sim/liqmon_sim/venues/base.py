@@ -18,7 +18,7 @@ import logging
 import random
 import time
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from typing import Any, Literal
 
 from websockets.asyncio.server import Server, ServerConnection
@@ -115,8 +115,13 @@ class Conn:
 
 
 class VenueServer:
-    """Base of the Binance and OKX servers."""
+    """Base of every venue's server: one listening port serving one or more simulator venues.
 
+    `name` is the server's key in the ports (`SimPlugin.ports`); `venue` the simulator venue
+    it serves (a server serving several says so in `served`).
+    """
+
+    name: str
     venue: Venue
 
     def __init__(self, ledger: Ledger) -> None:
@@ -152,6 +157,19 @@ class VenueServer:
 
     # --- what each venue provides --------------------------------------------------
 
+    @property
+    def served(self) -> tuple[Venue, ...]:
+        """The simulator venues this server delivers (Bybit: linear and inverse)."""
+        return (self.venue,)
+
+    def background(self) -> list[tuple[str, Coroutine[Any, Any, None]]]:
+        """(name, coroutine) of the server's own periodic work (flushers, idle sweepers),
+        started with the simulator and cancelled when it stops."""
+        return []
+
+    def set_faults(self, faults: Any) -> None:
+        """The fault knobs changed (`Faults`); a server that reads one keeps it current."""
+
     def route(self, path: str) -> object:
         """Truthy when `path` is one of this venue's WebSocket endpoints."""
         raise NotImplementedError
@@ -172,10 +190,6 @@ class VenueServer:
     def has_audience_for(self, venue: Venue) -> bool:
         """For a server that serves several venues (Bybit: linear and inverse)."""
         return self.has_audience()
-
-    def served(self) -> tuple[Venue, ...]:
-        """The venues this server speaks for (Bybit's one server: linear and inverse)."""
-        return (self.venue,)
 
     def ready_for(self, venue: Venue) -> bool:
         """True when every instrument `venue` lists reaches a live subscriber: a client that
@@ -286,7 +300,7 @@ class VenueServer:
             "connections": len([c for c in self.conns if c.open]),
             "stalled": len([c for c in self.conns if c.stalled]),
             "pending": self.pending_count(),
-            "ready": {v: self.ready_for(v) for v in self.served()},
+            "ready": {v: self.ready_for(v) for v in self.served},
             **dict(sorted(self.stats.items())),
         }
 
