@@ -110,7 +110,7 @@ class Stack:
 
     async def control(self, action: str, **params: Any) -> dict[str, Any]:
         resp = await self.http.post(
-            f"{self.sim_url}/_sim/control", json={"action": action, **params}
+            f"{self.sim_url}/_sim/control", params={"action": action, **params}
         )
         assert resp.status_code == 200, (action, resp.status_code, resp.text)
         result: dict[str, Any] = resp.json()
