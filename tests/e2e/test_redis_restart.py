@@ -62,7 +62,7 @@ async def test_redis_restart_mid_cascade(
         async def emitted(n: int) -> bool:
             return int((await stack.sim_get("/_sim/totals"))["count"]) >= n
 
-        await poll(lambda: emitted(6_000), 60, "6,000 emitted")
+        await poll(lambda: emitted(4_000), 60, "4,000 emitted")  # a fifth: room for delays
         assert server.process is not None
         if how == "shutdown":
             server.process.send_signal(signal.SIGTERM)  # SHUTDOWN: AOF written and fsynced
