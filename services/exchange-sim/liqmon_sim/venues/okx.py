@@ -331,4 +331,5 @@ PLUGIN = SimPlugin(
     notional=_usd,
     servers=_servers,
     collector_env=_collector_env,
+    weights={"okx": 0.4},
 )
