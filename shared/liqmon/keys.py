@@ -108,8 +108,8 @@ class Keys:
     # Everything derived lives under a generation, `<base>:agg:g<N>:…`, so that
     # `liqmon rebuild` can fill generation N+1 from the stream while N is live and then
     # swap the pointer. Readers first GET `agg_generation`, then read that generation.
-    # Window names are liqmon.views.WINDOWS; sides are "L" (long) and "S" (short);
-    # bucket numbers are floor(event ts / liqmon.views.BUCKET_MS).
+    # What is inside these keys (field names, buckets, windows) is liqmon.windows; sides are
+    # "L" (long) and "S" (short); bucket numbers are floor(event ts / windows.BUCKET_MS).
     @property
     def agg_generation(self) -> str:
         """String: the live generation number (absent = 1). Swapped by `liqmon rebuild`."""
@@ -138,14 +138,14 @@ class Keys:
         return self.agg(f"g{gen}", "recent")
 
     def agg_window(self, gen: int, window: str) -> str:
-        """Hash: window totals. Fields L, S (cents), Ln, Sn (counts), `<exchange>:L`,
-        `<exchange>:S`, `<exchange>:Ln`, `<exchange>:Sn`, cap (capped one-second slots).
+        """Hash: window totals (liqmon.windows.total_fields): L, S (cents), Ln, Sn (counts),
+        the same per exchange (`<exchange>:L`, …), cap (capped one-second slots).
         A field that returns to 0 is deleted (missing = 0)."""
         return self.agg(f"g{gen}", "w", window)
 
     def agg_window_coins(self, gen: int, window: str) -> str:
-        """Hash: per-coin window totals. Fields `<sym>:L`, `<sym>:Ln`, and the price-weight
-        limbs `<sym>:Lp0`, `<sym>:Lp1`, `<sym>:Lp2` (same for S); see liqmon.views."""
+        """Hash: per-coin window totals (liqmon.windows.coin_fields): `<sym>:L`, `<sym>:Ln`
+        and the price-weight limbs `<sym>:Lp0` .. `<sym>:Lp3` (same for S)."""
         return self.agg(f"g{gen}", "wc", window)
 
     def agg_rank(self, gen: int, window: str, side: str) -> str:
@@ -159,16 +159,28 @@ class Keys:
         return self.agg(f"g{gen}", "lg", window)
 
     def agg_bucket(self, gen: int, bucket: int) -> str:
-        """Hash: one bucket's sums (window-hash fields, coin fields prefixed `c:`) and its
-        largest event (`x:mx` cents, `x:mid` id, `x:mm` largest-set member)."""
+        """Hash: one bucket's totals (the window-hash fields) and its largest event (`x:mx`
+        cents, `x:mid` id, `x:mm` largest-set member)."""
         return self.agg(f"g{gen}", "b", str(bucket))
 
+    def agg_bucket_index(self, gen: int) -> str:
+        """Sorted set: the buckets that hold applied events (member and score = the bucket
+        number), so eviction and the self-check visit only those."""
+        return self.agg(f"g{gen}", "buckets")
+
+    def agg_bucket_coins(self, gen: int, bucket: int) -> str:
+        """String: one bucket's per-coin sums, msgpack records appended one batch at a time
+        (liqmon.windows.BUCKET_RECORD); far smaller than hash fields per coin."""
+        return self.agg(f"g{gen}", "b", str(bucket), "coins")
+
     def agg_bucket_ids(self, gen: int, bucket: int) -> str:
-        """Set: ids of the events already applied in this bucket (dedup)."""
+        """Hash: ids of the events already applied in this bucket (dedup): fields are the
+        ids as 16 raw bytes (32-hex ids) or `t:<id>`, values empty."""
         return self.agg(f"g{gen}", "b", str(bucket), "ids")
 
     def agg_bucket_caps(self, gen: int, bucket: int) -> str:
-        """Set: `<exchange>|<instrument>|<second>` slots holding a sampled event."""
+        """Hash: `<exchange>|<instrument>|<second>` slots holding a sampled event (values
+        empty)."""
         return self.agg(f"g{gen}", "b", str(bucket), "caps")
 
     def agg_late_ids(self, gen: int) -> str:

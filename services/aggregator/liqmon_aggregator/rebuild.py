@@ -22,7 +22,7 @@ from liqmon.keys import Keys
 from liqmon.logs import configure_logging
 from liqmon.redis_client import create_redis, wait_for_redis
 from liqmon.settings import load_settings
-from liqmon.views import read_generation
+from liqmon.windows import read_generation
 
 from .apply import Applier, Clock, Prepared, prepare
 from .evictor import Evictor

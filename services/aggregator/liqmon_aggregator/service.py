@@ -19,13 +19,13 @@ import socket
 
 from redis.asyncio import Redis
 
+from liqmon import scripts
 from liqmon.keys import Keys
 from liqmon.redis_client import create_blocking_reader, create_redis, wait_for_redis
 from liqmon.runtime import TaskSet
 
-from . import scripts
 from .apply import Applier
-from .consumer import Consumer, ConsumerConfig, ensure_group
+from .consumer import Consumer, ensure_group
 from .evictor import Evictor
 from .selfcheck import SelfCheck
 from .settings import AggregatorSettings
@@ -78,14 +78,8 @@ class AggregatorService:
             self.reader,
             self.keys,
             applier,
-            ConsumerConfig(
-                name=name,
-                batch=s.aggregator_batch,
-                block_ms=s.aggregator_block_ms,
-                claim_idle_ms=s.aggregator_claim_idle_ms,
-                janitor_ms=s.aggregator_janitor_ms,
-                max_deliveries=s.aggregator_max_deliveries,
-            ),
+            s,
+            name=name,
         )
         logger.info("consuming as %s (generation %d)", name, applier.layout.gen)
 

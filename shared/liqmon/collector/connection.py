@@ -28,7 +28,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
-from liqmon.bus import now_ms
+from liqmon.clock import now_ms
 from liqmon.collector.status import CollectorStatus
 from liqmon.collector.timing import Backoff, wait_any, wait_or_stop
 from liqmon.collector.venue import FeedSpec, SubscribeError

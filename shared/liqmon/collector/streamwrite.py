@@ -18,7 +18,7 @@ import orjson
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
-from liqmon.bus import now_ms
+from liqmon.clock import now_ms
 from liqmon.event import FIELDS, LiquidationEvent
 from liqmon.keys import Keys
 
