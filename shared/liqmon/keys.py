@@ -18,6 +18,19 @@ SCHEMA_VERSION = 1
 AGGREGATOR_GROUP = "aggregator"
 
 
+def id_field(event_id: str) -> bytes:
+    """An event id as a field of the dedup hashes (`appended_ids`, `agg_bucket_ids`): 16 raw
+    bytes for a 32-hex id (half the memory of the text), else `t:<id>` (never 16 bytes
+    long, so the two kinds cannot collide)."""
+    if len(event_id) == 32:
+        try:
+            return bytes.fromhex(event_id)
+        except ValueError:
+            pass
+    raw = b"t:" + event_id.encode()
+    return raw + b"\0" if len(raw) == 16 else raw
+
+
 @dataclass(frozen=True, slots=True)
 class Keys:
     """Key names under one prefix. Build once from settings and pass it down."""
@@ -52,9 +65,10 @@ class Keys:
         return f"{self.base}:events:symbols"
 
     def appended_ids(self, bucket: int) -> str:
-        """Hash: ids (fields, empty values) of the events appended to `events` whose ts is
-        in this event-time bucket; expires at the bucket's end + the append horizon. The
-        append script refuses an id already here (docs/EVENTS.md, "Repeats")."""
+        """Hash: ids (`id_field`, empty values) of the events appended to `events` whose ts
+        is in this event-time bucket (ts // liqmon.windows.BUCKET_MS); expires a retention
+        after the last append into it. The append script refuses an id already here
+        (docs/EVENTS.md, "Repeats")."""
         return f"{self.base}:events:ids:{bucket}"
 
     @property
@@ -174,8 +188,7 @@ class Keys:
         return self.agg(f"g{gen}", "b", str(bucket), "coins")
 
     def agg_bucket_ids(self, gen: int, bucket: int) -> str:
-        """Hash: ids of the events already applied in this bucket (dedup): fields are the
-        ids as 16 raw bytes (32-hex ids) or `t:<id>`, values empty."""
+        """Hash: ids (`id_field`, empty values) of the events applied in this bucket."""
         return self.agg(f"g{gen}", "b", str(bucket), "ids")
 
     def agg_bucket_caps(self, gen: int, bucket: int) -> str:

@@ -21,6 +21,7 @@ import msgpack
 import orjson
 
 from liqmon.event import LiquidationEvent
+from liqmon.keys import id_field
 from liqmon.windows import (
     BUCKET_MS,
     CAP,
@@ -59,22 +60,10 @@ class Prepared:
         return orjson.dumps(self.event.to_json_dict(self.stream_id)).decode()
 
 
-def id_key(event_id: str) -> bytes:
-    """The dedup field of an id: 16 raw bytes for a 32-hex id (half the memory), else
-    `t:<id>` (never 16 bytes long, so the two kinds cannot collide)."""
-    if len(event_id) == 32:
-        try:
-            return bytes.fromhex(event_id)
-        except ValueError:
-            pass
-    raw = b"t:" + event_id.encode()
-    return raw + b"\0" if len(raw) == 16 else raw
-
-
 def prepare(stream_id: str, event: LiquidationEvent) -> Prepared:
     """Raises ValueError for an event the windows cannot hold (absurd price, huge id)."""
     limbs = price_limbs(price_units(event.price), event.usd_cents)
-    key = id_key(event.id)
+    key = id_field(event.id)
     if len(key) > MAX_ID_BYTES:
         raise ValueError(f"event id longer than {MAX_ID_BYTES} bytes")
     return Prepared(stream_id, event, limbs, key)
