@@ -64,6 +64,12 @@ class Keys:
         symbol quiet for longer than the retention loses its index key)."""
         return f"{self.base}:events:symbols"
 
+    @property
+    def symbol_index_scratch(self) -> str:
+        """Stream, transient: where `liqmon rebuild` rebuilds one symbol's index before
+        renaming it over the live one."""
+        return f"{self.base}:events:sym-scratch"
+
     def appended_ids(self, bucket: int) -> str:
         """Hash: ids (`id_field`, empty values) of the events appended to `events` whose ts
         is in this event-time bucket (ts // liqmon.windows.BUCKET_MS); expires a retention

@@ -33,6 +33,11 @@ from redis.asyncio import Redis
 
 from liqmon.keys import Keys
 
+#: The shape of the derived state described here. A generation written with another one
+#: (its stats hash's `layout` field differs, or is missing) is rebuilt from the stream when
+#: an aggregator starts (liqmon_aggregator.rebuild.ensure_layout). Bump it on any change.
+LAYOUT_VERSION: Final = 2
+
 WINDOWS: Final[tuple[str, ...]] = ("3m", "15m", "1h", "4h", "12h", "1d")
 WINDOW_MS: Final[dict[str, int]] = {
     "3m": 180_000,

@@ -30,6 +30,7 @@ ARGV
     r [score, member, ...] recent candidates   R recent size   a [stream ids to XACK]
     n [applied, duplicates, too_late, future]
     f [the field names "cap", "x:mx", "x:mid", "x:mm" (liqmon.windows)]
+    v the layout version (liqmon.windows.LAYOUT_VERSION), kept in the stats hash
   2.. the ids (raw) and the buckets' coin records (msgpack) the plan points at
 RETURNS {"OK", now, "wm,..."} | {"RETRY", now, "wm,...", {per bucket "0"/"1" per id:
   already applied}} (nothing written but lazily initialised watermarks) | {"STALE", live}
@@ -175,7 +176,7 @@ if #plan.a > 0 and plan.g ~= '' then chunked('XACK', KEYS[1], plan.g, plan.a, 20
 local n = plan.n
 if n[1] > 0 then
   redis.call('HINCRBY', KEYS[4], 'applied', n[1])
-  redis.call('HSET', KEYS[4], 'last_applied_ms', fmt(now))
+  redis.call('HSET', KEYS[4], 'last_applied_ms', fmt(now), 'layout', plan.v)
 end
 if n[2] > 0 then redis.call('HINCRBY', KEYS[4], 'duplicates', n[2]) end
 if n[3] > 0 then redis.call('HINCRBY', KEYS[4], 'too_late', n[3]) end

@@ -28,6 +28,7 @@ from liqmon.windows import (
     LARGEST_CENTS,
     LARGEST_ID,
     LARGEST_MEMBER,
+    LAYOUT_VERSION,
     RECENT_SIZE,
     WINDOW_SPEC,
     WINDOWS,
@@ -346,6 +347,7 @@ def fold(
         LARGEST_MEMBER], "b": plan_buckets, "w": plan_groups, "s": plan_series,
         "e": plan_expire, "u": plan_late, "r": recent, "R": RECENT_SIZE, "a": acks,
         "n": [counts[APPLIED], counts[DUPLICATE], counts[TOO_LATE], counts[FUTURE]],
+        "v": LAYOUT_VERSION,
     }  # fmt: skip
     argv[0] = orjson.dumps(plan).decode()
     checked = [(n, b.ids) for n, b in buckets.items()]

@@ -27,6 +27,7 @@ from liqmon.runtime import TaskSet
 from .apply import Applier
 from .consumer import Consumer, ensure_group
 from .evictor import Evictor
+from .rebuild import ensure_layout
 from .selfcheck import SelfCheck
 from .settings import AggregatorSettings
 
@@ -62,6 +63,12 @@ class AggregatorService:
         s = self.settings
         await wait_for_redis(self.redis)
         await ensure_group(self.redis, self.keys)
+        await ensure_layout(
+            self.redis,
+            self.keys,
+            retention_ms=s.retention_ms,
+            max_future_ms=s.aggregator_max_future_ms,
+        )
         name = s.aggregator_consumer
         if not name:
             name = await lease_slot(self.redis, self.keys, self.token, s.aggregator_lease_ms)
