@@ -25,7 +25,7 @@ ARGV
     w [per group of windows {i [window indexes], t [field, delta, ...],
        c [field, delta, ...], l [sym, delta, ...] rank L, s [sym, delta, ...] rank S}]
     s [KEYS index, field, delta, ...] series   e [KEYS index, expire-at ms, ...]
-    u [ARGV index of id, KEYS index of 4 series keys, field, cents, expire-at or 0, ...]
+    u [ARGV index of id, KEYS indexes of its 4 series hashes, field, cents, expire-at, ...]
       too-late events that still feed the series (rebuild), deduped by KEYS[6]
     r [score, member, ...] recent candidates   R recent size   a [stream ids to XACK]
     n [applied, duplicates, too_late, future]
@@ -159,12 +159,12 @@ for _, grp in ipairs(plan.w) do
 end
 for q = 1, #plan.s, 3 do redis.call('HINCRBY', KEYS[plan.s[q]], plan.s[q + 1], plan.s[q + 2]) end
 for q = 1, #plan.e, 2 do redis.call('PEXPIREAT', KEYS[plan.e[q]], plan.e[q + 1]) end
-for q = 1, #plan.u, 5 do
+for q = 1, #plan.u, 8 do
   if redis.call('SADD', KEYS[6], ARGV[plan.u[q]]) == 1 then
-    for k = 0, 3 do
-      local key = KEYS[plan.u[q + 1] + k]
-      redis.call('HINCRBY', key, plan.u[q + 2], plan.u[q + 3])
-      if plan.u[q + 4] ~= 0 then redis.call('PEXPIREAT', key, plan.u[q + 4]) end
+    for k = 1, 4 do
+      local key = KEYS[plan.u[q + k]]
+      redis.call('HINCRBY', key, plan.u[q + 5], plan.u[q + 6])
+      redis.call('PEXPIREAT', key, plan.u[q + 7])
     end
   end
 end

@@ -293,46 +293,52 @@ def fold(
             {"i": windows, "t": _pairs(merged.totals), "c": coins, "l": rank_l, "s": rank_s}
         )
 
-    # per-minute series: all, ex:<exchange>, c:<sym>, cx:<sym>:<exchange>
-    series_index: dict[tuple[int, str, str], int] = {}
+    # per-minute series: all, ex:<exchange>, c:<sym>, cx:<sym>:<exchange>; each hash is
+    # one KEYS entry however many coins share it, so each (hash, minute) is one HINCRBY
+    key_at: dict[str, int] = {}
+    slots_of: dict[tuple[int, str, str], tuple[int, ...]] = {}
     series: defaultdict[tuple[int, str], int] = defaultdict(int)
     expire: dict[int, int] = {}
     counted: list[tuple[int, str, str]] = []
 
-    def series_base(ev: LiquidationEvent) -> tuple[int, int]:
+    def series_slots(ev: LiquidationEvent, counts_expiry: bool) -> tuple[int, ...]:
         skey = (ev.ts // HOUR_MS, ev.exchange, ev.symbol)
-        base = series_index.get(skey)
-        if base is None:
-            base = series_index[skey] = len(keys) + 1
-            keys.extend(layout.series_keys(*skey))
-        return base, (skey[0] + 1) * HOUR_MS + retention_ms
+        slots = slots_of.get(skey)
+        if slots is None:
+            found = []
+            for name in layout.series_keys(*skey):
+                at = key_at.get(name)
+                if at is None:
+                    keys.append(name)
+                    at = key_at[name] = len(keys)
+                found.append(at)
+            slots = slots_of[skey] = tuple(found)
+            if counts_expiry and skey not in expired:
+                for at in slots:
+                    expire[at] = (skey[0] + 1) * HOUR_MS + retention_ms
+                counted.append(skey)
+        return slots
 
     for s_bucket in buckets.values():
         for p in s_bucket.applied:
             ev = p.event
-            base, at = series_base(ev)
             name = f"{ev.ts // 60_000 % 60}:{_side(ev)}"
-            for k in range(4):
-                series[(base + k, name)] += ev.usd_cents
-            skey = (ev.ts // HOUR_MS, ev.exchange, ev.symbol)
-            if skey not in expired:
-                for k in range(4):
-                    expire[base + k] = at
-                counted.append(skey)
+            for at in series_slots(ev, True):
+                series[(at, name)] += ev.usd_cents
     plan_series: list[Any] = []
     for (idx, name), v in series.items():
         plan_series += (idx, name, str(v))
     plan_expire: list[int] = []
-    for idx, at in expire.items():
-        plan_expire += (idx, at)
+    for idx, when in expire.items():
+        plan_expire += (idx, when)
     plan_late: list[Any] = []
     if late_series:
         for p in late_events:
             ev = p.event
-            base, at = series_base(ev)
             argv.append(ev.id)
             name = f"{ev.ts // 60_000 % 60}:{_side(ev)}"
-            plan_late += (len(argv), base, name, str(ev.usd_cents), at)
+            when = (ev.ts // HOUR_MS + 1) * HOUR_MS + retention_ms
+            plan_late += (len(argv), *series_slots(ev, False), name, str(ev.usd_cents), when)
 
     applied = [p for b in buckets.values() for p in b.applied]
     applied.sort(key=lambda p: p.event.ts, reverse=True)
