@@ -34,6 +34,13 @@ class Keys:
         """Stream: one entry per liquidation (docs/EVENTS.md). Trimmed by time (MINID ~)."""
         return f"{self.base}:events"
 
+    def events_by_symbol(self, symbol: str) -> str:
+        """Stream: the index of `events` by coin. One entry per event whose `symbol`,
+        upper-cased (the API matches coins case-insensitively), is `symbol`, under EXACTLY
+        the event's stream id in `events`, trimmed by the same MINID; read by
+        `/api/liquidations?symbol=` (ids here, then the entries from `events`)."""
+        return f"{self.base}:events:symbol:{symbol}"
+
     @property
     def deadletter(self) -> str:
         """Stream: malformed frames and poison entries, with raw text, reason and source."""

@@ -1,6 +1,6 @@
 """One stream reader per web process, fanned out to every SSE client.
 
-Why this shape (../shared/notes/style-and-redis.md §2d):
+Why this shape:
 - ONE `XREAD BLOCK` loop per process, whatever the number of clients: a reader per client
   would cost a Redis connection each and make every XADD pay O(clients).
 - Each entry is parsed and encoded to its SSE frame ONCE, here; a batch of entries is
@@ -14,8 +14,8 @@ Why this shape (../shared/notes/style-and-redis.md §2d):
 - Every client has a bounded queue (counted in events). A client whose queue is full is
   dropped at once and counted: it can never slow the reader or the other clients, nor
   grow memory. Its browser reconnects with `Last-Event-ID` and replays what it missed.
-- A liquidation that reached the stream twice (same event id) is broadcast once: the
-  reader remembers recent event ids (dedup.py) and drops a repeat before publishing.
+- Repeats are not this module's concern: the stream carries each liquidation once within
+  the horizon docs/EVENTS.md states (refused at append), so every entry is broadcast as is.
 - The summary is read and serialized once per second per process (`SummaryCache`), and
   each client holds only the latest summary frame (a one-slot box, latest wins).
 """
@@ -36,16 +36,11 @@ from redis.exceptions import RedisError, ResponseError
 from liqmon.event import InvalidEvent, LiquidationEvent
 from liqmon.keys import Keys
 from liqmon.logs import LogOnce
-from liqmon_web.dedup import RecentIds
-from liqmon_web.filters import (
-    EventFilter,
-    EventKey,
-    StreamId,
-    as_entries,
-    parse_stream_id,
-)
+from liqmon_web.filters import EventFilter, EventKey
 from liqmon_web.settings import WebSettings
 from liqmon_web.snapshots import SummaryCache
+from liqmon_web.sse_frames import sse_frame
+from liqmon_web.stream_ids import StreamId, as_entries, parse_stream_id
 
 logger = logging.getLogger(__name__)
 
@@ -56,20 +51,18 @@ PER_CLIENT_S = 30e-6
 
 
 def liquidation_frame(stream_id: str, event: LiquidationEvent) -> bytes:
-    data = orjson.dumps(event.to_json_dict(stream_id))
-    return b"event: liquidation\nid: " + stream_id.encode() + b"\ndata: " + data + b"\n\n"
+    return sse_frame(b"liquidation", stream_id, orjson.dumps(event.to_json_dict(stream_id)))
 
 
 class Encoded:
     """One stream entry, parsed and encoded once per process."""
 
-    __slots__ = ("eid", "frame", "key", "sid")
+    __slots__ = ("frame", "key", "sid")
 
-    def __init__(self, sid: StreamId, key: EventKey, frame: bytes, eid: str) -> None:
+    def __init__(self, sid: StreamId, key: EventKey, frame: bytes) -> None:
         self.sid = sid
         self.key = key
         self.frame = frame
-        self.eid = eid  # the event id (dedup.py)
 
 
 def encode_entries(
@@ -87,7 +80,7 @@ def encode_entries(
             log_once.warning(str(exc)[:60], "skipping malformed stream entry %s: %s", raw_id, exc)
             continue
         assert sid is not None
-        out.append(Encoded(sid, EventKey.of(event), liquidation_frame(raw_id, event), event.id))
+        out.append(Encoded(sid, EventKey.of(event), liquidation_frame(raw_id, event)))
     return out, bad
 
 
@@ -177,11 +170,9 @@ class Broadcaster:
         self._admitted = 0
         self._log_once = LogOnce(logger)
         self.position: StreamId | None = None
-        self.recent = RecentIds()  # event ids read, to skip repeats (dedup.py)
         # counters for /metrics
         self.events_read = 0
         self.malformed = 0
-        self.repeats = 0
         self.reader_errors = 0
         self.dropped_slow = 0
         self.rejected = 0
@@ -301,10 +292,6 @@ class Broadcaster:
             encoded, bad = encode_entries(entries, self._log_once)
             self.malformed += bad
             self.events_read += len(encoded)
-            admit = self.recent.admit
-            fresh = [e for e in encoded if admit(e.eid, e.sid)]
-            self.repeats += len(encoded) - len(fresh)
-            encoded = fresh
             position = parse_stream_id(str(entries[-1][0]))
             assert position is not None
             self.position = position

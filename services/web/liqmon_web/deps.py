@@ -18,9 +18,10 @@ from liqmon.event import MAX_TS_MS, PRODUCTS
 from liqmon.keys import Keys
 from liqmon_web.broadcaster import Broadcaster
 from liqmon_web.errors import ParamError
-from liqmon_web.filters import LATE_ARRIVAL_MS, EventFilter, StreamId, parse_stream_id
+from liqmon_web.filters import LATE_ARRIVAL_MS, EventFilter
 from liqmon_web.settings import WebSettings
 from liqmon_web.snapshots import SummaryCache
+from liqmon_web.stream_ids import StreamId, parse_stream_id
 
 MAX_SYMBOLS = 100
 MAX_USD = 100_000_000_000

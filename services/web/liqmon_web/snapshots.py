@@ -18,8 +18,9 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
+from liqmon import views
 from liqmon.keys import Keys
-from liqmon_web import readmodel
+from liqmon_web.sse_frames import sse_frame
 
 #: A cached summary up to this many max-ages old is served while a refresh runs.
 STALE_FACTOR = 3
@@ -53,7 +54,7 @@ class SummaryCache:
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._inflight[top] = future
         try:
-            summary: dict[str, Any] = await readmodel.summary(self._redis, self._keys, top=top)
+            summary: dict[str, Any] = await views.read_summary(self._redis, self._keys, top=top)
             body = orjson.dumps(summary)
             self.reads += 1
             self._entries[top] = _Entry(body, time.monotonic())
@@ -102,7 +103,7 @@ class SummaryCache:
     async def refresh_frame(self, top: int) -> bytes:
         """Force a fresh read and return it as an SSE `summary` frame (kept as latest)."""
         body = await self._read(top)
-        frame = b"event: summary\ndata: " + body + b"\n\n"
+        frame = sse_frame(b"summary", None, body)
         self._frame = _Entry(frame, time.monotonic())
         return frame
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from starlette.responses import Response
 
-from liqmon_web import readmodel
+from liqmon import views
 from liqmon_web.deps import (
     CursorDep,
     FilterDep,
@@ -74,7 +74,7 @@ async def symbol(
     symbol: Annotated[str, Path(min_length=1, max_length=64, description="coin, e.g. BTC")],
 ) -> Response:
     """Per-window long/short totals, counts and average liquidation price of one coin."""
-    return json_response(await readmodel.symbol(redis, keys, symbol.strip().upper()))
+    return json_response(await views.read_symbol(redis, keys, symbol.strip().upper()))
 
 
 @router.get("/series", responses={200: {"model": list[SeriesPoint]}})
@@ -100,12 +100,12 @@ async def series(
     venues = parse_exchanges(exchange)
     if len(venues) > 1:
         raise ParamError("exchange", "one exchange (or none for all)")
-    points = await readmodel.series(
+    points = await views.read_series(
         redis,
         keys,
         symbol=symbol.strip().upper() if symbol else None,
         exchange=next(iter(venues), None),
-        since=start,
-        until=end,
+        since_ms=start,
+        until_ms=end,
     )
     return json_response(points)
