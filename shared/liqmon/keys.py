@@ -35,11 +35,27 @@ class Keys:
         return f"{self.base}:events"
 
     def events_by_symbol(self, symbol: str) -> str:
-        """Stream: the index of `events` by coin. One entry per event whose `symbol`,
-        upper-cased (the API matches coins case-insensitively), is `symbol`, under EXACTLY
-        the event's stream id in `events`, trimmed by the same MINID; read by
-        `/api/liquidations?symbol=` (ids here, then the entries from `events`)."""
-        return f"{self.base}:events:symbol:{symbol}"
+        """Stream: the per-symbol index of `events` (docs/EVENTS.md). One entry per event of
+        that symbol, with the SAME entry id as in `events` and one empty field `i`; written
+        in the same append script, trimmed by the same MINID.
+
+        `symbol` is the event's symbol as is: untrusted text of 1-64 characters (enforced by
+        LiquidationEvent), only ever the last component of the name, never parsed back out
+        of a key and never used in a SCAN pattern (the index keys are listed by
+        `indexed_symbols`), so no character in it can reach another key."""
+        return f"{self.base}:events:sym:{symbol}"
+
+    @property
+    def indexed_symbols(self) -> str:
+        """Sorted set: symbol -> ms of its last append; lists the `events_by_symbol` keys (a
+        symbol quiet for longer than the retention loses its index key)."""
+        return f"{self.base}:events:symbols"
+
+    def appended_ids(self, bucket: int) -> str:
+        """Hash: ids (fields, empty values) of the events appended to `events` whose ts is
+        in this event-time bucket; expires at the bucket's end + the append horizon. The
+        append script refuses an id already here (docs/EVENTS.md, "Repeats")."""
+        return f"{self.base}:events:ids:{bucket}"
 
     @property
     def deadletter(self) -> str:

@@ -88,7 +88,7 @@ async def index_by_symbol(
     stream id as in `events`), as the collectors' append writes them."""
     pipe = redis.pipeline(transaction=False)
     for ev, sid in zip(events, stream_ids, strict=True):
-        pipe.xadd(keys.events_by_symbol(ev.symbol.upper()), {"i": ""}, id=sid)
+        pipe.xadd(keys.events_by_symbol(ev.symbol), {"i": ""}, id=sid)
     await pipe.execute()
 
 

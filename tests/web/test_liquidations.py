@@ -247,3 +247,16 @@ async def test_min_usd_is_an_exact_threshold(web: Web, redis: Redis, keys: Keys)
         assert resp.status_code == 200, resp.text
         got = sorted(round(Decimal(str(i["usd"])) * 100) for i in resp.json()["items"])
         assert got == expect, min_usd
+
+
+async def test_coins_match_case_insensitively_through_the_exact_index(
+    web: Web, redis: Redis, keys: Keys
+) -> None:
+    # The index is keyed by the event's symbol exactly; venues' coins are upper case, and
+    # an odd one (untrusted text) is found by its own spelling, as the coin view asks.
+    odd, btc = make_event(symbol="wEird<b>", salt=1), make_event(symbol="BTC", salt=2)
+    odd_id, btc_id = await xadd_now(redis, keys, [odd, btc])
+    for query, expect in (("btc", [btc_id]), ("BTC", [btc_id]), ("wEird<b>", [odd_id]),
+                          ("btc,wEird<b>", [btc_id, odd_id])):  # fmt: skip
+        body = (await web.client.get("/api/liquidations", params={"symbol": query})).json()
+        assert [i["stream_id"] for i in body["items"]] == expect, query

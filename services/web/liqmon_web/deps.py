@@ -54,10 +54,11 @@ TimeMs = Annotated[int, Query(ge=0, le=MAX_TS_MS, description="epoch millisecond
 
 
 def parse_symbols(text: str | None, param: str = "symbol") -> frozenset[str]:
-    """`"btc, ETH"` -> {"BTC", "ETH"}; matching is case-insensitive."""
+    """`"btc, ETH"` -> {"btc", "ETH"}: the names as typed (stripped); matching upper-cases
+    them (`EventFilter.symbols`), the per-coin index is looked up under both spellings."""
     if not text:
         return frozenset()
-    names = [part.strip().upper() for part in text.split(",")]
+    names = [part.strip() for part in text.split(",")]
     names = [n for n in names if n]
     if len(names) > MAX_SYMBOLS:
         raise ParamError(param, f"at most {MAX_SYMBOLS} symbols")
@@ -123,8 +124,10 @@ def event_filter(
         min_cents = min_usd_cents(min_usd) if min_usd is not None else 0
     except InvalidOperation:
         raise ParamError("min_usd", "not a usable amount") from None
+    typed = parse_symbols(symbol)
     return EventFilter(
-        symbols=parse_symbols(symbol),
+        symbols=frozenset(n.upper() for n in typed),
+        symbol_spellings=typed | frozenset(n.upper() for n in typed),
         exchanges=parse_exchanges(exchange),
         side=side,
         min_cents=min_cents,

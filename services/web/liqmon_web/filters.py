@@ -40,7 +40,11 @@ class EventKey(NamedTuple):
 class EventFilter:
     """Selection shared by the REST tape and the stream. Empty sets mean "any"."""
 
-    symbols: frozenset[str] = frozenset()
+    symbols: frozenset[str] = frozenset()  # upper-cased: matching is case-insensitive
+    #: The names to look up in the per-coin index, which is keyed by the event's symbol
+    #: exactly: as typed and upper-cased (venues' coins are upper case; an odd symbol is
+    #: found by its own spelling, as the dashboard's coin view asks for it).
+    symbol_spellings: frozenset[str] = frozenset()
     exchanges: frozenset[str] = frozenset()
     side: str | None = None
     min_cents: int = 0

@@ -140,7 +140,8 @@ async def read_indexed(
     pages, and `next` never skips an unread entry.
     """
     high, low = bounds
-    indexes = [_IndexCursor(keys.events_by_symbol(s), high) for s in sorted(flt.symbols)]
+    names = flt.symbol_spellings or flt.symbols
+    indexes = [_IndexCursor(keys.events_by_symbol(s), high) for s in sorted(names)]
     # With nothing but coins to match, every event the index names matches: read no more.
     only_symbols = not (flt.exchanges or flt.side or flt.min_cents or flt.since or flt.until)
     script = redis.register_script(ENTRIES_BY_ID_LUA)
