@@ -16,7 +16,10 @@ Layout shared with the aggregator (liqmon_aggregator writes exactly this):
 
 A window is `incomplete` when it overlaps a collector gap (closed, or open in a status hash)
 or starts before the latest `collector_first_start` among the exchanges that have one: an
-exchange collected for an hour has no 1d figure yet; one never run is not expected.
+exchange collected for an hour has no 1d figure yet; one never run is not expected. An
+exchange that ran (it has a first start) but has no status hash is down and not restarted
+(the hash expired): its outage is open now, so every window is incomplete until a collector
+is back; the gap itself is recorded when one starts (from the `collector_alive` marker).
 """
 
 from __future__ import annotations
@@ -97,7 +100,7 @@ KEYS  for each window (WINDOWS order) 5 keys: totals hash, coin hash, rank L, ra
 ARGV  1 top N   2 window count   3 exchange count
 RETURNS {now_ms, per window {totals flat, rank L flat, counts L, rank S flat, counts S,
   largest {member, score} or {}}, per exchange {max gap end or false, open since or false,
-  first start or false}}
+  first start or false, 1 if the status hash exists else 0}}
 ]]
 local top, nw, ne = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local t = redis.call('TIME')
@@ -120,7 +123,8 @@ for i = 0, ne - 1 do
   local k = 1 + 5 * nw + 3 * i
   local gap = redis.call('ZREVRANGE', KEYS[k], 0, 0, 'WITHSCORES')
   local open = redis.call('HGET', KEYS[k + 1], 'gap_open_since')
-  out[#out + 1] = {gap[2] or false, open or false, redis.call('GET', KEYS[k + 2]) or false}
+  local first = redis.call('GET', KEYS[k + 2]) or false
+  out[#out + 1] = {gap[2] or false, open or false, first, redis.call('EXISTS', KEYS[k + 1])}
 end
 return out
 """
@@ -182,6 +186,8 @@ async def read_summary(redis: Redis, keys: Keys, *, top: int = 10) -> dict[str, 
             open_gap = True
         if ex_reply[2] and _s(ex_reply[2]).isdigit():
             collected_from = max(collected_from, int(_s(ex_reply[2])))
+            if not int(ex_reply[3]):  # ran, and its status expired: down, not restarted
+                open_gap = True
     windows: dict[str, Any] = {}
     now_bucket = now // BUCKET_MS
     for w, (flat, rl, cl, rs, cs, lg) in zip(WINDOWS, reply[1 : 1 + len(WINDOWS)], strict=True):
