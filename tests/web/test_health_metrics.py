@@ -199,8 +199,10 @@ def test_label_values_are_escaped() -> None:
 
     class Stub:
         clients = connections_total = dropped_slow = rejected = events_read = 0
-        malformed = reader_errors = summary_errors = reads = errors = 0
+        malformed = reader_errors = reads = errors = pushes = 0
         position = None
+
+    Stub.cache = Stub()  # type: ignore[attr-defined]
 
     odd = 'x"y\\z\nw'
     health = {"redis": {"ok": True}, "collectors": {odd: {"up": True, "connected": False}}}

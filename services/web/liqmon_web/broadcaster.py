@@ -16,8 +16,9 @@ Why this shape:
   grow memory. Its browser reconnects with `Last-Event-ID` and replays what it missed.
 - Repeats are not this module's concern: the stream carries each liquidation once within
   the horizon docs/EVENTS.md states (refused at append), so every entry is broadcast as is.
-- The summary is read and serialized once per second per process (`SummaryCache`), and
-  each client holds only the latest summary frame (a one-slot box, latest wins).
+- The summary is pushed when it changes, coalesced, as one frame shared by every client
+  (summary_feed.py); each client holds only the latest summary frame (a one-slot box,
+  latest wins), so a slow client never queues summaries.
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ from liqmon.keys import Keys
 from liqmon.logs import LogOnce
 from liqmon_web.filters import EventFilter, EventKey
 from liqmon_web.settings import WebSettings
-from liqmon_web.snapshots import SummaryCache
 from liqmon_web.sse_frames import sse_frame
 from liqmon_web.stream_ids import StreamId, as_entries, parse_stream_id
 
@@ -46,7 +46,6 @@ logger = logging.getLogger(__name__)
 
 READ_COUNT = 1000
 READ_BLOCK_MS = 1000
-SSE_SUMMARY_TOP = 10
 PER_CLIENT_S = 30e-6
 
 
@@ -156,14 +155,13 @@ class Subscriber:
 
 
 class Broadcaster:
-    def __init__(
-        self, redis: Redis, reader: Redis, keys: Keys, settings: WebSettings, cache: SummaryCache
-    ) -> None:
+    def __init__(self, redis: Redis, reader: Redis, keys: Keys, settings: WebSettings) -> None:
         self.redis = redis
         self._reader = reader
         self.keys = keys
         self.settings = settings
-        self.cache = cache
+        self._summary: bytes | None = None  # the latest summary frame, and when it came
+        self._summary_at = 0.0
         self.stopping = asyncio.Event()
         self._subs: set[Subscriber] = set()
         self._per_ip: collections.Counter[str] = collections.Counter()
@@ -177,7 +175,6 @@ class Broadcaster:
         self.dropped_slow = 0
         self.rejected = 0
         self.connections_total = 0
-        self.summary_errors = 0
 
     # --- admission ----------------------------------------------------------------
     @property
@@ -210,9 +207,8 @@ class Broadcaster:
     # --- live subscribers -----------------------------------------------------------
     def subscribe(self, flt: EventFilter) -> Subscriber:
         sub = Subscriber(flt, self.settings.web_sse_queue_size)
-        latest = self.cache.latest_frame(max_age_ms=2000)
-        if latest is not None:  # a new client sees the panels at once, not in <= 1 s
-            sub.summary = latest
+        if self._summary is not None and time.monotonic() - self._summary_at < 2.0:
+            sub.summary = self._summary  # a new client sees the panels at once
             sub.wake.set()
         self._subs.add(sub)
         if self.stopping.is_set():
@@ -221,6 +217,18 @@ class Broadcaster:
 
     def unsubscribe(self, sub: Subscriber) -> None:
         self._subs.discard(sub)
+
+    def watching(self) -> bool:
+        """Is any stream client connected?"""
+        return bool(self._subs)
+
+    def publish_summary(self, frame: bytes) -> None:
+        """Hand one shared summary frame to every client (each keeps only the latest)."""
+        self._summary, self._summary_at = frame, time.monotonic()
+        for sub in self._subs:
+            if sub.closed is None:
+                sub.summary = frame
+                sub.wake.set()
 
     def publish(self, batch: Batch) -> None:
         size = len(batch.entries)
@@ -323,20 +331,8 @@ class Broadcaster:
                 sub.keepalive = True
                 sub.wake.set()
 
-    async def run_summary(self) -> None:
-        """Once a second (on the wall-clock second): read, serialize, hand to every client."""
+    async def run_housekeeping(self) -> None:
+        """Once a second: keep-alives and stalled clients (`_keepalive_tick`)."""
         while not self.stopping.is_set():
-            await asyncio.sleep(1.0 - (time.time() % 1.0))
+            await asyncio.sleep(1.0)
             self._keepalive_tick()
-            if not self._subs:
-                continue
-            try:
-                frame = await self.cache.refresh_frame(SSE_SUMMARY_TOP)
-            except RedisError as exc:
-                self.summary_errors += 1
-                self._log_once.warning("summary", "summary read failed: %s", exc)
-                continue
-            for sub in self._subs:
-                if sub.closed is None:
-                    sub.summary = frame
-                    sub.wake.set()

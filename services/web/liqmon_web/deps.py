@@ -22,6 +22,7 @@ from liqmon_web.filters import LATE_ARRIVAL_MS, EventFilter
 from liqmon_web.settings import WebSettings
 from liqmon_web.snapshots import SummaryCache
 from liqmon_web.stream_ids import StreamId, parse_stream_id
+from liqmon_web.summary_feed import SummaryFeed
 
 MAX_SYMBOLS = 100
 MAX_USD = 100_000_000_000
@@ -48,6 +49,7 @@ KeysDep = Annotated[Keys, Depends(_app_state("keys"))]
 SettingsDep = Annotated[WebSettings, Depends(_app_state("settings"))]
 BroadcasterDep = Annotated[Broadcaster, Depends(_app_state("broadcaster"))]
 SummaryCacheDep = Annotated[SummaryCache, Depends(_app_state("summary_cache"))]
+SummaryFeedDep = Annotated[SummaryFeed, Depends(_app_state("summary_feed"))]
 ClientIpDep = Annotated[str, Depends(client_ip)]
 
 TimeMs = Annotated[int, Query(ge=0, le=MAX_TS_MS, description="epoch milliseconds")]

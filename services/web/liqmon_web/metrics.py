@@ -23,7 +23,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_late
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from liqmon_web.broadcaster import Broadcaster
-from liqmon_web.snapshots import SummaryCache
+from liqmon_web.summary_feed import SummaryFeed
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 
@@ -55,10 +55,10 @@ def _family(name: str, help_text: str, *, counter: bool, labels: tuple[str, ...]
 class ScrapeCollector(Collector):
     """One scrape's values (the health document and this process's counters)."""
 
-    def __init__(self, health: dict[str, Any], broadcaster: Broadcaster, cache: SummaryCache):
+    def __init__(self, health: dict[str, Any], broadcaster: Broadcaster, feed: SummaryFeed):
         self.health = health
         self.broadcaster = broadcaster
-        self.cache = cache
+        self.feed = feed
 
     def collect(self) -> Iterator[Metric]:
         redis_up = _family("liqmon_redis_up", "1 if Redis answered the scrape", counter=False)
@@ -115,7 +115,7 @@ class ScrapeCollector(Collector):
             yield alive
 
     def _web(self) -> Iterator[Metric]:
-        b, cache = self.broadcaster, self.cache
+        b, feed, cache = self.broadcaster, self.feed, self.feed.cache
         values = (
             ("liqmon_web_sse_clients", False, "open stream clients", b.clients),
             ("liqmon_web_sse_connections_total", True, "stream clients admitted",
@@ -130,8 +130,10 @@ class ScrapeCollector(Collector):
              b.reader_errors),
             ("liqmon_web_snapshot_reads_total", True, "/api/summary reads from Redis",
              cache.reads),
-            ("liqmon_web_snapshot_errors_total", True, "failed /api/summary reads",
-             b.summary_errors + cache.errors),
+            ("liqmon_web_snapshot_errors_total", True, "failed summary reads",
+             cache.errors + feed.errors),
+            ("liqmon_web_snapshot_pushes_total", True, "summaries pushed to stream clients",
+             feed.pushes),
         )  # fmt: skip
         for name, counter, help_text, value in values:
             family = _family(name, help_text, counter=counter)
@@ -145,7 +147,7 @@ class ScrapeCollector(Collector):
             yield position
 
 
-def render(health: dict[str, Any], broadcaster: Broadcaster, cache: SummaryCache) -> bytes:
+def render(health: dict[str, Any], broadcaster: Broadcaster, feed: SummaryFeed) -> bytes:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(ScrapeCollector(health, broadcaster, cache))
+    registry.register(ScrapeCollector(health, broadcaster, feed))
     return generate_latest(registry)

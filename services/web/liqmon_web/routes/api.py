@@ -62,7 +62,8 @@ async def summary(
 ) -> Response:
     """Totals per window (3m … 1d), split by exchange, top coins, the largest event.
 
-    Read and serialized at most once a second per server process (and per `top`).
+    Reflects an event as soon as the aggregator has applied it (one poll of its change
+    counter, 25 ms by default); between changes every request gets the same cached bytes.
     """
     return raw_json_response(await cache.get(top))
 
