@@ -38,7 +38,7 @@ class LiquidationsPage(BaseModel):
     next: str | None = Field(
         description="pass as `cursor` for older items; null when the range is exhausted. "
         "A page may hold fewer than `limit` items (even none) while `next` is not null: "
-        "each request scans a bounded number of stream entries."
+        "each request reads a bounded number of entries."
     )
 
 

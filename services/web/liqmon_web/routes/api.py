@@ -40,14 +40,14 @@ async def liquidations(
 ) -> Response:
     """Liquidations newest first, read from the event stream (the whole retention period).
 
-    Each request scans at most `LIQMON_WEB_MAX_SCAN` stream entries (10,000 by default):
-    with a rare filter a page may hold fewer than `limit` items, even none, and still have
-    a `next` cursor. Follow `next` until it is null.
+    With `symbol`, the coins' own index is read (every match to the end of retention, at
+    the cost of the coin's events only). Otherwise the stream is scanned. Either way a
+    request reads at most `LIQMON_WEB_MAX_SCAN` entries (10,000 by default): with a rare
+    filter a page may hold fewer than `limit` items, even none, and still have a `next`
+    cursor. Follow `next` until it is null.
 
-    Each liquidation is listed once: when the same event `id` reached the stream twice (two
-    collector replicas, an exchange replay), only its oldest copy is listed, provided the
-    copies arrived within 10 minutes of each other (a bounded look-back). `since`/`until`
-    select on the event time `ts`.
+    Each liquidation is listed once: the stream carries each event `id` once
+    (docs/EVENTS.md). `since`/`until` select on the event time `ts`.
     """
     items, nxt = await read_tape(
         redis, keys, flt, limit=limit, cursor=cursor, max_scan=settings.web_max_scan
