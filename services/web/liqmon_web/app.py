@@ -122,6 +122,7 @@ def create_app(settings: WebSettings) -> FastAPI:
         finally:
             broadcaster.shutdown()
             await tasks.cancel_all(timeout=3.0)
+            await cache.close()
             await reader.aclose()
             await redis.aclose()
             logger.info(

@@ -1,19 +1,19 @@
 """Serialized summaries, shared by every request and every stream client, fresh within
-one poll of the aggregator's change counter.
+one poll of the aggregator's change token.
 
 The summary is the heaviest read (6 windows x totals, by-exchange splits, rankings,
 largest) and the most requested (every dashboard). Each cached body remembers the
-aggregator's change token (`ChangeToken`: the window generation and its `applied`
-counter) read just before it. A request is served the cached bytes while the token is
-unchanged and the body is younger than `web_summary_cache_ms` (time alone changes a
-summary too: windows slide, a collector's outage flags them); otherwise it is read again.
-So a new event shows up in /api/summary at most one push spacing (`web_summary_push_ms`,
-50 ms) plus one token poll after the aggregator applied it, a changing summary costs at
-most one read per spacing, and between changes every request gets the same bytes. Concurrent misses
-share one read (single flight): a burst of 1,000 requests costs one Redis round trip.
+aggregator's change token (`ChangeToken`: the window generation, its `applied` counter
+and its watermarks) read just before it. A request gets the cached bytes while the token
+is unchanged (refreshed in the background after `web_summary_cache_ms`, since a
+collector's outage flags the windows without the aggregator); a moved token means a read.
+So an applied event shows up in /api/summary within one token poll (10 ms) plus at most
+one push spacing (`web_summary_push_ms`, 50 ms: a changing summary costs at most one read
+per spacing); between changes every request gets the same bytes. Concurrent misses share
+one read (single flight): a burst of 1,000 requests costs one Redis round trip.
 
-The token is polled by the summary feed (summary_feed.py) while the process is active,
-and read here (one read shared by concurrent requests) when that poll is over 10 ms old.
+The token is polled by the summary feed (summary_feed.py) while the process is active (a
+request makes it active); a request never waits for Redis on a cache hit.
 """
 
 from __future__ import annotations
@@ -30,26 +30,34 @@ from liqmon.keys import Keys
 
 #: How many `top` values are kept (a few are in use; never grow unbounded).
 MAX_ENTRIES = 8
-#: A token polled this recently is used as is; older, a request reads it (shared).
-TOKEN_FRESH_S = 0.01
+#: A body with an unchanged token is served up to this many `max_age`s old (refreshed in
+#: the background meanwhile); older, the request reads.
+STALE_FACTOR = 3
+#: A token older than this (the feed polls every 10 ms while anyone watches) makes a
+#: request start one background poll; the request itself never waits for a token it has.
+TOKEN_FRESH_S = 0.05
 
 
 class ChangeToken(NamedTuple):
-    """What moves whenever the aggregator changes the windows' contents."""
+    """What moves whenever the aggregator changes the windows' contents: events applied,
+    buckets evicted (the watermarks), a rebuild (the generation)."""
 
     generation: int
-    applied: int
+    applied: str
+    watermarks: tuple[tuple[str, str], ...]
 
 
 async def read_change_token(redis: Redis, keys: Keys, generation: int) -> ChangeToken:
-    """One round trip: the live generation and the `applied` counter of `generation` (the
-    caller's last known one; a rebuild changes the generation, so the token moves anyway
-    and the next read uses the new one)."""
+    """One round trip: the live generation, and the `applied` counter and watermarks of
+    `generation` (the caller's last known one; a rebuild changes the generation, so the
+    token moves anyway and the next read uses the new one)."""
     pipe = redis.pipeline(transaction=False)
     pipe.get(keys.agg_generation)
     pipe.hget(keys.agg_stats(generation), "applied")
-    live, applied = await pipe.execute()
-    return ChangeToken(int(live) if live is not None else 1, int(applied or 0))
+    pipe.hgetall(keys.agg_watermarks(generation))
+    live, applied, marks = await pipe.execute()
+    watermarks = tuple(sorted((str(k), str(v)) for k, v in marks.items()))
+    return ChangeToken(int(live) if live is not None else 1, str(applied), watermarks)
 
 
 class _Entry:
@@ -72,6 +80,7 @@ class SummaryCache:
         self._token: ChangeToken | None = None
         self._token_at = 0.0
         self._token_read: asyncio.Future[ChangeToken] | None = None
+        self._refreshing: set[asyncio.Task[Any]] = set()
         self.requested_at = 0.0  # the last request, for the feed's "active" test
         self.reads = 0
         self.errors = 0
@@ -97,16 +106,28 @@ class SummaryCache:
             self._token_read = None
 
     async def current_token(self) -> ChangeToken:
-        """The token as of at most `TOKEN_FRESH_S` ago (read now if older)."""
-        if self._token is not None and time.monotonic() - self._token_at < TOKEN_FRESH_S:
-            return self._token
-        return await self.poll_token()
+        """The last token polled, without waiting for Redis (only the very first is
+        awaited). A stale one (the feed was idle: nobody watched) starts a background
+        poll, so the next request is fresh; this one gets at most one feed-idle period of
+        staleness, never a Redis round trip in its latency."""
+        if self._token is None:
+            return await self.poll_token()
+        if time.monotonic() - self._token_at >= TOKEN_FRESH_S and self._token_read is None:
+            task = asyncio.create_task(self.poll_token(), name="web.summary-token")
+            self._refreshing.add(task)
+            task.add_done_callback(self._refreshed)
+        return self._token
 
     # --- bodies ---------------------------------------------------------------------------
     async def get(self, top: int) -> bytes:
-        """The summary JSON for `top`: the cached body while it is younger than the push
-        spacing (so a changing summary costs at most one read per spacing, like the push),
-        or while the token is unchanged and it is younger than `max_age`; else read now."""
+        """The summary JSON for `top`:
+        - younger than the push spacing: the cached body (a changing summary costs at most
+          one read per spacing, like the push);
+        - the token unchanged: the cached body; older than `max_age`, one background read
+          refreshes it (a collector's outage changes a summary without the aggregator,
+          but no request waits for that), and older than `STALE_FACTOR * max_age` it is
+          read now;
+        - the token moved: read now (concurrent requests share the read)."""
         self.requested_at = time.monotonic()
         if self._max_age <= 0:
             return await self._read(top)
@@ -115,9 +136,23 @@ class SummaryCache:
             age = time.monotonic() - entry.at
             if age < self._min_age:
                 return entry.body
-            if age < self._max_age and entry.token == await self.current_token():
+            if age < STALE_FACTOR * self._max_age and entry.token == await self.current_token():
+                if age >= self._max_age and top not in self._inflight:
+                    task = asyncio.create_task(self._read(top), name="web.summary-refresh")
+                    self._refreshing.add(task)
+                    task.add_done_callback(self._refreshed)
                 return entry.body
         return await self._read(top)
+
+    def _refreshed(self, task: asyncio.Task[Any]) -> None:
+        self._refreshing.discard(task)
+        if not task.cancelled():
+            task.exception()  # counted in `errors` by _read; the next request reads again
+
+    async def close(self) -> None:
+        for task in list(self._refreshing):
+            task.cancel()
+        await asyncio.gather(*self._refreshing, return_exceptions=True)
 
     async def refresh(self, top: int) -> bytes:
         """Read now (the feed calls this when the token moved), whatever is cached."""

@@ -10,8 +10,8 @@ same whatever the number of clients. So:
   frame and handed to every client's one-slot box (latest wins), at most once per
   `web_summary_push_ms` (50 ms: <= 20 pushes a second however fast events arrive); a
   change that comes sooner is pushed the moment that spacing has passed.
-- With no change it is still pushed once a second (`REFRESH_S`): time alone changes a
-  summary (windows slide, an outage flags them), and clients treat a silent stream as dead.
+- With no change it is still pushed once a second (`REFRESH_S`): a collector's outage
+  flags the windows without the aggregator, and clients treat a silent stream as dead.
 - Nobody watching: no Redis traffic at all.
 
 The read also refreshes the `/api/summary` cache for the stream's `top`, so REST clients
