@@ -12,6 +12,8 @@ this process XADDing `rate` events/s in 10 ms batches (event time = now).
   to and including its batch. Latency = that response's arrival - the batch's XADD reply.
 - event -> card: the same, read from the 1d card's `.long-count`/`.short-count` in the
   page (a MutationObserver records each render with Date.now()).
+- event -> applied: the floor, no web involved: the aggregator's `applied` counter read
+  straight from Redis every 5 ms. The web's own share is the difference.
 
 Both include the aggregator's own delay (stream -> windows), which is the point: it is
 what a user waits for. Two web configurations, each run 3 times on fresh processes and a
@@ -98,6 +100,16 @@ async def produce(redis: Any, keys: Keys, rate: int, seconds: float) -> list[tup
     return marks
 
 
+async def poll_applied(redis: Any, keys: Keys, stop: asyncio.Event) -> list[tuple[float, int]]:
+    """The floor: when the aggregator's own counter shows the events (no web involved)."""
+    seen: list[tuple[float, int]] = []
+    while not stop.is_set():
+        applied = await redis.hget(keys.agg_stats(1), "applied")
+        seen.append((now_ms(), int(applied or 0)))
+        await asyncio.sleep(0.005)
+    return seen
+
+
 async def poll_summary(base: str, stop: asyncio.Event) -> list[tuple[float, int]]:
     seen: list[tuple[float, int]] = []
     async with httpx.AsyncClient(base_url=base) as client:
@@ -131,7 +143,7 @@ def spawn(service: str, env: dict[str, str], log: Path) -> subprocess.Popen[byte
 
 async def one_run(
     browser: Any, redis_url: str, mode: str, args: argparse.Namespace, tmp: Path
-) -> tuple[list[float], list[float]]:
+) -> tuple[list[float], list[float], list[float]]:
     keys = Keys("liq")
     redis = create_redis(redis_url)
     await redis.flushall()
@@ -150,13 +162,14 @@ async def one_run(
         await page.evaluate(OBSERVE_CARDS)
         stop = asyncio.Event()
         poller = asyncio.create_task(poll_summary(base, stop))
+        floor = asyncio.create_task(poll_applied(redis, keys, stop))
         marks = await produce(redis, keys, args.rate, args.seconds)
         await asyncio.sleep(2.5)  # the last batches reach both (the tick is 1 s)
         stop.set()
-        rest = await poller
+        rest, applied = await poller, await floor
         cards = [(float(t), int(n)) for t, n in await page.evaluate("window.__seen")]
         await page.close()
-        return latencies(marks, rest), latencies(marks, cards)
+        return latencies(marks, applied), latencies(marks, rest), latencies(marks, cards)
     except BaseException:
         for name in ("aggregator", "web"):
             sys.stdout.write(f"--- {name}.log\n" + (tmp / f"{name}.log").read_text()[-2000:])
@@ -186,9 +199,9 @@ async def run(args: argparse.Namespace) -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 for _ in range(args.runs):
                     for mode in MODES:  # interleaved: both see the same machine load
-                        rest, card = await one_run(browser, server.url, mode, args, Path(tmp))
+                        found = await one_run(browser, server.url, mode, args, Path(tmp))
                         row = results.setdefault(mode, {})
-                        for name, values in (("summary", rest), ("card", card)):
+                        for name, values in zip(("applied", "summary", "card"), found, strict=True):
                             row.setdefault(f"{name} p50", []).append(pct_list(values, 0.5))
                             row.setdefault(f"{name} p99", []).append(pct_list(values, 0.99))
             await browser.close()
@@ -198,7 +211,8 @@ async def run(args: argparse.Namespace) -> None:
         f"Totals freshness at {args.rate} events/s, {args.seconds:.0f} s per run, "
         f"median of {args.runs} runs (each run's p50 / p99 in brackets):"
     )
-    for name in ("summary p50", "summary p99", "card p50", "card p99"):
+    for name in ("applied p50", "applied p99", "summary p50", "summary p99", "card p50",
+                 "card p99"):  # fmt: skip
         cells = []
         for mode in MODES:
             values = results[mode][name]

@@ -50,7 +50,7 @@ PER_CLIENT_S = 30e-6
 
 
 def liquidation_frame(stream_id: str, event: LiquidationEvent) -> bytes:
-    return sse_frame(b"liquidation", stream_id, orjson.dumps(event.to_json_dict(stream_id)))
+    return sse_frame("liquidation", stream_id, orjson.dumps(event.to_json_dict(stream_id)))
 
 
 class Encoded:

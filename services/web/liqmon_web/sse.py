@@ -75,7 +75,7 @@ HEADERS = {
 
 
 def reset_frame(reason: str, first_id: str | None, resume_id: StreamId | None) -> bytes:
-    return sse_frame(b"reset", resume_id, orjson.dumps({"reason": reason, "first_id": first_id}))
+    return sse_frame("reset", resume_id, orjson.dumps({"reason": reason, "first_id": first_id}))
 
 
 async def _end_tasks(*tasks: asyncio.Task[None]) -> None:

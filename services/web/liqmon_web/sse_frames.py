@@ -2,7 +2,7 @@
 
 Every frame the web sends goes through `sse_frame` (or the two fixed lines below it), so
 the wire format (text/event-stream, UTF-8, `\\n` line ends, a blank line ending each frame)
-is written once. A new kind of event is one call: `sse_frame(b"alert", sid, data)`.
+is written once. A new kind of event is one call: `sse_frame("alert", sid, data)`.
 
 Frames are built once per process and shared by every client (broadcaster.py), so this
 is plain bytes concatenation, no per-client work.
@@ -15,7 +15,7 @@ from liqmon_web.stream_ids import StreamId
 KEEPALIVE = b": keep-alive\n\n"
 
 
-def sse_frame(event: bytes | None, sid: StreamId | str | None, data: bytes | None) -> bytes:
+def sse_frame(event: str | None, sid: StreamId | str | None, data: bytes | None) -> bytes:
     """One frame: optional `event:`, `id:` and `data:` lines, then the blank line.
 
     `data` is one line of JSON in practice (orjson never writes a raw newline); a payload
@@ -24,7 +24,7 @@ def sse_frame(event: bytes | None, sid: StreamId | str | None, data: bytes | Non
     """
     parts: list[bytes] = []
     if event is not None:
-        parts.append(b"event: " + event + b"\n")
+        parts.append(b"event: " + event.encode() + b"\n")
     if sid is not None:
         parts.append(b"id: " + str(sid).encode() + b"\n")
     if data is not None:

@@ -81,5 +81,5 @@ class SummaryFeed:
                 await asyncio.sleep(REFRESH_S)
                 continue
             pushed, pushed_at = self.cache.cached_token(SSE_SUMMARY_TOP), now
-            self.broadcaster.publish_summary(sse_frame(b"summary", None, body))
+            self.broadcaster.publish_summary(sse_frame("summary", None, body))
             self.pushes += 1
