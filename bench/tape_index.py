@@ -16,6 +16,9 @@ and this process timing sequential HTTP requests.
   entry), bounded at LIQMON_WEB_MAX_SCAN = 10,000 entries per request: each request
   returns a short page and a `next` cursor; the whole listing takes N / 10,000 requests.
 
+- floor (same run): `?symbol=NOSUCHCOIN`, an empty index: the HTTP, validation and one
+  index read, nothing found; what a request costs on this machine before any event.
+
 Printed: p50/p99 per request (median of 3 rounds of `--requests` requests each), and the
 time to list every match (the index: one request; the scan: following `next` to the end).
 Target (issue: crash-day headroom, filtered tape): p99 <= 20 ms at 1M events.
@@ -123,6 +126,7 @@ async def run(args: argparse.Namespace) -> None:
             base = f"http://127.0.0.1:{port}"
             await wait_http(f"{base}/api/health")
             cases = {
+                "floor  ?symbol=NOSUCHCOIN": {"symbol": "NOSUCHCOIN", "limit": "100"},
                 "index  ?symbol=RARE": {"symbol": "RARE", "limit": "100"},
                 "scan   ?exchange=bybit": {"exchange": "bybit", "limit": "100"},
             }
