@@ -154,21 +154,22 @@ class SummaryCache:
             task.cancel()
         await asyncio.gather(*self._refreshing, return_exceptions=True)
 
-    async def refresh(self, top: int) -> bytes:
-        """Read now (the feed calls this when the token moved), whatever is cached."""
-        return await self._read(top)
+    async def refresh(self, top: int, token: ChangeToken) -> bytes:
+        """Read now, whatever is cached (the feed, right after polling `token`)."""
+        return await self._read(top, token)
 
-    async def _read(self, top: int) -> bytes:
-        """The token, then one summary read + serialization; concurrent callers for `top`
-        share it. Token first: the body is at least as new as its token, so a later token
-        that equals it proves nothing changed since."""
+    async def _read(self, top: int, token: ChangeToken | None = None) -> bytes:
+        """The token (unless the caller just read it), then one summary read and its
+        serialization; concurrent callers for `top` share it. Token first: the body is at
+        least as new as its token, so a later token equal to it proves nothing changed."""
         pending = self._inflight.get(top)
         if pending is not None:
             return await asyncio.shield(pending)
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._inflight[top] = future
         try:
-            token = await self.poll_token()
+            if token is None:
+                token = await self.poll_token()
             summary: dict[str, Any] = await views.read_summary(self._redis, self._keys, top=top)
             body = orjson.dumps(summary)
             self.reads += 1

@@ -74,7 +74,8 @@ class SummaryFeed:
                 if wait > 0:  # coalesce: this change (and any before then) goes out then
                     await asyncio.sleep(wait)
                     now = time.monotonic()
-                body = await self.cache.refresh(SSE_SUMMARY_TOP)
+                # `token` may be older than the body now: at worst one extra push later.
+                body = await self.cache.refresh(SSE_SUMMARY_TOP, token)
             except (RedisError, OSError, TimeoutError) as exc:
                 self.errors += 1
                 self._log_once.warning("summary", "summary read failed: %s", exc)
