@@ -24,9 +24,9 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from liqmon import views
 from liqmon.keys import Keys
 from liqmon.venues import PRODUCTS, SAMPLED_EXCHANGES
-from liqmon_web import readmodel
 from liqmon_web.settings import WebSettings
 
 GAPS_SHOWN = 10
@@ -100,7 +100,7 @@ async def collect(redis: Redis, keys: Keys, settings: WebSettings) -> dict[str, 
         await asyncio.wait_for(redis.ping(), PING_TIMEOUT_S)
         latency = round((time.perf_counter() - began) * 1000, 2)
         collectors, alive = await read_collectors(redis, keys, now)
-        aggregator = await readmodel.aggregator_health(redis, keys)
+        aggregator = await views.read_aggregator_health(redis, keys)
         aggregator["alive"] = alive
     except (RedisError, OSError, TimeoutError) as exc:
         return {
