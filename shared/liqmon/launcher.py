@@ -33,7 +33,8 @@ START_ORDER = (
     "exchange-sim", "aggregator", "web", "collector-binance", "collector-okx", "collector-bybit",
 )  # fmt: skip
 STOP_ORDER = (
-    "collector-binance", "collector-okx", "collector-bybit", "aggregator", "web", "exchange-sim",
+    "collector-binance", "collector-okx", "collector-bybit", "aggregator", "alerter", "web",
+    "exchange-sim",
 )  # fmt: skip
 STOP_TIMEOUT = 15.0
 
@@ -163,6 +164,8 @@ async def up(demo: bool, var_dir: Path, services: tuple[str, ...] = START_ORDER)
         env.update(demo_environment())
     else:
         services = tuple(s for s in services if s != "exchange-sim")
+    if env.get("LIQMON_ALERTS_FILE") and "alerter" not in services:
+        services = (*services, "alerter")  # alerts only when a rules file is configured
 
     # the web's health expects exactly the collectors started here (unless set explicitly)
     venues = [s.removeprefix("collector-") for s in services if s.startswith("collector-")]
