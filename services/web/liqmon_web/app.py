@@ -29,9 +29,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from liqmon import __version__
 from liqmon.redis_client import create_blocking_reader, create_redis
 from liqmon.runtime import TaskSet
+from liqmon_web.alertfeed import run_alert_feed
 from liqmon_web.broadcaster import READ_BLOCK_MS, Broadcaster
 from liqmon_web.errors import install_error_handlers
-from liqmon_web.routes import api, ops, pages, stream
+from liqmon_web.routes import alerts, api, ops, pages, stream
 from liqmon_web.routes.pages import STATIC_DIR
 from liqmon_web.settings import WebSettings
 from liqmon_web.snapshots import SummaryCache
@@ -109,6 +110,10 @@ def create_app(settings: WebSettings) -> FastAPI:
             await asyncio.wait_for(broadcaster.start_position(), 3.0)
         tasks.spawn(broadcaster.run_reader(), "web.stream-reader")
         tasks.spawn(broadcaster.run_summary(), "web.summary")
+        feed = run_alert_feed(
+            reader, settings.keys, broadcaster.publish_alert, broadcaster.stopping
+        )
+        tasks.spawn(feed, "web.alert-feed")  # SSE `event: alert` (alertfeed.py)
         logger.info("web service ready (prefix %s)", settings.key_prefix)
         try:
             yield
@@ -139,6 +144,7 @@ def create_app(settings: WebSettings) -> FastAPI:
     app.include_router(api.router)
     app.include_router(stream.router)
     app.include_router(ops.router)
+    app.include_router(alerts.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     if settings.web_cors_origins:

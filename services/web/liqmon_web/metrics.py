@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from liqmon_web.alertfeed import alerter_metrics
 from liqmon_web.broadcaster import Broadcaster
 from liqmon_web.snapshots import SummaryCache
 
@@ -75,6 +76,8 @@ def render(health: dict[str, Any], broadcaster: Broadcaster, cache: SummaryCache
     if isinstance(aggregator.get("alive"), list):
         alive = len(aggregator["alive"])
         w.add("liqmon_aggregator_alive", "gauge", "consumers with a fresh heartbeat", alive)
+    for name, kind, help_text, value, labels in alerter_metrics(health.get("alerter", {})):
+        w.add(name, kind, help_text, value, labels)
     b = broadcaster
     web = (
         ("liqmon_web_sse_clients", "gauge", "open stream clients", b.clients),
