@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
 import pytest
 from redis.asyncio import Redis
 
@@ -23,6 +26,15 @@ from liqmon_alerter.settings import AlerterSettings
 from tests.alerter.fakes import FakeServices, rules_toml, secrets_env
 
 RETENTION_MS = 48 * 3_600_000
+REPO = Path(__file__).resolve().parents[2]
+
+
+def alert_schema() -> Any:
+    """A validator of docs/EVENTS.md's alert document schema (the docs stay true)."""
+    text = (REPO / "docs" / "EVENTS.md").read_text(encoding="utf-8")
+    block = re.search(r"## Alert document JSON Schema.*?```json\n(.*?)```", text, re.S)
+    assert block, "EVENTS.md lost its alert JSON Schema"
+    return jsonschema_rs.validator_for(json.loads(block.group(1)))
 
 
 def now_ms() -> int:

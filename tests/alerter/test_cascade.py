@@ -7,7 +7,7 @@ from redis.asyncio import Redis
 from liqmon.alert import alert_id
 from liqmon.keys import Keys
 from tests.aggregator.factory import make_event
-from tests.alerter.conftest import drained, now_ms, publish, until
+from tests.alerter.conftest import alert_schema, drained, now_ms, publish, until
 from tests.alerter.fakes import FakeServices
 
 CASCADE = """
@@ -59,6 +59,8 @@ async def test_a_cascade_fires_once_per_episode(
         await fakes.wait_for(lambda: len(fakes.got("webhook")) == 2)
     docs = [r.json for r in fakes.got("webhook")]
     assert len(docs) == 2
+    for doc in docs:
+        alert_schema().validate(doc)
     first, second = (d["cascade"] for d in docs)
     assert docs[0]["id"] == alert_id("cascade", "btc-long-cascade", "*|long", str(t0 + 5000))
     assert first["total_cents"] == 1_150_000 * K and first["count"] == 3

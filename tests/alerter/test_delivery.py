@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 from liqmon.alert import alert_id
 from liqmon.keys import Keys
 from tests.aggregator.factory import make_event
-from tests.alerter.conftest import drained, now_ms, publish, until
+from tests.alerter.conftest import alert_schema, drained, now_ms, publish, until
 from tests.alerter.fakes import HOOK_SECRET, SECRETS, FakeServices
 
 ALL = ("phone", "desk", "team", "bot")
@@ -71,6 +71,7 @@ async def test_webhook_body_is_signed_and_carries_the_whole_event(
     assert hmac.compare_digest(got.headers["x-liqmon-signature"], expected)
     assert got.headers["x-liqmon-signature"] != "sha256=" + hashlib.sha256(got.body).hexdigest()
     doc = orjson.loads(got.body)
+    alert_schema().validate(doc)
     assert doc["v"] == 1 and doc["rule"] == "whale" and doc["kind"] == "large"
     assert doc["id"] == alert_id("large", "whale", event.id)
     assert doc["event"]["id"] == event.id and doc["event"]["usd"] == 5_000_000.0

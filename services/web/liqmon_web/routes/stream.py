@@ -18,6 +18,7 @@ STREAM_DOC: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "text/event-stream: `event: liquidation` (id = stream id, data = "
         "EVENT JSON), `event: summary` every second (data = /api/summary JSON), "
+        "`event: alert` (data = the alert document of docs/EVENTS.md, no id), "
         "`event: reset` when the resume id is no longer retained, keep-alive comments.",
         "content": {"text/event-stream": {"schema": {"type": "string"}}},
     },
