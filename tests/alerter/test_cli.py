@@ -65,3 +65,16 @@ def test_log_records_are_redacted(caplog: pytest.LogCaptureFixture) -> None:
             logger.exception("failed")
     assert TG_TOKEN not in caplog.text
     assert "bot***/sendMessage" in caplog.text and "boom ***" in caplog.text
+
+
+def test_liqmon_up_runs_the_alerter_only_with_a_rules_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from liqmon.launcher import STOP_ORDER, planned_services
+
+    monkeypatch.delenv("LIQMON_ALERTS_FILE", raising=False)
+    assert "alerter" not in planned_services(False, False, "")
+    monkeypatch.setenv("LIQMON_ALERTS_FILE", "/etc/liqmon/alerts.toml")
+    assert planned_services(False, False, "")[-1] == "alerter"  # started last
+    # stopped after the aggregator's last batch and before the web service
+    assert STOP_ORDER.index("aggregator") < STOP_ORDER.index("alerter") < STOP_ORDER.index("web")
