@@ -55,6 +55,7 @@ class GroupReader:
     block_ms: int
     claim_idle_ms: int
     janitor_ms: int
+    start_id: str = "0"  # where the group is (re)created if it vanished
 
     async def _read(self, client: Redis, after: str, block: int | None) -> list[Entry]:
         reply = await client.xreadgroup(
@@ -119,6 +120,9 @@ class GroupReader:
             except TRANSIENT as exc:
                 failures += 1
                 history = True
+                if "NOGROUP" in str(exc):  # the stream was deleted: start again
+                    with contextlib.suppress(*TRANSIENT):
+                        await ensure_group(self.redis, self.stream, self.start_id)
                 delay = min(5.0, 0.1 * 2**failures)
                 logger.warning("%s: read error (%s); retrying in %.1fs", self.stream, exc, delay)
                 with contextlib.suppress(TimeoutError):

@@ -68,12 +68,13 @@ class AlerterService:
         self.clients: list[httpx.AsyncClient] = []
         self._log_once = LogOnce(logger)
         self.judge: Judge | None = None
+        self.events_start = "0"
 
-    def _reader(self, stream: str) -> GroupReader:
+    def _reader(self, stream: str, start_id: str = "0") -> GroupReader:
         s = self.settings
         return GroupReader(
             self.redis, self.reader, stream, self.consumer, s.alerter_batch,
-            s.alerter_block_ms, s.alerter_claim_idle_ms, s.alerter_janitor_ms,
+            s.alerter_block_ms, s.alerter_claim_idle_ms, s.alerter_janitor_ms, start_id,
         )  # fmt: skip
 
     async def startup(self) -> None:
@@ -86,12 +87,15 @@ class AlerterService:
         sec, usec = await self.redis.time()
         # a new group starts max_age back: older events could not alert anyway
         start = int(sec) * 1000 + int(usec) // 1000 - s.alerts_max_age
-        await ensure_group(self.redis, self.keys.events, f"{max(start, 0)}-0")
+        self.events_start = f"{max(start, 0)}-0"
+        await ensure_group(self.redis, self.keys.events, self.events_start)
         for channel in self.rules.channel:
             await ensure_group(self.redis, self.keys.alerter_outbox(channel.name), "0")
-        await self.redis.hset(
-            self.keys.alerter_channels, mapping={c.name: c.type for c in self.rules.channel}
-        )
+        # the channels of the running rules file (a channel removed from it leaves health)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.delete(self.keys.alerter_channels)
+        pipe.hset(self.keys.alerter_channels, mapping={c.name: c.type for c in self.rules.channel})
+        await pipe.execute()
         self.judge = Judge(
             self.redis, self.keys, self.rules,
             max_age_ms=s.alerts_max_age, max_future_ms=s.alerts_max_future,
@@ -127,7 +131,7 @@ class AlerterService:
             reader = self._reader(worker.outbox)
             workers.append(self.tasks.spawn(reader.run(stop, handle), f"deliver.{channel.name}"))
         self.tasks.spawn(self._heartbeat_loop(stop), "heartbeat")
-        await self._reader(self.keys.events).run(stop, self._judge)
+        await self._reader(self.keys.events, self.events_start).run(stop, self._judge)
         # let a request in flight finish and be recorded (the runtime bounds this wait):
         # cancelling it after the service accepted it would be the one repeat case
         await asyncio.wait(workers)
@@ -183,6 +187,9 @@ class AlerterService:
         for client in self.clients:
             await client.aclose()
         try:
+            # a clean stop leaves no heartbeat: health flags only an alerter that died
+            if self.consumer:
+                await self.redis.zrem(self.keys.alerter_consumers, self.consumer)
             if self.slot is not None:
                 key = self.keys.alerter_consumer_slot(self.slot)
                 if await self.redis.get(key) == self.token:

@@ -77,7 +77,7 @@ async def alerter_health(redis: Redis, keys: Keys, now: int) -> dict[str, Any]:
     for name in names:
         pipe.hgetall(keys.alerter_channel(name))
         pipe.xlen(keys.alerter_outbox(name))
-    pipe.zrangebyscore(keys.alerter_consumers, now - HEARTBEAT_FRESH_MS, "+inf")
+    pipe.zrange(keys.alerter_consumers, 0, -1, withscores=True)
     pipe.hgetall(keys.alerter_stats)
     pipe.xlen(keys.alerter_deadletter)
     replies = await pipe.execute()
@@ -94,9 +94,12 @@ async def alerter_health(redis: Redis, keys: Keys, now: int) -> dict[str, Any]:
             channel[field] = int(raw.get(field) or 0)
         out[name] = channel
     stats = {k: int(v) for k, v in replies[-2].items() if v.lstrip("-").isdigit()}
+    beats = [(str(name), int(ms)) for name, ms in replies[-3]]
     return {
         "configured": True,
-        "alive": [str(c) for c in replies[-3]],
+        "alive": [name for name, ms in beats if ms >= now - HEARTBEAT_FRESH_MS],
+        # consumers that stopped without a clean shutdown (a clean stop removes its beat)
+        "dead": [name for name, ms in beats if ms < now - HEARTBEAT_FRESH_MS],
         "channels": out,
         "stats": stats,
         "deadletters": int(replies[-1]),
@@ -108,8 +111,8 @@ def alerter_reasons(alerter: dict[str, Any]) -> list[str]:
     if not alerter.get("configured"):
         return []
     reasons = []
-    if not alerter.get("alive"):
-        reasons.append("no alerter running (no heartbeat in 30 s)")
+    if alerter.get("dead") and not alerter.get("alive"):
+        reasons.append("alerter not running (no heartbeat in 30 s; it did not stop cleanly)")
     for name, channel in sorted(alerter.get("channels", {}).items()):
         if channel["state"] in ("retrying", "failing"):
             reasons.append(f"alert channel {name} {channel['state']}: {channel['last_error']}")

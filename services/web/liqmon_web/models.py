@@ -97,7 +97,8 @@ class Health(BaseModel):
     aggregator: dict[str, Any] = Field(description="lag, pending, consumers, ...")
     alerter: dict[str, Any] = Field(
         default_factory=dict,
-        description="configured; alive; channels: per channel type, state (ok, retrying, "
+        description="configured; alive, dead (consumers); channels: per channel type, state "
+        "(ok, retrying, "
         "failing, idle), sent, retries, deadlettered, takeovers, queued, last_error; stats",
     )
 
