@@ -233,11 +233,24 @@ class FakeServices:
         return PlainTextResponse("ok")
 
 
+CHANNELS = ("phone", "desk", "team", "bot")
+
+
+def whale_rule(channels: tuple[str, ...] = CHANNELS, symbols: str = "") -> str:
+    """A `large` rule named whale, $1M, to these channels (optional `symbols = [...]`)."""
+    listed = ", ".join(f'"{c}"' for c in channels)
+    extra = f"symbols = {symbols}\n" if symbols else ""
+    return (
+        f'[[rule]]\nname = "whale"\nkind = "large"\nmin_usd = 1_000_000\n{extra}'
+        f"channels = [{listed}]\n"
+    )
+
+
 def rules_toml(
     fakes: FakeServices,
     rules: str,
     *,
-    channels: tuple[str, ...] = ("phone", "desk", "team", "bot"),
+    channels: tuple[str, ...] = CHANNELS,
 ) -> str:
     """A rules file with the four channels pointing at the fakes (secrets from env) and
     the given [[rule]] tables."""

@@ -11,15 +11,9 @@ from pathlib import Path
 import pytest
 
 from liqmon_alerter.redact import RedactingFilter, Redactor
-from tests.alerter.fakes import SECRETS, TG_TOKEN, FakeServices, rules_toml, secrets_env
+from tests.alerter.fakes import SECRETS, TG_TOKEN, FakeServices, rules_toml, secrets_env, whale_rule
 
-RULE = """
-[[rule]]
-name = "whale"
-kind = "large"
-min_usd = 1_000_000
-channels = ["phone", "desk", "team", "bot"]
-"""
+RULE = whale_rule()
 
 
 async def run_cli(env: dict[str, str]) -> tuple[int, str]:

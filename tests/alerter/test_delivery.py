@@ -12,19 +12,12 @@ from liqmon.alert import alert_id
 from liqmon.keys import Keys
 from tests.aggregator.factory import make_event
 from tests.alerter.conftest import alert_schema, drained, now_ms, publish, until
-from tests.alerter.fakes import HOOK_SECRET, SECRETS, FakeServices
+from tests.alerter.fakes import HOOK_SECRET, SECRETS, FakeServices, whale_rule
 
 ALL = ("phone", "desk", "team", "bot")
 SERVICES = ("telegram", "discord", "slack", "webhook")
-WHALE = """
-[[rule]]
-name = "whale"
-kind = "large"
-min_usd = 1_000_000
-symbols = ["BTC", "ETH"]
-channels = ["phone", "desk", "team", "bot"]
-"""
-WHALE_TO_BOT = WHALE.replace('"phone", "desk", "team", "bot"', '"bot"')
+WHALE = whale_rule(symbols='["BTC", "ETH"]')
+WHALE_TO_BOT = whale_rule(("bot",))
 
 
 def counts(fakes: FakeServices) -> dict[str, int]:

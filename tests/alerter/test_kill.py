@@ -14,18 +14,12 @@ from redis.asyncio import Redis
 from liqmon.keys import Keys
 from tests.aggregator.factory import make_event
 from tests.alerter.conftest import drained, now_ms, publish, until
-from tests.alerter.fakes import SECRETS, FakeServices, rules_toml, secrets_env
+from tests.alerter.fakes import SECRETS, FakeServices, rules_toml, secrets_env, whale_rule
 from tests.procs import ServiceProcess
 
 N = 120
 ALL = ("phone", "desk", "team", "bot")
-RULES = """
-[[rule]]
-name = "whale"
-kind = "large"
-min_usd = 1_000_000
-channels = ["phone", "desk", "team", "bot"]
-"""
+RULES = whale_rule()
 
 
 def prices(fakes: FakeServices, service: str) -> list[str]:

@@ -14,17 +14,11 @@ from liqmon.keys import ALERTER_GROUP, Keys
 from liqmon_alerter.groupread import ensure_group
 from tests.aggregator.factory import make_event
 from tests.alerter.conftest import drained, now_ms, publish, until
-from tests.alerter.fakes import FakeServices
+from tests.alerter.fakes import FakeServices, whale_rule
 
 ALL = ("phone", "desk", "team", "bot")
-RULES = """
-[[rule]]
-name = "whale"
-kind = "large"
-min_usd = 1_000_000
-channels = ["phone", "desk", "team", "bot"]
-"""
-BOT_ONLY = RULES.replace('"phone", "desk", "team", "bot"', '"bot"')
+RULES = whale_rule()
+BOT_ONLY = whale_rule(("bot",))
 
 
 async def test_two_replicas_send_each_alert_once_per_channel(

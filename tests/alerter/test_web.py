@@ -12,17 +12,11 @@ from liqmon.alert import alert_id
 from liqmon.keys import Keys
 from tests.aggregator.factory import make_event
 from tests.alerter.conftest import drained, now_ms, publish, until
-from tests.alerter.fakes import SECRETS, FakeServices
+from tests.alerter.fakes import SECRETS, FakeServices, whale_rule
 from tests.web.helpers import live_server, settings_for, sse
 
 ALL = ("phone", "desk", "team", "bot")
-RULES = """
-[[rule]]
-name = "whale"
-kind = "large"
-min_usd = 1_000_000
-channels = ["phone", "desk", "team", "bot"]
-"""
+RULES = whale_rule()
 
 
 @pytest.fixture
