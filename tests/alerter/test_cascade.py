@@ -93,3 +93,22 @@ async def test_per_symbol_cascades_are_separate(
         (r.json["cascade"]["coin"], r.json["cascade"]["count"]) for r in fakes.got("webhook")
     )
     assert coins == [("DOGE", 2), ("SOL", 2)]
+
+
+async def test_an_entry_the_script_refuses_is_skipped_not_stalling_the_rest(
+    redis: Redis, keys: Keys, fakes: FakeServices, alerter
+) -> None:
+    rules = PER_COIN.replace('per = "symbol"', 'per = "symbol"\nsymbols = ["DOGE"]')
+    rules += '\n[[rule]]\nname = "whale"\nkind = "large"\nmin_usd = 1_000_000\nchannels = ["bot"]\n'
+    await redis.set(keys.alerter_cascade("any-coin", "DOGE|long"), "not a hash")
+    now = now_ms()
+    poison = make_event(1, now, symbol="DOGE", cents=200_000_000)
+    whale = make_event(2, now, cents=300_000_000)
+    async with alerter(rules, channels=("bot",)):
+        await publish(redis, keys, [poison, whale])
+        await fakes.wait_for(lambda: len(fakes.got("webhook")) == 2)
+        await until(lambda: drained(redis, keys, ("bot",)), 10, "the alerter to judge all")
+        stats = await redis.hgetall(keys.alerter_stats)
+    # the DOGE whale fired before its cascade step failed; the BTC whale is not held up
+    assert sorted(r.json["event"]["symbol"] for r in fakes.got("webhook")) == ["BTC", "DOGE"]
+    assert stats["errors"] == "1"

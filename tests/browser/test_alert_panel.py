@@ -79,3 +79,19 @@ async def test_alert_panel_lists_pushes_and_notifies(
         assert page.errors == [] and page.dialogs == []
     finally:
         await context.close()
+
+
+async def test_alert_panel_stays_hidden_without_an_alerter(
+    web: WebServer, browser: Browser
+) -> None:
+    page = await Dashboard.open(browser, web.url)
+    try:
+        # the panel asked the API (health says no alerter ran, no alerts): still hidden
+        await page.page.wait_for_function(
+            "performance.getEntriesByType('resource').some(e => e.name.includes('/api/alerts'))"
+        )
+        await page.settle()
+        assert await page.page.locator("#alert-panel").is_hidden()
+        assert page.errors == []
+    finally:
+        await page.close()

@@ -15,16 +15,19 @@ exact in integer cents and expired once nothing in it can matter.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 from liqmon.alert import ALERT_VERSION, alert_id
 from liqmon.event import LiquidationEvent
 from liqmon.keys import ALERTER_GROUP, Keys
+from liqmon.logs import LogOnce
 
 from . import scripts
 from .rules import CascadeRule, LargeRule, RulesFile
@@ -36,7 +39,7 @@ MARGIN_MS = 120_000
 
 @dataclass(frozen=True)
 class Judged:
-    status: str  # S stale, F future, D duplicate, A applied, "-" matched no rule
+    status: str  # S stale, F future, D duplicate, A applied, "-" no rule, E script error
     fired: int
 
 
@@ -51,6 +54,7 @@ class Judge:
         self.max_future_ms = max_future_ms
         self.channels = [c.name for c in rules.channel]
         self._script = scripts.load(redis, "ingest")
+        self._log_once = LogOnce(logging.getLogger(__name__))
 
     def _outboxes(self, names: list[str]) -> list[int]:
         """KEYS indexes (1-based) of these channels' outbox streams."""
@@ -147,8 +151,26 @@ class Judge:
             order.append(index)
         if unmatched:
             pipe.xack(self.keys.events, ALERTER_GROUP, *unmatched)
-        replies = await pipe.execute() if len(pipe) else []
+        replies = await pipe.execute(raise_on_error=False) if len(pipe) else []
         out = [Judged("-", 0)] * len(entries)
+        refused = []
         for index, reply in zip(order, replies, strict=False):
-            out[index] = Judged(str(reply[0]), int(reply[1]))
+            if isinstance(reply, ResponseError):
+                # e.g. a key of the wrong type. Redis keeps what the script wrote before
+                # the error (its id is already marked seen: judging it again would only
+                # find a duplicate), so it is acked, counted and logged once: one bad
+                # entry must not stall every alert behind it
+                sid = entries[index][0]
+                self._log_once.warning(str(reply)[:60], "ingest refused %s: %s", sid, reply)
+                refused.append(sid)
+                out[index] = Judged("E", 0)
+            else:
+                out[index] = Judged(str(reply[0]), int(reply[1]))
+        if unmatched and isinstance(replies[-1], Exception):
+            raise replies[-1]  # the XACK failed: the history pass retries the batch
+        if refused:
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.xack(self.keys.events, ALERTER_GROUP, *refused)
+            pipe.hincrby(self.keys.alerter_stats, "errors", len(refused))
+            await pipe.execute()
         return out
