@@ -23,7 +23,6 @@ from redis.exceptions import RedisError
 from liqmon.alert import alert_document
 from liqmon.keys import Keys
 from liqmon.logs import LogOnce
-from liqmon_web.filters import StreamId, as_entries
 
 logger = logging.getLogger(__name__)
 
@@ -43,12 +42,17 @@ def _delivery(claim: str | None) -> str:
     return (claim or "queued").split("|", 1)[0]
 
 
+Entry = tuple[str, dict[str, str]]
+
+
 async def read_alerts(
-    redis: Redis, keys: Keys, *, limit: int, cursor: StreamId | None
+    redis: Redis, keys: Keys, *, limit: int, cursor: object | None
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """Alerts newest first, `limit` per page, older than `cursor` (exclusive)."""
+    """Alerts newest first, `limit` per page, older than `cursor` (a validated stream id,
+    exclusive)."""
     top = f"({cursor}" if cursor is not None else "+"
-    entries = as_entries(await redis.xrevrange(keys.alerts, max=top, min="-", count=limit + 1))
+    reply: Any = await redis.xrevrange(keys.alerts, max=top, min="-", count=limit + 1)
+    entries: list[Entry] = reply or []
     more = len(entries) > limit
     entries = entries[:limit]
     docs = [(str(sid), alert_document(fields)) for sid, fields in entries]
@@ -139,7 +143,8 @@ async def run_alert_feed(
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 2.0)
             continue
-        for sid, fields in as_entries(reply[0][1]) if reply else []:
+        entries: list[Entry] = reply[0][1] if reply else []
+        for sid, fields in entries:
             last = str(sid)
             publish(alert_frame(last, alert_document(fields)))
 
@@ -154,16 +159,20 @@ CHANNEL_METRICS = {
 }
 
 
-def alerter_metrics(alerter: dict[str, Any]) -> list[tuple[str, str, str, float, str]]:
-    """/metrics lines of the alerter: (name, type, help, value, labels)."""
+Sample = tuple[str, str, str, float, dict[str, str]]
+
+
+def alerter_metrics(alerter: dict[str, Any]) -> list[Sample]:
+    """The alerter's samples for /metrics: (name, "counter" | "gauge", help, value,
+    labels). Channel names are `[A-Za-z0-9_-]` (the rules file checks), types fixed words."""
     if not alerter.get("configured"):
         return []
-    out: list[tuple[str, str, str, float, str]] = [
+    out: list[Sample] = [
         ("liqmon_alerter_alive", "gauge", "alerter consumers with a fresh heartbeat",
-         len(alerter.get("alive", [])), ""),
+         len(alerter.get("alive", [])), {}),
     ]  # fmt: skip
     for name, channel in sorted(alerter.get("channels", {}).items()):
-        labels = f'{{channel="{name}",type="{channel["type"]}"}}'
+        labels = {"channel": name, "type": channel["type"]}
         ok = int(channel["state"] in ("ok", "idle"))
         out.append(
             ("liqmon_alerter_channel_ok", "gauge", "1 unless retrying or failing", ok, labels)
@@ -171,5 +180,5 @@ def alerter_metrics(alerter: dict[str, Any]) -> list[tuple[str, str, str, float,
         for field, (metric, kind, help_text) in CHANNEL_METRICS.items():
             out.append((metric, kind, help_text, channel[field], labels))
     for field, value in sorted(alerter.get("stats", {}).items()):
-        out.append((f"liqmon_alerter_{field}_total", "counter", f"alerter {field}", value, ""))
+        out.append((f"liqmon_alerter_{field}_total", "counter", f"alerter {field}", value, {}))
     return out

@@ -77,7 +77,8 @@ def render(health: dict[str, Any], broadcaster: Broadcaster, cache: SummaryCache
         alive = len(aggregator["alive"])
         w.add("liqmon_aggregator_alive", "gauge", "consumers with a fresh heartbeat", alive)
     for name, kind, help_text, value, labels in alerter_metrics(health.get("alerter", {})):
-        w.add(name, kind, help_text, value, labels)
+        text = ",".join(f'{k}="{v}"' for k, v in labels.items())
+        w.add(name, kind, help_text, value, f"{{{text}}}" if text else "")
     b = broadcaster
     web = (
         ("liqmon_web_sse_clients", "gauge", "open stream clients", b.clients),
