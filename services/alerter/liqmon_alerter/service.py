@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 MAX_SLOTS = 64
 HEARTBEAT_S = 5.0
+FORGET_AFTER_MS = 86_400_000
 
 
 async def lease_slot(redis: Redis, keys: Keys, token: str, ttl_ms: int) -> int:
@@ -180,7 +181,11 @@ class AlerterService:
                 await self.redis.set(key, self.token, nx=True, px=ttl)
             else:
                 logger.warning("slot lease %s taken over by %s", self.consumer, owner)
-        await self.redis.zadd(self.keys.alerter_consumers, {self.consumer: now})
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zadd(self.keys.alerter_consumers, {self.consumer: now})
+        # names not seen for a day are forgotten (health lists the recently dead ones)
+        pipe.zremrangebyscore(self.keys.alerter_consumers, "-inf", now - FORGET_AFTER_MS)
+        await pipe.execute()
 
     async def shutdown(self) -> None:
         await self.tasks.cancel_all()

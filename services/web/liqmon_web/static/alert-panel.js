@@ -8,7 +8,7 @@
 import { getJson } from "./api.js";
 import { $, el, replaceChildren } from "./dom.js";
 import { formatTime } from "./format.js";
-import { safeGet, safeSet } from "./i18n.js";
+import { onLangChange, safeGet, safeSet, t } from "./i18n.js";
 
 const SHOWN = 30;
 const NOTIFY_KEY = "liqmon.alertNotify";
@@ -23,6 +23,10 @@ export class AlertPanel {
     this.notify = safeGet(NOTIFY_KEY) === "1";
     this.button.addEventListener("click", () => this.toggleNotify());
     this.showNotify();
+    onLangChange(() => {
+      this.showNotify();
+      this.render();
+    });
   }
 
   /** Refill from the API (at start and after the live stream reconnects). */
@@ -56,7 +60,10 @@ export class AlertPanel {
 
   render() {
     if (!this.items.length) {
-      replaceChildren(this.list, el("li", { class: "muted" }, "No alerts yet"));
+      replaceChildren(
+        this.list,
+        el("li", { class: "muted" }, t("alerts_empty")),
+      );
       return;
     }
     replaceChildren(this.list, ...this.items.map((a) => row(a)));
@@ -82,7 +89,7 @@ export class AlertPanel {
       "Notification" in window &&
       Notification.permission === "granted";
     this.button.setAttribute("aria-pressed", String(on));
-    this.button.textContent = on ? "Notify on" : "Notify off";
+    this.button.textContent = t(on ? "alerts_notify_on" : "alerts_notify_off");
   }
 
   raise(alert) {
@@ -115,7 +122,7 @@ function row(alert) {
             class: "alert-delivery muted",
             title: deliveries.map(([c, s]) => `${c}: ${s}`).join(", "),
           },
-          `sent ${sent}/${deliveries.length}`,
+          t("alerts_sent", { sent, total: deliveries.length }),
         )
       : null,
   );
