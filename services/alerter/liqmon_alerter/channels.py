@@ -175,4 +175,6 @@ async def attempt(
         return Outcome("retry", f"timeout ({type(exc).__name__})")
     except httpx.HTTPError as exc:
         return Outcome("retry", f"transport error ({type(exc).__name__})")
+    except (httpx.InvalidURL, ValueError, TypeError, UnicodeError) as exc:  # never sendable
+        return Outcome("dead", f"request not sendable ({type(exc).__name__})")
     return classify(channel, response)

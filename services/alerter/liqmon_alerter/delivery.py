@@ -29,10 +29,14 @@ from dataclasses import dataclass
 
 import httpx
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from liqmon.alert import alert_document
 from liqmon.bus import now_ms
 from liqmon.keys import ALERTER_GROUP, Keys
+from liqmon.logs import LogOnce
 
 from . import scripts
 from .channels import AnyChannel, Outcome, attempt
@@ -83,6 +87,7 @@ class ChannelWorker:
         self.redact = redactor
         self._script = scripts.load(redis, "delivery")
         self.outbox = keys.alerter_outbox(channel.name)
+        self._log_once = LogOnce(logger)
 
     async def _op(
         self, op: str, alert: str, entry_id: str = "", reason: str = "", lease_ms: int = 0
@@ -110,7 +115,14 @@ class ChannelWorker:
                 pipe.xdel(self.outbox, entry_id)
                 await pipe.execute()
                 continue
-            await self._deliver(entry_id, fields, stop)
+            try:
+                await self._deliver(entry_id, fields, stop)
+            except RedisError:
+                raise  # the reader backs off and re-reads our pending entries
+            except Exception as exc:  # a bug must not end this channel's deliveries
+                text = self.redact(f"{type(exc).__name__}: {exc}")
+                self._log_once.warning(text[:60], "%s: delivering %s failed: %s",
+                                       self.channel.name, entry_id, text)  # fmt: skip
 
     async def _deliver(self, entry_id: str, fields: dict[str, str], stop: asyncio.Event) -> None:
         alert = fields["id"]
@@ -129,7 +141,7 @@ class ChannelWorker:
             tries += 1
             outcome = await attempt(self.client, self.channel, doc, self.telegram_api)
             if outcome.kind == "sent":
-                await self._op("sent", alert, entry_id)
+                await self._record("sent", alert, entry_id)
                 logger.info("%s: sent alert %s (%s)", self.channel.name, alert, fields.get("rule"))
                 return
             if outcome.kind == "dead":
@@ -163,8 +175,21 @@ class ChannelWorker:
             return outcome.retry_after
         return self.policy.backoff_s(tries)
 
+    async def _record(self, op: str, alert: str, entry_id: str, reason: str = "") -> None:
+        """Record `sent` / `dead`, retrying while Redis is unreachable: sending the alert
+        again because its record failed would be a repeat without any crash."""
+        delay = 0.1
+        while True:
+            try:
+                await self._op(op, alert, entry_id, reason)
+                return
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                self._log_once.warning("record", "recording %s failed (%s); retrying", op, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
     async def _dead(self, alert: str, entry_id: str, reason: str) -> None:
-        await self._op("dead", alert, entry_id, reason)
+        await self._record("dead", alert, entry_id, reason)
         logger.warning(
             "%s: alert %s dead-lettered: %s", self.channel.name, alert, self.redact(reason)
         )
