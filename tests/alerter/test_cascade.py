@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+
+import pytest
 from redis.asyncio import Redis
 
 from liqmon.alert import alert_id
@@ -112,3 +115,61 @@ async def test_an_entry_the_script_refuses_is_skipped_not_stalling_the_rest(
     # the DOGE whale fired before its cascade step failed; the BTC whale is not held up
     assert sorted(r.json["event"]["symbol"] for r in fakes.got("webhook")) == ["BTC", "DOGE"]
     assert stats["errors"] == "1"
+
+
+def model_fires(events, window_s: int, min_cents: int, cooldown_ms: int):  # type: ignore[no-untyped-def]
+    """The cascade semantics of docs/ALERTS.md, by brute force over whole windows:
+    (ts, total, count) of each alert, for one key, events in arrival order."""
+    seen: set[str] = set()
+    kept: list[tuple[int, int]] = []  # (second, cents) of the events in some window
+    cur: int | None = None
+    active, last_fire, fires = False, None, []
+    for ev in events:
+        if ev.id in seen:
+            continue
+        seen.add(ev.id)
+        sec = ev.ts // 1000
+        cur = sec if cur is None else max(cur, sec)
+        inside = [(s, c) for s, c in kept if s > cur - window_s]
+        if active and sum(c for _, c in inside) < min_cents:
+            active = False
+        if sec <= cur - window_s:
+            continue  # too late for the window: changes nothing
+        kept.append((sec, ev.usd_cents))
+        inside.append((sec, ev.usd_cents))
+        total = sum(c for _, c in inside)
+        if (
+            total >= min_cents
+            and not active
+            and (last_fire is None or ev.ts - last_fire >= cooldown_ms)
+        ):
+            active, last_fire = True, ev.ts
+            fires.append((ev.ts, total, len(inside)))
+    return fires
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_cascades_match_a_brute_force_model(
+    redis: Redis, keys: Keys, fakes: FakeServices, alerter, seed: int
+) -> None:
+    rng = random.Random(seed)
+    t0 = now_ms() - 150_000
+    events = []
+    for n in range(300):
+        ts = t0 + n * 400 + rng.randrange(-3000, 3000)  # out of order by up to 3 s
+        events.append(make_event(n + 1, ts, cents=rng.choice([10, 50, 200]) * 1000 * K))
+        if rng.random() < 0.1:
+            events.append(rng.choice(events))  # a duplicate, any time later
+    rules = (
+        CASCADE.replace('window = "10s"', 'window = "5s"')
+        .replace('cooldown = "20s"', 'cooldown = "7s"')
+        .replace("min_usd = 1_000_000", "min_usd = 400_000")
+    )
+    async with alerter(rules, channels=("bot",)):
+        await publish(redis, keys, events)
+        await until(lambda: drained(redis, keys, ("bot",)), 20, "the alerter to judge all")
+        stored = [f for _, f in await redis.xrange(keys.alerts)]
+    got = [(int(f["ts"]), int(f["total_cents"]), int(f["count"])) for f in stored]
+    expected = model_fires(events, 5, 400_000 * K, 7000)
+    assert len(expected) >= 3  # the scenario has several episodes
+    assert got == expected

@@ -101,7 +101,8 @@ for _, c in ipairs(p.cascades) do
     cur = sec
   end
   if active and sum < c.min then active = false end  -- the episode is over
-  if sec > cur - W then
+  local added = sec > cur - W
+  if added then
     local b = fmt(sec)
     redis.call('HINCRBY', H, 's:' .. b, fmt(ev.cents))
     redis.call('HINCRBY', H, 'n:' .. b, 1)
@@ -112,7 +113,9 @@ for _, c in ipairs(p.cascades) do
   else
     redis.call('HINCRBY', KEYS[4], 'cascade_late', 1)
   end
-  if sum >= c.min and not active and (last_fire == nil or ev.ts - last_fire >= c.cooldown) then
+  -- only an event that entered the window can start an episode (a late one changed nothing)
+  if added and sum >= c.min and not active
+      and (last_fire == nil or ev.ts - last_fire >= c.cooldown) then
     active, last_fire = true, ev.ts
     local best, best_sec = -1, nil
     local all = redis.call('HGETALL', H)
