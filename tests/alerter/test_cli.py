@@ -9,8 +9,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
 
+from liqmon.keys import Keys
 from liqmon_alerter.redact import RedactingFilter, Redactor
+from tests.alerter.conftest import until
 from tests.alerter.fakes import SECRETS, TG_TOKEN, FakeServices, rules_toml, secrets_env, whale_rule
 
 RULE = whale_rule()
@@ -72,3 +75,23 @@ def test_liqmon_up_runs_the_alerter_only_with_a_rules_file(
     assert planned_services(False, False, "")[-1] == "alerter"  # started last
     # stopped after the aggregator's last batch and before the web service
     assert STOP_ORDER.index("aggregator") < STOP_ORDER.index("alerter") < STOP_ORDER.index("web")
+
+
+async def test_container_healthcheck_follows_the_heartbeat(
+    redis: Redis, keys: Keys, service_env: dict[str, str], alerter
+) -> None:
+    async def healthcheck() -> int:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "liqmon.healthcheck", "alerter", env=service_env,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        return await asyncio.wait_for(proc.wait(), 30)
+
+    assert await healthcheck() == 1  # no alerter ever ran
+    async with alerter(RULE):
+
+        async def beating() -> bool:
+            return bool(await redis.zcard(keys.alerter_consumers))
+
+        await until(beating, 10, "the first heartbeat")
+        assert await healthcheck() == 0
