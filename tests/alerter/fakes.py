@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import socket
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +66,8 @@ class FakeServices:
     )
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     released: asyncio.Event = field(default_factory=asyncio.Event)
+    #: monotonic time of every request, per service (to check a 429's wait was honoured)
+    times: dict[str, list[float]] = field(default_factory=lambda: collections.defaultdict(list))
     retry_after: dict[str, float] = field(
         default_factory=lambda: {"telegram": 1, "discord": 0.2, "slack": 1, "webhook": 1}
     )
@@ -128,6 +131,7 @@ class FakeServices:
         """The scripted answer for this attempt (None: answer normally)."""
         async with self.changed:
             self.attempts[service] += 1
+            self.times[service].append(time.monotonic())
             self.changed.notify_all()
             step = self.plans[service].popleft() if self.plans[service] else None
         if step == "hang":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 
 import orjson
 from redis.asyncio import Redis
@@ -87,6 +88,12 @@ async def test_429_and_5xx_are_retried_to_success(
         states = {c: await redis.hgetall(keys.alerter_channel(c)) for c in ALL}
     assert counts(fakes) == dict.fromkeys(SERVICES, 1)
     assert fakes.attempts == dict.fromkeys(SERVICES, 3)
+    # each 429 was waited out as the service asked (lower bounds: load only adds)
+    gap = {s: [b - a for a, b in itertools.pairwise(t)] for s, t in fakes.times.items()}
+    assert gap["telegram"][0] >= 0.95  # parameters.retry_after = 1
+    assert gap["discord"][0] >= 0.19  # body retry_after = 0.2 (the header says 1)
+    assert gap["slack"][0] >= 0.95  # Retry-After: 1
+    assert gap["webhook"][1] >= 0.95  # 500 first, then 429 with Retry-After: 1
     for channel, state in states.items():
         assert state["sent"] == "1" and state["retries"] == "2", channel
         assert state["state"] == "ok"
