@@ -48,6 +48,7 @@ logger = logging.getLogger(__name__)
 READ_COUNT = 1000
 READ_BLOCK_MS = 1000
 PER_CLIENT_S = 30e-6
+ALERTS_QUEUED = 100
 
 
 def liquidation_frame(stream_id: str, event: LiquidationEvent) -> bytes:
@@ -137,6 +138,11 @@ class Subscriber:
         self.wake = asyncio.Event()
         self.closed: str | None = None
         self.task: asyncio.Task[Any] | None = None  # the writer, cancelled if it stalls
+        self.alerts: list[bytes] = []  # `event: alert` frames not yet written (alertfeed.py)
+
+    def take_alerts(self) -> list[bytes]:
+        alerts, self.alerts = self.alerts, []
+        return alerts
 
     def take(self) -> tuple[bytes | None, list[Batch], bool]:
         summary, self.summary = self.summary, None
@@ -244,6 +250,14 @@ class Broadcaster:
             sub.queue.append(batch)
             sub.queued += size
             sub.wake.set()
+
+    def publish_alert(self, frame: bytes) -> None:
+        """Queue an `event: alert` frame for every client (alerts are rare; a client that
+        let ALERTS_QUEUED pile up keeps only the newest)."""
+        for sub in self._subs:
+            if sub.closed is None:
+                sub.alerts = [*sub.alerts[-(ALERTS_QUEUED - 1) :], frame]
+                sub.wake.set()
 
     def shutdown(self) -> None:
         """End every stream now (called before uvicorn waits for connections)."""

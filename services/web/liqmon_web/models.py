@@ -99,6 +99,12 @@ class Health(BaseModel):
         "gaps [{start, end}], ..."
     )
     aggregator: dict[str, Any] = Field(description="lag, pending, consumers, ...")
+    alerter: dict[str, Any] = Field(
+        default_factory=dict,
+        description="configured; alive, dead (consumers); channels: per channel type, state "
+        "(ok, retrying, "
+        "failing, idle), sent, retries, deadlettered, takeovers, queued, last_error; stats",
+    )
 
 
 class ErrorBody(BaseModel):
