@@ -1,6 +1,6 @@
 """`python -m liqmon.healthcheck [service]`: the container healthcheck (exit 0 = healthy).
 
-Without an argument it checks the service this container runs: the one named after `run`
+Without an argument it checks what this container runs: the service(s) named after `run`
 in PID 1's command line (`liqmon run <service>`), so the image declares one HEALTHCHECK
 for every service. Each check asks whether *this* replica works, not the whole system:
 
@@ -12,13 +12,18 @@ for every service. Each check asks whether *this* replica works, not the whole s
   aggregator's token starts with its host name (`liqmon_aggregator.service`), which in a
   container is the container's own, so a replica that hangs turns unhealthy even while
   another replica keeps beating.
+- collectors grouped in one process (`liqmon run collectors`, `liqmon run collector-a
+  collector-b`): every venue it runs, as above.
 - exchange-sim: every simulator port answers `GET /_sim/stats` with 200.
 - anything else: Redis answers PING.
+
+The web's and the simulator's settings are imported lazily, only in their own containers.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import sys
 import time
@@ -30,19 +35,26 @@ from redis.asyncio import Redis
 from liqmon.keys import Keys
 from liqmon.redis_client import create_redis
 from liqmon.settings import CommonSettings, load_settings
+from liqmon.venues import from_service, parse_venue_list
 
 #: A heartbeat or status older than this means the process stopped working.
 FRESH_MS = 30_000
 HTTP_TIMEOUT_S = 4.0
 
 
-def running_service(cmdline: bytes) -> str | None:
-    """The service in a NUL-separated command line `… run <service> …`, if any."""
+def running_services(cmdline: bytes) -> list[str]:
+    """The services a NUL-separated command line `… run <service> [args]` runs: one, or
+    every venue's collector of a grouped collectors process; [] when it runs none."""
     args = [arg.decode(errors="replace") for arg in cmdline.split(b"\0") if arg]
-    for i, arg in enumerate(args[:-1]):
-        if arg == "run":
-            return args[i + 1]
-    return None
+    if "run" not in args[:-1]:
+        return []
+    service, *rest = args[args.index("run") + 1 :]
+    if service == "collectors":
+        text = ",".join(rest) or os.environ.get("LIQMON_COLLECTORS", "")
+        return [venue.service for venue in parse_venue_list(text)]
+    if from_service(service) and rest and all(from_service(arg) for arg in rest):
+        return [service, *rest]
+    return [service]
 
 
 def _http_ok(url: str) -> bool:
@@ -58,14 +70,11 @@ def web_ok() -> bool:
 
 def simulator_ok() -> bool:
     from liqmon_sim.settings import SimSettings
+    from liqmon_sim.venues.plugin import default_ports
 
-    settings = load_settings(SimSettings)
-    ports = [
-        value
-        for name, value in settings.model_dump().items()
-        if name.startswith("sim_") and name.endswith("_port") and value
-    ]
-    return bool(ports) and all(_http_ok(f"http://127.0.0.1:{p}/_sim/stats") for p in ports)
+    ports = {**default_ports(), **load_settings(SimSettings).sim_ports}
+    listening = [port for port in ports.values() if port]  # 0: that server is off
+    return bool(listening) and all(_http_ok(f"http://127.0.0.1:{p}/_sim/stats") for p in listening)
 
 
 async def collector_fresh(redis: Redis, keys: Keys, venue: str, now_ms: int) -> bool:
@@ -108,20 +117,20 @@ def check(service: str) -> bool:
 
 
 def main(argv: list[str]) -> int:
-    service = argv[0] if argv else running_service(Path("/proc/1/cmdline").read_bytes())
-    if not service:
+    services = argv or running_services(Path("/proc/1/cmdline").read_bytes())
+    if not services:
         sys.stderr.write("unhealthy: no service given and PID 1 is not `liqmon run <service>`\n")
         return 1
-    try:
-        ok = check(service)
-    except Exception as exc:  # any failure means unhealthy; say why for `docker inspect`
-        sys.stderr.write(f"unhealthy: {service}: {exc}\n")
-        return 1
-    if not ok:
-        sys.stderr.write(
-            f"unhealthy: {service}: no fresh sign of life (see the module docstring)\n"
-        )
-    return 0 if ok else 1
+    for service in services:
+        try:
+            ok = check(service)
+        except Exception as exc:  # any failure means unhealthy; say why for `docker inspect`
+            sys.stderr.write(f"unhealthy: {service}: {exc}\n")
+            return 1
+        if not ok:
+            sys.stderr.write(f"unhealthy: {service}: no fresh sign of life\n")
+            return 1
+    return 0
 
 
 if __name__ == "__main__":

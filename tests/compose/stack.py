@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from liqmon_sim.settings import SimSettings
+from liqmon_sim.venues.plugin import default_ports
 from tests.compose.compose_files import COMPOSE_FILE, DEMO_FILE, REPO, SIM_HOST, collector_venues
 
 #: Counts the distinct event ids of the stream inside Redis (one round trip, no transfer
@@ -34,7 +34,8 @@ for _, entry in ipairs(redis.call('XRANGE', KEYS[1], '-', '+')) do
 end
 return {distinct, entries}
 """
-SIM_PORT = SimSettings.model_fields["sim_binance_usdm_port"].default
+#: Any of the simulator's ports serves its control API (`/_sim/...`).
+SIM_PORT = next(iter(default_ports().values()))
 
 
 def compose_command() -> list[str] | None:

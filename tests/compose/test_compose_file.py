@@ -3,9 +3,8 @@ override pointing every collector at the simulator, Redis never published."""
 
 from __future__ import annotations
 
-from liqmon.cli import SERVICES
-from liqmon.launcher import sim_collector_urls
-from liqmon_sim.settings import SimSettings
+from liqmon.venues import VENUES
+from liqmon_sim.venues.plugin import collector_env, default_ports
 from tests.compose.compose_files import (
     COMPOSE_FILE,
     DEMO_FILE,
@@ -16,10 +15,14 @@ from tests.compose.compose_files import (
 
 
 def registry_venues() -> list[str]:
-    return sorted(n.removeprefix("collector-") for n in SERVICES if n.startswith("collector-"))
+    return sorted(v.exchange for v in VENUES)
 
 
 def test_exactly_one_collector_service_per_venue() -> None:
+    # a new venue is three lines in docker-compose.yml:
+    #   collector-<exchange>:
+    #     <<: *collector
+    #     command: ["liqmon", "run", "collector-<exchange>"]
     assert collector_venues() == registry_venues()
     for venue in registry_venues():
         service = services(COMPOSE_FILE)[f"collector-{venue}"]
@@ -52,14 +55,9 @@ def test_the_alerter_runs_only_under_its_profile() -> None:
 
 def test_demo_points_every_collector_at_the_simulator() -> None:
     demo = services(DEMO_FILE)
-    port = {name: field.default for name, field in SimSettings.model_fields.items()}
-    expected = sim_collector_urls(
-        SIM_HOST,
-        port["sim_binance_usdm_port"],
-        port["sim_binance_coinm_port"],
-        port["sim_okx_port"],
-        port["sim_bybit_port"],
-    )
+    # a new venue is one line there (`collector-<exchange>: *simulated-venues`) plus its
+    # URL variables in the `x-simulated-venues` block, exactly these:
+    expected = collector_env(SIM_HOST, default_ports())
     assert collector_venues(DEMO_FILE) == registry_venues()
     for venue in registry_venues():
         override = demo[f"collector-{venue}"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
-from liqmon.healthcheck import FRESH_MS, aggregator_alive_here, running_service
+from liqmon.healthcheck import FRESH_MS, aggregator_alive_here, running_services
 from liqmon.keys import Keys
 from tests.procs import running
 
@@ -30,11 +30,19 @@ def healthcheck(service: str, env: dict[str, str]) -> int:
     ).returncode
 
 
-def test_the_service_is_read_from_pid_1s_command_line() -> None:
-    assert running_service(b"/usr/local/bin/python\0/usr/local/bin/liqmon\0run\0web\0") == "web"
-    assert running_service(b"python\0-m\0liqmon\0run\0collector-okx\0") == "collector-okx"
-    assert running_service(b"redis-server\0--appendonly\0yes\0") is None
-    assert running_service(b"liqmon\0run\0") is None
+def test_the_services_are_read_from_pid_1s_command_line(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    web = b"/usr/local/bin/python\0/usr/local/bin/liqmon\0run\0web\0"
+    assert running_services(web) == ["web"]
+    assert running_services(b"python\0-m\0liqmon\0run\0collector-okx\0") == ["collector-okx"]
+    grouped = b"liqmon\0run\0collector-okx\0collector-bybit\0"
+    assert running_services(grouped) == ["collector-okx", "collector-bybit"]
+    monkeypatch.setenv("LIQMON_COLLECTORS", "bybit,binance")
+    assert running_services(b"liqmon\0run\0collectors\0") == [
+        "collector-binance",
+        "collector-bybit",
+    ]
+    assert running_services(b"redis-server\0--appendonly\0yes\0") == []
+    assert running_services(b"liqmon\0run\0") == []
 
 
 async def test_an_aggregator_replica_is_healthy_only_by_its_own_heartbeat(
