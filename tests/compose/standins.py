@@ -149,6 +149,9 @@ def wheelhouse(cache: Path, rootfs: str) -> Path:
     (tmp / ".complete").touch()
     shutil.rmtree(target, ignore_errors=True)
     tmp.rename(target)
+    for stale in cache.glob("wheelhouse-*/.complete"):  # earlier dependency sets
+        if stale.parent != target:
+            shutil.rmtree(stale.parent, ignore_errors=True)
     count = len(list(target.glob("*.whl")))
     log(f"wheelhouse {target.name}: {count} wheels in {time.monotonic() - began:.0f}s")
     return target
@@ -207,6 +210,9 @@ def rootfs_tarball(cache: Path) -> Path:
             "--exclude=./dev/*", "-C", root, "-cf", partial, ".",
         )  # fmt: skip
         partial.rename(tarball)
+    for stale in cache.glob("rootfs-*.tar"):  # earlier recipes
+        if stale != tarball:
+            stale.unlink()
     log(f"root file system {tarball.name} in {time.monotonic() - began:.0f}s")
     return tarball
 
@@ -229,26 +235,26 @@ def build(image: str, dockerfile: str, context: Path) -> None:
 
 def ensure() -> list[str]:
     """Build every missing or stale stand-in; returns the names built (empty: all cached)."""
+    # an image without the label is a real one (pulled by its owner): never replace it
+    wanted = [image for image in (PYTHON_IMAGE, REDIS_IMAGE) if image_label(image) != ""]
+    if not wanted:
+        return []
     cache = cache_dir()
-    rootfs_id = rootfs_key()
-    wheels = wheelhouse(cache, rootfs_image(cache))
-    keys = {
-        PYTHON_IMAGE: _digest(rootfs_id, wheels.name, PYTHON_DOCKERFILE),
-        REDIS_IMAGE: _digest(rootfs_id, REDIS_DOCKERFILE),
+    rootfs = rootfs_image(cache)
+    wheels = wheelhouse(cache, rootfs)
+    recipes = {
+        PYTHON_IMAGE: (PYTHON_DOCKERFILE, _digest(rootfs, wheels.name, PYTHON_DOCKERFILE)),
+        REDIS_IMAGE: (REDIS_DOCKERFILE, _digest(rootfs, REDIS_DOCKERFILE)),
     }
     built = []
-    for image, key in keys.items():
-        label = image_label(image)
-        if label == key or label == "":  # up to date, or a real image: keep it
+    for image in wanted:
+        recipe, key = recipes[image]
+        if image_label(image) == key:
             continue
-        rootfs = rootfs_image(cache)
         with tempfile.TemporaryDirectory(prefix="standin-") as tmp:
             context = Path(tmp)
             if image == PYTHON_IMAGE:
                 shutil.copytree(wheels, context / "wheels")
-                recipe = PYTHON_DOCKERFILE
-            else:
-                recipe = REDIS_DOCKERFILE
             build(image, recipe.format(rootfs=rootfs, label=LABEL, key=key), context)
         built.append(image)
     return built
