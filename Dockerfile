@@ -14,6 +14,7 @@ RUN pip wheel --no-cache-dir --no-deps --wheel-dir /dist .
 # Stage 2: the wheel and its dependencies, byte-compiled at install (every healthcheck
 # is a fresh interpreter: it should not recompile liqmon each time).
 FROM python:3.11-slim
+LABEL org.opencontainers.image.title="liqmon"
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 COPY --from=wheel /dist /dist
 RUN pip install --no-cache-dir /dist/*.whl \

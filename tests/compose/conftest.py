@@ -16,6 +16,9 @@ from liqmon.embedded_redis import free_port
 from tests.compose import standins
 from tests.compose.stack import ComposeStack, compose_command
 
+#: The label the Dockerfile gives the liqmon image.
+IMAGE_LABEL = "org.opencontainers.image.title=liqmon"
+
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
@@ -67,3 +70,9 @@ def stack(
             standins.log(f"compose logs: {logs}")
         finally:
             stack.compose("down", "--volumes", "--remove-orphans", "--timeout", "20")
+            # each --build leaves the previous liqmon image untagged: drop those
+            subprocess.run(
+                ["docker", "image", "prune", "--force", "--filter", f"label={IMAGE_LABEL}"],
+                check=True,
+                capture_output=True,
+            )

@@ -257,6 +257,8 @@ def ensure() -> list[str]:
                 shutil.copytree(wheels, context / "wheels")
             build(image, recipe.format(rootfs=rootfs, label=LABEL, key=key), context)
         built.append(image)
+    # a rebuilt stand-in leaves its predecessor untagged
+    _run("docker", "image", "prune", "--force", "--filter", f"label={LABEL}")
     return built
 
 
