@@ -32,7 +32,7 @@ pytest: $(STAMP)
 	$(BIN)/python -m pytest -m "not compose"
 
 test-compose: $(STAMP)   ## docker compose on a real Docker engine (skips without one)
-	$(BIN)/python -m pytest -m compose tests/compose
+	$(BIN)/python -m pytest -m compose tests/compose --durations=0
 
 standins: $(STAMP)       ## the offline base images the compose tests build (cached)
 	$(BIN)/python -m tests.compose.standins
