@@ -1,6 +1,6 @@
 """One stream reader per web process, fanned out to every SSE client.
 
-Why this shape (../shared/notes/style-and-redis.md §2d):
+Why this shape:
 - ONE `XREAD BLOCK` loop per process, whatever the number of clients: a reader per client
   would cost a Redis connection each and make every XADD pay O(clients).
 - Each entry is parsed and encoded to its SSE frame ONCE, here; a batch of entries is
@@ -33,6 +33,7 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
+from liqmon.backoff import Backoff
 from liqmon.event import InvalidEvent, LiquidationEvent
 from liqmon.keys import Keys
 from liqmon.logs import LogOnce
@@ -276,7 +277,7 @@ class Broadcaster:
         return min(cap_s, len(self._subs) * PER_CLIENT_S)
 
     async def run_reader(self) -> None:
-        backoff = 0.1
+        backoff = Backoff(0.1, 2.0, jitter=0.5)
         batch_s = self.settings.web_sse_batch_ms / 1000
         while not self.stopping.is_set():
             try:
@@ -288,12 +289,11 @@ class Broadcaster:
                 reply: Any = await self._reader.xread(
                     {self.keys.events: last}, count=READ_COUNT, block=READ_BLOCK_MS
                 )
-                backoff = 0.1
+                backoff.reset()
             except RedisError as exc:
                 self.reader_errors += 1
                 self._log_once.warning("reader", "stream reader: %s; retrying", exc)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 2.0)
+                await asyncio.sleep(backoff.next())
                 continue
             if not reply:
                 continue

@@ -1,4 +1,4 @@
-// The dashboard's only way to the server: the public JSON API (issue 5). Every call has a
+// The dashboard's only way to the server: the public JSON API. Every call has a
 // timeout so a hung server shows up as an error instead of a frozen view.
 
 const TIMEOUT_MS = 8000;
