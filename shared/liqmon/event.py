@@ -19,16 +19,18 @@ SCHEMA_VERSION: Final = "1"
 
 Side = Literal["long", "short"]
 Margin = Literal["linear", "inverse"]
-PriceKind = Literal["avg_fill", "bankruptcy"]
+PriceKind = Literal["avg_fill", "bankruptcy", "order"]
 
 #: Products by exchange. Adding a venue adds a row here and one collector service.
 PRODUCTS: Final[dict[str, tuple[str, ...]]] = {
     "binance": ("binance-usdm", "binance-coinm"),
     "okx": ("okx-swap", "okx-futures"),
     "bybit": ("bybit-linear", "bybit-inverse"),
+    "htx": ("htx-linear", "htx-inverse"),
+    "gate": ("gate-usdt",),
 }
 #: Venues that publish only a sample (at most one liquidation per symbol per second).
-SAMPLED_EXCHANGES: Final = frozenset({"binance", "okx"})
+SAMPLED_EXCHANGES: Final = frozenset({"binance", "okx", "gate"})
 
 CENT: Final = Decimal("0.01")
 #: Upper bound on one liquidation's notional; anything above is a broken frame, not a trade.

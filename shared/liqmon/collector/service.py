@@ -88,13 +88,18 @@ class CollectorService:
         self._venue_log = LogOnce(logger)
 
     # --- the hot path: called by each feed's reader for every frame -------------------
-    def handle(self, feed: Feed, raw: str | bytes, recv_ts: int) -> None:
+    def handle(self, feed: Feed, raw: str | bytes, recv_ts: int) -> str | None:
+        """Parse and queue one frame; returns the frame to send back, if the venue wants one."""
         if isinstance(raw, bytes):
+            decode = feed.spec.decode
             try:
-                raw = raw.decode()
-            except UnicodeDecodeError:
-                self._bad(feed, "binary frame is not UTF-8", raw, "")
-                return
+                raw = decode(raw) if decode is not None else raw.decode()
+            except ValueError as exc:  # UnicodeDecodeError is one
+                reason = (
+                    f"binary frame not readable: {exc}" if decode else "binary frame is not UTF-8"
+                )
+                self._bad(feed, reason[:300], raw, "")
+                return None
         result = feed.spec.parser.parse_frame(raw, recv_ts)
         if result.events:
             self.writer.submit(result.events)
@@ -108,6 +113,7 @@ class CollectorService:
             self._venue_log.warning(result.error[:40], "%s: %s", feed.spec.product, result.error)
         if result.reconnect:
             feed.request_rollover()
+        return result.reply
 
     def _bad(self, feed: Feed, reason: str, raw: str | bytes, context: str) -> None:
         self._reject(reason, raw, f"{feed.spec.product} {context}".strip())
