@@ -24,6 +24,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import orjson
 from redis.asyncio import Redis
 
 from liqmon.collector.connection import ConnectionConfig, Feed
@@ -133,6 +134,9 @@ class CollectorService:
             g.extra["redis_error"] = w.last_error[:300]
         else:
             g.extra.pop("redis_error", None)
+        notes = getattr(self.venue, "notes", None)
+        if notes is not None:
+            g.extra["notes"] = orjson.dumps(notes()).decode()
 
     # --- Service protocol -------------------------------------------------------------
     async def startup(self) -> None:

@@ -61,7 +61,10 @@ class FeedSpec:
 class Venue(Protocol):
     """A venue may also define `async supervise(pool: FeedPool, stop)`: the runtime runs it
     beside the feeds so the venue can open and retire connections while it runs (see
-    `liqmon.collector.pool` and `liqmon.collector.topics`; Bybit does)."""
+    `liqmon.collector.pool` and `liqmon.collector.topics`; Bybit does; Gate checks its side
+    convention there). And `notes() -> dict[str, str]`: what the venue's numbers rest on
+    where that is decided at run time (Gate's side convention), published in the status
+    hash's `notes` field (JSON) and shown by /api/health."""
 
     exchange: str  # "binance"; the status/gap keys' name
     source: str  # "collector-binance"; the dead letters' source and the service name
