@@ -4,8 +4,9 @@
     liqmon up [--demo]     the whole system, supervised (embedded Redis without REDIS_URL)
     liqmon rebuild         recompute all derived state from the event stream
 
-Services are found through a registry of import strings (as uvicorn registers its
-protocols), so adding a venue is one new package plus one line here.
+Services are found through import strings (as uvicorn registers its protocols): the
+collectors come from the venue registry (`liqmon.venues`), so adding a venue adds nothing
+here.
 """
 
 from __future__ import annotations
@@ -19,11 +20,10 @@ from pathlib import Path
 
 from liqmon import __version__
 from liqmon.logs import configure_logging
+from liqmon.venues import VENUES
 
 SERVICES: dict[str, str] = {
-    "collector-binance": "liqmon_binance.main:main",
-    "collector-okx": "liqmon_okx.main:main",
-    "collector-bybit": "liqmon_bybit.main:main",
+    **{v.service: f"{v.main_module}:main" for v in VENUES},
     "aggregator": "liqmon_aggregator.main:main",
     "web": "liqmon_web.main:main",
     "exchange-sim": "liqmon_sim.main:main",

@@ -25,16 +25,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from liqmon.embedded_redis import EmbeddedRedis, die_with_parent, free_port
+from liqmon.embedded_redis import EmbeddedRedis, die_with_parent
+from liqmon.venues import VENUES
 
 logger = logging.getLogger("liqmon.up")
 
-START_ORDER = (
-    "exchange-sim", "aggregator", "web", "collector-binance", "collector-okx", "collector-bybit",
-)  # fmt: skip
-STOP_ORDER = (
-    "collector-binance", "collector-okx", "collector-bybit", "aggregator", "web", "exchange-sim",
-)  # fmt: skip
+COLLECTORS = tuple(v.service for v in VENUES)
+START_ORDER = ("exchange-sim", "aggregator", "web", *COLLECTORS)
+STOP_ORDER = (*COLLECTORS, "aggregator", "web", "exchange-sim")
 STOP_TIMEOUT = 15.0
 
 
@@ -72,32 +70,15 @@ class Child:
             await proc.wait()
 
 
-def sim_collector_urls(host: str, usdm: int, coinm: int, okx: int, bybit: int) -> dict[str, str]:
-    """The collectors' URL variables for an exchange simulator on these ports (its own
-    `urls` and `liqmon up --demo` both use this, so the paths cannot drift apart)."""
-    return {
-        "LIQMON_BINANCE_USDM_WS_URL": f"ws://{host}:{usdm}/market",
-        "LIQMON_BINANCE_USDM_REST_URL": f"http://{host}:{usdm}",
-        "LIQMON_BINANCE_COINM_WS_URL": f"ws://{host}:{coinm}",
-        "LIQMON_BINANCE_COINM_REST_URL": f"http://{host}:{coinm}",
-        "LIQMON_OKX_WS_URL": f"ws://{host}:{okx}/ws/v5/public",
-        "LIQMON_OKX_REST_URL": f"http://{host}:{okx}",
-        "LIQMON_BYBIT_WS_URL": f"ws://{host}:{bybit}/v5/public",
-        "LIQMON_BYBIT_REST_URL": f"http://{host}:{bybit}",
-    }
-
-
 def demo_environment(host: str = "127.0.0.1") -> dict[str, str]:
-    """Simulator ports and the collector URLs that point at them."""
-    usdm, coinm, okx, bybit = free_port(), free_port(), free_port(), free_port()
+    """Free ports for every simulator server and the collector URLs that point at them."""
+    # the simulator is the one service the launcher must know to wire the demo together
+    from liqmon_sim.venues.plugin import demo_environment as sim_environment
+    from liqmon_sim.venues.plugin import free_ports
+
     return {
-        "LIQMON_SIM_HOST": host,
-        "LIQMON_SIM_BINANCE_USDM_PORT": str(usdm),
-        "LIQMON_SIM_BINANCE_COINM_PORT": str(coinm),
-        "LIQMON_SIM_OKX_PORT": str(okx),
-        "LIQMON_SIM_BYBIT_PORT": str(bybit),
+        **sim_environment(host, free_ports()),
         "LIQMON_SIM_SCENARIO": os.environ.get("LIQMON_SIM_SCENARIO", "demo"),
-        **sim_collector_urls(host, usdm, coinm, okx, bybit),
     }
 
 
