@@ -147,7 +147,6 @@ class PublicLiquidatesParser:
             ts=ts,
             recv_ts=recv_ts,
             qty_venue=size,
-            sampled=True,
         )
         self.convention.observe(contract, ts, price, size)
         return event

@@ -187,7 +187,6 @@ class LiquidationOrdersParser:
             ts=ts,
             recv_ts=recv_ts,
             qty_venue=volume,
-            sampled=False,
         )
 
 

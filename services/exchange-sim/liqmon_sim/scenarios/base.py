@@ -35,6 +35,9 @@ class Scenario:
             "okx": 0.4,
             "bybit-linear": 0.35,
             "bybit-inverse": 0.05,
+            "htx-linear": 0.25,
+            "htx-inverse": 0.05,
+            "gate-usdt": 0.3,
         }
     )
     sizes: SizeModel = field(default_factory=SizeModel)
