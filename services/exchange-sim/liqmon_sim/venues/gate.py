@@ -30,7 +30,7 @@ import asyncio
 import math
 import random
 from collections import deque
-from collections.abc import Coroutine, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final, Literal
@@ -46,6 +46,7 @@ from liqmon_sim.malformed import NON_ASCII, OVERSIZE_BYTES
 from liqmon_sim.market import Liquidation
 from liqmon_sim.venues.base import Conn, VenueServer, now_ms
 from liqmon_sim.venues.plugin import SimContext, SimPlugin
+from liqmon_sim.venues.sampling import SampledServer
 
 VENUE: Final = "gate-usdt"
 WS_PATH: Final = "/v4/ws/usdt"
@@ -132,7 +133,7 @@ class GateConn(Conn):
         return self.everything or contract in self.contracts
 
 
-class GateServer(VenueServer):
+class GateServer(SampledServer):
     name = "gate"
     venue: Venue = VENUE
 
@@ -140,7 +141,6 @@ class GateServer(VenueServer):
         super().__init__(ledger)
         self.catalog = catalog
         self.options = options
-        self.pending: dict[str, Liquidation] = {}
         self.history: deque[dict[str, Any]] = deque(maxlen=HISTORY)
         self._pushes = 0
 
@@ -218,6 +218,7 @@ class GateServer(VenueServer):
             return _error("", "", 1, "invalid argument struct")
         channel, event = request.get("channel"), request.get("event")
         if channel == "futures.ping":
+            self.stats["app_pings"] += 1
             return envelope("futures.pong", "", None)
         if channel != CHANNEL or event not in ("subscribe", "unsubscribe"):
             return _error(str(channel), str(event), 2, f"unknown channel {channel!r:.40}")
@@ -243,45 +244,12 @@ class GateServer(VenueServer):
             isinstance(c, GateConn) and c.live and (c.everything or c.contracts) for c in self.conns
         )
 
-    def pending_count(self, run: int | None = None) -> int:
-        if run is None:
-            return len(self.pending)
-        return sum(1 for liq in self.pending.values() if liq.run == run)
+    def sampling_ms(self) -> int:
+        return self.options.sampling_ms
 
     def submit(self, liq: Liquidation) -> None:
-        self.history.append(history_row(liq))
-        if self.options.sampling_ms <= 0:
-            self._push(liq, now_ms())
-            return
-        old = self.pending.get(liq.inst.inst_id)
-        if old is not None:
-            self.ledger.record_suppressed(old, run=old.run, now_ms=now_ms())
-            self.stats["suppressed"] += 1
-        self.pending[liq.inst.inst_id] = liq
-
-    def background(self) -> list[tuple[str, Coroutine[Any, Any, None]]]:
-        return [(f"{self.name}.flusher", self.flusher())]
-
-    async def flusher(self) -> None:
-        """Push the sampled slots on every `sampling_ms` boundary of the wall clock."""
-        while True:
-            period = self.options.sampling_ms
-            now = now_ms()
-            if period <= 0:
-                self.flush(now)
-                await asyncio.sleep(0.05)
-                continue
-            boundary = (now // period + 1) * period
-            await asyncio.sleep((boundary - now) / 1000)
-            self.flush(boundary)
-
-    def flush(self, push_ms: int) -> None:
-        pending, self.pending = self.pending, {}
-        for name, liq in pending.items():
-            if liq.ts <= push_ms:
-                self._push(liq, push_ms)
-            else:
-                self.pending[name] = liq
+        self.history.append(history_row(liq))  # the history lists every liquidation
+        super().submit(liq)
 
     def _doc_shape(self) -> bool:
         self._pushes += 1
