@@ -116,3 +116,18 @@ async def test_malformed_frames_are_dead_lettered_and_the_totals_stay_exact(
 
 def _fields(inst: Any) -> dict[str, Any]:
     return {name: getattr(inst, name) for name in inst.__slots__}
+
+
+async def test_a_refused_business_type_falls_back_to_the_plain_wildcard(
+    make_sim: Any, redis: Redis, redis_url: str, keys: Keys, caplog: pytest.LogCaptureFixture
+) -> None:
+    sim = await make_sim(htx_ping_interval=0.2)
+    server = sim.by_name["htx"]
+    server.options.business_type_ok = False
+    async with collecting(sim, htx_service(sim, redis_url), VENUES):
+        (linear,) = [c for c in server.conns if c.venue == "htx-linear"]
+        assert linear.wildcard and not linear.futures_too  # swaps only, but subscribed
+        run = await sim.control("burst", n=10, rate=100, venue="htx-linear", instrument="ETH-USDT")
+        await sim.wait_done(timeout=10, run=run["run"])
+        await status_is(redis, keys.collector_status("htx"), events="10", reconnects="0")
+    assert any("business_type=all" in r.getMessage() for r in caplog.records)

@@ -51,6 +51,8 @@ def order_signs(rows: Any, sample: Sample) -> set[int]:
             continue
         try:
             t = row.get("time")
+            if isinstance(t, str) and t.isascii() and t.isdigit():
+                t = int(t)  # documented as a number; a string would be read the same
             if isinstance(t, bool) or not isinstance(t, int) or abs(t - second) > SLACK_S:
                 continue
             if positive_number(row.get("order_price"), "order_price") != sample.price:

@@ -5,7 +5,8 @@ and `<ws>/swap-notification` (`htx-inverse`: coin-M swaps). Every frame both way
 server is gzip (`gunzip_text` is the feeds' decode hook); we send plain text, which HTX
 accepts. Subscribe `{"op":"sub","cid":…,"topic":"public.*.liquidation_orders"}` and wait for
 the ack's `err-code` 0; the USDT-M request also says `business_type: all`, which the docs
-describe as what the wildcard covers (swaps only without it, in the recorded runs).
+describe as what the wildcard covers (swaps only without it, in the recorded runs); if HTX
+refuses that field the plain wildcard is subscribed instead (logged).
 
 Heartbeat: the server sends `{"op":"ping","ts":…}` every 5 s and drops a client after 5
 unanswered ones; the parser answers each with the pong (also during subscribe). Liveness:
@@ -19,6 +20,7 @@ cache per connection, read with exact numbers.
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Callable
 from functools import partial
 from typing import Any, Final
@@ -27,7 +29,6 @@ import orjson
 from websockets.asyncio.client import ClientConnection
 
 from liqmon.collector.exactjson import load_exact
-from liqmon.collector.frames import MalformedFrame
 from liqmon.collector.instruments import SpecCache, fetch_json
 from liqmon.collector.venue import Deliver, FeedSpec, SubscribeError
 from liqmon_htx.parser import (
@@ -46,11 +47,12 @@ CONTRACT_INFO: Final = {
     "inverse": "/swap-api/v1/swap_contract_info",
 }
 _cids = itertools.count(1)
+logger = logging.getLogger(__name__)
 
 
-def sub_request(margin: str) -> str:
+def sub_request(all_businesses: bool) -> str:
     request: dict[str, str] = {"op": "sub", "cid": f"liqmon-{next(_cids)}", "topic": TOPIC}
-    if margin == "linear":
+    if all_businesses:
         request["business_type"] = "all"
     return orjson.dumps(request).decode()
 
@@ -59,13 +61,15 @@ async def subscribe(
     margin: str, decode: Callable[[bytes], str], ws: ClientConnection, deliver: Deliver
 ) -> None:
     """Send the wildcard subscription and return once HTX acknowledges it; pings that come
-    first are answered, anything else is delivered."""
-    await ws.send(sub_request(margin))
+    first are answered, anything else is delivered. A USDT-M subscription asks for every
+    business type; if HTX refuses that field, the plain wildcard (swaps) is better than none."""
+    wide = margin == "linear"
+    await ws.send(sub_request(wide))
     while True:
         raw = await ws.recv()
         try:
             msg = load_exact(decode(raw) if isinstance(raw, bytes) else raw)
-        except (ValueError, MalformedFrame):
+        except ValueError:  # MalformedFrame, or not gzip
             msg = None
         if isinstance(msg, dict) and msg.get("op") == "ping":
             await ws.send(pong(msg.get("ts")))
@@ -73,9 +77,16 @@ async def subscribe(
         if isinstance(msg, dict) and msg.get("op") == "sub" and msg.get("topic") == TOPIC:
             if msg.get("err-code") == 0:
                 return
-            raise SubscribeError(
-                f"htx refused {TOPIC}: {msg.get('err-code')} {msg.get('err-msg')!r:.200}"
-            )
+            refusal = f"{msg.get('err-code')} {msg.get('err-msg')!r:.200}"
+            if wide:
+                logger.warning(
+                    "htx refused business_type=all (%s): subscribing without it (swaps only)",
+                    refusal,
+                )
+                wide = False
+                await ws.send(sub_request(wide))
+                continue
+            raise SubscribeError(f"htx refused {TOPIC}: {refusal}")
         reply = deliver(raw)
         if reply is not None:
             await ws.send(reply)

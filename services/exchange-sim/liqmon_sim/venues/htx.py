@@ -59,6 +59,9 @@ CONTRACT_INFO: Final[dict[str, Venue]] = {
 class HtxOptions:
     ping_interval: float = 5.0
     max_missed: int = 5
+    #: False: a subscription naming `business_type` is refused (2040), as a venue that
+    #: does not know the field might
+    business_type_ok: bool = True
 
 
 def dumps(obj: Any) -> bytes:
@@ -96,6 +99,7 @@ def entry(liq: Liquidation) -> dict[str, Any]:
         out["contract_type"] = "quarter" if inst.delivery else "swap"
         out["pair"] = inst.pair
         out["business_type"] = "futures" if inst.delivery else "swap"
+        out["trade_partition"] = "USDT"
     return out
 
 
@@ -241,6 +245,8 @@ class HtxServer(VenueServer):
             return 0
         if conn.wildcard:
             return 2014
+        if business is not None and not self.options.business_type_ok:
+            return 2040
         if contract == "*":
             conn.wildcard = True
             conn.futures_too = conn.futures_too or business == "all"
@@ -295,27 +301,27 @@ ERRORS: Final = {
     2010: "Topic error.",
     2011: "Contract doesn't exist.",
     2014: "Repeated subscription.",
+    2040: "Missing required parameter.",
 }
 
 
 def contract_info(inst: Instrument) -> dict[str, Any]:
-    """One entry of swap_contract_info (key order as the 2022 responses)."""
-    size = orjson.Fragment(f"{inst.contract_size:.18f}".encode())
-    tick = orjson.Fragment(f"{inst.tick:.18f}".encode())
+    """One entry of swap_contract_info (keys in the order of the 2022 responses)."""
     out: dict[str, Any] = {
         "symbol": inst.coin,
         "contract_code": inst.inst_id,
-        "contract_size": size,
-        "price_tick": tick,
-        "delivery_time": "",
-        "create_date": "20201021",
-        "contract_status": 1,
-        "settlement_date": "1645315200000",
+        "contract_size": orjson.Fragment(f"{inst.contract_size:.18f}".encode()),
+        "price_tick": orjson.Fragment(f"{inst.tick:.18f}".encode()),
     }
     if inst.ct_type == "linear":
+        out["delivery_date"] = EXPIRY_CODE if inst.delivery else ""
+    out.update(
+        delivery_time="", create_date="20201021", contract_status=1,
+        settlement_date="1645315200000",
+    )  # fmt: skip
+    if inst.ct_type == "linear":
         out.update(
-            delivery_date=EXPIRY_CODE if inst.delivery else "",
-            support_margin_mode="all" if not inst.delivery else "cross",
+            support_margin_mode="cross" if inst.delivery else "all",
             business_type="futures" if inst.delivery else "swap",
             pair=inst.pair,
             contract_type="quarter" if inst.delivery else "swap",
