@@ -57,11 +57,13 @@ def test_real_contracts_excerpt() -> None:
         parse_contracts({"label": "INVALID"})
 
 
-def test_the_position_convention_flips_every_side() -> None:
+def test_the_position_convention_flips_every_side_but_no_id() -> None:
     convention = SideConvention("position")
     for rel in gate_fixtures():
         (event,) = parse(parser(convention), fixture_text(rel), RECV)
         assert event.side == "short"  # every fixture has a negative size
+        (order_reading,) = parse(parser(), fixture_text(rel), RECV)
+        assert order_reading.side == "long" and order_reading.id == event.id
 
 
 def test_both_shapes_both_time_keys_numbers_or_strings() -> None:

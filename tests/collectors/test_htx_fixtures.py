@@ -145,7 +145,7 @@ def test_a_bad_element_does_not_lose_the_good_ones() -> None:
      '{"op":"notify","topic":"public.X.liquidation_orders","data":[]}', '{"op":"what"}',
      '{"op":"ping"}',
      '{"op":"notify","topic":"public.X.liquidation_orders","data":[{"volume":NaN}]}',
-     "[" * 100_000],
+     "[" * 100_000, '{"op":"notify","data":[{"volume":' + "9" * 5000 + "}]}"],
 )  # fmt: skip
 def test_hostile_frames_are_bad_not_raised(raw: str) -> None:
     result = LiquidationOrdersParser("linear", {}).parse_frame(raw, RECV)

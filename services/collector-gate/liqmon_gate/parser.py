@@ -17,7 +17,8 @@ seconds are scaled); `price` and `size` are numbers or strings (read exactly). R
 - side: by the sign of `size` under the convention in force (`liqmon_gate.side`: the
   documentation does not settle it; the REST history is checked while running);
 - Gate pushes at most one liquidation per contract per second: `sampled` is true.
-No id is sent: the event id is over (contract, time, price, size).
+No id is sent: the event id is over (contract, time, price, signed size) - not over the side,
+which depends on the convention in force.
 
 Control frames: subscribe/unsubscribe answers (`result.status` success or fail with an
 `error`), `futures.pong` (the answer to our `futures.ping`), and the service-upgrade notice
@@ -26,6 +27,7 @@ Control frames: subscribe/unsubscribe answers (`result.status` success or fail w
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from functools import partial
 from typing import Any, Final
@@ -43,7 +45,7 @@ from liqmon.collector.frames import (
     mul,
     require,
 )
-from liqmon.event import LiquidationEvent
+from liqmon.event import LiquidationEvent, make_event_id
 from liqmon_gate.side import SideConvention
 
 CHANNEL: Final = "futures.public_liquidates"
@@ -149,7 +151,10 @@ class PublicLiquidatesParser:
             qty_venue=size,
         )
         self.convention.observe(contract, ts, price, size)
-        return event
+        # The id is over what Gate sent (contract, time, price, signed size), not over the
+        # side we read from it: a switch of convention must not give a re-send a new id.
+        sign = "-" if size < 0 else "+"
+        return replace(event, id=make_event_id("gate", PRODUCT, contract, sign, ts, size, price))
 
 
 def _one_entry(msg: dict[str, Any], entry: object) -> str:

@@ -30,10 +30,12 @@ def load_exact(raw: str) -> Any:
     """Parse a frame with exact numbers; `MalformedFrame` if it is not JSON."""
     try:
         return _DECODER.decode(raw)
-    except json.JSONDecodeError as exc:
-        raise MalformedFrame(f"invalid JSON: {exc}") from None
+    except MalformedFrame:
+        raise
     except RecursionError:
         raise MalformedFrame("invalid JSON: nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, or an integer of more than 4300 digits
+        raise MalformedFrame(f"invalid JSON: {str(exc)[:200]}") from None
 
 
 def _number_text(value: object) -> orjson.Fragment:
