@@ -41,6 +41,7 @@ async def test_a_sampled_run_arrives_once_each_equal_to_the_ledger(
         await assert_stream_matches(redis, keys, ledger)
         server = sim.by_name["gate"]
         await until(lambda: server.stats["app_pings"] >= 2)  # futures.ping, answered
+        assert all(c.decimal_sizes for c in server.conns)  # X-Gate-Size-Decimal sent
         status = await status_is(redis, keys.collector_status("gate"), connected="1")
         assert status["reconnects"] == "0" and status["deadletters"] == "0"
 

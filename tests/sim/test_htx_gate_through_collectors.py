@@ -1,6 +1,6 @@
 """A simulated cascade -> `liqmon run collector-htx` and `collector-gate` (child processes) ->
 the test Redis: every liquidation the ledger lists arrives once, with the ledger's totals per
-venue and side, through malformed frames and re-sent duplicates."""
+venue and side, through malformed frames, re-sent duplicates and dropped connections (recorded as gaps)."""
 
 from __future__ import annotations
 
@@ -26,21 +26,26 @@ async def test_a_cascade_through_htx_and_gate_equals_the_ledger(
     env = {
         **service_env,
         "LIQMON_COLLECTOR_STATUS_SECONDS": "0.2",
+        "LIQMON_COLLECTOR_BACKOFF_INITIAL_SECONDS": "0.1",
         "LIQMON_GATE_SIDE_CHECK_SECONDS": "0.5",
         "LIQMON_GATE_SIDE_CHECK_DELAY_SECONDS": "0.5",
     }
     async with collectors_on(sim, env, tmp_path, NAMES):
         await sim.control("faults", malformed_fraction=0.03, duplicate_fraction=0.02)
-        await sim.control("run", n=1500, rate=1500)
+        await sim.control("run", n=1500, rate=1000)
+        for venue in ("htx-linear", "gate-usdt"):  # mid-run: both reconnect, nothing lost
+            await sim.control("disconnect", venue=venue, mode="drop", n=2, interval=0.6)
         await sim.wait_done(timeout=60)
         ledger = sim.ledger.totals
         venues = {k.split("/")[0] for k in ledger.by_venue_side}
         assert venues == {"htx-linear", "htx-inverse", "gate-usdt"}
         assert ledger.count == 1500 and ledger.malformed > 10 and ledger.duplicates > 5
         await assert_stream_matches(redis, keys, ledger)
-        await status_is(redis, keys.collector_status("htx"), connected="1", reconnects="0")
+        for exchange in ("htx", "gate"):
+            status = await status_is(redis, keys.collector_status(exchange), connected="1")
+            assert int(status["reconnects"]) >= 1, (exchange, status)
+            assert await redis.zcard(keys.collector_gaps(exchange)) >= 1, exchange
         gate = keys.collector_status("gate")
-        await status_is(redis, gate, connected="1", reconnects="0")
 
         async def confirmed() -> bool:
             notes = orjson.loads(await redis.hget(gate, "notes") or "{}")
