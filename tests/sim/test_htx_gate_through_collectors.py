@@ -1,6 +1,7 @@
 """A simulated cascade -> `liqmon run collector-htx` and `collector-gate` (child processes) ->
 the test Redis: every liquidation the ledger lists arrives once, with the ledger's totals per
-venue and side, through malformed frames, re-sent duplicates and dropped connections (recorded as gaps)."""
+venue and side, through malformed frames, re-sent duplicates and dropped connections
+(recorded as gaps)."""
 
 from __future__ import annotations
 
