@@ -131,3 +131,19 @@ async def test_a_refused_business_type_falls_back_to_the_plain_wildcard(
         await sim.wait_done(timeout=10, run=run["run"])
         await status_is(redis, keys.collector_status("htx"), events="10", reconnects="0")
     assert any("business_type=all" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_stalled_connection_is_found_by_ping_and_replaced(
+    make_sim: Any, redis: Redis, redis_url: str, keys: Keys
+) -> None:
+    """Socket open, nothing flows (no pings from HTX, no answers to ours): the quiet period
+    gets a protocol ping, its missing answer drops the connection, a fresh one subscribes."""
+    sim = await make_sim(htx_ping_interval=0.2)
+    async with collecting(sim, htx_service(sim, redis_url), VENUES):
+        await sim.control("stall", venue="htx-linear")
+        await status_is(redis, keys.collector_status("htx"), timeout=15, reconnects="2")
+        await until(lambda: all(sim.venues[v].has_audience_for(v) for v in VENUES))
+        run = await sim.control("burst", n=20, rate=200)
+        await sim.wait_done(timeout=10, run=run["run"])
+        await assert_stream_matches(redis, keys, sim.ledger.totals)
+    assert await redis.zcard(keys.collector_gaps("htx")) >= 1
