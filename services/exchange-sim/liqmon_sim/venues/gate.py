@@ -413,4 +413,5 @@ PLUGIN = SimPlugin(
     notional=notional,
     servers=_servers,
     collector_env=_collector_env,
+    weights={VENUE: 0.3},  # Gate: about 12-15 % of market liquidation volume
 )
