@@ -40,6 +40,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from liqmon_sim.catalog import Coin, Instrument, Venue, decimals, pow10, tick_for
+from liqmon_sim.frames import dumps_numbers as dumps
 from liqmon_sim.frames import plain
 from liqmon_sim.ledger import Ledger
 from liqmon_sim.malformed import NON_ASCII, OVERSIZE_BYTES
@@ -64,16 +65,6 @@ class GateOptions:
     side_convention: Convention = "order"
     ping_interval: float = 10.0
     pong_timeout: float = 10.0
-
-
-def dumps(obj: Any) -> bytes:
-    return orjson.dumps(obj, default=_number)
-
-
-def _number(value: object) -> orjson.Fragment:
-    if isinstance(value, Decimal):
-        return orjson.Fragment(plain(value).encode())
-    raise TypeError
 
 
 def signed_size(liq: Liquidation, convention: Convention) -> Decimal:

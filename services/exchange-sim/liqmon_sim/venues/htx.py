@@ -37,7 +37,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from liqmon_sim.catalog import EXPIRY_CODE, Coin, Instrument, Venue, decimals, pow10, tick_for
-from liqmon_sim.frames import plain
+from liqmon_sim.frames import dumps_numbers as dumps
 from liqmon_sim.ledger import Ledger
 from liqmon_sim.malformed import NON_ASCII, OVERSIZE_BYTES
 from liqmon_sim.market import Liquidation
@@ -62,17 +62,6 @@ class HtxOptions:
     #: False: a subscription naming `business_type` is refused (2040), as a venue that
     #: does not know the field might
     business_type_ok: bool = True
-
-
-def dumps(obj: Any) -> bytes:
-    """JSON with every Decimal written as a bare number, exactly (HTX sends numbers)."""
-    return orjson.dumps(obj, default=_number)
-
-
-def _number(value: object) -> orjson.Fragment:
-    if isinstance(value, Decimal):
-        return orjson.Fragment(plain(value).encode())
-    raise TypeError
 
 
 def gzip(payload: bytes) -> bytes:
