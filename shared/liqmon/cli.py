@@ -24,6 +24,8 @@ SERVICES: dict[str, str] = {
     "collector-binance": "liqmon_binance.main:main",
     "collector-okx": "liqmon_okx.main:main",
     "collector-bybit": "liqmon_bybit.main:main",
+    "collector-bitmex": "liqmon_bitmex.main:main",
+    "collector-deribit": "liqmon_deribit.main:main",
     "aggregator": "liqmon_aggregator.main:main",
     "web": "liqmon_web.main:main",
     "exchange-sim": "liqmon_sim.main:main",

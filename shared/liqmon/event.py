@@ -19,13 +19,15 @@ SCHEMA_VERSION: Final = "1"
 
 Side = Literal["long", "short"]
 Margin = Literal["linear", "inverse"]
-PriceKind = Literal["avg_fill", "bankruptcy"]
+PriceKind = Literal["avg_fill", "bankruptcy", "order", "fill"]
 
 #: Products by exchange. Adding a venue adds a row here and one collector service.
 PRODUCTS: Final[dict[str, tuple[str, ...]]] = {
     "binance": ("binance-usdm", "binance-coinm"),
     "okx": ("okx-swap", "okx-futures"),
     "bybit": ("bybit-linear", "bybit-inverse"),
+    "bitmex": ("bitmex-inverse", "bitmex-linear", "bitmex-quanto"),
+    "deribit": ("deribit-inverse", "deribit-linear"),
 }
 #: Venues that publish only a sample (at most one liquidation per symbol per second).
 SAMPLED_EXCHANGES: Final = frozenset({"binance", "okx"})
@@ -105,6 +107,13 @@ def make_event_id(
         (exchange, product, instrument, side, str(ts), canon(qty_venue), canon(price_raw))
     )
     return hashlib.sha256(material.encode()).hexdigest()[:32]
+
+
+def make_venue_event_id(exchange: str, *parts: str) -> str:
+    """Deterministic id from the venue's own identifiers, for venues whose event time is not
+    theirs (BitMEX: the collector's receive time) or whose one trade is two liquidations
+    (Deribit `MT`): sha256 over `exchange|part|…`, the first 32 hex digits."""
+    return hashlib.sha256("|".join((exchange, *parts)).encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True, slots=True)
