@@ -185,6 +185,8 @@ class LiquidationParser:
         """Update the order book state with one row; the liquidation it adds, if any:
         (orderID, contracts, price, step)."""
         order_id = text_field(row, "orderID")
+        if len(order_id) > 64:  # a GUID: 36 characters
+            raise MalformedFrame(f"orderID: longer than 64 characters ({len(order_id)})")
         order = self._orders.get(order_id)
         if action == "delete":
             return None

@@ -16,7 +16,10 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Literal
 
-Venue = Literal["binance-usdm", "binance-coinm", "okx", "bybit-linear", "bybit-inverse"]
+Venue = Literal[
+    "binance-usdm", "binance-coinm", "okx", "bybit-linear", "bybit-inverse",
+    "bitmex-inverse", "bitmex-linear", "bitmex-quanto", "deribit-inverse", "deribit-linear",
+]  # fmt: skip
 VENUES: tuple[Venue, ...] = (
     "binance-usdm", "binance-coinm", "okx", "bybit-linear", "bybit-inverse",
 )  # fmt: skip

@@ -98,7 +98,7 @@ class SizeModel:
         return min(MAX_USD, max(MIN_USD, usd))
 
 
-def _on_grid(value: float, step: Decimal) -> Decimal:
+def on_grid(value: float, step: Decimal) -> Decimal:
     """Round `value` to a multiple of the power-of-ten `step` (at least one step)."""
     exp = exponent(step)
     units = max(1, round(value * 10.0**-exp))
@@ -159,23 +159,23 @@ class Market:
         sign = -1.0 if side == "long" else 1.0
         if inst.venue in ("bybit-linear", "bybit-inverse"):  # p: the bankruptcy price
             unit = mid * inst.multiplier
-            price = _on_grid(unit * (1 + sign * rng.uniform(0.0, 0.003)), inst.tick)
+            price = on_grid(unit * (1 + sign * rng.uniform(0.0, 0.003)), inst.tick)
             per_unit = float(price) if inst.ct_type == "linear" else 1.0
-            qty = _on_grid(target / per_unit, inst.lot)
+            qty = on_grid(target / per_unit, inst.lot)
         elif inst.venue == "okx":
-            price = _on_grid(mid * (1 + sign * rng.uniform(0.0, 0.003)), inst.tick)
+            price = on_grid(mid * (1 + sign * rng.uniform(0.0, 0.003)), inst.tick)
             if inst.ct_type == "linear":
                 per_contract = float(inst.contract_size * inst.ct_mult * price)
             else:
                 per_contract = float(inst.contract_size * inst.ct_mult)
-            qty = _on_grid(target / per_contract, inst.lot)
+            qty = on_grid(target / per_contract, inst.lot)
         else:
             unit = mid * inst.multiplier
-            price = _on_grid(unit, inst.tick)
+            price = on_grid(unit, inst.tick)
             per_unit = float(price) if inst.venue == "binance-usdm" else float(inst.contract_size)
-            qty = _on_grid(target / per_unit, inst.lot)
+            qty = on_grid(target / per_unit, inst.lot)
         ts = now_ms - late_ms
-        limit = _on_grid(float(price) * (1 + sign * rng.uniform(0.0005, 0.01)), inst.tick)
+        limit = on_grid(float(price) * (1 + sign * rng.uniform(0.0005, 0.01)), inst.tick)
         qty = self._unique(inst, side, ts, qty, price, limit, now_ms)
         lots = int(qty / inst.lot)
         last = qty if rng.random() < 0.6 else Decimal(rng.randint(1, lots)) * inst.lot
