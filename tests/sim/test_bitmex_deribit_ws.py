@@ -9,26 +9,23 @@ import random
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from liqmon_sim.catalog import parse_coins
+from liqmon_sim.catalog import Catalog
 from liqmon_sim.ledger import Ledger
 from liqmon_sim.venues import bitmex, deribit
 from tests.sim.conftest import drain, http_get, recv_json, recv_n
-from tests.sim.venue_servers import serving
+from tests.sim.venue_servers import Liquidations, serving
 
-COINS = {c.name: c for c in parse_coins()}
-XBT = bitmex.BitmexOptions().xbt_usd
+CATALOG = Catalog()
 
 
 async def test_bitmex_welcome_acks_snapshots_ping_and_lifecycle() -> None:
-    insts = [i for c in COINS.values() for i in bitmex.instruments(c, XBT)]
-    venue = bitmex.BitmexServer(
-        Ledger(), insts, bitmex.BitmexOptions(merge_probability=1.0), random.Random(1)
-    )
-    async with serving(venue, venue.lifecycle()):
+    options = bitmex.BitmexOptions(merge_probability=1.0)
+    venue = bitmex.BitmexServer(Ledger(), CATALOG, options, random.Random(1))
+    async with serving(venue):
         rest = (await http_get(f"http://127.0.0.1:{venue.port}/api/v1/instrument/active")).json()
         xbtusd = next(r for r in rest if r["symbol"] == "XBTUSD")
         assert (xbtusd["isInverse"], xbtusd["multiplier"], xbtusd["markPrice"]) == (
-            True, -100_000_000, float(XBT),
+            True, -100_000_000, float(bitmex.XBT_USD),
         )  # fmt: skip
         async with connect(f"ws://127.0.0.1:{venue.port}/realtime") as ws:
             assert (await recv_json(ws))["heartbeatEnabled"] is False
@@ -39,10 +36,11 @@ async def test_bitmex_welcome_acks_snapshots_ping_and_lifecycle() -> None:
             assert refused["success"] is False and "trade:XBTUSD" in refused["error"]
             await ws.send("ping")
             assert await ws.recv() == "pong"
-            inst = next(i for i in insts if i.inst_id == "XBTUSD")
-            first = bitmex.make_liquidation(random.Random(2), inst, "long", 1000, 82000, XBT)
-            venue.submit(first)
-            venue.submit(bitmex.make_liquidation(random.Random(3), inst, "long", 500, 82000, XBT))
+            inst = CATALOG.get("bitmex-inverse", "XBTUSD")
+            assert inst is not None
+            liqs = Liquidations(CATALOG, 2)
+            venue.submit(liqs.of(inst, "long", 1000))
+            venue.submit(liqs.of(inst, "long", 500))
             frames = [json.loads(m) for m in await drain(ws, quiet=1.0)]
             actions = [f["action"] for f in frames]
             assert actions[:2] == ["insert", "update"] and actions[-1] == "delete"
@@ -55,10 +53,9 @@ async def test_bitmex_welcome_acks_snapshots_ping_and_lifecycle() -> None:
 
 
 async def test_deribit_rpc_subscribe_rules_and_heartbeat_close() -> None:
-    insts = [i for c in COINS.values() for i in deribit.instruments(c)]
     options = deribit.DeribitOptions(heartbeat_seconds=0.1, heartbeat_grace=0.3)
-    venue = deribit.DeribitServer(Ledger(), insts, options, random.Random(1))
-    async with serving(venue, venue.flusher(), venue.heartbeats()):
+    venue = deribit.DeribitServer(Ledger(), CATALOG, options, random.Random(1))
+    async with serving(venue):
         url = f"http://127.0.0.1:{venue.port}/api/v2/public/get_instruments"
         usdc = (await http_get(url, currency="USDC", kind="future")).json()["result"]
         assert usdc and all(r["instrument_type"] == "linear" for r in usdc)

@@ -23,28 +23,26 @@ from liqmon.collector.service import CollectorService
 from liqmon.keys import Keys
 from liqmon_bitmex.settings import BitmexSettings
 from liqmon_bitmex.venue import BitmexVenue
-from liqmon_sim.catalog import parse_coins
+from liqmon_sim.catalog import Catalog
 from liqmon_sim.ledger import Ledger
 from liqmon_sim.venues import bitmex
 from tests.collectors.conftest import FAST, stream_events
 from tests.collectors.servers import poll_until, running, status_is
-from tests.sim.venue_servers import serving
+from tests.sim.venue_servers import Liquidations, serving
 
-XBT = bitmex.BitmexOptions().xbt_usd
-INSTRUMENTS = [i for c in parse_coins() for i in bitmex.instruments(c, XBT)]
+CATALOG = Catalog()
+INSTRUMENTS = [i for v in bitmex.VENUES for i in CATALOG.instruments(v)]
 
 
 def server(**options: Any) -> bitmex.BitmexServer:
-    return bitmex.BitmexServer(
-        Ledger(), INSTRUMENTS, bitmex.BitmexOptions(**options), random.Random(7)
-    )
+    return bitmex.BitmexServer(Ledger(), CATALOG, bitmex.BitmexOptions(**options), random.Random(7))
 
 
 @asynccontextmanager
 async def collecting(
     venue: bitmex.BitmexServer, redis_url: str, **over: Any
 ) -> AsyncIterator[CollectorService]:
-    async with serving(venue, venue.lifecycle()):
+    async with serving(venue):
         settings = BitmexSettings(
             redis_url=redis_url,
             bitmex_ws_url=f"ws://127.0.0.1:{venue.port}/realtime",
@@ -58,15 +56,13 @@ async def collecting(
             yield service
 
 
-def send(venue: bitmex.BitmexServer, rng: random.Random, n: int) -> None:
+def send(venue: bitmex.BitmexServer, liqs: Liquidations, n: int) -> None:
     """`n` liquidations, most on a few instruments so that resting orders grow."""
     hot = [i for i in INSTRUMENTS if i.inst_id in ("XBTUSD", "XBTUSDT", "ETHUSD")]
     for _ in range(n):
+        rng = liqs.rng
         inst = rng.choice(hot) if rng.random() < 0.7 else rng.choice(INSTRUMENTS)
-        coin = next(c for c in parse_coins() if c.name == inst.coin)
-        side = "long" if rng.random() < 0.5 else "short"
-        venue.submit(bitmex.make_liquidation(rng, inst, side, rng.uniform(50, 50_000),
-                                             coin.price, XBT))  # fmt: skip
+        venue.submit(liqs.of(inst))
 
 
 async def assert_stream_equals_ledger(redis: Redis, keys: Keys, venue: bitmex.BitmexServer) -> None:
@@ -102,7 +98,7 @@ async def test_inserts_and_growths_arrive_once_each_with_the_ledger_usd(
 ) -> None:
     venue = server(merge_probability=0.6)
     async with collecting(venue, redis_url) as service:
-        send(venue, random.Random(1), 150)
+        send(venue, Liquidations(CATALOG, 1), 150)
         await assert_stream_equals_ledger(redis, keys, venue)
         assert venue.stats["growths"] >= 20 and venue.stats["inserts"] >= 50
         assert service.deadletters.count == 0
@@ -114,17 +110,17 @@ async def test_resent_and_broken_frames_change_nothing(
     redis: Redis, redis_url: str, keys: Keys
 ) -> None:
     venue = server()
-    rng = random.Random(2)
+    liqs = Liquidations(CATALOG, 2)
+    rng = liqs.rng
     async with collecting(venue, redis_url) as service:
-        send(venue, rng, 40)
+        send(venue, liqs, 40)
         for _ in range(10):
             assert venue.resend(rng, 0)
         kinds = ("invalid_json", "wrong_type", "missing_field", "negative", "zero", "nan",
                  "huge", "oversize")  # fmt: skip
         for kind in kinds:
-            liq = bitmex.make_liquidation(rng, INSTRUMENTS[0], "long", 1000, 82000, XBT)
-            venue.send_malformed(liq, kind, rng)
-        send(venue, rng, 10)
+            venue.send_malformed(liqs.of(INSTRUMENTS[0]), kind, rng)
+        send(venue, liqs, 10)
         await assert_stream_equals_ledger(redis, keys, venue)
         assert venue.ledger.totals.duplicates == 10
         await poll_until(lambda: service.deadletters.count == len(kinds))
@@ -134,15 +130,15 @@ async def test_a_dropped_connection_recovers_from_the_snapshot(
     redis: Redis, redis_url: str, keys: Keys
 ) -> None:
     venue = server(fill_delay_ms=60_000)  # orders rest: the snapshot after the drop has them
-    rng = random.Random(3)
+    liqs = Liquidations(CATALOG, 3)
     async with collecting(venue, redis_url, collector_backoff_initial_seconds=0.3) as service:
-        send(venue, rng, 20)
+        send(venue, liqs, 20)
         await poll_until(_reaches(redis, keys, venue.ledger.totals.count))
         await venue.drop_all("drop")
-        send(venue, rng, 20)  # inserts and growths while nobody listens: nowhere in the ledger
+        send(venue, liqs, 20)  # inserts and growths while nobody listens: nowhere in the ledger
         assert venue.stats["undelivered"] >= 1
         await poll_until(venue.has_audience)
-        send(venue, rng, 20)
+        send(venue, liqs, 20)
         venue.options.fill_delay_ms = 0
         for order in venue.book.values():
             order.next_ms = 0
@@ -165,10 +161,10 @@ async def test_quanto_uses_the_published_xbt_price(
     venue = server()
     ethusd = next(i for i in INSTRUMENTS if i.inst_id == "ETHUSD")
     async with collecting(venue, redis_url):
-        liq = bitmex.make_liquidation(random.Random(4), ethusd, "short", 5000, 3100, XBT)
+        liq = Liquidations(CATALOG, 4).of(ethusd, "short", 5000)
         venue.submit(liq)
         await poll_until(_reaches(redis, keys, 1))
         (event,) = await stream_events(redis, keys)
         # contracts × 100 × XBT/USD ÷ 10^8 ETH
-        assert event.qty == liq.qty * 100 * XBT / Decimal(100_000_000)
+        assert event.qty == liq.qty * 100 * bitmex.XBT_USD / Decimal(100_000_000)
         assert event.usd_cents == int(liq.usd * 100) and event.ts <= now_ms()

@@ -19,20 +19,19 @@ from liqmon.collector.service import CollectorService
 from liqmon.keys import Keys
 from liqmon_deribit.settings import DeribitSettings
 from liqmon_deribit.venue import DeribitVenue
-from liqmon_sim.catalog import parse_coins
+from liqmon_sim.catalog import Catalog
 from liqmon_sim.ledger import Ledger
 from liqmon_sim.venues import deribit
 from tests.collectors.conftest import FAST, stream_events
 from tests.collectors.servers import poll_until, running, status_is
-from tests.sim.venue_servers import serving
+from tests.sim.venue_servers import Liquidations, serving
 
-COINS = {c.name: c for c in parse_coins()}
-INSTRUMENTS = [i for c in COINS.values() for i in deribit.instruments(c)]
+CATALOG = Catalog()
 
 
 def server(**options: Any) -> deribit.DeribitServer:
     return deribit.DeribitServer(
-        Ledger(), INSTRUMENTS, deribit.DeribitOptions(**options), random.Random(11)
+        Ledger(), CATALOG, deribit.DeribitOptions(**options), random.Random(11)
     )
 
 
@@ -40,7 +39,7 @@ def server(**options: Any) -> deribit.DeribitServer:
 async def collecting(
     venue: deribit.DeribitServer, redis_url: str, **over: Any
 ) -> AsyncIterator[tuple[CollectorService, DeribitVenue]]:
-    async with serving(venue, venue.flusher(), venue.heartbeats()):
+    async with serving(venue):
         settings = DeribitSettings(
             redis_url=redis_url,
             deribit_ws_url=f"ws://127.0.0.1:{venue.port}/ws/api/v2",
@@ -55,12 +54,9 @@ async def collecting(
             yield service, collector
 
 
-def send(venue: deribit.DeribitServer, rng: random.Random, n: int) -> None:
+def send(venue: deribit.DeribitServer, liqs: Liquidations, n: int) -> None:
     for _ in range(n):
-        inst = rng.choice(INSTRUMENTS)
-        side = "long" if rng.random() < 0.5 else "short"
-        usd = rng.uniform(20, 80_000)
-        venue.submit(deribit.make_liquidation(rng, inst, side, usd, COINS[inst.coin].price))
+        venue.submit(liqs.of(liqs.pick(deribit.VENUES)))
 
 
 def _reaches(redis: Redis, keys: Keys, n: int) -> Any:
@@ -88,7 +84,7 @@ async def test_m_t_and_mt_liquidations_arrive_once_each(
 ) -> None:
     venue = server(maker_share=0.3, both_share=0.2)
     async with collecting(venue, redis_url) as (service, _):
-        send(venue, random.Random(1), 200)
+        send(venue, Liquidations(CATALOG, 1), 200)
         await assert_stream_equals_ledger(redis, keys, venue)
         assert service.deadletters.count == 0
     counted = [e for e in venue.ledger.entries if e.counted]
@@ -100,18 +96,18 @@ async def test_resent_and_broken_frames_change_nothing(
     redis: Redis, redis_url: str, keys: Keys
 ) -> None:
     venue = server()
-    rng = random.Random(2)
+    liqs = Liquidations(CATALOG, 2)
+    rng = liqs.rng
     async with collecting(venue, redis_url) as (service, _):
-        send(venue, rng, 40)
+        send(venue, liqs, 40)
         await poll_until(lambda: not venue.pending)
         for _ in range(10):
             assert venue.resend(rng, 0)
         kinds = ("invalid_json", "wrong_type", "missing_field", "negative", "zero", "nan",
                  "huge", "oversize")  # fmt: skip
         for kind in kinds:
-            liq = deribit.make_liquidation(rng, INSTRUMENTS[0], "short", 500, 82000)
-            venue.send_malformed(liq, kind, rng)
-        send(venue, rng, 10)
+            venue.send_malformed(liqs.of(liqs.pick(deribit.VENUES)), kind, rng)
+        send(venue, liqs, 10)
         await assert_stream_equals_ledger(redis, keys, venue)
         await poll_until(lambda: service.deadletters.count == len(kinds))
 
@@ -128,12 +124,12 @@ async def test_every_test_request_is_answered(redis: Redis, redis_url: str, keys
 
 async def test_a_dropped_connection_resubscribes(redis: Redis, redis_url: str, keys: Keys) -> None:
     venue = server()
-    rng = random.Random(3)
+    liqs = Liquidations(CATALOG, 3)
     async with collecting(venue, redis_url) as (service, _):
-        send(venue, rng, 20)
+        send(venue, liqs, 20)
         await assert_stream_equals_ledger(redis, keys, venue)
         await venue.drop_all("abort")
         await poll_until(lambda: service.status.counters.reconnects >= 1)
         await poll_until(venue.has_audience)
-        send(venue, rng, 20)
+        send(venue, liqs, 20)
         await assert_stream_equals_ledger(redis, keys, venue)

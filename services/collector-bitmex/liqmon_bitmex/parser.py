@@ -258,7 +258,6 @@ class LiquidationParser:
             ts=recv_ts,  # BitMEX sends no time
             recv_ts=recv_ts,
             qty_venue=contracts,
-            sampled=False,
             event_id=make_venue_event_id("bitmex", order_id, step),
         )
 

@@ -162,7 +162,6 @@ class TradesParser:
             ts=ts,
             recv_ts=recv_ts,
             qty_venue=amount,
-            sampled=False,
             event_id=make_venue_event_id("deribit", instrument, trade_id, party),
         )
 

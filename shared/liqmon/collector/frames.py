@@ -41,6 +41,7 @@ from liqmon.event import (
     parse_decimal,
     to_cents,
 )
+from liqmon.venues import SAMPLED_EXCHANGES
 
 EXACT: Final = Context(
     prec=80, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, Overflow, DivisionByZero]
@@ -298,15 +299,14 @@ def liquidation(
     ts: int,
     recv_ts: int,
     qty_venue: Decimal,
-    sampled: bool = True,
     event_id: str | None = None,
 ) -> LiquidationEvent:
     """Value (`coin_qty_usd` by the event's own `margin`) and build the event; the id is over
-    the venue's own quantity and price (§7.2).
+    the venue's own quantity and price (see `make_event_id`).
 
-    Binance and OKX publish a sample (the default `sampled=True`); Bybit's `allLiquidation`
-    publishes every liquidation and passes `sampled=False`. `event_id` replaces the §7.2 id
-    where the venue's own identifiers make a better one (BitMEX, Deribit).
+    `sampled` is the venue's (liqmon.venues): a sampled feed's every event says so.
+    `event_id` replaces that id where the venue's own identifiers make a better one (BitMEX:
+    no event time on the wire; Deribit: one trade can be two liquidations).
     """
     coin, qty, usd, coin_price = coin_qty_usd(margin, amount, price, base)
     return LiquidationEvent(
@@ -324,5 +324,5 @@ def liquidation(
         usd_cents=to_cents(usd),
         ts=ts,
         recv_ts=recv_ts,
-        sampled=sampled,
+        sampled=exchange in SAMPLED_EXCHANGES,
     )

@@ -34,6 +34,7 @@ import datetime as dt
 import math
 import random
 import uuid
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -43,16 +44,20 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from liqmon_sim import frames, malformed
-from liqmon_sim.catalog import Coin, Instrument, Venue, tick_for
+from liqmon_sim.catalog import Catalog, Coin, Instrument, Venue, tick_for
 from liqmon_sim.ledger import Ledger
-from liqmon_sim.market import Liquidation, Side, on_grid, round_cents
+from liqmon_sim.market import Liquidation, round_cents
 from liqmon_sim.venues.base import Conn, VenueServer, now_ms
+from liqmon_sim.venues.plugin import SimContext, SimPlugin
 
 WS_PATH = "/realtime"
 REST_PATH = "/api/v1/instrument/active"
 VENUES: tuple[Venue, ...] = ("bitmex-inverse", "bitmex-linear", "bitmex-quanto")
 TOPICS = ("liquidation", "instrument:XBTUSD")
 SATOSHI = Decimal(100_000_000)
+#: The XBT/USD price the server publishes (XBTUSD `markPrice`, REST and the `instrument`
+#: table) and values quanto contracts with; fixed, so ledger and collector agree exactly.
+XBT_USD = Decimal("82011.5")
 WELCOME = {
     "info": "Welcome to the BitMEX Realtime API.",
     "version": "2.0.0",
@@ -72,7 +77,7 @@ def _pow10(exp: int) -> Decimal:
     return Decimal(1).scaleb(exp)
 
 
-def instruments(coin: Coin, xbt_usd: Decimal) -> list[Instrument]:
+def instruments(coin: Coin) -> list[Instrument]:
     """XBTUSD (inverse) for BTC; `<COIN>USDT` (linear) for coins Binance lists on COIN-M
     (flag `c`); `<COIN>USD` (quanto) for the other coins OKX lists inverse (flag `i`)."""
     root = "XBT" if coin.name == "BTC" else coin.name
@@ -106,7 +111,7 @@ def instruments(coin: Coin, xbt_usd: Decimal) -> list[Instrument]:
             )
         )
     if "i" in coin.flags and coin.name != "BTC":
-        per_contract = 10 * float(SATOSHI) / (float(xbt_usd) * coin.price)  # ~10 USD
+        per_contract = 10 * float(SATOSHI) / (float(XBT_USD) * coin.price)  # ~10 USD
         mult = Decimal(100) if coin.name == "ETH" else _pow10(round(math.log10(per_contract)))
         out.append(
             _inst(
@@ -154,33 +159,20 @@ def _inst(
     )
 
 
-def coins_per_contract(inst: Instrument, xbt_usd: Decimal) -> Decimal:
+def coins_per_contract(inst: Instrument) -> Decimal:
     if inst.venue == "bitmex-linear":
         return 1 / Decimal(inst.extra["upm"])
-    return Decimal(inst.extra["multiplier"]) * xbt_usd / SATOSHI  # quanto
+    return Decimal(inst.extra["multiplier"]) * XBT_USD / SATOSHI  # quanto
 
 
-def notional(inst: Instrument, contracts: Decimal, price: Decimal, xbt_usd: Decimal) -> Decimal:
+def notional(inst: Instrument, contracts: Decimal, price: Decimal) -> Decimal:
     """Exact USD value of `contracts` at `price`, in the simulator's own terms."""
     if inst.venue == "bitmex-inverse":
         return contracts * abs(Decimal(inst.extra["multiplier"])) / SATOSHI
-    return contracts * coins_per_contract(inst, xbt_usd) * price
+    return contracts * coins_per_contract(inst) * price
 
 
-def make_liquidation(
-    rng: random.Random, inst: Instrument, side: Side, usd: float, mid: float, xbt_usd: Decimal
-) -> Liquidation:
-    """About `usd` of `inst` at about `mid`: whole lots of contracts at a price on the tick
-    grid (a long is liquidated by a sell order priced at or below the market)."""
-    sign = -1.0 if side == "long" else 1.0
-    price = on_grid(mid * (1 + sign * rng.uniform(0.0, 0.003)), inst.tick)
-    per_contract = float(notional(inst, Decimal(1), price, xbt_usd))
-    contracts = on_grid(usd / per_contract, inst.lot)
-    cents = round_cents(notional(inst, contracts, price, xbt_usd))
-    return Liquidation(inst, side, contracts, price, now_ms(), cents, price, contracts)
-
-
-def rest_instrument(inst: Instrument, xbt_usd: Decimal) -> dict[str, Any]:
+def rest_instrument(inst: Instrument) -> dict[str, Any]:
     """An `/api/v1/instrument/active` object with the fields the rules use (real names)."""
     upm = inst.extra.get("upm")
     return {
@@ -197,7 +189,7 @@ def rest_instrument(inst: Instrument, xbt_usd: Decimal) -> dict[str, Any]:
         "lotSize": int(inst.lot.to_integral_value()),
         "underlyingToPositionMultiplier": int(upm) if upm else None,
         "tickSize": float(inst.tick),
-        "markPrice": float(xbt_usd) if inst.inst_id == "XBTUSD" else None,
+        "markPrice": float(XBT_USD) if inst.inst_id == "XBTUSD" else None,
     }
 
 
@@ -206,7 +198,6 @@ class BitmexOptions:
     merge_probability: float = 0.3  # a liquidation joins a resting unfilled order
     fill_delay_ms: int = 300  # an order starts filling this long after its last growth
     step_ms: int = 100  # then one lifecycle step (fill / re-price / delete) this often
-    xbt_usd: Decimal = Decimal("82011.5")
 
 
 @dataclass
@@ -229,21 +220,25 @@ class BitmexConn(Conn):
 
 
 class BitmexServer(VenueServer):
+    name = "bitmex"
     venue: Venue = "bitmex-inverse"  # also serves bitmex-linear and bitmex-quanto
 
     def __init__(
-        self,
-        ledger: Ledger,
-        instruments: list[Instrument],
-        options: BitmexOptions,
-        rng: random.Random,
+        self, ledger: Ledger, catalog: Catalog, options: BitmexOptions, rng: random.Random
     ) -> None:
         super().__init__(ledger)
-        self.instruments = {i.inst_id: i for i in instruments}
+        self.catalog = catalog
         self.options = options
         self.rng = rng  # order ids and lifecycle steps
         self.book: dict[str, _Order] = {}
         self.unfilled: dict[tuple[str, str], _Order] = {}  # (symbol, side) -> mergeable order
+
+    @property
+    def served(self) -> tuple[Venue, ...]:
+        return VENUES
+
+    def background(self) -> list[tuple[str, Coroutine[Any, Any, None]]]:
+        return [("bitmex-lifecycle", self.lifecycle())]
 
     def route(self, path: str) -> bool:
         return path.split("?", 1)[0] == WS_PATH
@@ -251,8 +246,9 @@ class BitmexServer(VenueServer):
     def rest(self, path: str, query: dict[str, list[str]]) -> tuple[int, Any] | None:
         if path != REST_PATH:
             return None
-        xbt = self.options.xbt_usd
-        return 200, [rest_instrument(i, xbt) for i in self.instruments.values()]
+        now = now_ms()
+        listed = [i for v in VENUES for i in self.catalog.rest_visible(v, now)]
+        return 200, [rest_instrument(i) for i in listed]
 
     def rest_error(self, status: int) -> Any:
         return {
@@ -322,7 +318,7 @@ class BitmexServer(VenueServer):
 
     def _partial(self, topic: str) -> bytes:
         if topic != "liquidation":
-            row = {"symbol": "XBTUSD", "markPrice": self.options.xbt_usd, "state": "Open"}
+            row = {"symbol": "XBTUSD", "markPrice": XBT_USD, "state": "Open"}
             return frames.dumps(
                 {"table": "instrument", "action": "partial", "keys": ["symbol"], "data": [row]}
             )
@@ -407,7 +403,7 @@ class BitmexServer(VenueServer):
     ) -> int:
         """Ledger entry for `contracts` more of `order` (its insert or a growth)."""
         inst = order.liq.inst
-        usd = round_cents(notional(inst, contracts, order.price, self.options.xbt_usd))
+        usd = round_cents(notional(inst, contracts, order.price))
         base = liq or order.liq
         entry = Liquidation(
             inst,
@@ -505,3 +501,26 @@ class BitmexServer(VenueServer):
 
 def _iso(ms: int) -> str:
     return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _servers(ctx: SimContext) -> list[VenueServer]:
+    return [BitmexServer(ctx.ledger, ctx.catalog, BitmexOptions(), random.Random(ctx.seed + 5))]
+
+
+def _collector_env(host: str, ports: Mapping[str, int]) -> dict[str, str]:
+    port = ports["bitmex"]
+    return {
+        "LIQMON_BITMEX_WS_URL": f"ws://{host}:{port}{WS_PATH}",
+        "LIQMON_BITMEX_REST_URL": f"http://{host}:{port}",
+    }
+
+
+PLUGIN = SimPlugin(
+    exchange="bitmex",
+    venues=VENUES,
+    ports={"bitmex": 9121},
+    instruments=instruments,
+    notional=notional,
+    servers=_servers,
+    collector_env=_collector_env,
+)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import random
 import re
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -35,10 +36,11 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from liqmon_sim import frames, malformed
-from liqmon_sim.catalog import EXPIRY_MS, Coin, Instrument, Venue, exponent, tick_for
+from liqmon_sim.catalog import EXPIRY_MS, Catalog, Coin, Instrument, Venue, exponent, tick_for
 from liqmon_sim.ledger import Ledger
-from liqmon_sim.market import Liquidation, Side, on_grid, round_cents
+from liqmon_sim.market import Liquidation, Side, round_cents
 from liqmon_sim.venues.base import Conn, VenueServer, now_ms
+from liqmon_sim.venues.plugin import SimContext, SimPlugin
 
 WS_PATH = "/ws/api/v2"
 REST_PATH = "/api/v2/public/get_instruments"
@@ -119,19 +121,6 @@ def notional(inst: Instrument, amount: Decimal, price: Decimal) -> Decimal:
     return amount if inst.venue == "deribit-inverse" else amount * price
 
 
-def make_liquidation(
-    rng: random.Random, inst: Instrument, side: Side, usd: float, mid: float
-) -> Liquidation:
-    """About `usd` of `inst` filled at about `mid`: `amount` in whole lots (USD contracts for
-    inverse, coins for linear), the price on the tick grid."""
-    sign = -1.0 if side == "long" else 1.0
-    price = on_grid(mid * (1 + sign * rng.uniform(0.0, 0.003)), inst.tick)
-    per_lot = float(notional(inst, inst.lot, price))
-    amount = on_grid(usd / per_lot, Decimal(1)) * inst.lot
-    value = round_cents(notional(inst, amount, price))
-    return Liquidation(inst, side, amount, price, now_ms(), value, price, amount)
-
-
 def rest_instrument(inst: Instrument) -> dict[str, Any]:
     linear = inst.venue == "deribit-linear"
     return {
@@ -179,21 +168,25 @@ class _Trade:
 
 
 class DeribitServer(VenueServer):
+    name = "deribit"
     venue: Venue = "deribit-inverse"  # also serves deribit-linear
 
     def __init__(
-        self,
-        ledger: Ledger,
-        instruments: list[Instrument],
-        options: DeribitOptions,
-        rng: random.Random,
+        self, ledger: Ledger, catalog: Catalog, options: DeribitOptions, rng: random.Random
     ) -> None:
         super().__init__(ledger)
-        self.instruments = {i.inst_id: i for i in instruments}
+        self.catalog = catalog
         self.options = options
         self.rng = rng  # parties and ordinary trades
         self.pending: dict[str, list[_Trade]] = {}
         self._seq = 0
+
+    @property
+    def served(self) -> tuple[Venue, ...]:
+        return VENUES
+
+    def background(self) -> list[tuple[str, Coroutine[Any, Any, None]]]:
+        return [("deribit-flusher", self.flusher()), ("deribit-heartbeats", self.heartbeats())]
 
     def route(self, path: str) -> bool:
         return path.split("?", 1)[0] == WS_PATH
@@ -205,7 +198,10 @@ class DeribitServer(VenueServer):
         if wanted not in ("BTC", "ETH", "USDC", "USDT", "any"):
             return 400, _error(None, 10019, "invalid currency")
         rows = [
-            rest_instrument(i) for i in self.instruments.values() if wanted in ("any", currency(i))
+            rest_instrument(i)
+            for v in VENUES
+            for i in self.catalog.rest_visible(v, now_ms())
+            if wanted in ("any", currency(i))
         ]
         return 200, {
             "jsonrpc": "2.0",
@@ -453,3 +449,26 @@ def _error(rid: Any, code: int, message: str) -> dict[str, Any]:
     if rid is not None:
         body["id"] = rid
     return body
+
+
+def _servers(ctx: SimContext) -> list[VenueServer]:
+    return [DeribitServer(ctx.ledger, ctx.catalog, DeribitOptions(), random.Random(ctx.seed + 6))]
+
+
+def _collector_env(host: str, ports: Mapping[str, int]) -> dict[str, str]:
+    port = ports["deribit"]
+    return {
+        "LIQMON_DERIBIT_WS_URL": f"ws://{host}:{port}{WS_PATH}",
+        "LIQMON_DERIBIT_REST_URL": f"http://{host}:{port}",
+    }
+
+
+PLUGIN = SimPlugin(
+    exchange="deribit",
+    venues=VENUES,
+    ports={"deribit": 9122},
+    instruments=instruments,
+    notional=notional,
+    servers=_servers,
+    collector_env=_collector_env,
+)
