@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+import jsonschema_rs
 import orjson
 import pytest
 
@@ -14,6 +15,7 @@ from liqmon.collector.frames import SpecMissing, parse
 from liqmon_bitmex.parser import LiquidationParser, parse_instruments
 from tests.collectors.fixtures import as_expected, expected, fixture_text
 from tests.conftest import FIXTURES
+from tests.test_docs import events_schema
 
 RECV = 1_800_000_000_000
 ORDER = "0b6e9a42-0000-4000-8000-000000000001"
@@ -199,3 +201,10 @@ def test_control_frames() -> None:
     assert parser.parse_frame("pong", RECV).control == "pong"
     error = parser.parse_frame(fixture_text("bitmex/bitmex_error_400_2024.json"), RECV)
     assert error.error and "Unrecognized request" in error.error and not error.bad
+
+
+def test_events_match_the_published_stream_schema() -> None:
+    validator = jsonschema_rs.validator_for(events_schema())
+    parser = fixture_parser()
+    events = [e for rel in bitmex_frames() for e in parse(parser, fixture_text(rel), RECV)]
+    assert events and all(validator.is_valid(e.to_fields()) for e in events)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+import jsonschema_rs
 import orjson
 import pytest
 
@@ -13,6 +14,7 @@ from liqmon.collector.frames import SpecMissing, parse
 from liqmon_deribit.parser import TradesParser, liquidated_side, parse_instruments
 from tests.collectors.fixtures import as_expected, expected, fixture_text
 from tests.conftest import FIXTURES
+from tests.test_docs import events_schema
 
 RECV = 1_800_000_000_000
 
@@ -148,3 +150,10 @@ def test_control_frames_and_the_test_request_callback() -> None:
         assert p.parse_frame(fixture_text(f"deribit/{rel}.json"), 0).control == "result"
     error = p.parse_frame(fixture_text("deribit/deribit_error_raw_unauthorized_2026.json"), 0)
     assert error.error and "13778" in error.error and not error.bad
+
+
+def test_events_match_the_published_stream_schema() -> None:
+    validator = jsonschema_rs.validator_for(events_schema())
+    for rel in deribit_trades():
+        for event in parse(parser(), fixture_text(rel), RECV):
+            assert validator.is_valid(event.to_fields()), rel

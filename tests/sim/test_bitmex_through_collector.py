@@ -160,7 +160,7 @@ async def test_quanto_uses_the_published_xbt_price(
 ) -> None:
     venue = server()
     ethusd = next(i for i in INSTRUMENTS if i.inst_id == "ETHUSD")
-    async with collecting(venue, redis_url):
+    async with collecting(venue, redis_url) as service:
         liq = Liquidations(CATALOG, 4).of(ethusd, "short", 5000)
         venue.submit(liq)
         await poll_until(_reaches(redis, keys, 1))
@@ -168,3 +168,5 @@ async def test_quanto_uses_the_published_xbt_price(
         # contracts × 100 × XBT/USD ÷ 10^8 ETH
         assert event.qty == liq.qty * 100 * bitmex.XBT_USD / Decimal(100_000_000)
         assert event.usd_cents == int(liq.usd * 100) and event.ts <= now_ms()
+        notes = service.venue.notes()  # what /api/health shows
+        assert notes["quanto_xbt_usd"] == f"{bitmex.XBT_USD} (live instrument:XBTUSD)"

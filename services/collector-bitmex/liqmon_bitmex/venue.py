@@ -90,3 +90,20 @@ class BitmexVenue:
 
     def caches(self) -> list[SpecCache[Any]]:
         return [self.specs]
+
+    def notes(self) -> dict[str, str]:
+        """What BitMEX's numbers rest on (the status hash's `notes`, shown by /api/health)."""
+        listing = self.specs.get(XBT_PRICE_SYMBOL)
+        if self.parser.xbt_usd is not None:
+            xbt = f"{self.parser.xbt_usd} (live instrument:XBTUSD)"
+        elif listing is not None and listing.mark_price is not None:
+            xbt = f"{listing.mark_price} (instrument list mark price)"
+        else:
+            xbt = "not known yet: quanto liquidations are held"
+        return {
+            "side": "order side, Sell = long liquidated (read so by every client, not stated)",
+            "growth": "a leavesQty rise above the most counted counts as a new liquidation "
+            "(inferred: the engine merged another liquidated position)",
+            "time": "BitMEX sends no time: ts is the collector's receive time",
+            "quanto_xbt_usd": xbt,
+        }

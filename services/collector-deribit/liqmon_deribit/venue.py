@@ -103,6 +103,15 @@ class DeribitVenue:
     def caches(self) -> list[SpecCache[Any]]:
         return [self.specs]
 
+    def notes(self) -> dict[str, str]:
+        """What Deribit's numbers rest on (the status hash's `notes`, shown by /api/health)."""
+        return {
+            "side": "direction read as the taker's side (third-party reading; the docs say "
+            "'Direction'); M = maker liquidated, T = taker, MT = both (two events)",
+            "units": "amount in USD for inverse, coins for linear (instrument_type)",
+            "channels_missing": ", ".join(self.missing_channels) or "none",
+        }
+
     # --- the connection's opening --------------------------------------------------
 
     async def subscribe(self, ws: ClientConnection, deliver: Deliver) -> None:
