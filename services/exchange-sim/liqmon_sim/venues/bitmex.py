@@ -35,7 +35,7 @@ import math
 import random
 import uuid
 from collections.abc import Coroutine, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -44,7 +44,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from liqmon_sim import frames, malformed
-from liqmon_sim.catalog import Catalog, Coin, Instrument, Venue, tick_for
+from liqmon_sim.catalog import Catalog, Coin, Instrument, Venue, decimals, pow10, tick_for
 from liqmon_sim.ledger import Ledger
 from liqmon_sim.market import Liquidation, round_cents
 from liqmon_sim.venues.base import Conn, VenueServer, now_ms
@@ -55,108 +55,45 @@ REST_PATH = "/api/v1/instrument/active"
 VENUES: tuple[Venue, ...] = ("bitmex-inverse", "bitmex-linear", "bitmex-quanto")
 TOPICS = ("liquidation", "instrument:XBTUSD")
 SATOSHI = Decimal(100_000_000)
+UNRECOGNIZED = "Unrecognized request. See the docs or send 'help' for more details."
 #: The XBT/USD price the server publishes (XBTUSD `markPrice`, REST and the `instrument`
 #: table) and values quanto contracts with; fixed, so ledger and collector agree exactly.
 XBT_USD = Decimal("82011.5")
 WELCOME = {
-    "info": "Welcome to the BitMEX Realtime API.",
-    "version": "2.0.0",
-    "docs": "https://www.bitmex.com/app/wsAPI",
-    "heartbeatEnabled": False,
-}
+    "info": "Welcome to the BitMEX Realtime API.", "version": "2.0.0",
+    "docs": "https://www.bitmex.com/app/wsAPI", "heartbeatEnabled": False,
+}  # fmt: skip
 LIQUIDATION_TYPES = {
-    "orderID": "guid",
-    "symbol": "symbol",
-    "side": "symbol",
-    "price": "float",
-    "leavesQty": "long",
-}
-
-
-def _pow10(exp: int) -> Decimal:
-    return Decimal(1).scaleb(exp)
+    "orderID": "guid", "symbol": "symbol", "side": "symbol", "price": "float", "leavesQty": "long",
+}  # fmt: skip
 
 
 def instruments(coin: Coin) -> list[Instrument]:
-    """XBTUSD (inverse) for BTC; `<COIN>USDT` (linear) for coins Binance lists on COIN-M
-    (flag `c`); `<COIN>USD` (quanto) for the other coins OKX lists inverse (flag `i`)."""
+    """XBTUSD (inverse, lots of 100) for BTC; `<COIN>USDT` (linear) for coins Binance lists on
+    COIN-M (flag `c`); `<COIN>USD` (quanto) for the other coins OKX lists inverse (flag `i`).
+    `extra` holds the REST fields the units follow from (`multiplier`, `upm`)."""
     root = "XBT" if coin.name == "BTC" else coin.name
-    tick = tick_for(coin.price)
-    out = []
+    rows: list[tuple[Venue, str, str, Decimal, dict[str, str]]] = []
     if coin.name == "BTC":
-        out.append(
-            _inst(
-                "bitmex-inverse",
-                "XBTUSD",
-                coin,
-                "inverse",
-                "USD",
-                Decimal("1E+2"),  # lotSize 100, as a power-of-ten step
-                tick,
-                {"multiplier": "-100000000"},
-            )
-        )
+        rows.append(("bitmex-inverse", "XBTUSD", "USD", pow10(2), {"multiplier": "-100000000"}))
     if "c" in coin.flags:
-        upm = _pow10(math.ceil(math.log10(coin.price * 10)))  # ~0.01-0.1 USD per contract
-        out.append(
-            _inst(
-                "bitmex-linear",
-                f"{root}USDT",
-                coin,
-                "linear",
-                "USDT",
-                Decimal(1),
-                tick,
-                {"multiplier": "1", "upm": format(upm, "f")},
-            )
-        )
+        upm = pow10(math.ceil(math.log10(coin.price * 10)))  # ~0.01-0.1 USD per contract
+        extra = {"multiplier": "1", "upm": format(upm, "f")}
+        rows.append(("bitmex-linear", f"{root}USDT", "USDT", Decimal(1), extra))
     if "i" in coin.flags and coin.name != "BTC":
         per_contract = 10 * float(SATOSHI) / (float(XBT_USD) * coin.price)  # ~10 USD
-        mult = Decimal(100) if coin.name == "ETH" else _pow10(round(math.log10(per_contract)))
-        out.append(
-            _inst(
-                "bitmex-quanto",
-                f"{root}USD",
-                coin,
-                "inverse",
-                "USD",
-                Decimal(1),
-                tick,
-                {"multiplier": format(mult, "f")},
-            )
+        mult = Decimal(100) if coin.name == "ETH" else pow10(round(math.log10(per_contract)))
+        rows.append(("bitmex-quanto", f"{root}USD", "USD", Decimal(1),
+                     {"multiplier": format(mult, "f")}))  # fmt: skip
+    tick = tick_for(coin.price)
+    return [
+        Instrument(
+            venue, symbol, coin.name, "linear" if venue == "bitmex-linear" else "inverse", quote,
+            False, 1, Decimal(1), Decimal(1), tick, decimals(tick), lot, coin.weight, root,
+            symbol, extra=extra,
         )
-    return out
-
-
-def _inst(
-    venue: Venue,
-    symbol: str,
-    coin: Coin,
-    ct_type: Any,
-    quote: str,
-    lot: Decimal,
-    tick: Decimal,
-    extra: dict[str, str],
-) -> Instrument:
-    decimals = max(0, -int(tick.as_tuple().exponent))
-    return Instrument(
-        venue,
-        symbol,
-        coin.name,
-        ct_type,
-        quote,
-        False,
-        1,
-        Decimal(1),
-        Decimal(1),
-        tick,
-        decimals,
-        lot,
-        coin.weight,
-        "XBT" if coin.name == "BTC" else coin.name,
-        symbol,
-        extra=extra,
-    )
+        for venue, symbol, quote, lot, extra in rows
+    ]  # fmt: skip
 
 
 def coins_per_contract(inst: Instrument) -> Decimal:
@@ -176,21 +113,15 @@ def rest_instrument(inst: Instrument) -> dict[str, Any]:
     """An `/api/v1/instrument/active` object with the fields the rules use (real names)."""
     upm = inst.extra.get("upm")
     return {
-        "symbol": inst.inst_id,
-        "rootSymbol": inst.base_asset,
-        "state": "Open",
-        "typ": "FFWCSX",
-        "underlying": inst.base_asset,
-        "quoteCurrency": inst.quote,
+        "symbol": inst.inst_id, "rootSymbol": inst.base_asset, "state": "Open", "typ": "FFWCSX",
+        "underlying": inst.base_asset, "quoteCurrency": inst.quote,
         "settlCurrency": "USDt" if inst.venue == "bitmex-linear" else "XBt",
-        "isInverse": inst.venue == "bitmex-inverse",
-        "isQuanto": inst.venue == "bitmex-quanto",
-        "multiplier": int(inst.extra["multiplier"]),
-        "lotSize": int(inst.lot.to_integral_value()),
+        "isInverse": inst.venue == "bitmex-inverse", "isQuanto": inst.venue == "bitmex-quanto",
+        "multiplier": int(inst.extra["multiplier"]), "lotSize": int(inst.lot),
         "underlyingToPositionMultiplier": int(upm) if upm else None,
         "tickSize": float(inst.tick),
         "markPrice": float(XBT_USD) if inst.inst_id == "XBTUSD" else None,
-    }
+    }  # fmt: skip
 
 
 @dataclass
@@ -210,7 +141,6 @@ class _Order:
     next_ms: int
     filling: bool = False
     steps: int = 0
-    runs: list[int] = field(default_factory=list)
 
 
 class BitmexConn(Conn):
@@ -251,12 +181,8 @@ class BitmexServer(VenueServer):
         return 200, [rest_instrument(i) for i in listed]
 
     def rest_error(self, status: int) -> Any:
-        return {
-            "error": {
-                "message": "Rate limit exceeded" if status == 429 else "Server error",
-                "name": "HTTPError",
-            }
-        }
+        message = "Rate limit exceeded" if status == 429 else "Server error"
+        return {"error": {"message": message, "name": "HTTPError"}}
 
     # --- connections ----------------------------------------------------------------
 
@@ -284,31 +210,17 @@ class BitmexServer(VenueServer):
         except orjson.JSONDecodeError:
             request = None
         if not isinstance(request, dict) or request.get("op") != "subscribe":
+            echo = request if isinstance(request, dict) else {}
             return [
-                orjson.dumps(
-                    {
-                        "status": 400,
-                        "error": "Unrecognized request. See the docs or send 'help' "
-                        "for more details.",
-                        "meta": {},
-                        "request": request if isinstance(request, dict) else {},
-                    }
-                )
+                orjson.dumps({"status": 400, "error": UNRECOGNIZED, "meta": {}, "request": echo})
             ]
         args = request.get("args")
         replies = []
         for topic in args if isinstance(args, list) else [args]:
             if topic not in TOPICS:
-                replies.append(
-                    orjson.dumps(
-                        {
-                            "success": False,
-                            "status": 400,
-                            "request": request,
-                            "error": f"Unknown table: {topic}",
-                        }
-                    )
-                )
+                error = f"Unknown table: {topic}"
+                refusal = {"success": False, "status": 400, "error": error, "request": request}
+                replies.append(orjson.dumps(refusal))
                 continue
             conn.topics.add(str(topic))
             replies.append(orjson.dumps({"success": True, "subscribe": topic, "request": request}))
@@ -329,16 +241,10 @@ class BitmexServer(VenueServer):
             if missing > 0:  # an insert or growth that reached nobody: counted from this row
                 self.stats["snapshot_recorded"] += 1
                 self._record(order, missing, now, clients=1)
-        return frames.dumps(
-            {
-                "table": "liquidation",
-                "action": "partial",
-                "keys": ["orderID"],
-                "types": LIQUIDATION_TYPES,
-                "filter": {},
-                "data": rows,
-            }
-        )
+        return frames.dumps({
+            "table": "liquidation", "action": "partial", "keys": ["orderID"],
+            "types": LIQUIDATION_TYPES, "filter": {}, "data": rows,
+        })  # fmt: skip
 
     @staticmethod
     def _row(
@@ -394,28 +300,17 @@ class BitmexServer(VenueServer):
             self.stats["undelivered"] += 1
 
     def _record(
-        self,
-        order: _Order,
-        contracts: Decimal,
-        now: int,
-        clients: int,
+        self, order: _Order, contracts: Decimal, now: int, clients: int,
         liq: Liquidation | None = None,
-    ) -> int:
+    ) -> int:  # fmt: skip
         """Ledger entry for `contracts` more of `order` (its insert or a growth)."""
         inst = order.liq.inst
         usd = round_cents(notional(inst, contracts, order.price))
         base = liq or order.liq
         entry = Liquidation(
-            inst,
-            order.liq.side,
-            contracts,
-            order.price,
-            now,
-            usd,
-            order.price,
-            contracts,
+            inst, order.liq.side, contracts, order.price, now, usd, order.price, contracts,
             run=base.run,
-        )
+        )  # fmt: skip
         order.recorded += contracts
         return self._emitted(entry, clients, now)
 
@@ -467,23 +362,19 @@ class BitmexServer(VenueServer):
 
     def send_malformed(self, liq: Liquidation, kind: str, rng: random.Random) -> None:
         row: dict[str, Any] = {
-            "orderID": self._order_id(),
-            "symbol": liq.inst.inst_id,
-            "side": "Sell" if liq.side == "long" else "Buy",
-            "price": liq.price,
+            "orderID": self._order_id(), "symbol": liq.inst.inst_id,
+            "side": "Sell" if liq.side == "long" else "Buy", "price": liq.price,
             "leavesQty": liq.qty,
-        }
+        }  # fmt: skip
         push: dict[str, Any] = {"table": "liquidation", "action": "insert", "data": [row]}
         if kind == "oversize":
             row["orderID"] = "X" * malformed.OVERSIZE_BYTES
             payload, label = frames.dumps(push), "X" * 16
         else:
             wrong_types: list[malformed._Mutation] = [
-                (row, "leavesQty", "many"),
-                (row, "price", None),
-                (push, "data", "liquidation"),
+                (row, "leavesQty", "many"), (row, "price", None), (push, "data", "liquidation"),
                 (row, "side", 1),
-            ]
+            ]  # fmt: skip
             fields = (
                 row,
                 "leavesQty",

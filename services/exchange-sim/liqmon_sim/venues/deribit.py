@@ -36,9 +36,18 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from liqmon_sim import frames, malformed
-from liqmon_sim.catalog import EXPIRY_MS, Catalog, Coin, Instrument, Venue, exponent, tick_for
+from liqmon_sim.catalog import (
+    EXPIRY_MS,
+    Catalog,
+    Coin,
+    Instrument,
+    Venue,
+    decimals,
+    pow10,
+    tick_for,
+)
 from liqmon_sim.ledger import Ledger
-from liqmon_sim.market import Liquidation, Side, round_cents
+from liqmon_sim.market import Liquidation, Side
 from liqmon_sim.venues.base import Conn, VenueServer, now_ms
 from liqmon_sim.venues.plugin import SimContext, SimPlugin
 
@@ -47,69 +56,32 @@ REST_PATH = "/api/v2/public/get_instruments"
 VENUES: tuple[Venue, ...] = ("deribit-inverse", "deribit-linear")
 EXPIRY_NAME = "25DEC26"
 CHANNEL = re.compile(r"^trades\.future\.(BTC|ETH|USDC|USDT|any)\.(100ms|agg2|raw)$")
-#: liquidation flag -> the parties liquidated, in the order the ledger records them.
-PARTIES = {"T": ("T",), "M": ("M",), "MT": ("M", "T")}
 _OPPOSITE: dict[str, Side] = {"long": "short", "short": "long"}
 
 
 def instruments(coin: Coin) -> list[Instrument]:
-    """Inverse `BTC-PERPETUAL` / `ETH-PERPETUAL` (+ the quarterly `…-25DEC26` for flag `f`);
-    linear `<COIN>_USDC-PERPETUAL` for every coin with a USDC pair (flag `u`)."""
-    tick = tick_for(coin.price)
-    out = []
+    """Inverse `BTC-PERPETUAL` / `ETH-PERPETUAL` (10 / 1 USD contracts; + the quarterly
+    `…-25DEC26` for flag `f`); linear `<COIN>_USDC-PERPETUAL` for every coin with a USDC pair
+    (flag `u`). `pair` holds the currency of the coin's trades channel; `lot` is the step of
+    `amount` (USD for inverse, coins for linear)."""
+    rows: list[tuple[Venue, str, str, Decimal, str]] = []
     if coin.name in ("BTC", "ETH"):
         size = Decimal(10) if coin.name == "BTC" else Decimal(1)
-        names = [f"{coin.name}-PERPETUAL"] + (
-            [f"{coin.name}-{EXPIRY_NAME}"] if "f" in coin.flags else []
-        )
-        for name in names:
-            out.append(
-                _inst("deribit-inverse", name, coin, "inverse", "USD", size, tick, coin.name)
-            )
+        dated = [f"{coin.name}-{EXPIRY_NAME}"] if "f" in coin.flags else []
+        for name in [f"{coin.name}-PERPETUAL", *dated]:
+            rows.append(("deribit-inverse", name, "USD", size, coin.name))
     if "u" in coin.flags:
-        lot = min(Decimal(1), Decimal(1).scaleb(-max(0, len(str(int(coin.price))))))
-        out.append(
-            _inst(
-                "deribit-linear",
-                f"{coin.name}_USDC-PERPETUAL",
-                coin,
-                "linear",
-                "USDC",
-                lot,
-                tick,
-                "USDC",
-            )
+        lot = pow10(min(0, -len(str(int(coin.price)))))  # BTC 0.00001, SOL 0.001, XRP 0.1
+        rows.append(("deribit-linear", f"{coin.name}_USDC-PERPETUAL", "USDC", lot, "USDC"))
+    tick = tick_for(coin.price)
+    return [
+        Instrument(
+            venue, name, coin.name, "linear" if venue == "deribit-linear" else "inverse", quote,
+            "PERPETUAL" not in name, 1, lot, Decimal(1), tick, decimals(tick), lot,
+            coin.weight * 0.3, coin.name, cur,
         )
-    return out
-
-
-def _inst(
-    venue: Venue,
-    name: str,
-    coin: Coin,
-    ct_type: Any,
-    quote: str,
-    lot: Decimal,
-    tick: Decimal,
-    currency: str,
-) -> Instrument:
-    return Instrument(
-        venue,
-        name,
-        coin.name,
-        ct_type,
-        quote,
-        "PERPETUAL" not in name,
-        1,
-        lot,
-        Decimal(1),
-        tick,
-        max(0, -exponent(tick)),
-        lot,
-        coin.weight * 0.3,
-        coin.name,
-        currency,
-    )
+        for venue, name, quote, lot, cur in rows
+    ]  # fmt: skip
 
 
 def currency(inst: Instrument) -> str:
@@ -122,24 +94,18 @@ def notional(inst: Instrument, amount: Decimal, price: Decimal) -> Decimal:
 
 
 def rest_instrument(inst: Instrument) -> dict[str, Any]:
-    linear = inst.venue == "deribit-linear"
+    """A `get_instruments` object (the fields a client reads, real names)."""
+    kind = "linear" if inst.venue == "deribit-linear" else "reversed"
     return {
-        "tick_size": float(inst.tick),
-        "taker_commission": 0.0005,
+        "tick_size": float(inst.tick), "taker_commission": 0.0005,
         "settlement_period": "month" if inst.delivery else "perpetual",
-        "settlement_currency": "USDC" if linear else inst.coin,
-        "quote_currency": inst.quote,
-        "min_trade_amount": float(inst.lot),
-        "kind": "future",
-        "is_active": True,
-        "instrument_name": inst.inst_id,
-        "instrument_type": "linear" if linear else "reversed",
-        "future_type": "linear" if linear else "reversed",
-        "counter_currency": inst.quote,
+        "settlement_currency": "USDC" if kind == "linear" else inst.coin,
+        "quote_currency": inst.quote, "min_trade_amount": float(inst.lot), "kind": "future",
+        "is_active": True, "instrument_name": inst.inst_id, "instrument_type": kind,
+        "future_type": kind, "counter_currency": inst.quote,
         "expiration_timestamp": EXPIRY_MS if inst.delivery else 32503708800000,
-        "contract_size": float(inst.lot),
-        "base_currency": inst.coin,
-    }
+        "contract_size": float(inst.lot), "base_currency": inst.coin,
+    }  # fmt: skip
 
 
 @dataclass
@@ -203,21 +169,12 @@ class DeribitServer(VenueServer):
             for i in self.catalog.rest_visible(v, now_ms())
             if wanted in ("any", currency(i))
         ]
-        return 200, {
-            "jsonrpc": "2.0",
-            "result": rows,
-            "usIn": now_ms() * 1000,
-            "usOut": now_ms() * 1000,
-            "usDiff": 50,
-            "testnet": False,
-        }
+        return 200, _result(None, rows)
 
     def rest_error(self, status: int) -> Any:
-        return _error(
-            None,
-            10028 if status == 429 else 11094,
-            "too_many_requests" if status == 429 else "internal_server_error",
-        )
+        if status == 429:
+            return _error(None, 10028, "too_many_requests")
+        return _error(None, 11094, "internal_server_error")
 
     # --- connections ----------------------------------------------------------------
 
@@ -417,10 +374,6 @@ class DeribitServer(VenueServer):
         self._malformed_emitted(liq.inst.venue, label, kind, liq, clients, now)
 
 
-def ledger_usd(inst: Instrument, amount: Decimal, price: Decimal) -> Decimal:
-    return round_cents(notional(inst, amount, price))
-
-
 def _notification(channel: str, data: list[dict[str, Any]]) -> bytes:
     return frames.dumps(
         {"jsonrpc": "2.0", "method": "subscription", "params": {"channel": channel, "data": data}}
@@ -428,26 +381,21 @@ def _notification(channel: str, data: list[dict[str, Any]]) -> bytes:
 
 
 def _result(rid: Any, result: Any) -> dict[str, Any]:
+    """A JSON-RPC answer (a REST answer has no `id`)."""
     now = now_ms() * 1000
-    return {
-        "jsonrpc": "2.0",
-        "id": rid,
-        "result": result,
-        "usIn": now,
-        "usOut": now + 40,
-        "usDiff": 40,
-        "testnet": False,
-    }
+    body = {"jsonrpc": "2.0", "id": rid, "result": result, "usIn": now, "usOut": now + 40,
+            "usDiff": 40, "testnet": False}  # fmt: skip
+    if rid is None:
+        del body["id"]
+    return body
 
 
 def _error(rid: Any, code: int, message: str) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "jsonrpc": "2.0",
-        "error": {"code": code, "message": message},
-        "testnet": False,
-    }
-    if rid is not None:
-        body["id"] = rid
+    """An error answer; Deribit omits `id` when the request had none (not JSON)."""
+    body = {"jsonrpc": "2.0", "id": rid, "error": {"code": code, "message": message},
+            "testnet": False}  # fmt: skip
+    if rid is None:
+        del body["id"]
     return body
 
 
