@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -75,13 +76,19 @@ class Child:
 
 
 def demo_environment(host: str = "127.0.0.1") -> dict[str, str]:
-    """Free ports for every simulator server and the collector URLs that point at them."""
+    """Ports for every simulator server (free ones, or those `LIQMON_SIM_PORTS` names) and
+    the collector URLs that point at them."""
     # the simulator is the one service the launcher must know to wire the demo together
     from liqmon_sim.venues.plugin import demo_environment as sim_environment
     from liqmon_sim.venues.plugin import free_ports
 
+    ports = free_ports()
+    with contextlib.suppress(ValueError, TypeError):  # a bad value: the simulator says so
+        ports.update(
+            {k: int(v) for k, v in json.loads(os.environ.get("LIQMON_SIM_PORTS", "{}")).items()}
+        )
     return {
-        **sim_environment(host, free_ports()),
+        **sim_environment(host, ports),
         "LIQMON_SIM_SCENARIO": os.environ.get("LIQMON_SIM_SCENARIO", "demo"),
     }
 

@@ -32,6 +32,7 @@ from liqmon_sim.malformed import kinds_for
 from liqmon_sim.market import Market
 from liqmon_sim.scenarios.base import RateFn, Scenario
 from liqmon_sim.venues.base import VenueServer, now_ms
+from liqmon_sim.venues.plugin import default_weights
 
 logger = logging.getLogger(__name__)
 
@@ -237,7 +238,8 @@ class Driver:
             venue: Venue = run.instrument.venue
             inst = run.instrument
         else:
-            weights = [self.scenario.venue_weights.get(v, 0.0) or 1e-9 for v in audience]
+            shares = self.scenario.venue_weights or default_weights()
+            weights = [shares.get(v, 0.0) or 1e-9 for v in audience]
             venue = rng.choices(audience, weights=weights)[0]
             inst = self.market.pick(rng, venue)
         server = self.venues[venue]

@@ -109,7 +109,9 @@ class ExchangeSimulator:
             self.scenario.faults.updated(config.faults) if config.faults else self.scenario.faults
         )
         self.catalog = Catalog()
-        self.market = Market(self.catalog, self.scenario.sizes, self.scenario.spread)
+        self.market = Market(
+            self.catalog, self.scenario.sizes, self.scenario.spread, self.scenario.focus
+        )
         self.market.drift = self.scenario.drift
         self.ledger = Ledger(config.ledger_max_entries, config.ledger_path)
         context = plugins_mod.SimContext(

@@ -391,6 +391,7 @@ PLUGIN = SimPlugin(
     notional=_usd,
     servers=_servers,
     collector_env=_collector_env,
+    weights={"binance-usdm": 0.5, "binance-coinm": 0.1},
     price_spread=False,  # `ap` is the average fill price
     spec_free=frozenset({"binance-usdm"}),
 )

@@ -284,4 +284,5 @@ PLUGIN = SimPlugin(
     servers=_servers,
     collector_env=_collector_env,
     spec_free=frozenset(CATEGORIES.values()),
+    weights={"bybit-linear": 0.35, "bybit-inverse": 0.05},
 )

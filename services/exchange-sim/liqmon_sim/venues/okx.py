@@ -325,4 +325,5 @@ PLUGIN = SimPlugin(
     notional=_usd,
     servers=_servers,
     collector_env=_collector_env,
+    weights={"okx": 0.4},
 )
