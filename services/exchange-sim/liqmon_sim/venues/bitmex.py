@@ -414,4 +414,5 @@ PLUGIN = SimPlugin(
     notional=notional,
     servers=_servers,
     collector_env=_collector_env,
+    weights={"bitmex-inverse": 0.03, "bitmex-linear": 0.01, "bitmex-quanto": 0.01},
 )

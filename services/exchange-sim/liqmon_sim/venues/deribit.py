@@ -419,4 +419,5 @@ PLUGIN = SimPlugin(
     notional=notional,
     servers=_servers,
     collector_env=_collector_env,
+    weights={"deribit-inverse": 0.03, "deribit-linear": 0.005},
 )
