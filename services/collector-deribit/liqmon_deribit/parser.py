@@ -43,6 +43,7 @@ from liqmon.collector.frames import (
     dump_part,
     instrument_field,
     liquidation,
+    load_json,
     load_json_decimal,
     ms_field,
     number_field,
@@ -86,7 +87,10 @@ class TradesParser:
     def parse_frame(self, raw: str, recv_ts: int) -> FrameResult:
         result = FrameResult()
         try:
-            msg = require(load_json_decimal(raw), "frame")
+            # Most frames are batches of ordinary trades (no number of theirs is read): only
+            # a frame that may hold a liquidation pays for exact-decimal parsing.
+            load = load_json_decimal if '"liquidation"' in raw else load_json
+            msg = require(load(raw), "frame")
         except MalformedFrame as exc:
             result.bad.append(BadPart(str(exc), raw, "deribit"))
             return result
