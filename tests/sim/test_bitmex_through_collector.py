@@ -170,3 +170,19 @@ async def test_quanto_uses_the_published_xbt_price(
         assert event.usd_cents == int(liq.usd * 100) and event.ts <= now_ms()
         notes = service.venue.notes()  # what /api/health shows
         assert notes["quanto_xbt_usd"] == f"{bitmex.XBT_USD} (live instrument:XBTUSD)"
+
+
+async def test_a_refused_price_table_falls_back_to_the_listing(
+    redis: Redis, redis_url: str, keys: Keys
+) -> None:
+    venue = server(topics=("liquidation",))  # instrument:XBTUSD refused
+    ethusd = next(i for i in INSTRUMENTS if i.inst_id == "ETHUSD")
+    async with collecting(venue, redis_url) as service:
+        liq = Liquidations(CATALOG, 5).of(ethusd, "long", 2000)
+        venue.submit(liq)
+        await poll_until(_reaches(redis, keys, 1))
+        (event,) = await stream_events(redis, keys)
+        assert event.usd_cents == int(liq.usd * 100)
+        notes = getattr(service.venue, "notes")()
+        assert notes["quanto_xbt_usd"] == f"{bitmex.XBT_USD} (instrument list mark price)"
+        assert service.status.counters.reconnects == 0

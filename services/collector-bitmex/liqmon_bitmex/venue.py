@@ -1,5 +1,5 @@
 """The BitMEX venue: one connection subscribed to `liquidation` (every instrument) and
-`instrument:XBTUSD` (the XBT/USD price quanto contracts are converted with).
+`instrument:XBTUSD` (the live XBT/USD price quanto contracts are converted with).
 
 The WS URL is used as configured; specs come from `<rest>/api/v1/instrument/active`
 (`isInverse`, `isQuanto`, `multiplier`, `underlyingToPositionMultiplier`, `quoteCurrency`,
@@ -10,6 +10,7 @@ after `bitmex_ping_seconds` of quiet (BitMEX answers `pong`; its welcome says
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
@@ -26,9 +27,10 @@ from liqmon_bitmex.parser import (
 )
 from liqmon_bitmex.settings import BitmexSettings
 
+logger = logging.getLogger(__name__)
 INSTRUMENTS_PATH = "/api/v1/instrument/active"
-TOPICS = (TABLE, f"instrument:{XBT_PRICE_SYMBOL}")
-SUBSCRIBE = orjson.dumps({"op": "subscribe", "args": list(TOPICS)}).decode()
+LIQUIDATION_TOPIC = TABLE
+PRICE_TOPIC = f"instrument:{XBT_PRICE_SYMBOL}"
 
 
 async def load_specs(rest_url: str) -> dict[str, BitmexInstrument]:
@@ -36,23 +38,32 @@ async def load_specs(rest_url: str) -> dict[str, BitmexInstrument]:
 
 
 async def subscribe(ws: ClientConnection, deliver: Deliver) -> None:
-    """Subscribe to both topics; return once both are acknowledged. The welcome and the
-    tables' `partial` snapshots that arrive meanwhile go to the parser."""
-    await ws.send(SUBSCRIBE)
-    waiting = set(TOPICS)
-    while waiting:
+    """`liquidation` (required: a refusal fails the connection), then `instrument:XBTUSD`
+    (optional: refused, quanto contracts use the listing's mark price). One request each, so
+    a refusal, which does not name its topic, is attributed to the request it answers. The
+    welcome and the tables' `partial` snapshots that arrive meanwhile go to the parser."""
+    await _subscribe_one(ws, deliver, LIQUIDATION_TOPIC, required=True)
+    await _subscribe_one(ws, deliver, PRICE_TOPIC, required=False)
+
+
+async def _subscribe_one(
+    ws: ClientConnection, deliver: Deliver, topic: str, *, required: bool
+) -> bool:
+    await ws.send(orjson.dumps({"op": "subscribe", "args": [topic]}).decode())
+    while True:
         raw = await ws.recv()
         try:
             msg = orjson.loads(raw) if raw != "pong" else None
         except orjson.JSONDecodeError:
             msg = None
-        if isinstance(msg, dict) and msg.get("success") is True and "subscribe" in msg:
-            waiting.discard(str(msg["subscribe"]))
-            continue
+        if isinstance(msg, dict) and msg.get("success") is True and msg.get("subscribe") == topic:
+            return True
         if isinstance(msg, dict) and (msg.get("success") is False or "error" in msg):
-            raise SubscribeError(
-                f"bitmex refused the subscription: {msg.get('status')} {msg.get('error')}"
-            )
+            reason = f"bitmex refused {topic}: {msg.get('status')} {msg.get('error')}"
+            if required:
+                raise SubscribeError(reason)
+            logger.warning("%s; quanto contracts use the instrument list's mark price", reason)
+            return False
         deliver(raw)
 
 

@@ -129,6 +129,7 @@ class BitmexOptions:
     merge_probability: float = 0.3  # a liquidation joins a resting unfilled order
     fill_delay_ms: int = 300  # an order starts filling this long after its last growth
     step_ms: int = 100  # then one lifecycle step (fill / re-price / delete) this often
+    topics: tuple[str, ...] = TOPICS  # the tables it serves (others are refused)
 
 
 @dataclass
@@ -217,7 +218,7 @@ class BitmexServer(VenueServer):
         args = request.get("args")
         replies = []
         for topic in args if isinstance(args, list) else [args]:
-            if topic not in TOPICS:
+            if topic not in self.options.topics:
                 error = f"Unknown table: {topic}"
                 refusal = {"success": False, "status": 400, "error": error, "request": request}
                 replies.append(orjson.dumps(refusal))
