@@ -21,7 +21,7 @@ SCHEMA_VERSION: Final = "1"
 
 Side = Literal["long", "short"]
 Margin = Literal["linear", "inverse"]
-PriceKind = Literal["avg_fill", "bankruptcy"]
+PriceKind = Literal["avg_fill", "bankruptcy", "order"]
 
 
 CENT: Final = Decimal("0.01")
@@ -218,6 +218,7 @@ class LiquidationEvent:
         """
         out: dict[str, object] = {
             "stream_id": stream_id,
+            "v": int(SCHEMA_VERSION),
             **self._text_fields(),
             "usd": float(cents_to_str(self.usd_cents)),
             "ts": self.ts,

@@ -15,6 +15,7 @@ for every service. Each check asks whether *this* replica works, not the whole s
 - collectors grouped in one process (`liqmon run collectors`, `liqmon run collector-a
   collector-b`): every venue it runs, as above.
 - exchange-sim: every simulator port answers `GET /_sim/stats` with 200.
+- alerter: an alerter heartbeat of the last 30 s (any replica).
 - anything else: Redis answers PING.
 
 The web's and the simulator's settings are imported lazily, only in their own containers.
@@ -103,6 +104,9 @@ async def redis_check(service: str) -> bool:
             return await collector_fresh(redis, settings.keys, service[10:], now_ms)
         if service == "aggregator":
             return await aggregator_alive_here(redis, settings.keys, socket.gethostname(), now_ms)
+        if service == "alerter":  # any alerter replica's heartbeat (they share one queue)
+            beats = settings.keys.alerter_consumers
+            return bool(await redis.zrangebyscore(beats, now_ms - FRESH_MS, "+inf", start=0, num=1))
         return bool(await redis.ping())
     finally:
         await redis.aclose()
