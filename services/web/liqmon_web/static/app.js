@@ -31,6 +31,7 @@ import { Rankings } from "./rankings.js";
 import { Sound } from "./sound.js";
 import { LiveStream } from "./stream.js";
 import { MAX_ROWS, Tape } from "./tape.js";
+import { VenuesView } from "./venues.js";
 
 const SUMMARY_STALE_MS = 5000;
 const FILL_RETRY_MS = 3000;
@@ -67,6 +68,7 @@ const cards = new WindowCards($("#cards"), $("#window-detail"), {
     state.window = w;
     setUrlParam("window", w);
     rankings.setWindow(w);
+    venuesView.setWindow(w);
   },
   onCoin: openCoin,
 });
@@ -91,7 +93,11 @@ setupAlertSelect($("#alert-threshold"), alertUsd, (usd) => {
 const chart = new MinuteChart($("#chart"), $("#chart-status"), {
   range: state.range,
 });
-const health = new Health($("#health"), (names) => addExchanges(names));
+const venuesView = new VenuesView($("#venues"), $("#venues-title"));
+const health = new Health($("#health"), (names, h) => {
+  addExchanges(names);
+  venuesView.setHealth(h);
+});
 setupSampleNote($("#sample-note"), $("#sample-note-close"));
 
 const alertPanel = new AlertPanel($("#alert-panel"));
@@ -169,7 +175,10 @@ for (const name of state.filters.exchanges) state.exchanges.add(name);
 renderExchangeBoxes();
 // every venue of the registry gets a checkbox, whether or not it has sent anything yet
 getJson("/api/venues")
-  .then((venues) => addExchanges(venues.map((v) => v.exchange)))
+  .then((venues) => {
+    addExchanges(venues.map((v) => v.exchange));
+    venuesView.setVenues(venues);
+  })
   .catch(() => {}); // health, summaries and events still add the ones that are live
 writeForm(form, state.filters);
 
@@ -266,6 +275,7 @@ function showSummary(summary) {
   state.summaryAt = Date.now();
   cards.render(summary);
   rankings.update(summary);
+  venuesView.setSummary(summary, cards.selected);
   for (const w of Object.values(summary.windows))
     addExchanges(Object.keys(w.by_exchange ?? {}));
   $("#as-of").textContent = summary.as_of

@@ -24,7 +24,7 @@ function pick(obj, ...names) {
 }
 
 /** The web API's `up` (status hash present) + `connected`; other spellings as given. */
-function stateOf(c) {
+export function stateOf(c) {
   if (c && typeof c.up === "boolean") {
     if (!c.up) return "stopped";
     return c.connected === false ? "disconnected" : "connected";
@@ -64,7 +64,7 @@ function gapsOf(c) {
 }
 
 export class Health {
-  /** @param {HTMLElement} root @param {(names: string[]) => void} onExchanges */
+  /** @param {HTMLElement} root @param {(names: string[], health: object) => void} onExchanges */
   constructor(root, onExchanges) {
     this.root = root;
     this.onExchanges = onExchanges;
@@ -78,7 +78,7 @@ export class Health {
     try {
       this.last = await getHealth();
       this.error = null;
-      this.onExchanges(Object.keys(this.last.collectors ?? {}));
+      this.onExchanges(Object.keys(this.last.collectors ?? {}), this.last);
     } catch (error) {
       this.error = error;
     }
