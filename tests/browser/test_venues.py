@@ -63,6 +63,34 @@ async def rows(page: Dashboard) -> list[dict[str, Any]]:
     return got
 
 
+SHARE_CASES = """async () => {
+    const v = await import('/static/venues.js');
+    return {
+        tenths: [[1, 3], [2, 3], [1, 8], [1, 16], [0, 0], [5, 0], [0, 7], [7, 7]]
+            .map(([p, q]) => v.shareTenths(BigInt(p), BigInt(q))),
+        text: [0, 5, 123, 1000].map(v.formatShare),
+        cents: ['0.29', 1234567.89, 0.01, null, 'x', -5].map(c => String(v.toCents(c))),
+    };
+}"""
+
+
+async def test_share_arithmetic(web: WebServer, browser: Browser) -> None:
+    """Whole cents, half up to a tenth of a percent; nothing is NaN."""
+    page = await Dashboard.open(browser, web.url)
+    assert await page.page.evaluate(SHARE_CASES) == {
+        "tenths": [333, 667, 125, 63, 0, 0, 0, 1000],
+        "text": ["0.0%", "0.5%", "12.3%", "100.0%"],
+        "cents": ["29", "123456789", "1", "0", "0", "0"],
+    }
+    assert [tenths(p, q) for p, q in [(1, 3), (2, 3), (1, 8), (1, 16), (0, 0)]] == [
+        333,
+        667,
+        125,
+        63,
+        0,
+    ]
+
+
 async def publish_status(redis: Redis, keys: Keys, exchange: str, *, up: bool) -> None:
     """A collector's status hash: connected (`up`) or with its one connection down."""
     venue = next(v for v in VENUES if v.exchange == exchange)
@@ -96,7 +124,8 @@ async def test_venues_view_lists_shares_badges_states_and_follows_the_stream(
     page = await Dashboard.open(browser, web.url)
     await page.page.wait_for_function(
         "n => document.querySelectorAll('#venues li.vn-row').length === n"
-        " && document.querySelector('#venues .vn-state[data-state=connected]')",
+        " && document.querySelector('#venues .vn-state[data-state=connected]')"
+        " && document.querySelector('#venues li.vn-row:first-child[data-exchange=bybit]')",
         arg=len(VENUES),
     )
     shown = await rows(page)
@@ -135,7 +164,9 @@ async def test_venues_view_lists_shares_badges_states_and_follows_the_stream(
         [make_event("BTC", "okx", "long", "10000.00"), make_event("BTC", "okx", "short", "0.01")],
     )
     await drain(redis_url)
-    await page.page.wait_for_selector("#venues li.vn-row[data-exchange=okx]:first-child")
+    await page.page.wait_for_selector(
+        "#venues li.vn-row[data-exchange=okx]:first-child .vn-count[data-count='2']"
+    )
     async with httpx.AsyncClient() as client:
         window = (await client.get(f"{web.url}/api/summary")).json()["windows"]["1h"]
     shown = await rows(page)
@@ -187,6 +218,7 @@ async def test_venue_names_are_text_and_phone_has_no_horizontal_scroll(
     await page.reload()
     hostile_row = page.page.locator("#venues li.vn-row").filter(has_text=HOSTILE)
     await hostile_row.wait_for()
+    await page.page.wait_for_selector("#venues li.vn-row:first-child[data-exchange=binance]")
     assert await hostile_row.locator(".vn-name").text_content() == HOSTILE * 3
     assert await hostile_row.locator(".vn-usd").get_attribute("data-value") == "0"
     assert await page.page.evaluate("document.querySelectorAll('img').length") == 0
