@@ -33,9 +33,10 @@ MAX_ENTRIES = 8
 #: A body with an unchanged token is served up to this many `max_age`s old (refreshed in
 #: the background meanwhile); older, the request reads.
 STALE_FACTOR = 3
-#: A token older than this (the feed polls every 10 ms while anyone watches) makes a
-#: request start one background poll; the request itself never waits for a token it has.
-TOKEN_FRESH_S = 0.05
+#: A token older than this (the feed polls at least 4 times a second while anyone
+#: watches) makes a request start one background poll; the request itself never waits
+#: for a token it has.
+TOKEN_FRESH_S = 0.5
 
 
 class ChangeToken(NamedTuple):
@@ -86,6 +87,11 @@ class SummaryCache:
         self.errors = 0
 
     # --- the change token -------------------------------------------------------------
+    @property
+    def token_at(self) -> float:
+        """When the last token was read (monotonic s; 0: never)."""
+        return self._token_at
+
     async def poll_token(self) -> ChangeToken:
         """Read the token now (concurrent callers share one read) and remember it."""
         if self._token_read is not None:
