@@ -98,7 +98,7 @@ class System:
         n = max(1, int(RATE * seconds))
         await self.http.post(
             f"http://127.0.0.1:{self.sim_port}/_sim/control",
-            json={"action": "run", "n": n, "rate": RATE},
+            params={"action": "run", "n": n, "rate": RATE},
         )
 
     def rss_mb(self) -> dict[str, float]:

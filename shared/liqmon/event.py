@@ -21,7 +21,7 @@ SCHEMA_VERSION: Final = "1"
 
 Side = Literal["long", "short"]
 Margin = Literal["linear", "inverse"]
-PriceKind = Literal["avg_fill", "bankruptcy"]
+PriceKind = Literal["avg_fill", "bankruptcy", "order"]
 
 
 CENT: Final = Decimal("0.01")
@@ -93,7 +93,8 @@ def make_event_id(
     """Deterministic id: the same liquidation gives the same id across restarts and replays.
 
     sha256 over the venue's own values (quantity and price as sent, canonicalised); the
-    first 32 hex digits. Canonical text makes `"5.000"` and `"5"` the same liquidation.
+    first 32 hex digits (docs/EVENTS.md, field `id`). Canonical text makes `"5.000"` and
+    `"5"` the same liquidation.
     """
     material = "|".join(
         (exchange, product, instrument, side, str(ts), canon(qty_venue), canon(price_raw))

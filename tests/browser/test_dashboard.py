@@ -18,7 +18,7 @@ from tests.browser.conftest import WebServer
 from tests.browser.events import make_event, market_events, write
 from tests.browser.pages import DESKTOP, PHONE, Dashboard
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(45)]  # Chromium + a web process
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 

@@ -22,7 +22,7 @@ from tests.browser.conftest import WebServer
 from tests.browser.events import make_event, write
 from tests.browser.pages import Dashboard
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(45)]  # Chromium + a web process
 
 PRICE_CASES = """async () => {
     const f = await import('/static/format.js');

@@ -191,7 +191,11 @@ class Driver:
             now = loop.time()
             if next_due is None:
                 next_due = now + self.rng.expovariate(rate)
-            while next_due <= now and remaining > 0:
+            # at most CHUNK per turn: a pump that fell behind (a loaded machine) catches up
+            # in turns, and the loop keeps serving clients and /_sim requests meanwhile
+            for _ in range(CHUNK):
+                if next_due > now or remaining <= 0:
+                    break
                 remaining -= self._generate(run, audience, remaining)
                 next_due += self.rng.expovariate(rate)
             await self._drop_hopeless()

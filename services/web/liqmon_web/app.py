@@ -30,9 +30,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from liqmon import __version__
 from liqmon.redis_client import create_blocking_reader, create_redis
 from liqmon.runtime import TaskSet
+from liqmon_web.alertfeed import run_alert_feed
 from liqmon_web.broadcaster import READ_BLOCK_MS, Broadcaster
 from liqmon_web.errors import install_error_handlers
-from liqmon_web.routes import api, ops, pages, stream, venues
+from liqmon_web.routes import alerts, api, ops, pages, stream, venues
 from liqmon_web.routes.pages import STATIC_DIR
 from liqmon_web.settings import WebSettings
 from liqmon_web.snapshots import SummaryCache
@@ -116,6 +117,10 @@ def create_app(settings: WebSettings) -> FastAPI:
         tasks.spawn(broadcaster.run_reader(), "web.stream-reader")
         tasks.spawn(broadcaster.run_housekeeping(), "web.stream-housekeeping")
         tasks.spawn(feed.run(), "web.summary-feed")
+        alerts = run_alert_feed(
+            reader, settings.keys, broadcaster.publish_alert, broadcaster.stopping
+        )
+        tasks.spawn(alerts, "web.alert-feed")  # SSE `event: alert` (alertfeed.py)
         logger.info("web service ready (prefix %s)", settings.key_prefix)
         try:
             yield
@@ -147,6 +152,7 @@ def create_app(settings: WebSettings) -> FastAPI:
     app.include_router(venues.router)
     app.include_router(stream.router)
     app.include_router(ops.router)
+    app.include_router(alerts.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     if settings.web_cors_origins:

@@ -34,6 +34,7 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
+from liqmon.backoff import Backoff
 from liqmon.event import InvalidEvent, LiquidationEvent
 from liqmon.keys import Keys
 from liqmon.logs import LogOnce
@@ -47,6 +48,7 @@ logger = logging.getLogger(__name__)
 READ_COUNT = 1000
 READ_BLOCK_MS = 1000
 PER_CLIENT_S = 30e-6
+ALERTS_QUEUED = 100
 
 
 def liquidation_frame(stream_id: str, event: LiquidationEvent) -> bytes:
@@ -136,6 +138,11 @@ class Subscriber:
         self.wake = asyncio.Event()
         self.closed: str | None = None
         self.task: asyncio.Task[Any] | None = None  # the writer, cancelled if it stalls
+        self.alerts: list[bytes] = []  # `event: alert` frames not yet written (alertfeed.py)
+
+    def take_alerts(self) -> list[bytes]:
+        alerts, self.alerts = self.alerts, []
+        return alerts
 
     def take(self) -> tuple[bytes | None, list[Batch], bool]:
         summary, self.summary = self.summary, None
@@ -244,6 +251,14 @@ class Broadcaster:
             sub.queued += size
             sub.wake.set()
 
+    def publish_alert(self, frame: bytes) -> None:
+        """Queue an `event: alert` frame for every client (alerts are rare; a client that
+        let ALERTS_QUEUED pile up keeps only the newest)."""
+        for sub in self._subs:
+            if sub.closed is None:
+                sub.alerts = [*sub.alerts[-(ALERTS_QUEUED - 1) :], frame]
+                sub.wake.set()
+
     def shutdown(self) -> None:
         """End every stream now (called before uvicorn waits for connections)."""
         if not self.stopping.is_set():
@@ -275,7 +290,7 @@ class Broadcaster:
         return min(cap_s, len(self._subs) * PER_CLIENT_S)
 
     async def run_reader(self) -> None:
-        backoff = 0.1
+        backoff = Backoff(0.1, 2.0, jitter=0.5)
         batch_s = self.settings.web_sse_batch_ms / 1000
         while not self.stopping.is_set():
             try:
@@ -287,12 +302,11 @@ class Broadcaster:
                 reply: Any = await self._reader.xread(
                     {self.keys.events: last}, count=READ_COUNT, block=READ_BLOCK_MS
                 )
-                backoff = 0.1
+                backoff.reset()
             except RedisError as exc:
                 self.reader_errors += 1
                 self._log_once.warning("reader", "stream reader: %s; retrying", exc)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 2.0)
+                await asyncio.sleep(backoff.next())
                 continue
             if not reply:
                 continue

@@ -22,6 +22,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 from prometheus_client.registry import Collector, CollectorRegistry
 
+from liqmon_web.alertfeed import alerter_metrics
 from liqmon_web.broadcaster import Broadcaster
 from liqmon_web.summary_feed import SummaryFeed
 
@@ -66,6 +67,7 @@ class ScrapeCollector(Collector):
         yield redis_up
         yield from self._collectors()
         yield from self._aggregator()
+        yield from self._alerter()
         yield from self._web()
 
     def _collectors(self) -> Iterator[Metric]:
@@ -113,6 +115,18 @@ class ScrapeCollector(Collector):
             )
             alive.add_metric([], len(aggregator["alive"]))
             yield alive
+
+    def _alerter(self) -> Iterator[Metric]:
+        """The alerter's samples (liqmon_web.alertfeed), one family per metric name."""
+        families: dict[str, Family] = {}
+        for name, kind, help_text, value, labels in alerter_metrics(self.health.get("alerter", {})):
+            family = families.get(name)
+            if family is None:
+                family = families[name] = _family(
+                    name, help_text, counter=kind == "counter", labels=tuple(labels)
+                )
+            family.add_metric(list(labels.values()), value)
+        yield from families.values()
 
     def _web(self) -> Iterator[Metric]:
         b, feed, cache = self.broadcaster, self.feed, self.feed.cache

@@ -291,7 +291,7 @@ class SseResponse(Response):
         while sub.closed is None and not self._ended():
             await sub.wake.wait()
             summary, batches, keepalive = sub.take()
-            chunks = self._render(batches)
+            chunks = self._render(batches) + sub.take_alerts()
             if summary is not None:
                 chunks.append(summary)
             if keepalive and not chunks:

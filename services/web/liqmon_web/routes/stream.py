@@ -19,6 +19,7 @@ STREAM_DOC: dict[int | str, dict[str, Any]] = {
         "description": "text/event-stream: `event: liquidation` (id = stream id, data = "
         "EVENT JSON), `event: summary` when the totals change (at most 20 a second, and at "
         "least once a second; data = /api/summary JSON), "
+        "`event: alert` (data = the alert document of docs/EVENTS.md, no id), "
         "`event: reset` when the resume id is no longer retained, keep-alive comments.",
         "content": {"text/event-stream": {"schema": {"type": "string"}}},
     },

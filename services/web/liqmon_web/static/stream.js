@@ -59,6 +59,11 @@ export class LiveStream {
       const data = parse(message.data);
       if (data) this.handlers.onSummary(data);
     });
+    source.addEventListener("alert", (message) => {
+      this.touch();
+      const data = parse(message.data);
+      if (data && this.handlers.onAlert) this.handlers.onAlert(data);
+    });
     source.addEventListener("reset", () => {
       this.touch();
       this.lastId = null;
