@@ -90,7 +90,7 @@ async def produce(redis: Any, keys: Keys, rate: int, seconds: float) -> list[tup
     for tick in range(ticks):
         pipe = redis.pipeline(transaction=False)
         for i in range(per_tick):
-            pipe.xadd(keys.events, fields[sent + i])  # type: ignore[arg-type]
+            pipe.xadd(keys.events, fields[sent + i])
         await pipe.execute()
         sent += per_tick
         marks.append((now_ms(), sent))
