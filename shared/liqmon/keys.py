@@ -195,8 +195,8 @@ class Keys:
         return self.agg(f"g{gen}", "buckets")
 
     def agg_bucket_coins(self, gen: int, bucket: int) -> str:
-        """String: one bucket's per-coin sums, msgpack records appended one batch at a time
-        (liqmon.windows.BUCKET_RECORD); far smaller than hash fields per coin."""
+        """String: one bucket's per-coin sums, msgpack records (liqmon.windows.BUCKET_RECORD)
+        added one batch at a time; far smaller than hash fields per coin."""
         return self.agg(f"g{gen}", "b", str(bucket), "coins")
 
     def agg_bucket_ids(self, gen: int, bucket: int) -> str:

@@ -15,8 +15,8 @@ The aggregator writes it (Python folds a batch, its Lua scripts store it) and th
   not sums. Every value stays short, so Redis keeps the hash compact (listpack).
 - A window coin hash has, per coin and side, `coin_fields`: `<sym>:L` (cents), `<sym>:Ln`
   (count) and the price-weight limbs `<sym>:Lp0`..`<sym>:Lp3` (same for S). A bucket keeps
-  the same sums as msgpack records appended to one string (`BUCKET_RECORD`), read back by
-  evict.lua and selfcheck.lua.
+  the same sums as msgpack records (`BUCKET_RECORD`) in one string, read back by
+  bucket.lua (in evict.lua and selfcheck.lua).
 - Money is integer cents. The USD-weighted average price of a coin/side is
   sum(price_units * cents) / sum(cents) with price_units = price * PRICE_SCALE rounded
   half-even; the numerator is kept exactly as `LIMBS` limbs of `LIMB_BITS` bits, summed

@@ -123,7 +123,12 @@ for _, bk in ipairs(plan.b) do
     end
     if #new_ids > 0 then chunked('HSET', ik, false, new_ids, 2000) end
     incr_pairs(hk, bk.t)
-    if bk.r > 0 then redis.call('APPEND', ck, ARGV[bk.r]) end
+    if bk.r > 0 then
+      -- GET + SET, not APPEND: a SET string has its exact size, an APPENDed one keeps
+      -- up to as much again in spare room
+      local old = redis.call('GET', ck)
+      redis.call('SET', ck, old and (old .. ARGV[bk.r]) or ARGV[bk.r])
+    end
     local capped = 0
     for _, slot in ipairs(bk.s) do capped = capped + redis.call('HSETNX', sk, slot, '') end
     if capped > 0 then
