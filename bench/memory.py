@@ -2,7 +2,7 @@
 
     python bench/memory.py [--quick] [--events N]
 
-N events (1,000,000; --quick: 200,000) with event times spread evenly over the last 48 h
+N events (1,000,000; --quick: 100,000) with event times spread evenly over the last 48 h
 (the default retention), 200 coins with Zipf-like popularity, three exchanges, 20 %
 sampled, are appended in time order through the collectors' append script (so the
 per-symbol index and the append-time dedup ids are written as in production), then folded
@@ -133,7 +133,7 @@ async def measure(n: int) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="200,000 events")
+    parser.add_argument("--quick", action="store_true", help="100,000 events")
     parser.add_argument("--events", type=int, default=0)
     args = parser.parse_args()
-    asyncio.run(measure(args.events or (200_000 if args.quick else 1_000_000)))
+    asyncio.run(measure(args.events or (100_000 if args.quick else 1_000_000)))
