@@ -15,20 +15,14 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Final, Literal, get_args
 
+from liqmon.venues import PRODUCTS as PRODUCTS  # re-exported: what an event may name
+
 SCHEMA_VERSION: Final = "1"
 
 Side = Literal["long", "short"]
 Margin = Literal["linear", "inverse"]
-PriceKind = Literal["avg_fill", "bankruptcy"]
+PriceKind = Literal["avg_fill", "bankruptcy", "order"]
 
-#: Products by exchange. Adding a venue adds a row here and one collector service.
-PRODUCTS: Final[dict[str, tuple[str, ...]]] = {
-    "binance": ("binance-usdm", "binance-coinm"),
-    "okx": ("okx-swap", "okx-futures"),
-    "bybit": ("bybit-linear", "bybit-inverse"),
-}
-#: Venues that publish only a sample (at most one liquidation per symbol per second).
-SAMPLED_EXCHANGES: Final = frozenset({"binance", "okx"})
 
 CENT: Final = Decimal("0.01")
 #: Upper bound on one liquidation's notional; anything above is a broken frame, not a trade.
@@ -98,8 +92,9 @@ def make_event_id(
 ) -> str:
     """Deterministic id: the same liquidation gives the same id across restarts and replays.
 
-    sha256 over the venue's own values (quantity and price as sent, canonicalised), per
-    ../shared/fixtures/wire-formats.md §7.2; the first 32 hex digits.
+    sha256 over the venue's own values (quantity and price as sent, canonicalised); the
+    first 32 hex digits (docs/EVENTS.md, field `id`). Canonical text makes `"5.000"` and
+    `"5"` the same liquidation.
     """
     material = "|".join(
         (exchange, product, instrument, side, str(ts), canon(qty_venue), canon(price_raw))
@@ -223,6 +218,7 @@ class LiquidationEvent:
         """
         out: dict[str, object] = {
             "stream_id": stream_id,
+            "v": int(SCHEMA_VERSION),
             **self._text_fields(),
             "usd": float(cents_to_str(self.usd_cents)),
             "ts": self.ts,

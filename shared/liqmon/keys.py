@@ -16,6 +16,8 @@ SCHEMA_VERSION = 1
 
 #: Consumer group the aggregators share on the event stream.
 AGGREGATOR_GROUP = "aggregator"
+#: Consumer group the alerters share, on the event stream and on each channel's outbox.
+ALERTER_GROUP = "alerter"
 
 
 def id_field(event_id: str) -> bytes:
@@ -236,3 +238,64 @@ class Keys:
     def agg_rebuild_lock(self) -> str:
         """String with TTL: held while `liqmon rebuild` runs."""
         return self.agg("rebuild-lock")
+
+    # --- alerter (docs/ALERTS.md) -------------------------------------------------------
+    @property
+    def alerts(self) -> str:
+        """Stream: one entry per fired alert (public, docs/EVENTS.md); capped by length."""
+        return f"{self.base}:alerts"
+
+    def alerter(self, *parts: str) -> str:
+        """Namespace for alerter-owned keys: `<base>:alerter:<parts...>` (only the
+        `alerter_*` methods below call it)."""
+        return ":".join((self.base, "alerter", *parts))
+
+    def alerter_outbox(self, channel: str) -> str:
+        """Stream: alerts waiting for delivery to one channel (group `alerter`); an entry
+        is acked and deleted once sent or dead-lettered."""
+        return self.alerter("outbox", channel)
+
+    def alerter_sent(self, channel: str, alert_id: str) -> str:
+        """String, TTL 48 h: the delivery claim of one alert on one channel,
+        `sending|<owner>|<lease until ms>`, then `sent|<ms>` or `dead|<ms>|<reason>`."""
+        return self.alerter("sent", channel, alert_id)
+
+    def alerter_channel(self, channel: str) -> str:
+        """Hash: one channel's delivery counters and state (sent, retries, deadlettered,
+        state, last_error, last_sent_ms, last_attempt_ms, type)."""
+        return self.alerter("channel", channel)
+
+    @property
+    def alerter_channels(self) -> str:
+        """Hash: channel name -> type, of the channels the running rules file declares."""
+        return self.alerter("channels")
+
+    @property
+    def alerter_deadletter(self) -> str:
+        """Stream: alerts a channel refused for good (channel, alert, status, reason, ts);
+        capped by length."""
+        return self.alerter("deadletter")
+
+    @property
+    def alerter_stats(self) -> str:
+        """Hash: events seen, stale, future, duplicates, fired (over all alerter processes)."""
+        return self.alerter("stats")
+
+    def alerter_seen(self, minute: int) -> str:
+        """Set, TTL: ids of the events that matched a rule, by event-time minute (dedup)."""
+        return self.alerter("seen", str(minute))
+
+    def alerter_cascade(self, rule: str, key: str) -> str:
+        """Hash: one cascade rule's sliding window for one key (coin or `*` + side):
+        per-second buckets `s:<sec>` cents, `n:<sec>` count, `m:<sec>` largest cents,
+        `e:<sec>` largest EVENT JSON; state `now`, `sum`, `cnt`, `active`, `last_fire`."""
+        return self.alerter("cascade", rule, key)
+
+    @property
+    def alerter_consumers(self) -> str:
+        """Sorted set: alerter consumer name -> last heartbeat ms."""
+        return self.alerter("consumers")
+
+    def alerter_consumer_slot(self, slot: int) -> str:
+        """String with TTL: lease on the consumer name slot `alert-<slot>`."""
+        return self.alerter("slot", str(slot))

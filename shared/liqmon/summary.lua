@@ -10,7 +10,7 @@ ARGV  1 top N   2 window count   3 exchange count   4 count-field suffix ("n": t
       coin field `<sym>:L` is `<sym>:Ln`)
 RETURNS {now_ms, per window {totals flat, rank L flat, counts L, rank S flat, counts S,
   largest EVENT JSON or false}, per exchange {max gap end or false, open since or false,
-  first start or false}}
+  first start or false, 1 if the status hash exists else 0}}
 ]]
 local top, nw, ne, nsuffix = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
 local out = {string.format('%d', server_ms())}
@@ -33,6 +33,7 @@ for i = 0, ne - 1 do
   local k = 1 + 5 * nw + 3 * i
   local gap = redis.call('ZREVRANGE', KEYS[k], 0, 0, 'WITHSCORES')
   local open = redis.call('HGET', KEYS[k + 1], 'gap_open_since')
-  out[#out + 1] = {gap[2] or false, open or false, redis.call('GET', KEYS[k + 2]) or false}
+  local first = redis.call('GET', KEYS[k + 2]) or false
+  out[#out + 1] = {gap[2] or false, open or false, first, redis.call('EXISTS', KEYS[k + 1])}
 end
 return out

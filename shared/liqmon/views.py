@@ -12,7 +12,10 @@ price >= 1e-13 USD and is returned to 12 (liqmon.windows.avg_price).
 
 A window is `incomplete` when it overlaps a collector gap (closed, or open in a status hash)
 or starts before the latest `collector_first_start` among the exchanges that have one: an
-exchange collected for an hour has no 1d figure yet; one never run is not expected.
+exchange collected for an hour has no 1d figure yet; one never run is not expected. An
+exchange that ran (it has a first start) but has no status hash is down and not restarted
+(the hash expired): its outage is open now, so every window is incomplete until a collector
+is back; the gap itself is recorded when one starts (from the `collector_alive` marker).
 """
 
 from __future__ import annotations
@@ -136,6 +139,8 @@ async def read_summary(redis: Redis, keys: Keys, *, top: int = 10) -> dict[str, 
             open_gap = True
         if ex_reply[2] and _s(ex_reply[2]).isdigit():
             collected_from = max(collected_from, int(_s(ex_reply[2])))
+            if not int(ex_reply[3]):  # ran, and its status expired: down, not restarted
+                open_gap = True
     windows: dict[str, Any] = {}
     now_bucket = now // BUCKET_MS
     for w, (flat, rl, cl, rs, cs, lg) in zip(WINDOWS, reply[1 : 1 + len(WINDOWS)], strict=True):

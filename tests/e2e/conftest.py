@@ -24,6 +24,7 @@ from liqmon.embedded_redis import EmbeddedRedis, free_port
 from liqmon.keys import Keys
 from liqmon.redis_client import create_redis
 from liqmon_aggregator.testing import backlog
+from liqmon_sim.venues.plugin import demo_environment, free_ports
 from tests.procs import ServiceProcess
 
 COLLECTORS = ("collector-binance", "collector-okx")
@@ -62,23 +63,10 @@ class Stack:
     def __init__(self, redis_url: str, log_dir: Path, env: dict[str, str]) -> None:
         self.redis_url = redis_url
         self.log_dir = log_dir
-        self.ports = {v: free_port() for v in SIM_VENUES}
+        self.ports = free_ports()
         self.sim_url = f"http://127.0.0.1:{self.ports['okx']}"
         self.env = {**env, **FAST_ENV, "REDIS_URL": redis_url}
-        self.env.update(
-            {
-                "LIQMON_SIM_BINANCE_USDM_PORT": str(self.ports["binance-usdm"]),
-                "LIQMON_SIM_BINANCE_COINM_PORT": str(self.ports["binance-coinm"]),
-                "LIQMON_SIM_OKX_PORT": str(self.ports["okx"]),
-                "LIQMON_SIM_BYBIT_PORT": str(free_port()),  # not collected here; never 9104
-                "LIQMON_BINANCE_USDM_WS_URL": f"ws://127.0.0.1:{self.ports['binance-usdm']}/market",
-                "LIQMON_BINANCE_USDM_REST_URL": f"http://127.0.0.1:{self.ports['binance-usdm']}",
-                "LIQMON_BINANCE_COINM_WS_URL": f"ws://127.0.0.1:{self.ports['binance-coinm']}",
-                "LIQMON_BINANCE_COINM_REST_URL": f"http://127.0.0.1:{self.ports['binance-coinm']}",
-                "LIQMON_OKX_WS_URL": f"ws://127.0.0.1:{self.ports['okx']}/ws/v5/public",
-                "LIQMON_OKX_REST_URL": f"http://127.0.0.1:{self.ports['okx']}",
-            }
-        )
+        self.env.update(demo_environment("127.0.0.1", self.ports))
         self.procs: dict[str, ServiceProcess] = {}
         self.web_urls: dict[str, str] = {}
         self.http = httpx.AsyncClient(timeout=60)
@@ -122,7 +110,7 @@ class Stack:
 
     async def control(self, action: str, **params: Any) -> dict[str, Any]:
         resp = await self.http.post(
-            f"{self.sim_url}/_sim/control", json={"action": action, **params}
+            f"{self.sim_url}/_sim/control", params={"action": action, **params}
         )
         assert resp.status_code == 200, (action, resp.status_code, resp.text)
         result: dict[str, Any] = resp.json()
@@ -142,16 +130,28 @@ class Stack:
         await poll(answers, 20, "the simulator to answer")
 
     async def wait_subscribed(self, venues: tuple[str, ...] = SIM_VENUES) -> None:
-        """Until every venue has a live subscribed client (the run only feeds those)."""
+        """Until every instrument of every venue reaches a live subscribed client (the
+        simulator's `ready`): load started earlier would miss whoever is still subscribing."""
 
         async def ready() -> bool:
             for label, proc in self.procs.items():
                 assert proc.alive(), f"{label} died:\n{proc.log()[-3000:]}"
             stats = await self.sim_get("/_sim/stats")
-            return all(stats["venues"][v]["connections"] > 0 for v in venues)
+            return all(stats["venues"][v]["ready"][v] for v in venues)
 
-        await poll(ready, 30, f"collectors subscribed on {venues}", every=0.2)
-        await asyncio.sleep(0.3)  # the subscribe ack goes out after the socket opens
+        await poll(ready, 30, f"collectors subscribed on {venues}", every=0.1)
+
+    async def venue_stats(self) -> dict[str, dict[str, Any]]:
+        venues: dict[str, dict[str, Any]] = (await self.sim_get("/_sim/stats"))["venues"]
+        return venues
+
+    async def wait_stat(self, venue: str, stat: str, at_least: int, timeout: float = 30) -> None:
+        """Until the simulator's counter `stat` of `venue` reaches `at_least`."""
+
+        async def reached() -> bool:
+            return int((await self.venue_stats())[venue].get(stat, 0)) >= at_least
+
+        await poll(reached, timeout, f"{venue} {stat} >= {at_least}")
 
     async def wait_run(self, run: int, timeout: float = 60) -> dict[str, Any]:
         resp = await self.http.get(

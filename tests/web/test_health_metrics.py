@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 
 import httpx
 import orjson
+import pytest
 from redis.asyncio import Redis
 
 from liqmon.embedded_redis import EmbeddedRedis
 from liqmon.keys import AGGREGATOR_GROUP, Keys
+from liqmon.venues import VENUES
 from liqmon_web.models import Health
+from liqmon_web.settings import WebSettings
 from tests.web.conftest import Web
 from tests.web.helpers import live_server, make_event, now_ms, settings_for, xadd_now
 
@@ -69,6 +74,16 @@ async def test_degraded_names_each_problem(web: Web, redis: Redis, keys: Keys) -
     assert body["collectors"]["okx"]["up"] is False
 
 
+async def test_a_collectors_notes_are_passed_through(web: Web, redis: Redis, keys: Keys) -> None:
+    notes = {"side_convention": "position", "side_matched": "12"}
+    await set_collector(redis, keys, "binance", notes=orjson.dumps(notes).decode())
+    await set_collector(redis, keys, "okx", notes="{broken")
+    body = (await web.client.get("/api/health")).json()
+    Health.model_validate(body)
+    assert body["collectors"]["binance"]["notes"] == notes
+    assert body["collectors"]["okx"]["notes"] is None
+
+
 async def test_degraded_when_the_aggregator_lags(redis_url: str, redis: Redis, keys: Keys) -> None:
     for ex in ("binance", "okx"):
         await set_collector(redis, keys, ex)
@@ -99,6 +114,21 @@ async def test_expected_collectors_are_configurable(
         body = (await client.get("/api/health")).json()
     assert body["status"] == "ok"
     assert set(body["collectors"]) == {"okx"}
+
+
+def test_every_venue_of_the_registry_is_expected_by_default(redis_url: str) -> None:
+    settings = WebSettings(redis_url=redis_url)
+    assert settings.web_expected_collectors == [v.exchange for v in VENUES]
+
+
+async def test_venues_lists_the_registry(web: Web) -> None:
+    body = (await web.client.get("/api/venues")).json()
+    assert [v["exchange"] for v in body] == [v.exchange for v in VENUES]
+    bybit = next(v for v in body if v["exchange"] == "bybit")
+    assert bybit == {
+        "exchange": "bybit", "name": "Bybit", "products": ["bybit-linear", "bybit-inverse"],
+        "sampled": False,
+    }  # fmt: skip
 
 
 async def test_down_when_redis_stops_and_back_when_it_returns(redis: Redis) -> None:
@@ -150,3 +180,43 @@ async def test_metrics_text_parses(web: Web, redis: Redis, keys: Keys) -> None:
     assert samples["liqmon_web_sse_clients"] == 0
     assert samples["liqmon_aggregator_alive"] == 1
     assert declared["liqmon_web_sse_dropped_slow_total"] == "counter"
+
+
+PROMTOOL = shutil.which("promtool")
+
+
+@pytest.mark.skipif(PROMTOOL is None, reason="no promtool (apt-get install prometheus)")
+async def test_metrics_pass_promtool_check_metrics(web: Web, redis: Redis, keys: Keys) -> None:
+    # Every family present: collectors (one up, one missing), aggregator, web counters.
+    await set_collector(redis, keys, "binance", last_error='quote " and \\ backslash')
+    await heartbeat(redis, keys)
+    await xadd_now(redis, keys, [make_event()])
+    text = (await web.client.get("/metrics")).content
+    assert b"liqmon_collector_up" in text and b"liqmon_aggregator_alive" in text
+    assert PROMTOOL is not None
+    check = subprocess.run(
+        [PROMTOOL, "check", "metrics"], input=text, capture_output=True, timeout=30, check=False
+    )
+    # promtool exits 1 on lint problems too, and 3 on a parse error; print both streams.
+    assert check.returncode == 0, (check.stdout + check.stderr).decode()
+
+
+def test_label_values_are_escaped() -> None:
+    # A label value with a quote, a backslash and a newline must not break the text format.
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from liqmon_web.metrics import render
+
+    class Stub:
+        clients = connections_total = dropped_slow = rejected = events_read = 0
+        malformed = reader_errors = reads = errors = pushes = 0
+        position = None
+
+    Stub.cache = Stub()  # type: ignore[attr-defined]
+
+    odd = 'x"y\\z\nw'
+    health = {"redis": {"ok": True}, "collectors": {odd: {"up": True, "connected": False}}}
+    text = render(health, Stub(), Stub()).decode()  # type: ignore[arg-type]
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    [sample] = families["liqmon_collector_up"].samples
+    assert sample.labels == {"exchange": odd}

@@ -1,10 +1,11 @@
 """Wire frames in the venues' exact shapes (key order, string-vs-number types).
 
-Shapes follow the recorded frames in ../shared/fixtures: Binance USDⓈ-M events carry the
-undocumented `ps`/`st` keys seen in every 2026 capture; COIN-M events carry `ps` right after
-`s` as in the COIN-M docs; OKX pushes carry every value as a string, details keys in
-alphabetical order, several `data[]`/`details[]` entries when liquidations coincide. Bybit
-pushes batch one topic's liquidations in `data[]`; `v`/`p` are strings, `T`/`ts` integers.
+Shapes follow the recorded frames in tests/fixtures/exchanges (rules: docs/venues/):
+Binance USDⓈ-M events carry the undocumented `ps`/`st` keys seen in every 2026 capture;
+COIN-M events carry `ps` right after `s` as in the COIN-M docs; OKX pushes carry every value
+as a string, details keys in alphabetical order, several `data[]`/`details[]` entries when
+liquidations coincide. Bybit pushes batch one topic's liquidations in `data[]`; `v`/`p` are
+strings, `T`/`ts` integers.
 """
 
 from __future__ import annotations
@@ -35,6 +36,18 @@ def plain(value: Decimal) -> str:
 
 def dumps(obj: Any) -> bytes:
     return orjson.dumps(obj)
+
+
+def dumps_numbers(obj: Any) -> bytes:
+    """For venues that send amounts as JSON numbers (HTX, Gate's documented shape): every
+    `Decimal` is written as a bare number with exactly its digits (`plain`), never a float."""
+    return orjson.dumps(obj, default=_number)
+
+
+def _number(value: object) -> orjson.Fragment:
+    if isinstance(value, Decimal):
+        return orjson.Fragment(plain(value).encode())
+    raise TypeError(type(value).__name__)
 
 
 # --- Binance -------------------------------------------------------------------------
@@ -132,7 +145,7 @@ BYBIT_TOPIC_PREFIX = "allLiquidation."
 
 
 def bybit_entry(liq: Liquidation) -> dict[str, Any]:
-    """`S` is the POSITION side: Buy = a long was liquidated (wire-formats §4.3)."""
+    """`S` is the POSITION side: Buy = a long was liquidated (docs/venues/bybit.md)."""
     inst = liq.inst
     return {
         "T": liq.ts,

@@ -1,7 +1,7 @@
 """REST bodies: Binance `exchangeInfo` (USDⓈ-M and COIN-M), OKX `instruments` and Bybit
 `instruments-info` (paginated with `nextPageCursor`).
 
-Key order and value types copy the real responses in ../shared/fixtures
+Key order and value types copy the real responses in tests/fixtures/exchanges
 (`binance_*_exchangeinfo_symbols_excerpt.json`, `okx_instruments_swap_excerpt_2022.json`,
 plus `instFamily`, which OKX added after 2022). OKX answers every value as a string;
 Binance mixes strings and numbers exactly as its excerpt does.
@@ -229,7 +229,7 @@ def bybit_instruments_info(
 ) -> dict[str, Any] | None:
     """One page; `nextPageCursor` is an opaque token (here the next offset), "" on the last
     page. None for a cursor this server did not hand out."""
-    listed = sorted(catalog.rest_visible(venue, now_ms), key=lambda i: i.inst_id)  # type: ignore[arg-type]
+    listed = sorted(catalog.rest_visible(venue, now_ms), key=lambda i: i.inst_id)
     start = 0
     if cursor:
         if not (cursor.startswith("next%3D") and cursor[7:].isdigit()):

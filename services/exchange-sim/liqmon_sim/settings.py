@@ -6,7 +6,7 @@ Timers are in seconds so tests can shrink the real ones (Binance: ping 3 min, po
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -15,10 +15,11 @@ from liqmon.settings import CommonSettings
 
 class SimSettings(CommonSettings):
     sim_host: str = "127.0.0.1"
-    sim_binance_usdm_port: int = Field(9101, ge=0, le=65535)
-    sim_binance_coinm_port: int = Field(9102, ge=0, le=65535)
-    sim_okx_port: int = Field(9103, ge=0, le=65535)
-    sim_bybit_port: int = Field(9104, ge=0, le=65535)
+    sim_ports: dict[str, Annotated[int, Field(ge=0, le=65535)]] = Field(
+        default_factory=dict,
+        description='JSON: server name -> port, e.g. {"okx": 9103}; a server not named '
+        "listens on its plug-in's default port (liqmon_sim.venues.plugin)",
+    )
     sim_scenario: str = "demo"
     sim_seed: int = 1
     sim_rate_multiplier: float = Field(1.0, ge=0)
@@ -42,6 +43,11 @@ class SimSettings(CommonSettings):
     )
     sim_bybit_batch_ms: int = Field(500, ge=0, description="push period per topic")
     sim_bybit_idle_timeout_s: float = Field(600.0, gt=0)
+    sim_htx_ping_interval_s: float = Field(5.0, gt=0, description="HTX pings every 5 s")
+    sim_gate_sampling_ms: int = Field(1000, ge=0, description="one per contract per period")
+    sim_gate_side_convention: Literal["order", "position"] = Field(
+        "order", description="what the sign of Gate's pushed size means (see venues/gate.py)"
+    )
     sim_ledger_path: str | None = None
     sim_ledger_max_entries: int = Field(200_000, ge=1)
     sim_control_enabled: bool = True

@@ -9,9 +9,9 @@ Status:
   (`aggregator.alive` lists those that do).
 - `ok`: none of that. `reasons` lists every problem found, in plain words.
 
-Collectors: the expected ones (`LIQMON_WEB_EXPECTED_COLLECTORS`, binance,okx) are always
-listed; another venue (bybit) is listed whenever its status hash exists. Each says whether
-its venue publishes every liquidation (`sampled: false`, Bybit) or only a sample (Binance, OKX).
+Collectors: the expected ones (`LIQMON_WEB_EXPECTED_COLLECTORS`, default: every venue of
+`liqmon.venues`) are always listed; another venue is listed whenever its status hash exists.
+Each says whether its venue publishes every liquidation (`sampled: false`) or only a sample.
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from liqmon.event import PRODUCTS, SAMPLED_EXCHANGES
+from liqmon import views
 from liqmon.keys import Keys
-from liqmon_web import readmodel
+from liqmon.venues import PRODUCTS, SAMPLED_EXCHANGES
+from liqmon_web.alertfeed import alerter_health, alerter_reasons
 from liqmon_web.settings import WebSettings
 
 GAPS_SHOWN = 10
@@ -58,6 +59,12 @@ def parse_collector(raw: dict[str, str], gaps: list[tuple[str, float]], now: int
     except orjson.JSONDecodeError:
         connections = []
     out["connections"] = connections if isinstance(connections, list) else []
+    # what a venue's numbers rest on where it is decided at run time (Gate's side rule)
+    try:
+        notes = orjson.loads(raw.get("notes") or "null")
+    except orjson.JSONDecodeError:
+        notes = None
+    out["notes"] = notes if isinstance(notes, dict) else None
     last = out["last_event_ts"]
     out["last_event_age_ms"] = now - last if isinstance(last, int) else None
     parsed_gaps = []
@@ -82,7 +89,7 @@ async def read_collectors(
     pipe.zrangebyscore(keys.aggregator_consumers, now - HEARTBEAT_FRESH_MS, "+inf")
     replies = await pipe.execute()
     collectors = {
-        # `sampled`: the venue publishes only a sample (Binance, OKX); Bybit is complete
+        # `sampled`: the venue publishes only a sample (liqmon.venues)
         name: {
             **parse_collector(replies[2 * i], replies[2 * i + 1], now),
             "sampled": name in SAMPLED_EXCHANGES,
@@ -100,8 +107,9 @@ async def collect(redis: Redis, keys: Keys, settings: WebSettings) -> dict[str, 
         await asyncio.wait_for(redis.ping(), PING_TIMEOUT_S)
         latency = round((time.perf_counter() - began) * 1000, 2)
         collectors, alive = await read_collectors(redis, keys, now)
-        aggregator = await readmodel.aggregator_health(redis, keys)
+        aggregator = await views.read_aggregator_health(redis, keys)
         aggregator["alive"] = alive
+        alerter = await alerter_health(redis, keys, now)
     except (RedisError, OSError, TimeoutError) as exc:
         return {
             "status": "down",
@@ -110,6 +118,7 @@ async def collect(redis: Redis, keys: Keys, settings: WebSettings) -> dict[str, 
             "redis": {"ok": False, "error": str(exc)[:300]},
             "collectors": {},
             "aggregator": {},
+            "alerter": {},
         }
     expected = settings.web_expected_collectors
     shown = {n: c for n, c in collectors.items() if n in expected or c["up"]}
@@ -124,6 +133,7 @@ async def collect(redis: Redis, keys: Keys, settings: WebSettings) -> dict[str, 
         reasons.append(f"aggregator lags by {lag} entries")
     if not alive:
         reasons.append("no aggregator running (no heartbeat in 30 s)")
+    reasons += alerter_reasons(alerter)
     return {
         "status": "degraded" if reasons else "ok",
         "as_of": now,
@@ -131,4 +141,5 @@ async def collect(redis: Redis, keys: Keys, settings: WebSettings) -> dict[str, 
         "redis": {"ok": True, "latency_ms": latency},
         "collectors": shown,
         "aggregator": aggregator,
+        "alerter": alerter,
     }

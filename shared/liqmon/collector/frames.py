@@ -9,7 +9,9 @@ Binance arrays) and one bad part must not lose the good ones, so the result hold
   `contractSize`, OKX `ctVal`); the runtime refreshes the spec and calls `resolve()` again
   instead of dropping or guessing;
 - `control`: a recognised non-event frame (`"pong"`, `"ack"`, …), `error`: a venue error
-  message, `reconnect`: the venue asked us to move to a new connection (OKX notice 64008).
+  message, `reconnect`: the venue asked us to move to a new connection (OKX notice 64008),
+  `reply`: a frame the venue expects back at once on the same connection (HTX pings the
+  client and drops it unless each ping's `ts` is echoed in a pong).
 
 Numbers are computed with `EXACT` (80 significant digits, every trap on) so a product of two
 wire decimals is never rounded before the final cent rounding.
@@ -33,6 +35,7 @@ import orjson
 
 from liqmon.collector.symbols import split_multiplier
 from liqmon.event import MAX_USD, InvalidEvent, LiquidationEvent, make_event_id, to_cents
+from liqmon.venues import SAMPLED_EXCHANGES
 
 EXACT: Final = Context(
     prec=80, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, Overflow, DivisionByZero]
@@ -97,6 +100,7 @@ class FrameResult:
     control: str | None = None
     error: str | None = None
     reconnect: bool = False
+    reply: str | None = None
 
 
 class FrameParser(Protocol):
@@ -261,13 +265,11 @@ def liquidation(
     ts: int,
     recv_ts: int,
     qty_venue: Decimal,
-    sampled: bool = True,
 ) -> LiquidationEvent:
     """Value (`coin_qty_usd` by the event's own `margin`) and build the event; the id is over
-    the venue's own quantity and price (§7.2).
+    the venue's own quantity and price (see `make_event_id`).
 
-    Binance and OKX publish a sample (the default `sampled=True`); Bybit's `allLiquidation`
-    publishes every liquidation and passes `sampled=False`.
+    `sampled` is the venue's (liqmon.venues): a sampled feed's every event says so.
     """
     coin, qty, usd, coin_price = coin_qty_usd(margin, amount, price, base)
     return LiquidationEvent(
@@ -285,5 +287,5 @@ def liquidation(
         usd_cents=to_cents(usd),
         ts=ts,
         recv_ts=recv_ts,
-        sampled=sampled,
+        sampled=exchange in SAMPLED_EXCHANGES,
     )

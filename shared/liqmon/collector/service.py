@@ -24,9 +24,10 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import orjson
 from redis.asyncio import Redis
 
-from liqmon.collector.connection import ConnectionConfig, Feed
+from liqmon.collector.connection import Feed
 from liqmon.collector.deadletters import DeadLetters
 from liqmon.collector.held import HoldQueue
 from liqmon.collector.instruments import SpecCache
@@ -42,16 +43,6 @@ from liqmon.settings import load_settings
 
 logger = logging.getLogger(__name__)
 CollectorSettingsT = TypeVar("CollectorSettingsT", bound=CollectorSettings)
-
-
-def connection_config(settings: CollectorSettings) -> ConnectionConfig:
-    return ConnectionConfig(
-        pong_timeout=settings.collector_pong_timeout_seconds,
-        open_timeout=settings.collector_open_timeout_seconds,
-        backoff_initial=settings.collector_backoff_initial_seconds,
-        backoff_max=settings.collector_backoff_max_seconds,
-        max_frame_bytes=settings.collector_max_frame_bytes,
-    )
 
 
 class CollectorService:
@@ -81,20 +72,26 @@ class CollectorService:
             self.writer.submit, self._reject, max_age_seconds=settings.collector_hold_seconds
         )
         self.caches: list[SpecCache[Any]] = venue.caches()
-        config = connection_config(settings)
-        self.feeds = [Feed(spec, config, self.handle, self.status) for spec in venue.feeds()]
+        self.feeds = [Feed(spec, settings, self.handle, self.status) for spec in venue.feeds()]
         #: Connections a venue opens at runtime (`supervise`, e.g. Bybit's per-symbol topics).
-        self.pool = FeedPool(lambda spec: Feed(spec, config, self.handle, self.status), self.status)
+        self.pool = FeedPool(
+            lambda spec: Feed(spec, settings, self.handle, self.status), self.status
+        )
         self._venue_log = LogOnce(logger)
 
     # --- the hot path: called by each feed's reader for every frame -------------------
-    def handle(self, feed: Feed, raw: str | bytes, recv_ts: int) -> None:
+    def handle(self, feed: Feed, raw: str | bytes, recv_ts: int) -> str | None:
+        """Parse and queue one frame; returns the frame to send back, if the venue wants one."""
         if isinstance(raw, bytes):
+            decode = feed.spec.decode
             try:
-                raw = raw.decode()
-            except UnicodeDecodeError:
-                self._bad(feed, "binary frame is not UTF-8", raw, "")
-                return
+                raw = decode(raw) if decode is not None else raw.decode()
+            except ValueError as exc:  # UnicodeDecodeError is one
+                reason = (
+                    f"binary frame not readable: {exc}" if decode else "binary frame is not UTF-8"
+                )
+                self._bad(feed, reason[:300], raw, "")
+                return None
         result = feed.spec.parser.parse_frame(raw, recv_ts)
         if result.events:
             self.writer.submit(result.events)
@@ -108,6 +105,7 @@ class CollectorService:
             self._venue_log.warning(result.error[:40], "%s: %s", feed.spec.product, result.error)
         if result.reconnect:
             feed.request_rollover()
+        return result.reply
 
     def _bad(self, feed: Feed, reason: str, raw: str | bytes, context: str) -> None:
         self._reject(reason, raw, f"{feed.spec.product} {context}".strip())
@@ -127,6 +125,9 @@ class CollectorService:
             g.extra["redis_error"] = w.last_error[:300]
         else:
             g.extra.pop("redis_error", None)
+        notes = getattr(self.venue, "notes", None)
+        if notes is not None:
+            g.extra["notes"] = orjson.dumps(notes()).decode()
 
     # --- Service protocol -------------------------------------------------------------
     async def startup(self) -> None:

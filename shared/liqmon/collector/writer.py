@@ -27,9 +27,10 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from liqmon.backoff import Backoff
 from liqmon.collector.deadletters import DeadLetters
 from liqmon.collector.streamwrite import StreamAppender
-from liqmon.collector.timing import Backoff, wait_any
+from liqmon.collector.timing import wait_any
 from liqmon.event import LiquidationEvent
 from liqmon.keys import Keys
 from liqmon.logs import LogOnce
@@ -95,7 +96,7 @@ class EventWriter:
     # --- the writer task ---------------------------------------------------------------
     async def run(self, stop: asyncio.Event, *, drain_seconds: float = 5.0) -> None:
         """Write until `stop`, then keep flushing for at most `drain_seconds`."""
-        backoff = Backoff(0.05, 2.0)
+        backoff = Backoff(0.05, 2.0, jitter=0.5)
         deadline: float | None = None
         while True:
             if stop.is_set() and deadline is None:
@@ -115,7 +116,7 @@ class EventWriter:
                 backoff.reset()
                 await asyncio.sleep(0)  # let the readers in between batches
                 continue
-            delay = backoff.next_delay()
+            delay = backoff.next()
             if deadline is not None:
                 delay = min(delay, max(deadline - time.monotonic(), 0.0))
             await asyncio.sleep(delay)

@@ -18,7 +18,7 @@ import logging
 import random
 import time
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from typing import Any, Literal
 
 from websockets.asyncio.server import Server, ServerConnection
@@ -37,7 +37,10 @@ RECENT = 2_000  # emitted liquidations kept for duplicates/replays
 
 
 class Conn:
-    """One client connection and what the venue knows about it."""
+    """One client connection and what the venue knows about it. `binary`: the venue sends
+    binary frames (HTX: gzip), not text."""
+
+    binary = False
 
     def __init__(self, ws: ServerConnection) -> None:
         self.ws = ws
@@ -64,14 +67,17 @@ class Conn:
         return transport.get_write_buffer_size() if transport is not None else 0
 
     def send(self, payload: bytes, now_ms: int) -> bool:
-        """Queue one text frame; False if the connection cannot take it.
+        """Queue one text (or `binary`) frame; False if the connection cannot take it.
 
         Frames queued in one loop iteration go to the socket in one write (`_flush`, run
         by call_soon): one syscall per burst instead of one per frame."""
         if not self.live:
             return False
         try:
-            self.ws.protocol.send_text(payload)
+            if self.binary:
+                self.ws.protocol.send_binary(payload)
+            else:
+                self.ws.protocol.send_text(payload)
         except Exception:  # the connection started closing between the check and the write
             return False
         if not self._flush_scheduled:
@@ -115,8 +121,13 @@ class Conn:
 
 
 class VenueServer:
-    """Base of the Binance and OKX servers."""
+    """Base of every venue's server: one listening port serving one or more simulator venues.
 
+    `name` is the server's key in the ports (`SimPlugin.ports`); `venue` the simulator venue
+    it serves (a server serving several says so in `served`).
+    """
+
+    name: str
     venue: Venue
 
     def __init__(self, ledger: Ledger) -> None:
@@ -152,6 +163,19 @@ class VenueServer:
 
     # --- what each venue provides --------------------------------------------------
 
+    @property
+    def served(self) -> tuple[Venue, ...]:
+        """The simulator venues this server delivers (Bybit: linear and inverse)."""
+        return (self.venue,)
+
+    def background(self) -> list[tuple[str, Coroutine[Any, Any, None]]]:
+        """(name, coroutine) of the server's own periodic work (flushers, idle sweepers),
+        started with the simulator and cancelled when it stops."""
+        return []
+
+    def set_faults(self, faults: Any) -> None:
+        """The fault knobs changed (`Faults`); a server that reads one keeps it current."""
+
     def route(self, path: str) -> object:
         """Truthy when `path` is one of this venue's WebSocket endpoints."""
         raise NotImplementedError
@@ -172,6 +196,12 @@ class VenueServer:
     def has_audience_for(self, venue: Venue) -> bool:
         """For a server that serves several venues (Bybit: linear and inverse)."""
         return self.has_audience()
+
+    def ready_for(self, venue: Venue) -> bool:
+        """True when every instrument `venue` lists reaches a live subscriber: a client that
+        is still subscribing topic by topic (Bybit) is not ready. Tests wait on this before
+        they start load, so nothing they count goes to a half-subscribed client."""
+        raise NotImplementedError
 
     def pending_count(self, run: int | None = None) -> int:
         raise NotImplementedError
@@ -236,6 +266,7 @@ class VenueServer:
         conns = [c for c in self.conns if c.open]
         self.stats[f"drops_{mode}"] += len(conns)
         await asyncio.gather(*(c.drop(mode) for c in conns), return_exceptions=True)
+        self.stats["disconnect_rounds"] += 1  # done: a client may wait on this count
         return len(conns)
 
     def stall_all(self) -> int:
@@ -275,6 +306,7 @@ class VenueServer:
             "connections": len([c for c in self.conns if c.open]),
             "stalled": len([c for c in self.conns if c.stalled]),
             "pending": self.pending_count(),
+            "ready": {v: self.ready_for(v) for v in self.served},
             **dict(sorted(self.stats.items())),
         }
 

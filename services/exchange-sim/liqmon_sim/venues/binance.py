@@ -20,7 +20,9 @@ import asyncio
 import logging
 import random
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import partial
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -30,11 +32,19 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from liqmon_sim import frames, malformed
-from liqmon_sim.catalog import Catalog, Venue
+from liqmon_sim.catalog import (
+    Catalog,
+    Instrument,
+    Venue,
+    binance_coinm_instruments,
+    binance_usdm_instruments,
+)
 from liqmon_sim.ledger import Ledger
 from liqmon_sim.market import Liquidation
 from liqmon_sim.rest import binance_exchange_info
 from liqmon_sim.venues.base import Conn, VenueServer, now_ms
+from liqmon_sim.venues.plugin import SimContext, SimPlugin
+from liqmon_sim.venues.sampling import SampledServer
 
 logger = logging.getLogger(__name__)
 
@@ -68,19 +78,19 @@ class BinanceConn(Conn):
         self.legacy = route.legacy
         self.recent_msgs: deque[float] = deque()
         self.unanswered_since: float | None = None
+        self.pings = 0  # ping frames sent to this client
 
 
-class BinanceServer(VenueServer):
+class BinanceServer(SampledServer):
     def __init__(
         self, venue: Venue, ledger: Ledger, catalog: Catalog, options: BinanceOptions
     ) -> None:
         super().__init__(ledger)
-        self.venue = venue
+        self.venue = self.name = venue
         self.catalog = catalog
         self.options = options
         self.usdm = venue == "binance-usdm"
         self.api = "fapi" if self.usdm else "dapi"
-        self.pending: dict[str, Liquidation] = {}
 
     # --- routing --------------------------------------------------------------------
 
@@ -235,6 +245,7 @@ class BinanceServer(VenueServer):
                     waiter = await conn.ws.ping()
                     asyncio.ensure_future(waiter).add_done_callback(partial(_ponged, conn))
                     self.stats["pings_sent"] += 1
+                    conn.pings += 1
         except ConnectionClosed:
             pass
 
@@ -245,43 +256,14 @@ class BinanceServer(VenueServer):
             isinstance(c, BinanceConn) and c.live and not c.legacy and c.streams for c in self.conns
         )
 
-    def pending_count(self, run: int | None = None) -> int:
-        if run is None:
-            return len(self.pending)
-        return sum(1 for liq in self.pending.values() if liq.run == run)
+    def ready_for(self, venue: Venue) -> bool:
+        return venue == self.venue and any(
+            isinstance(c, BinanceConn) and c.live and not c.legacy and ALL_MARKET in c.streams
+            for c in self.conns
+        )
 
-    def submit(self, liq: Liquidation) -> None:
-        if self.options.sampling_ms <= 0:
-            self._push(liq, now_ms())
-            return
-        old = self.pending.get(liq.inst.inst_id)
-        if old is not None:
-            self.ledger.record_suppressed(old, run=old.run, now_ms=now_ms())
-            self.stats["suppressed"] += 1
-        self.pending[liq.inst.inst_id] = liq
-
-    async def flusher(self) -> None:
-        """Push the sampled slots on every `sampling_ms` boundary of the wall clock."""
-        while True:
-            period = self.options.sampling_ms
-            now = now_ms()
-            if period <= 0:
-                self.flush(now)
-                await asyncio.sleep(0.05)
-                continue
-            boundary = (now // period + 1) * period
-            await asyncio.sleep((boundary - now) / 1000)
-            self.flush(boundary)
-
-    def flush(self, push_ms: int) -> None:
-        """Push every slot whose liquidation happened by `push_ms` (later ones wait: the
-        flusher can wake a little after the boundary)."""
-        pending, self.pending = self.pending, {}
-        for symbol, liq in pending.items():
-            if liq.ts <= push_ms:
-                self._push(liq, push_ms)
-            else:
-                self.pending[symbol] = liq
+    def sampling_ms(self) -> int:
+        return self.options.sampling_ms
 
     def _push(self, liq: Liquidation, push_ms: int) -> None:
         raw = frames.dumps(frames.binance_event(liq, push_ms))
@@ -335,3 +317,51 @@ def _parse_route(path: str, query: str, legacy: bool) -> Route | None:
         names = parse_qs(query).get("streams", [""])[0]
         return Route([s for s in names.split("/") if s], combined=True, legacy=legacy)
     return None
+
+
+# --- the plug-in --------------------------------------------------------------------
+
+
+def _servers(ctx: SimContext) -> list[VenueServer]:
+    cfg = ctx.config
+    sampling = cfg.binance_sampling_ms
+    # one options object: a `sampling` control change applies to both products
+    options = BinanceOptions(
+        sampling_ms=ctx.scenario.binance_sampling_ms if sampling is None else sampling,
+        ping_interval=cfg.binance_ping_interval,
+        pong_timeout=cfg.binance_pong_timeout,
+        max_connection_s=cfg.binance_max_connection_s,
+        max_msgs_per_s=cfg.binance_max_msgs_per_s,
+        legacy_root=cfg.binance_legacy_root,
+    )
+    return [BinanceServer(v, ctx.ledger, ctx.catalog, options) for v in VENUES]
+
+
+def _usd(inst: Instrument, qty: Decimal, price: Decimal) -> Decimal:
+    # USDⓈ-M: z × ap; COIN-M: contracts × contract size (USD)
+    return qty * price if inst.venue == "binance-usdm" else qty * inst.contract_size
+
+
+def _collector_env(host: str, ports: Mapping[str, int]) -> dict[str, str]:
+    usdm, coinm = ports["binance-usdm"], ports["binance-coinm"]
+    return {
+        "LIQMON_BINANCE_USDM_WS_URL": f"ws://{host}:{usdm}/market",
+        "LIQMON_BINANCE_USDM_REST_URL": f"http://{host}:{usdm}",
+        "LIQMON_BINANCE_COINM_WS_URL": f"ws://{host}:{coinm}",
+        "LIQMON_BINANCE_COINM_REST_URL": f"http://{host}:{coinm}",
+    }
+
+
+VENUES: tuple[Venue, ...] = ("binance-usdm", "binance-coinm")
+PLUGIN = SimPlugin(
+    exchange="binance",
+    venues=VENUES,
+    ports={"binance-usdm": 9101, "binance-coinm": 9102},
+    instruments=lambda coin: binance_usdm_instruments(coin) + binance_coinm_instruments(coin),
+    notional=_usd,
+    servers=_servers,
+    collector_env=_collector_env,
+    weights={"binance-usdm": 0.5, "binance-coinm": 0.1},
+    price_spread=False,  # `ap` is the average fill price
+    spec_free=frozenset({"binance-usdm"}),
+)

@@ -2,8 +2,9 @@
 // filters restart the tape (REST fill, then the stream resumes right after the newest row);
 // health, chart and the expanded rankings poll the API on their own timers.
 
+import { AlertPanel } from "./alert-panel.js";
 import { loadAlertUsd, setupAlertSelect } from "./alerts.js";
-import { getRecentLiquidations, getSummary } from "./api.js";
+import { getJson, getRecentLiquidations, getSummary } from "./api.js";
 import { WindowCards } from "./cards.js";
 import { MinuteChart, RANGES } from "./chart.js";
 import { CoinView } from "./coin.js";
@@ -31,7 +32,6 @@ import { Sound } from "./sound.js";
 import { LiveStream } from "./stream.js";
 import { MAX_ROWS, Tape } from "./tape.js";
 
-const DEFAULT_EXCHANGES = ["binance", "okx"];
 const SUMMARY_STALE_MS = 5000;
 const FILL_RETRY_MS = 3000;
 const FILL_PAGES = 5;
@@ -43,7 +43,7 @@ const state = {
   range: RANGES[params.get("range")] ? params.get("range") : "1h",
   summary: null,
   summaryAt: 0,
-  exchanges: new Set(DEFAULT_EXCHANGES),
+  exchanges: new Set(),
   fillSeq: 0,
 };
 
@@ -94,7 +94,11 @@ const chart = new MinuteChart($("#chart"), $("#chart-status"), {
 const health = new Health($("#health"), (names) => addExchanges(names));
 setupSampleNote($("#sample-note"), $("#sample-note-close"));
 
+const alertPanel = new AlertPanel($("#alert-panel"));
+alertPanel.load();
+
 const stream = new LiveStream({
+  onAlert: (alert) => alertPanel.push(alert),
   onLiquidation: (event) => {
     tape.push(event);
     if (sound.play(event)) soundButton.dataset.played = String(sound.played);
@@ -103,7 +107,10 @@ const stream = new LiveStream({
   },
   onSummary: (summary) => showSummary(summary),
   onReset: () => refill(),
-  onStatus: (s) => showConnection(s),
+  onStatus: (s) => {
+    showConnection(s);
+    if (s === "live") alertPanel.load(); // alerts fired while disconnected
+  },
 });
 
 // ---- filters -------------------------------------------------------------------------
@@ -160,6 +167,10 @@ function addExchanges(names) {
 
 for (const name of state.filters.exchanges) state.exchanges.add(name);
 renderExchangeBoxes();
+// every venue of the registry gets a checkbox, whether or not it has sent anything yet
+getJson("/api/venues")
+  .then((venues) => addExchanges(venues.map((v) => v.exchange)))
+  .catch(() => {}); // health, summaries and events still add the ones that are live
 writeForm(form, state.filters);
 
 form.addEventListener("submit", (event) => {

@@ -20,6 +20,13 @@ const STRINGS = {
       "Liquidations at or above this are highlighted on the tape and, with sound on, play a tone",
     sound_on: "Sound on",
     sound_off: "Sound off",
+    // the alerts panel (alert-panel.js)
+    alerts_panel: "Alerts",
+    alerts_notify_on: "Notify on",
+    alerts_notify_off: "Notify off",
+    alerts_notify_title: "A browser notification for each alert",
+    alerts_empty: "No alerts yet",
+    alerts_sent: "sent {sent}/{total}",
     sound_title:
       "Play a tone for liquidations at or above the alert level (bigger ones sound different)",
     lang_switch: "中文",
@@ -86,7 +93,7 @@ const STRINGS = {
     redis_down: "unreachable",
     health_unreachable: "health endpoint unreachable",
     sample_note:
-      "Binance and OKX publish only a sample: at most one liquidation per symbol per second, so their totals are lower bounds. Bybit publishes every liquidation.",
+      "Exchanges marked sampled publish at most one liquidation per contract per second, so their totals are lower bounds; the others publish every liquidation.",
     dismiss: "Dismiss",
     coin_view: "{coin}",
     coin_windows: "Per window",
@@ -116,6 +123,13 @@ const STRINGS = {
     alert_title: "达到此金额的爆仓在列表中高亮，开启声音时播放提示音",
     sound_on: "声音开",
     sound_off: "声音关",
+    // the alerts panel (alert-panel.js)
+    alerts_panel: "告警",
+    alerts_notify_on: "通知开",
+    alerts_notify_off: "通知关",
+    alerts_notify_title: "每条告警弹出浏览器通知",
+    alerts_empty: "暂无告警",
+    alerts_sent: "已发送 {sent}/{total}",
     sound_title: "达到提醒金额的爆仓播放提示音（金额越大音调不同）",
     lang_switch: "English",
     conn_connecting: "连接中…",
@@ -181,7 +195,7 @@ const STRINGS = {
     redis_down: "无法连接",
     health_unreachable: "无法获取健康状态",
     sample_note:
-      "币安和 OKX 只推送抽样数据：每个币种每秒最多一笔爆仓，其总额为下限。Bybit 推送每一笔爆仓。",
+      "标为抽样的交易所每个合约每秒最多推送一笔爆仓，其总额为下限；其他交易所推送每一笔爆仓。",
     dismiss: "关闭",
     coin_view: "{coin}",
     coin_windows: "各时间窗口",
