@@ -41,16 +41,16 @@ async def test_bitmex_scenario_equals_the_ledger(
     assert isinstance(server, BitmexServer)
     server.options.merge_probability = 0.5
     env = {**service_env, "LIQMON_COLLECTOR_STATUS_SECONDS": "0.2"}
-    async with collectors_on(sim, env, tmp_path, ("collector-bitmex",)):
+    async with collectors_on(sim, env, tmp_path, ("collector-bitmex",)) as collectors:
         await _run_with_faults(sim, ["bitmex-inverse", "bitmex-linear", "bitmex-quanto"], 300)
         ledger = sim.ledger.totals
-        await assert_stream_matches(redis, keys, ledger)
         assert {k.split("/")[0] for k in ledger.by_venue_side} == {
             "bitmex-inverse", "bitmex-linear", "bitmex-quanto",
         }  # fmt: skip
         assert server.stats["growths"] > 10 and ledger.malformed > 0 and ledger.duplicates > 0
-        assert await redis.xlen(keys.deadletter) == ledger.malformed
         await status_is(redis, keys.collector_status("bitmex"), connected="1")
+        await assert_stream_matches(redis, keys, ledger, collectors.stop)
+        assert await redis.xlen(keys.deadletter) == ledger.malformed  # flushed: collectors stopped
 
 
 @pytest.mark.slow
@@ -63,18 +63,18 @@ async def test_deribit_scenario_equals_the_ledger(
     server.options.heartbeat_seconds = 0.5  # many test_requests: each must be answered
     server.options.heartbeat_grace = 2.0
     env = {**service_env, "LIQMON_COLLECTOR_STATUS_SECONDS": "0.2"}
-    async with collectors_on(sim, env, tmp_path, ("collector-deribit",)):
+    async with collectors_on(sim, env, tmp_path, ("collector-deribit",)) as collectors:
         await _run_with_faults(sim, ["deribit-inverse", "deribit-linear"], 300)
         ledger = sim.ledger.totals
-        await assert_stream_matches(redis, keys, ledger)
         assert {k.split("/")[0] for k in ledger.by_venue_side} == {
             "deribit-inverse", "deribit-linear",
         }  # fmt: skip
         assert ledger.malformed > 0 and ledger.duplicates > 0
-        assert await redis.xlen(keys.deadletter) == ledger.malformed
         # an MT trade is two liquidations: same instrument, time and cents, both sides
         sides = Counter((e.instrument, e.ts, e.cents) for e in sim.ledger.entries if e.counted)
         assert any(n == 2 for n in sides.values())
         await poll_until(lambda: server.stats["test_answers"] >= 6, 15)
         assert server.stats["heartbeat_closes"] == 0
         await status_is(redis, keys.collector_status("deribit"), connected="1")
+        await assert_stream_matches(redis, keys, ledger, collectors.stop)
+        assert await redis.xlen(keys.deadletter) == ledger.malformed  # flushed: collectors stopped

@@ -11,10 +11,10 @@ from typing import Any, cast
 
 from websockets.asyncio.server import serve
 
-from liqmon.bus import now_ms
+from liqmon.clock import now_ms
 from liqmon.runtime import TaskSet
 from liqmon_sim.catalog import Catalog, Instrument
-from liqmon_sim.http import BodyTakingConnection, make_process_request
+from liqmon_sim.http import make_process_request
 from liqmon_sim.market import Liquidation, Market, Side, SizeModel
 from liqmon_sim.venues.base import VenueServer
 
@@ -30,7 +30,6 @@ async def serving(server: VenueServer) -> AsyncIterator[VenueServer]:
         compression=None,
         ping_interval=None,
         ping_timeout=None,
-        create_connection=BodyTakingConnection,
     )
     background = TaskSet()
     for name, work in server.background():

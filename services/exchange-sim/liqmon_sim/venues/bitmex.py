@@ -410,7 +410,7 @@ def _collector_env(host: str, ports: Mapping[str, int]) -> dict[str, str]:
 PLUGIN = SimPlugin(
     exchange="bitmex",
     venues=VENUES,
-    ports={"bitmex": 9121},
+    ports={"bitmex": 9107},
     instruments=instruments,
     notional=notional,
     servers=_servers,

@@ -414,7 +414,7 @@ def _collector_env(host: str, ports: Mapping[str, int]) -> dict[str, str]:
 PLUGIN = SimPlugin(
     exchange="deribit",
     venues=VENUES,
-    ports={"deribit": 9122},
+    ports={"deribit": 9108},
     instruments=instruments,
     notional=notional,
     servers=_servers,
