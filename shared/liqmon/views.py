@@ -92,11 +92,10 @@ def _ranking(flat: list[Any], counts: list[Any]) -> list[dict[str, Any]]:
     ]
 
 
-def _largest(lg: list[Any]) -> dict[str, Any] | None:
-    if not lg:
+def _largest(raw: Any) -> dict[str, Any] | None:
+    if not raw:
         return None
-    member = _s(lg[0])  # "<id> <EVENT JSON>"
-    event: dict[str, Any] = orjson.loads(member[member.index(" {") + 1 :])
+    event: dict[str, Any] = orjson.loads(_s(raw))
     return event
 
 
@@ -121,6 +120,7 @@ async def read_summary(redis: Redis, keys: Keys, *, top: int = 10) -> dict[str, 
             keys.collector_status(ex),
             keys.collector_first_start(ex),
         ]
+    script_keys.append(keys.agg_largest_events(gen))
     script = scripts.load(redis, __package__, "summary")
     count_suffix = total_fields("L")[1][len("L") :]  # "n": `<sym>:Ln` is the count of `<sym>:L`
     reply = await script(

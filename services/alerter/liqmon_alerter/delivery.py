@@ -33,12 +33,12 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from liqmon import scripts
 from liqmon.alert import alert_document
 from liqmon.bus import now_ms
 from liqmon.keys import ALERTER_GROUP, Keys
 from liqmon.logs import LogOnce
 
-from . import scripts
 from .channels import AnyChannel, Outcome, attempt
 from .groupread import Entry
 from .redact import Redactor
@@ -85,7 +85,7 @@ class ChannelWorker:
         self.telegram_api = telegram_api
         self.policy = policy
         self.redact = redactor
-        self._script = scripts.load(redis, "delivery")
+        self._script = scripts.load(redis, __package__, "delivery")
         self.outbox = keys.alerter_outbox(channel.name)
         self._log_once = LogOnce(logger)
 
