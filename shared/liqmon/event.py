@@ -218,6 +218,7 @@ class LiquidationEvent:
         """
         out: dict[str, object] = {
             "stream_id": stream_id,
+            "v": int(SCHEMA_VERSION),
             **self._text_fields(),
             "usd": float(cents_to_str(self.usd_cents)),
             "ts": self.ts,

@@ -36,8 +36,8 @@ from liqmon.venues import VENUES, parse_venue_list
 logger = logging.getLogger("liqmon.up")
 
 COLLECTORS = ("collectors", *(v.service for v in VENUES))
-START_ORDER = ("exchange-sim", "aggregator", "web", *COLLECTORS)
-STOP_ORDER = (*COLLECTORS, "aggregator", "web", "exchange-sim")
+START_ORDER = ("exchange-sim", "aggregator", "web", *COLLECTORS, "alerter")
+STOP_ORDER = (*COLLECTORS, "aggregator", "alerter", "web", "exchange-sim")
 STOP_TIMEOUT = 15.0
 
 
@@ -136,6 +136,8 @@ def planned_services(demo: bool, per_venue: bool, venues_text: str) -> tuple[str
     venues = parse_venue_list(venues_text)
     collectors = [v.service for v in venues] if per_venue else ["collectors"]
     wanted = {"aggregator", "web", *collectors, *(["exchange-sim"] if demo else [])}
+    if os.environ.get("LIQMON_ALERTS_FILE"):
+        wanted.add("alerter")  # alerts only when a rules file is configured
     return tuple(name for name in START_ORDER if name in wanted)
 
 

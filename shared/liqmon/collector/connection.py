@@ -28,7 +28,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
 from liqmon.backoff import Backoff
-from liqmon.bus import now_ms
+from liqmon.clock import now_ms
 from liqmon.collector.settings import CollectorSettings
 from liqmon.collector.status import CollectorStatus
 from liqmon.collector.timing import wait_any, wait_or_stop
