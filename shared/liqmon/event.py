@@ -21,7 +21,7 @@ SCHEMA_VERSION: Final = "1"
 
 Side = Literal["long", "short"]
 Margin = Literal["linear", "inverse"]
-PriceKind = Literal["avg_fill", "bankruptcy"]
+PriceKind = Literal["avg_fill", "bankruptcy", "order"]
 
 
 CENT: Final = Decimal("0.01")

@@ -78,6 +78,22 @@ VENUES: Final[tuple[VenueInfo, ...]] = (
         package="liqmon_bybit",
         sim="liqmon_sim.venues.bybit",
     ),
+    VenueInfo(
+        exchange="htx",
+        name="HTX",
+        products=("htx-linear", "htx-inverse"),
+        sampled=False,
+        package="liqmon_htx",
+        sim="liqmon_sim.venues.htx",
+    ),
+    VenueInfo(
+        exchange="gate",
+        name="Gate",
+        products=("gate-usdt",),
+        sampled=True,
+        package="liqmon_gate",
+        sim="liqmon_sim.venues.gate",
+    ),
 )
 
 BY_EXCHANGE: Final[dict[str, VenueInfo]] = {v.exchange: v for v in VENUES}

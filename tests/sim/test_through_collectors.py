@@ -31,12 +31,17 @@ VENUE_OF_PRODUCT = {
     "okx-futures": "okx",
     "bybit-linear": "bybit-linear",
     "bybit-inverse": "bybit-inverse",
+    "htx-linear": "htx-linear",
+    "htx-inverse": "htx-inverse",
+    "gate-usdt": "gate-usdt",
 }
 #: The simulator venues each collector subscribes to.
 COLLECTS = {
     "collector-binance": ("binance-usdm", "binance-coinm"),
     "collector-okx": ("okx",),
     "collector-bybit": ("bybit-linear", "bybit-inverse"),
+    "collector-htx": ("htx-linear", "htx-inverse"),
+    "collector-gate": ("gate-usdt",),
 }
 
 

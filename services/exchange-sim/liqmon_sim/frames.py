@@ -38,6 +38,18 @@ def dumps(obj: Any) -> bytes:
     return orjson.dumps(obj)
 
 
+def dumps_numbers(obj: Any) -> bytes:
+    """For venues that send amounts as JSON numbers (HTX, Gate's documented shape): every
+    `Decimal` is written as a bare number with exactly its digits (`plain`), never a float."""
+    return orjson.dumps(obj, default=_number)
+
+
+def _number(value: object) -> orjson.Fragment:
+    if isinstance(value, Decimal):
+        return orjson.Fragment(plain(value).encode())
+    raise TypeError(type(value).__name__)
+
+
 # --- Binance -------------------------------------------------------------------------
 
 

@@ -9,7 +9,9 @@ Binance arrays) and one bad part must not lose the good ones, so the result hold
   `contractSize`, OKX `ctVal`); the runtime refreshes the spec and calls `resolve()` again
   instead of dropping or guessing;
 - `control`: a recognised non-event frame (`"pong"`, `"ack"`, …), `error`: a venue error
-  message, `reconnect`: the venue asked us to move to a new connection (OKX notice 64008).
+  message, `reconnect`: the venue asked us to move to a new connection (OKX notice 64008),
+  `reply`: a frame the venue expects back at once on the same connection (HTX pings the
+  client and drops it unless each ping's `ts` is echoed in a pong).
 
 Numbers are computed with `EXACT` (80 significant digits, every trap on) so a product of two
 wire decimals is never rounded before the final cent rounding.
@@ -98,6 +100,7 @@ class FrameResult:
     control: str | None = None
     error: str | None = None
     reconnect: bool = False
+    reply: str | None = None
 
 
 class FrameParser(Protocol):
