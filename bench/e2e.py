@@ -3,6 +3,8 @@
     .venv/bin/python bench/e2e.py --quick              # soak 60 s + peak steps 15 s each
     .venv/bin/python bench/e2e.py --mode soak          # 30 min at 1,000/s, 200 SSE clients
     .venv/bin/python bench/e2e.py --mode peak          # rate steps, then 5 min at the best
+    .venv/bin/python bench/e2e.py --mode crash --rate 15000 --seconds 300
+                                                       # the `crash` scenario, every venue
 
 Every service is `liqmon run <svc>` (the simulator too, scenario `quiet`, driven over
 /_sim/control with finite runs at a fixed rate, Binance sampling off so every liquidation
@@ -16,6 +18,11 @@ Peak: each step runs the rate for `--step-seconds`; it holds when the simulator 
 >= 95% of the target and the pipeline's backlog (emitted - applied) at the end of the step
 is under one second of the rate. Baseline in the same run: the simulator alone (the `max`
 rate its clients take is printed by bench/sim_throughput.py; here: the emitted rate).
+Crash: every venue's collector (one process each, as compose runs them; `--grouped`: one
+process) against the simulator's `crash` scenario (every venue, BTC dominating, fat tails,
+1 s bursts of 10x the base every 20 s) scaled so its MEAN rate is `--rate` (what the sampled
+venues withhold is not emitted and not counted); every 5 s the emitted and applied counts
+and the backlog; at the end the rates over the run, the backlog's max and last, latency.
 Latency: a probe SSE client parses each event and takes now - event `ts` (the simulator
 stamps `ts` when it builds the frame), i.e. exchange frame -> browser tape, p50/p99.
 """
@@ -44,9 +51,12 @@ from bench._web_clients import clients_process
 from liqmon.embedded_redis import EmbeddedRedis, free_port
 from liqmon.keys import AGGREGATOR_GROUP, Keys
 from liqmon.redis_client import create_redis
+from liqmon.venues import VENUES
 from liqmon_sim.venues.plugin import demo_environment, free_ports
 
 SERVICES = ("exchange-sim", "aggregator", "web", "collector-binance", "collector-okx")
+#: The crash scenario's mean rate per unit of rate multiplier (liqmon_sim.scenarios.crash).
+CRASH_MEAN_PER_MULTIPLIER = 2_000.0 * 1.45
 
 
 def pct(values: list[float], q: float) -> float:
@@ -93,10 +103,11 @@ class TapeProbe(asyncio.Protocol):
 class Stack:
     tmp: Path
     env: dict[str, str]
+    services: tuple[str, ...] = SERVICES
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def start(self) -> None:
-        for name in SERVICES:
+        for name in self.services:
             log = (self.tmp / f"{name}.log").open("wb")
             self.procs[name] = subprocess.Popen(
                 [sys.executable, "-m", "liqmon", "run", name],
@@ -114,7 +125,7 @@ class Stack:
 
     def errors(self) -> dict[str, int]:
         out = {}
-        for name in SERVICES:
+        for name in self.services:
             text = (self.tmp / f"{name}.log").read_text(errors="replace")
             out[name] = sum(1 for line in text.splitlines() if " ERROR " in line)
         return out
@@ -128,15 +139,25 @@ class Pipeline:
         self.web_port = free_port()
         ports = {**free_ports(), "okx": self.sim_port}
         env = {k: v for k, v in os.environ.items() if not k.startswith("LIQMON_")}
+        crash = args.mode == "crash"
+        services: tuple[str, ...] = SERVICES
+        if crash:
+            collectors = ["collectors"] if args.grouped else [v.service for v in VENUES]
+            services = ("exchange-sim", "aggregator", "web", *collectors)
+            env.update(
+                LIQMON_SIM_SCENARIO="crash",
+                LIQMON_SIM_RATE_MULTIPLIER=str(args.rate / CRASH_MEAN_PER_MULTIPLIER),
+            )
+        else:
+            env.update(LIQMON_SIM_SCENARIO="quiet", LIQMON_SIM_BINANCE_SAMPLING_MS="0")
         env.update(
             REDIS_URL=self.redis_server.url, LIQMON_LOG_LEVEL="WARNING",
-            LIQMON_SIM_SCENARIO="quiet", LIQMON_SIM_BINANCE_SAMPLING_MS="0",
             LIQMON_SIM_LEDGER_MAX_ENTRIES="10000", LIQMON_SIM_BINANCE_MAX_MSGS_PER_S="0",
             **demo_environment("127.0.0.1", ports),
             LIQMON_WEB_PORT=str(self.web_port),
             LIQMON_WEB_MAX_SSE_CLIENTS="5000", LIQMON_WEB_MAX_SSE_PER_IP="5000",
         )  # fmt: skip
-        self.stack = Stack(tmp, env)
+        self.stack = Stack(tmp, env, services)
         self.sim = f"http://127.0.0.1:{self.sim_port}"
         self.http = httpx.AsyncClient(timeout=30)
         self.keys = Keys("liq")
@@ -151,8 +172,12 @@ class Pipeline:
             try:
                 stats = (await self.http.get(f"{self.sim}/_sim/stats")).json()
                 await self.http.get(f"http://127.0.0.1:{self.web_port}/api/health")
-                if all(v["connections"] for k, v in stats["venues"].items() if k in (
-                    "binance-usdm", "binance-coinm", "okx")):  # fmt: skip
+                wanted = (
+                    stats["venues"]
+                    if self.args.mode == "crash"
+                    else ("binance-usdm", "binance-coinm", "okx")
+                )
+                if all(stats["venues"][k]["ready"].get(k) for k in wanted):
                     break
             except httpx.TransportError:
                 pass
@@ -299,6 +324,32 @@ async def peak(pipe: Pipeline, args: argparse.Namespace) -> None:
     print(f"  ERROR lines logged: {pipe.stack.errors()}")
 
 
+async def crash(pipe: Pipeline, args: argparse.Namespace) -> None:
+    probe = await pipe.start(args.clients)
+    layout = "one collectors process" if args.grouped else "one process per venue"
+    print(f"crash: scenario `crash`, mean {args.rate:.0f}/s (bursts 10x the base), "
+          f"{len(VENUES)} venues ({layout}), {args.clients} SSE clients, {args.seconds:.0f} s; "
+          f"{machine()}; load {os.getloadavg()[0]:.1f}")  # fmt: skip
+    e0, a0, t0 = await pipe.emitted(), await pipe.applied(), time.monotonic()
+    probe.recording = True
+    backlogs, unanswered = [], 0
+    while time.monotonic() - t0 < args.seconds:
+        await asyncio.sleep(5)
+        try:
+            backlogs.append(await pipe.emitted() - await pipe.applied())
+        except httpx.TimeoutException:  # the simulator itself is saturated
+            unanswered += 1
+    e1, a1, took = await pipe.emitted(), await pipe.applied(), time.monotonic() - t0
+    lat = probe.latencies
+    print(f"  emitted {(e1 - e0) / took:7.0f}/s  applied {(a1 - a0) / took:7.0f}/s  "
+          f"backlog max {max(backlogs, default=0)} last {backlogs[-1] if backlogs else 0} "
+          f"({unanswered} stats unanswered)")  # fmt: skip
+    print(f"  frame -> tape latency over {len(lat)} events: p50 {pct(lat, 0.5):.1f} ms, "
+          f"p99 {pct(lat, 0.99):.1f} ms")  # fmt: skip
+    print(f"  RSS MB: {', '.join(f'{k} {v:.0f}' for k, v in sorted(pipe.rss_mb().items()))}")
+    print(f"  ERROR lines logged: {pipe.stack.errors()}")
+
+
 async def main_async(args: argparse.Namespace) -> None:
     modes = ["soak", "peak"] if args.mode == "both" else [args.mode]
     for mode in modes:
@@ -307,6 +358,8 @@ async def main_async(args: argparse.Namespace) -> None:
             try:
                 if mode == "soak":
                     await soak(pipe, args)
+                elif mode == "crash":
+                    await crash(pipe, args)
                 else:
                     await peak(pipe, args)
             finally:
@@ -316,7 +369,8 @@ async def main_async(args: argparse.Namespace) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="short soak and peak (~2.5 min)")
-    parser.add_argument("--mode", choices=["soak", "peak", "both"], default="both")
+    parser.add_argument("--mode", choices=["soak", "peak", "both", "crash"], default="both")
+    parser.add_argument("--grouped", action="store_true", help="crash: one collectors process")
     parser.add_argument("--rate", type=float, default=1000.0, help="soak rate /s")
     parser.add_argument("--seconds", type=float, default=1800.0, help="soak duration")
     parser.add_argument("--clients", type=int, default=200, help="SSE clients")

@@ -21,8 +21,7 @@ SCHEMA_VERSION: Final = "1"
 
 Side = Literal["long", "short"]
 Margin = Literal["linear", "inverse"]
-PriceKind = Literal["avg_fill", "bankruptcy", "order"]
-
+PriceKind = Literal["avg_fill", "bankruptcy", "order", "fill"]
 
 CENT: Final = Decimal("0.01")
 #: Upper bound on one liquidation's notional; anything above is a broken frame, not a trade.
@@ -100,6 +99,13 @@ def make_event_id(
         (exchange, product, instrument, side, str(ts), canon(qty_venue), canon(price_raw))
     )
     return hashlib.sha256(material.encode()).hexdigest()[:32]
+
+
+def make_venue_event_id(exchange: str, *parts: str) -> str:
+    """Deterministic id from the venue's own identifiers, for venues whose event time is not
+    theirs (BitMEX: the collector's receive time) or whose one trade is two liquidations
+    (Deribit `MT`): sha256 over `exchange|part|…`, the first 32 hex digits."""
+    return hashlib.sha256("|".join((exchange, *parts)).encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,8 @@ for every service. Each check asks whether *this* replica works, not the whole s
   another replica keeps beating.
 - collectors grouped in one process (`liqmon run collectors`, `liqmon run collector-a
   collector-b`): every venue it runs, as above.
-- exchange-sim: every simulator port answers `GET /_sim/stats` with 200.
+- exchange-sim: every simulator port answers `GET /_sim/scenarios` with 200 (a static
+  page: the port serves, whatever state the venues are in).
 - alerter: an alerter heartbeat of the last 30 s (any replica).
 - anything else: Redis answers PING.
 
@@ -75,7 +76,8 @@ def simulator_ok() -> bool:
 
     ports = {**default_ports(), **load_settings(SimSettings).sim_ports}
     listening = [port for port in ports.values() if port]  # 0: that server is off
-    return bool(listening) and all(_http_ok(f"http://127.0.0.1:{p}/_sim/stats") for p in listening)
+    urls = [f"http://127.0.0.1:{port}/_sim/scenarios" for port in listening]
+    return bool(urls) and all(_http_ok(url) for url in urls)
 
 
 async def collector_fresh(redis: Redis, keys: Keys, venue: str, now_ms: int) -> bool:

@@ -94,6 +94,22 @@ VENUES: Final[tuple[VenueInfo, ...]] = (
         package="liqmon_gate",
         sim="liqmon_sim.venues.gate",
     ),
+    VenueInfo(
+        exchange="bitmex",
+        name="BitMEX",
+        products=("bitmex-inverse", "bitmex-linear", "bitmex-quanto"),
+        sampled=False,
+        package="liqmon_bitmex",
+        sim="liqmon_sim.venues.bitmex",
+    ),
+    VenueInfo(
+        exchange="deribit",
+        name="Deribit",
+        products=("deribit-inverse", "deribit-linear"),
+        sampled=False,
+        package="liqmon_deribit",
+        sim="liqmon_sim.venues.deribit",
+    ),
 )
 
 BY_EXCHANGE: Final[dict[str, VenueInfo]] = {v.exchange: v for v in VENUES}

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from liqmon.collector.service import CollectorService
+from liqmon.runtime import serve
 from liqmon_gate.settings import GateSettings
 from liqmon_gate.venue import GateVenue
 from liqmon_htx.settings import HtxSettings
 from liqmon_htx.venue import HtxVenue
 from tests.collectors.conftest import FAST
-from tests.collectors.servers import running
+from tests.sim.conftest import until
 
 
 def htx_service(sim: Any, redis_url: str, **over: Any) -> CollectorService:
@@ -47,12 +48,19 @@ def gate_service(sim: Any, redis_url: str, **over: Any) -> CollectorService:
 @contextlib.asynccontextmanager
 async def collecting(
     sim: Any, service: CollectorService, venues: tuple[str, ...]
-) -> AsyncIterator[None]:
-    """The collector running, and subscribed on every venue (so a run starts only then)."""
-    async with running(service):
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 20
-        while not all(sim.venues[v].has_audience_for(v) for v in venues):
-            assert loop.time() < deadline, "the collector never subscribed"
-            await asyncio.sleep(0.02)
-        yield
+) -> AsyncIterator[Callable[[], Awaitable[None]]]:
+    """The collector running, and ready on every venue (so a run starts only then); yields
+    `stop()`, which returns once the collector has flushed and ended (nothing more can
+    reach the stream after it)."""
+    stop_event = asyncio.Event()
+    task = asyncio.create_task(serve(service, stop=stop_event, shutdown_timeout=10.0))
+
+    async def stop() -> None:
+        stop_event.set()
+        await asyncio.wait_for(asyncio.shield(task), 20)
+
+    try:
+        await until(lambda: all(sim.venues[v].ready_for(v) for v in venues), timeout=20)
+        yield stop
+    finally:
+        await stop()

@@ -33,12 +33,11 @@ async def test_a_sampled_run_arrives_once_each_equal_to_the_ledger(
 ) -> None:
     sim = await make_sim(gate_sampling_ms=100)
     service = gate_service(sim, redis_url)
-    async with collecting(sim, service, VENUES):
+    async with collecting(sim, service, VENUES) as stop:
         run = await sim.control("burst", n=300, rate=1000, duplicate_fraction=0.05)
         await sim.wait_done(timeout=30, run=run["run"])
         ledger = sim.ledger.totals
         assert ledger.count == 300 and sim.ledger.suppressed["gate-usdt"] > 0  # sampled
-        await assert_stream_matches(redis, keys, ledger)
         server = sim.by_name["gate"]
         await until(lambda: server.stats["app_pings"] >= 2)  # futures.ping, answered
         assert all(c.decimal_sizes for c in server.conns)  # X-Gate-Size-Decimal sent
@@ -52,6 +51,7 @@ async def test_a_sampled_run_arrives_once_each_equal_to_the_ledger(
         seen = await notes(redis, keys)
         assert seen["side_convention"] == "order" and seen["side_votes_position"] == "0"
         assert seen["side_basis"].startswith("REST liq_orders history")
+        await assert_stream_matches(redis, keys, ledger, stop)
     events = await stream_events(redis, keys)
     assert {(e.sampled, e.price_kind, e.margin) for e in events} == {(True, "order", "linear")}
 

@@ -32,7 +32,7 @@ async def test_a_run_arrives_once_each_equal_to_the_ledger(
 ) -> None:
     sim = await make_sim(htx_ping_interval=0.1)
     service = htx_service(sim, redis_url)
-    async with collecting(sim, service, VENUES):
+    async with collecting(sim, service, VENUES) as stop:
         run = await sim.control("burst", n=300, rate=600, duplicate_fraction=0.05)
         futures = await sim.control(
             "burst", n=20, rate=200, venue="htx-linear", instrument=f"BTC-USDT-{EXPIRY_CODE}"
@@ -42,7 +42,6 @@ async def test_a_run_arrives_once_each_equal_to_the_ledger(
         ledger = sim.ledger.totals
         assert ledger.count == 320 and ledger.duplicates > 3
         assert {k.split("/")[0] for k in ledger.by_venue_side} == set(VENUES)
-        await assert_stream_matches(redis, keys, ledger)
         server = sim.by_name["htx"]
         # Pings every 0.1 s on each connection, a client dropped after 5 unanswered ones:
         # 30 pings later nobody was dropped, so every one was answered in time.
@@ -50,6 +49,7 @@ async def test_a_run_arrives_once_each_equal_to_the_ledger(
         assert server.stats["ping_timeouts"] == 0
         status = await status_is(redis, keys.collector_status("htx"), connected="1")
         assert status["reconnects"] == "0" and status["deadletters"] == "0"
+        await assert_stream_matches(redis, keys, ledger, stop)
     events = await stream_events(redis, keys)
     dated = [e for e in events if e.instrument == f"BTC-USDT-{EXPIRY_CODE}"]
     assert len({e.id for e in dated}) >= 20 and {e.product for e in dated} == {"htx-linear"}
@@ -105,13 +105,13 @@ async def test_malformed_frames_are_dead_lettered_and_the_totals_stay_exact(
     kinds = ("invalid_json", "missing_field", "wrong_type", "negative", "zero", "nan", "huge")
     await sim.control("faults", malformed_kinds=",".join(kinds))
     service = htx_service(sim, redis_url)
-    async with collecting(sim, service, VENUES):
+    async with collecting(sim, service, VENUES) as stop:
         run = await sim.control("burst", n=200, rate=500, malformed_fraction=0.15)
         await sim.wait_done(timeout=30, run=run["run"])
         ledger = sim.ledger.totals
         assert ledger.malformed > 10
-        await assert_stream_matches(redis, keys, ledger)
         await status_is(redis, keys.collector_status("htx"), deadletters=str(ledger.malformed))
+        await assert_stream_matches(redis, keys, ledger, stop)
 
 
 def _fields(inst: Any) -> dict[str, Any]:
@@ -139,11 +139,11 @@ async def test_a_stalled_connection_is_found_by_ping_and_replaced(
     """Socket open, nothing flows (no pings from HTX, no answers to ours): the quiet period
     gets a protocol ping, its missing answer drops the connection, a fresh one subscribes."""
     sim = await make_sim(htx_ping_interval=0.2)
-    async with collecting(sim, htx_service(sim, redis_url), VENUES):
+    async with collecting(sim, htx_service(sim, redis_url), VENUES) as stop:
         await sim.control("stall", venue="htx-linear")
         await status_is(redis, keys.collector_status("htx"), timeout=15, reconnects="2")
         await until(lambda: all(sim.venues[v].has_audience_for(v) for v in VENUES))
         run = await sim.control("burst", n=20, rate=200)
         await sim.wait_done(timeout=10, run=run["run"])
-        await assert_stream_matches(redis, keys, sim.ledger.totals)
+        await assert_stream_matches(redis, keys, sim.ledger.totals, stop)
     assert await redis.zcard(keys.collector_gaps("htx")) >= 1

@@ -31,7 +31,7 @@ async def test_a_cascade_through_htx_and_gate_equals_the_ledger(
         "LIQMON_GATE_SIDE_CHECK_SECONDS": "0.5",
         "LIQMON_GATE_SIDE_CHECK_DELAY_SECONDS": "0.5",
     }
-    async with collectors_on(sim, env, tmp_path, NAMES):
+    async with collectors_on(sim, env, tmp_path, NAMES) as collectors:
         await sim.control("faults", malformed_fraction=0.03, duplicate_fraction=0.02)
         await sim.control("run", n=1500, rate=1000)
         for venue in ("htx-linear", "gate-usdt"):  # mid-run: both reconnect, nothing lost
@@ -41,7 +41,6 @@ async def test_a_cascade_through_htx_and_gate_equals_the_ledger(
         venues = {k.split("/")[0] for k in ledger.by_venue_side}
         assert venues == {"htx-linear", "htx-inverse", "gate-usdt"}
         assert ledger.count == 1500 and ledger.malformed > 10 and ledger.duplicates > 5
-        await assert_stream_matches(redis, keys, ledger)
         for exchange in ("htx", "gate"):
             status = await status_is(redis, keys.collector_status(exchange), connected="1")
             assert int(status["reconnects"]) >= 1, (exchange, status)
@@ -55,3 +54,4 @@ async def test_a_cascade_through_htx_and_gate_equals_the_ledger(
         await poll_until(confirmed, timeout=15)
         notes = orjson.loads(await redis.hget(gate, "notes") or "{}")
         assert notes["side_convention"] == "order" and notes["side_votes_position"] == "0"
+        await assert_stream_matches(redis, keys, ledger, collectors.stop)

@@ -199,10 +199,10 @@ class VenueServer:
 
     def ready_for(self, venue: Venue) -> bool:
         """True when every instrument `venue` lists reaches a live subscriber: a client that
-        is still subscribing part by part (OKX per instType, Bybit per topic) is not ready.
-        Tests wait on this before they start load, so nothing they count goes to a
-        half-subscribed client. By default a subscription is all or nothing (one
-        all-market stream): any live subscriber."""
+        is still subscribing topic by topic (Bybit) is not ready. Tests wait on this before
+        they start load, so nothing they count goes to a half-subscribed client. The default
+        suits a venue whose one subscription covers every instrument (a wildcard): any live
+        subscriber is ready; a venue subscribed per instrument overrides it."""
         return self.has_audience_for(venue)
 
     def pending_count(self, run: int | None = None) -> int:

@@ -399,7 +399,7 @@ def _collector_env(host: str, ports: Mapping[str, int]) -> dict[str, str]:
 PLUGIN = SimPlugin(
     exchange="gate",
     venues=(VENUE,),
-    ports={"gate": 9112},
+    ports={"gate": 9106},
     instruments=instruments,
     notional=notional,
     servers=_servers,

@@ -414,7 +414,7 @@ def _collector_env(host: str, ports: Mapping[str, int]) -> dict[str, str]:
 PLUGIN = SimPlugin(
     exchange="htx",
     venues=tuple(PATHS.values()),
-    ports={"htx": 9111},
+    ports={"htx": 9105},
     instruments=instruments,
     notional=notional,
     servers=_servers,

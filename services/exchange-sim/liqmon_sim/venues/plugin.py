@@ -104,8 +104,15 @@ def default_weights() -> dict[str, float]:
 
 
 def default_ports() -> dict[str, int]:
-    """Server name -> default port, for every server of every plug-in."""
-    return {name: port for p in plugins() for name, port in p.ports.items()}
+    """Server name -> default port, for every server of every plug-in (each one distinct:
+    compose's demo override reaches every server on its default port)."""
+    ports = {name: port for p in plugins() for name, port in p.ports.items()}
+    taken: dict[int, str] = {}
+    for name, port in ports.items():
+        if port in taken:
+            raise ValueError(f"simulator servers {taken[port]} and {name} share port {port}")
+        taken[port] = name
+    return ports
 
 
 def collector_env(host: str, ports: Mapping[str, int]) -> dict[str, str]:
