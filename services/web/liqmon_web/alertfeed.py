@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from liqmon.alert import alert_document
+from liqmon.backoff import Backoff
 from liqmon.keys import Keys
 from liqmon.logs import LogOnce
 from liqmon_web.sse_frames import sse_frame
@@ -128,18 +129,17 @@ async def run_alert_feed(
     once and handed to every SSE client (`publish`)."""
     log_once = LogOnce(logger)
     last: str | None = None  # the newest id seen; fixed at the tip on the first read
-    backoff = 0.1
+    backoff = Backoff(0.1, 2.0, jitter=0.5)
     while not stopping.is_set():
         try:
             if last is None:
                 newest = await reader.xrevrange(keys.alerts, count=1)
                 last = str(newest[0][0]) if newest else "0-0"
             reply: Any = await reader.xread({keys.alerts: last}, count=100, block=READ_BLOCK_MS)
-            backoff = 0.1
+            backoff.reset()
         except RedisError as exc:
             log_once.warning("alert-feed", "alert feed: %s; retrying", exc)
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 2.0)
+            await asyncio.sleep(backoff.next())
             continue
         entries = as_entries(reply[0][1] if reply else [])
         for sid, fields in entries:
