@@ -76,8 +76,8 @@ def test_parse_decimal_refuses_junk(text: object) -> None:
     "change",
     [
         {"side": "buy"},
-        {"exchange": "kraken"},
-        {"usd_cents": 0},
+        {"exchange": "mexc"},
+        {"usd_cents": -1},
         {"ts": 5},
         {"symbol": ""},
         {"price": Decimal("-1")},
@@ -96,3 +96,22 @@ def test_from_fields_refuses_other_versions_and_missing_fields() -> None:
     del fields["usd"]
     with pytest.raises(InvalidEvent):
         LiquidationEvent.from_fields(fields)
+
+
+def test_a_dust_liquidation_is_valid_at_zero_dollars() -> None:
+    dust = sample(qty=Decimal("1E-9"), usd_cents=0)
+    fields = dust.to_fields()
+    assert fields["usd"] == "0.00"
+    assert LiquidationEvent.from_fields(fields) == dust
+    assert LiquidationEvent.from_fields({**fields, "usd": "-0.00"}) == dust
+    for bad in ("-0.01", "0.001", "-1"):
+        with pytest.raises(InvalidEvent):
+            LiquidationEvent.from_fields({**fields, "usd": bad})
+
+
+def test_a_venue_id_names_the_liquidation() -> None:
+    one = make_event_id("dydx", "dydx-perpetual", "BTC-USD", "long", 1, "2", "3", "fill-1")
+    same = make_event_id("dydx", "dydx-perpetual", "BTC-USD", "short", 9, "5", "7", "fill-1")
+    other = make_event_id("dydx", "dydx-perpetual", "BTC-USD", "long", 1, "2", "3", "fill-2")
+    assert one == same != other
+    assert one != make_event_id("dydx", "dydx-perpetual", "BTC-USD", "long", 1, "2", "3")

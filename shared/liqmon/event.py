@@ -19,13 +19,18 @@ SCHEMA_VERSION: Final = "1"
 
 Side = Literal["long", "short"]
 Margin = Literal["linear", "inverse"]
-PriceKind = Literal["avg_fill", "bankruptcy"]
+#: `fill`: the price of the trade the venue flags as a liquidation (dYdX, Kraken);
+#: `base_price`: the liquidated position's entry price (Bitfinex `BASE_PRICE`).
+PriceKind = Literal["avg_fill", "bankruptcy", "fill", "base_price"]
 
 #: Products by exchange. Adding a venue adds a row here and one collector service.
 PRODUCTS: Final[dict[str, tuple[str, ...]]] = {
     "binance": ("binance-usdm", "binance-coinm"),
     "okx": ("okx-swap", "okx-futures"),
     "bybit": ("bybit-linear", "bybit-inverse"),
+    "dydx": ("dydx-perpetual",),
+    "kraken": ("kraken-inverse", "kraken-linear"),
+    "bitfinex": ("bitfinex-perpetual",),
 }
 #: Venues that publish only a sample (at most one liquidation per symbol per second).
 SAMPLED_EXCHANGES: Final = frozenset({"binance", "okx"})
@@ -59,8 +64,9 @@ def cents_to_str(cents: int) -> str:
     return f"{sign}{whole}.{frac:02d}"
 
 
-def parse_decimal(text: object, name: str) -> Decimal:
-    """Parse an exchange's decimal string, refusing floats, NaN, infinities, <= 0 and junk.
+def parse_decimal(text: object, name: str, *, allow_zero: bool = False) -> Decimal:
+    """Parse an exchange's decimal string, refusing floats, NaN, infinities, <= 0 and junk
+    (0 itself is accepted with `allow_zero`: a stream `usd` of a dust liquidation).
 
     Exchanges send numbers as strings; a JSON number here means a broken or hostile frame,
     and letting it through would reintroduce binary floats.
@@ -71,6 +77,8 @@ def parse_decimal(text: object, name: str) -> Decimal:
         value = Decimal(text)
     except InvalidOperation:
         raise InvalidEvent(f"{name}: not a number: {text!r:.80}") from None
+    if allow_zero and value.is_zero() and value.is_finite():
+        return abs(value)  # "-0.00" is zero, not a sign
     if not value.is_finite() or value <= 0:
         raise InvalidEvent(f"{name}: must be a positive finite number, got {text!r:.80}")
     if not -30 <= value.adjusted() <= 15:
@@ -95,12 +103,20 @@ def make_event_id(
     ts: int,
     qty_venue: Decimal | str,
     price_raw: Decimal | str,
+    venue_id: str | None = None,
 ) -> str:
     """Deterministic id: the same liquidation gives the same id across restarts and replays.
 
     sha256 over the venue's own values (quantity and price as sent, canonicalised), per
-    ../shared/fixtures/wire-formats.md §7.2; the first 32 hex digits.
+    ../shared/fixtures/wire-formats.md §7.2; the first 32 hex digits. A venue that names each
+    liquidation itself (dYdX trade `id`, Kraken `uid`, Bitfinex `POS_ID`) passes `venue_id`
+    and the id is over exchange, product, instrument and that name only: two fills of one
+    liquidation with equal size, price and time are still two events, and a re-sent record
+    whose other values moved (a snapshot's copy) is still the same one.
     """
+    if venue_id is not None:
+        material = "|".join((exchange, product, instrument, "#" + venue_id))
+        return hashlib.sha256(material.encode()).hexdigest()[:32]
     material = "|".join(
         (exchange, product, instrument, side, str(ts), canon(qty_venue), canon(price_raw))
     )
@@ -143,7 +159,8 @@ class LiquidationEvent:
             value: Decimal = getattr(self, name)
             if not value.is_finite() or value <= 0:
                 raise InvalidEvent(f"{name} must be positive and finite, got {value}")
-        if not 0 < self.usd_cents <= to_cents(MAX_USD):
+        # 0 is a real value: a dust liquidation (dYdX trades 1e-9 BTC) still counts, at $0.00.
+        if not 0 <= self.usd_cents <= to_cents(MAX_USD):
             raise InvalidEvent(f"usd out of range: {cents_to_str(self.usd_cents)}")
         if not MIN_TS_MS <= self.ts < MAX_TS_MS:
             raise InvalidEvent(f"ts out of range: {self.ts}")
@@ -195,7 +212,7 @@ class LiquidationEvent:
             ts, recv_ts = int(f["ts"]), int(f["recv_ts"])
         except ValueError:
             raise InvalidEvent("ts/recv_ts must be integers") from None
-        usd = parse_decimal(f["usd"], "usd")
+        usd = parse_decimal(f["usd"], "usd", allow_zero=True)
         if usd != usd.quantize(CENT):
             raise InvalidEvent(f"usd must have at most 2 decimals: {f['usd']!r}")
         return cls(

@@ -262,17 +262,19 @@ def liquidation(
     recv_ts: int,
     qty_venue: Decimal,
     sampled: bool = True,
+    venue_id: str | None = None,
 ) -> LiquidationEvent:
     """Value (`coin_qty_usd` by the event's own `margin`) and build the event; the id is over
     the venue's own quantity and price (§7.2).
 
     Binance and OKX publish a sample (the default `sampled=True`); Bybit's `allLiquidation`
-    publishes every liquidation and passes `sampled=False`.
+    publishes every liquidation and passes `sampled=False`. A venue that names each
+    liquidation (dYdX, Kraken, Bitfinex) passes that name as `venue_id` (see `make_event_id`).
     """
     coin, qty, usd, coin_price = coin_qty_usd(margin, amount, price, base)
     return LiquidationEvent(
         # The id is over the venue's own values (its price, not the per-coin one).
-        id=make_event_id(exchange, product, instrument, side, ts, qty_venue, price),
+        id=make_event_id(exchange, product, instrument, side, ts, qty_venue, price, venue_id),
         exchange=exchange,
         product=product,
         margin=margin,  # type: ignore[arg-type]  # validated by LiquidationEvent
