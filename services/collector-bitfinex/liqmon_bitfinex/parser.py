@@ -129,8 +129,8 @@ def _counted(record: object) -> bool:
         return True
     if record[8] == 1 and type(record[8]) is int:
         return False
-    symbol = record[4]
-    return not (isinstance(symbol, str) and perpetual_coin(symbol) is None)
+    symbol = record[4]  # a name too long to be one is malformed, not another pair
+    return not (isinstance(symbol, str) and len(symbol) <= 64 and perpetual_coin(symbol) is None)
 
 
 def _event(record: object, recv_ts: int) -> LiquidationEvent:
