@@ -44,6 +44,7 @@ from bench._web_clients import clients_process
 from liqmon.embedded_redis import EmbeddedRedis, free_port
 from liqmon.keys import AGGREGATOR_GROUP, Keys
 from liqmon.redis_client import create_redis
+from liqmon_sim.venues.plugin import demo_environment, free_ports
 
 SERVICES = ("exchange-sim", "aggregator", "web", "collector-binance", "collector-okx")
 
@@ -125,21 +126,13 @@ class Pipeline:
         self.redis_server = EmbeddedRedis(tmp / "redis", appendfsync="everysec")
         self.sim_port = free_port()
         self.web_port = free_port()
-        ports = {"usdm": free_port(), "coinm": free_port(), "okx": self.sim_port}
+        ports = {**free_ports(), "okx": self.sim_port}
         env = {k: v for k, v in os.environ.items() if not k.startswith("LIQMON_")}
         env.update(
             REDIS_URL=self.redis_server.url, LIQMON_LOG_LEVEL="WARNING",
             LIQMON_SIM_SCENARIO="quiet", LIQMON_SIM_BINANCE_SAMPLING_MS="0",
             LIQMON_SIM_LEDGER_MAX_ENTRIES="10000", LIQMON_SIM_BINANCE_MAX_MSGS_PER_S="0",
-            LIQMON_SIM_BINANCE_USDM_PORT=str(ports["usdm"]),
-            LIQMON_SIM_BINANCE_COINM_PORT=str(ports["coinm"]),
-            LIQMON_SIM_OKX_PORT=str(ports["okx"]),
-            LIQMON_BINANCE_USDM_WS_URL=f"ws://127.0.0.1:{ports['usdm']}/market",
-            LIQMON_BINANCE_USDM_REST_URL=f"http://127.0.0.1:{ports['usdm']}",
-            LIQMON_BINANCE_COINM_WS_URL=f"ws://127.0.0.1:{ports['coinm']}",
-            LIQMON_BINANCE_COINM_REST_URL=f"http://127.0.0.1:{ports['coinm']}",
-            LIQMON_OKX_WS_URL=f"ws://127.0.0.1:{ports['okx']}/ws/v5/public",
-            LIQMON_OKX_REST_URL=f"http://127.0.0.1:{ports['okx']}",
+            **demo_environment("127.0.0.1", ports),
             LIQMON_WEB_PORT=str(self.web_port),
             LIQMON_WEB_MAX_SSE_CLIENTS="5000", LIQMON_WEB_MAX_SSE_PER_IP="5000",
         )  # fmt: skip

@@ -92,7 +92,10 @@ async def bench_sim(seconds: float) -> tuple[float, float]:
             },
             seconds,
         )
-        while not all(v.has_audience() for v in (sim.usdm, sim.coinm, sim.okx)):
+        while not all(
+            v.has_audience()
+            for v in (sim.server(n) for n in ("binance-usdm", "binance-coinm", "okx"))
+        ):
             await asyncio.sleep(0.01)
         start_count, started = sim.ledger.totals.count, time.perf_counter()
         await asyncio.sleep(seconds - 1.0)

@@ -12,8 +12,11 @@ from pathlib import Path
 
 
 class ServiceProcess:
-    def __init__(self, name: str, env: dict[str, str], log_dir: Path) -> None:
+    def __init__(
+        self, name: str, env: dict[str, str], log_dir: Path, more: tuple[str, ...] = ()
+    ) -> None:
         self.name = name
+        self.more = more  # `liqmon run <name> <more…>` (several collectors in one process)
         self.env = env
         self.log_path = log_dir / f"{name}-{time.monotonic_ns()}.log"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -21,7 +24,7 @@ class ServiceProcess:
     def start(self) -> ServiceProcess:
         log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "liqmon", "run", self.name],
+            [sys.executable, "-m", "liqmon", "run", self.name, *self.more],
             env=self.env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         return self

@@ -16,6 +16,8 @@ import psutil
 import pytest
 
 from liqmon.embedded_redis import free_port
+from liqmon.launcher import planned_services
+from liqmon.venues import VENUES
 
 pytestmark = pytest.mark.slow
 
@@ -47,10 +49,18 @@ def test_up_demo_serves_health_and_leaves_no_process(tmp_path: Path) -> None:
             if health is None:
                 time.sleep(0.25)  # polling an HTTP port: there is no event to wait on
         assert health is not None, (tmp_path / "up.log").read_text()[-3000:]
-        assert health["status"] in ("ok", "degraded")
+        while time.monotonic() < deadline and health["status"] != "ok":
+            time.sleep(0.25)  # the collectors are connecting; health is what there is to poll
+            health = _get_json(f"http://127.0.0.1:{port}/api/health") or health
+        assert health["status"] == "ok", health["reasons"]
         assert (tmp_path / "var" / "redis" / "appendonly").is_dir()  # AOF under ./var
         family = [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
-        assert len(family) >= 5  # redis, simulator, aggregator, web, 2 collectors
+        assert len(family) == 5  # redis, simulator, aggregator, web, ONE collectors process
+        # every venue of the registry collected, all from that one process
+        collectors = health["collectors"]
+        assert set(collectors) == {v.exchange for v in VENUES}
+        assert len({c["pid"] for c in collectors.values()}) == 1
+        assert all(c["connected"] for c in collectors.values())
     finally:
         proc.send_signal(signal.SIGINT)
         code = proc.wait(40)
@@ -76,3 +86,14 @@ def test_up_refuses_a_taken_web_port(tmp_path: Path) -> None:
     assert f"127.0.0.1:{port} is not available" in proc.stderr
     assert "dashboard at" not in proc.stdout
     assert not (tmp_path / "var").exists()  # nothing started, not even Redis
+
+
+def test_up_plans_grouped_or_per_venue_collectors_for_the_enabled_venues() -> None:
+    assert planned_services(demo=True, per_venue=False, venues_text="") == (
+        "exchange-sim", "aggregator", "web", "collectors",
+    )  # fmt: skip
+    assert planned_services(demo=False, per_venue=True, venues_text="okx, binance") == (
+        "aggregator", "web", "collector-binance", "collector-okx",
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="unknown venue"):
+        planned_services(demo=False, per_venue=False, venues_text="okx,mtgox")

@@ -1,11 +1,14 @@
 """The `liqmon` command line: one entry point for every service.
 
     liqmon run <service>   run one service in the foreground (what docker-compose runs)
+    liqmon run collector-a collector-b …
+                           several venues' collectors in one process (also: `run collectors`)
     liqmon up [--demo]     the whole system, supervised (embedded Redis without REDIS_URL)
     liqmon rebuild         recompute all derived state from the event stream
 
-Services are found through a registry of import strings (as uvicorn registers its
-protocols), so adding a venue is one new package plus one line here.
+Services are found through import strings (as uvicorn registers its protocols): the
+collectors come from the venue registry (`liqmon.venues`), so adding a venue adds nothing
+here.
 """
 
 from __future__ import annotations
@@ -19,14 +22,11 @@ from pathlib import Path
 
 from liqmon import __version__
 from liqmon.logs import configure_logging
+from liqmon.venues import VENUES, from_service
 
 SERVICES: dict[str, str] = {
-    "collector-binance": "liqmon_binance.main:main",
-    "collector-okx": "liqmon_okx.main:main",
-    "collector-bybit": "liqmon_bybit.main:main",
-    "collector-dydx": "liqmon_dydx.main:main",
-    "collector-kraken": "liqmon_kraken.main:main",
-    "collector-bitfinex": "liqmon_bitfinex.main:main",
+    **{v.service: f"{v.main_module}:main" for v in VENUES},
+    "collectors": "liqmon.collector.group:main",
     "aggregator": "liqmon_aggregator.main:main",
     "web": "liqmon_web.main:main",
     "exchange-sim": "liqmon_sim.main:main",
@@ -50,6 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     up = sub.add_parser("up", help="run the whole system")
     up.add_argument("--demo", action="store_true", help="also run the exchange simulator")
     up.add_argument("--var", type=Path, default=Path("var"), help="data directory (./var)")
+    up.add_argument(
+        "--collector-per-venue",
+        action="store_true",
+        help="one collector process per venue (default: every venue in one process)",
+    )
     rebuild = sub.add_parser("rebuild", help="recompute derived state from the stream")
     rebuild.add_argument("args", nargs=argparse.REMAINDER)
     return parser
@@ -58,13 +63,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "run":
-        return _load(SERVICES[args.service])(list(args.args))
+        more = list(args.args)
+        if from_service(args.service) and more and all(from_service(a) for a in more):
+            return _load(SERVICES["collectors"])([args.service, *more])
+        return _load(SERVICES[args.service])(more)
     if args.command == "rebuild":
         return _load(REBUILD)(list(args.args))
     configure_logging("up")
     from liqmon.launcher import up
 
-    return asyncio.run(up(demo=args.demo, var_dir=args.var.resolve()))
+    return asyncio.run(
+        up(demo=args.demo, var_dir=args.var.resolve(), per_venue=args.collector_per_venue)
+    )
 
 
 if __name__ == "__main__":

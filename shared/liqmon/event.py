@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Final, Literal, get_args
 
+from liqmon.venues import PRODUCTS as PRODUCTS  # re-exported: what an event may name
+
 SCHEMA_VERSION: Final = "1"
 
 Side = Literal["long", "short"]
@@ -22,18 +24,6 @@ Margin = Literal["linear", "inverse"]
 #: `fill`: the price of the trade the venue flags as a liquidation (dYdX, Kraken);
 #: `base_price`: the liquidated position's entry price (Bitfinex `BASE_PRICE`).
 PriceKind = Literal["avg_fill", "bankruptcy", "fill", "base_price"]
-
-#: Products by exchange. Adding a venue adds a row here and one collector service.
-PRODUCTS: Final[dict[str, tuple[str, ...]]] = {
-    "binance": ("binance-usdm", "binance-coinm"),
-    "okx": ("okx-swap", "okx-futures"),
-    "bybit": ("bybit-linear", "bybit-inverse"),
-    "dydx": ("dydx-perpetual",),
-    "kraken": ("kraken-inverse", "kraken-linear"),
-    "bitfinex": ("bitfinex-perpetual",),
-}
-#: Venues that publish only a sample (at most one liquidation per symbol per second).
-SAMPLED_EXCHANGES: Final = frozenset({"binance", "okx"})
 
 CENT: Final = Decimal("0.01")
 #: Upper bound on one liquidation's notional; anything above is a broken frame, not a trade.
@@ -107,12 +97,12 @@ def make_event_id(
 ) -> str:
     """Deterministic id: the same liquidation gives the same id across restarts and replays.
 
-    sha256 over the venue's own values (quantity and price as sent, canonicalised), per
-    ../shared/fixtures/wire-formats.md §7.2; the first 32 hex digits. A venue that names each
-    liquidation itself (dYdX trade `id`, Kraken `uid`, Bitfinex `POS_ID`) passes `venue_id`
-    and the id is over exchange, product, instrument and that name only: two fills of one
-    liquidation with equal size, price and time are still two events, and a re-sent record
-    whose other values moved (a snapshot's copy) is still the same one.
+    sha256 over the venue's own values (quantity and price as sent, canonicalised); the
+    first 32 hex digits. Canonical text makes `"5.000"` and `"5"` the same liquidation. A
+    venue that names each liquidation itself (dYdX trade `id`, Kraken `uid`, Bitfinex
+    `POS_ID`) passes `venue_id` and the id is over exchange, product, instrument and that
+    name only: two fills of one liquidation with equal size, price and time are still two
+    events, and a re-sent record whose other values moved (a snapshot's copy) is still one.
     """
     if venue_id is not None:
         material = "|".join((exchange, product, instrument, "#" + venue_id))

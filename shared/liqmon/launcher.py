@@ -7,6 +7,9 @@
 - Each child is `python -m liqmon run <service>` in its own session (so a terminal Ctrl-C
   reaches only this supervisor, which then stops children in a safe order) and with
   PR_SET_PDEATHSIG, so that even a SIGKILL of the supervisor leaves no orphans.
+- Collectors: the venues of `LIQMON_VENUES` (default every venue of `liqmon.venues`) run in
+  ONE `collectors` process (`liqmon.collector.group`: each venue supervised on its own), or
+  one process per venue with `--collector-per-venue`.
 - A child that dies is restarted with capped exponential backoff (reset after it has run
   for a minute). Stop order: collectors first (they flush their buffers), then the
   aggregator (it acks its in-flight batch), web, simulator, and Redis last.
@@ -25,16 +28,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from liqmon.embedded_redis import EmbeddedRedis, die_with_parent, free_port
+from liqmon.backoff import Backoff
+from liqmon.embedded_redis import EmbeddedRedis, die_with_parent
+from liqmon.venues import VENUES, parse_venue_list
 
 logger = logging.getLogger("liqmon.up")
 
-START_ORDER = (
-    "exchange-sim", "aggregator", "web", "collector-binance", "collector-okx", "collector-bybit",
-)  # fmt: skip
-STOP_ORDER = (
-    "collector-binance", "collector-okx", "collector-bybit", "aggregator", "web", "exchange-sim",
-)  # fmt: skip
+COLLECTORS = ("collectors", *(v.service for v in VENUES))
+START_ORDER = ("exchange-sim", "aggregator", "web", *COLLECTORS)
+STOP_ORDER = (*COLLECTORS, "aggregator", "web", "exchange-sim")
 STOP_TIMEOUT = 15.0
 
 
@@ -72,37 +74,20 @@ class Child:
             await proc.wait()
 
 
-def sim_collector_urls(host: str, usdm: int, coinm: int, okx: int, bybit: int) -> dict[str, str]:
-    """The collectors' URL variables for an exchange simulator on these ports (its own
-    `urls` and `liqmon up --demo` both use this, so the paths cannot drift apart)."""
-    return {
-        "LIQMON_BINANCE_USDM_WS_URL": f"ws://{host}:{usdm}/market",
-        "LIQMON_BINANCE_USDM_REST_URL": f"http://{host}:{usdm}",
-        "LIQMON_BINANCE_COINM_WS_URL": f"ws://{host}:{coinm}",
-        "LIQMON_BINANCE_COINM_REST_URL": f"http://{host}:{coinm}",
-        "LIQMON_OKX_WS_URL": f"ws://{host}:{okx}/ws/v5/public",
-        "LIQMON_OKX_REST_URL": f"http://{host}:{okx}",
-        "LIQMON_BYBIT_WS_URL": f"ws://{host}:{bybit}/v5/public",
-        "LIQMON_BYBIT_REST_URL": f"http://{host}:{bybit}",
-    }
-
-
 def demo_environment(host: str = "127.0.0.1") -> dict[str, str]:
-    """Simulator ports and the collector URLs that point at them."""
-    usdm, coinm, okx, bybit = free_port(), free_port(), free_port(), free_port()
+    """Free ports for every simulator server and the collector URLs that point at them."""
+    # the simulator is the one service the launcher must know to wire the demo together
+    from liqmon_sim.venues.plugin import demo_environment as sim_environment
+    from liqmon_sim.venues.plugin import free_ports
+
     return {
-        "LIQMON_SIM_HOST": host,
-        "LIQMON_SIM_BINANCE_USDM_PORT": str(usdm),
-        "LIQMON_SIM_BINANCE_COINM_PORT": str(coinm),
-        "LIQMON_SIM_OKX_PORT": str(okx),
-        "LIQMON_SIM_BYBIT_PORT": str(bybit),
+        **sim_environment(host, free_ports()),
         "LIQMON_SIM_SCENARIO": os.environ.get("LIQMON_SIM_SCENARIO", "demo"),
-        **sim_collector_urls(host, usdm, coinm, okx, bybit),
     }
 
 
 async def _supervise(child: Child, stop: asyncio.Event) -> None:
-    backoff = 0.5
+    pacing = Backoff(initial=0.5, maximum=30.0)
     while not stop.is_set():
         await child.start()
         assert child.process is not None
@@ -110,7 +95,9 @@ async def _supervise(child: Child, stop: asyncio.Event) -> None:
         if stop.is_set() or child.stopping:
             return
         ran = time.monotonic() - child.started_at
-        backoff = 0.5 if ran > 60 else min(backoff * 2, 30.0)
+        if ran > 60:
+            pacing.reset()
+        backoff = pacing.next()
         child.restarts += 1
         logger.error(
             "%s exited with %s after %.1fs; restart #%d in %.1fs",
@@ -135,7 +122,23 @@ def port_taken(host: str, port: str) -> str | None:
     return None
 
 
-async def up(demo: bool, var_dir: Path, services: tuple[str, ...] = START_ORDER) -> int:
+def planned_services(demo: bool, per_venue: bool, venues_text: str) -> tuple[str, ...]:
+    """What `liqmon up` runs: the simulator (demo), aggregator, web, and the enabled venues'
+    collectors (`LIQMON_VENUES`, default every venue), grouped in one `collectors` process
+    unless `per_venue`. Raises ValueError naming an unknown venue."""
+    venues = parse_venue_list(venues_text)
+    collectors = [v.service for v in venues] if per_venue else ["collectors"]
+    wanted = {"aggregator", "web", *collectors, *(["exchange-sim"] if demo else [])}
+    return tuple(name for name in START_ORDER if name in wanted)
+
+
+async def up(demo: bool, var_dir: Path, per_venue: bool = False) -> int:
+    try:
+        venues = parse_venue_list(os.environ.get("LIQMON_VENUES", ""))
+        services = planned_services(demo, per_venue, os.environ.get("LIQMON_VENUES", ""))
+    except ValueError as exc:
+        sys.stderr.write(f"liqmon: LIQMON_VENUES: {exc}\n")
+        return 2
     host = os.environ.get("LIQMON_WEB_HOST", "127.0.0.1")
     port = os.environ.get("LIQMON_WEB_PORT", "8000")
     if "web" in services and (problem := port_taken(host, port)):
@@ -161,12 +164,9 @@ async def up(demo: bool, var_dir: Path, services: tuple[str, ...] = START_ORDER)
         logger.info("embedded redis on %s (AOF in %s)", redis.url, var_dir / "redis")
     if demo:
         env.update(demo_environment())
-    else:
-        services = tuple(s for s in services if s != "exchange-sim")
-
-    # the web's health expects exactly the collectors started here (unless set explicitly)
-    venues = [s.removeprefix("collector-") for s in services if s.startswith("collector-")]
-    env.setdefault("LIQMON_WEB_EXPECTED_COLLECTORS", ",".join(venues))
+    # the web's health expects exactly the venues collected here (unless set explicitly)
+    env.setdefault("LIQMON_WEB_EXPECTED_COLLECTORS", ",".join(v.exchange for v in venues))
+    env["LIQMON_COLLECTORS"] = ",".join(v.exchange for v in venues)
     children = {name: Child(name, env) for name in services}
     tasks = [asyncio.create_task(_supervise(c, stop), name=c.name) for c in children.values()]
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host

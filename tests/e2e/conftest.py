@@ -24,6 +24,7 @@ from liqmon.embedded_redis import EmbeddedRedis, free_port
 from liqmon.keys import Keys
 from liqmon.redis_client import create_redis
 from liqmon_aggregator.testing import backlog
+from liqmon_sim.venues.plugin import demo_environment, free_ports
 from tests.procs import ServiceProcess
 
 COLLECTORS = ("collector-binance", "collector-okx")
@@ -62,23 +63,10 @@ class Stack:
     def __init__(self, redis_url: str, log_dir: Path, env: dict[str, str]) -> None:
         self.redis_url = redis_url
         self.log_dir = log_dir
-        self.ports = {v: free_port() for v in SIM_VENUES}
+        self.ports = free_ports()
         self.sim_url = f"http://127.0.0.1:{self.ports['okx']}"
         self.env = {**env, **FAST_ENV, "REDIS_URL": redis_url}
-        self.env.update(
-            {
-                "LIQMON_SIM_BINANCE_USDM_PORT": str(self.ports["binance-usdm"]),
-                "LIQMON_SIM_BINANCE_COINM_PORT": str(self.ports["binance-coinm"]),
-                "LIQMON_SIM_OKX_PORT": str(self.ports["okx"]),
-                "LIQMON_SIM_BYBIT_PORT": str(free_port()),  # not collected here; never 9104
-                "LIQMON_BINANCE_USDM_WS_URL": f"ws://127.0.0.1:{self.ports['binance-usdm']}/market",
-                "LIQMON_BINANCE_USDM_REST_URL": f"http://127.0.0.1:{self.ports['binance-usdm']}",
-                "LIQMON_BINANCE_COINM_WS_URL": f"ws://127.0.0.1:{self.ports['binance-coinm']}",
-                "LIQMON_BINANCE_COINM_REST_URL": f"http://127.0.0.1:{self.ports['binance-coinm']}",
-                "LIQMON_OKX_WS_URL": f"ws://127.0.0.1:{self.ports['okx']}/ws/v5/public",
-                "LIQMON_OKX_REST_URL": f"http://127.0.0.1:{self.ports['okx']}",
-            }
-        )
+        self.env.update(demo_environment("127.0.0.1", self.ports))
         self.procs: dict[str, ServiceProcess] = {}
         self.web_urls: dict[str, str] = {}
         self.http = httpx.AsyncClient(timeout=60)

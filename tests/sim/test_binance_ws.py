@@ -65,7 +65,7 @@ async def test_subscribe_ack_list_and_errors_match_binance(make_sim):
             while True:
                 await asyncio.wait_for(ws.recv(), 5)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
-    assert sim.usdm.stats["rate_limit_closes"] == 1
+    assert sim.server("binance-usdm").stats["rate_limit_closes"] == 1
 
 
 async def test_usdm_raw_combined_and_symbol_frames_have_the_fixture_shapes(make_sim):
@@ -117,11 +117,11 @@ async def test_coinm_paths_and_frame_shape(make_sim):
 
 async def test_legacy_root_accepts_the_handshake_but_never_pushes(make_sim):
     sim = await make_sim(binance_sampling_ms=0)
-    port = sim.usdm.port
+    port = sim.server("binance-usdm").port
     legacy = await connect(f"ws://127.0.0.1:{port}/ws/!forceOrder@arr")
     current = await connect(f"ws://127.0.0.1:{port}/market/ws/!forceOrder@arr")
     async with legacy, current:
-        await until(lambda: len(sim.usdm.conns) == 2)
+        await until(lambda: len(sim.server("binance-usdm").conns) == 2)
         await sim.control("burst", n=4, venue="binance-usdm")
         assert len(await recv_n(current, 4)) == 4
         assert await drain(legacy, quiet=0.3) == []
@@ -134,13 +134,13 @@ async def test_server_pings_and_drops_a_client_that_stops_ponging(make_sim):
         deaf = await connect(f"{base}/ws/!forceOrder@arr")
         assert deaf.transport is not None
         deaf.transport.pause_reading()  # the client's pongs stop
-        await until(lambda: sim.usdm.stats["ping_timeouts"] == 1, timeout=5)
+        await until(lambda: sim.server("binance-usdm").stats["ping_timeouts"] == 1, timeout=5)
         deaf.transport.resume_reading()
         with pytest.raises(ConnectionClosed):
             await asyncio.wait_for(deaf.recv(), 5)
-        assert sim.usdm.stats["pings_sent"] >= 5
+        assert sim.server("binance-usdm").stats["pings_sent"] >= 5
         await healthy.ping()  # still open: it answered every ping
-        assert len([c for c in sim.usdm.conns if c.open]) == 1
+        assert len([c for c in sim.server("binance-usdm").conns if c.open]) == 1
 
 
 async def test_connection_is_closed_at_the_maximum_lifetime(make_sim):
@@ -152,13 +152,13 @@ async def test_connection_is_closed_at_the_maximum_lifetime(make_sim):
     lived = time.monotonic() - started
     assert 0.45 <= lived < 3.0
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1000
-    assert sim.coinm.stats["lifetime_closes"] == 1
+    assert sim.server("binance-coinm").stats["lifetime_closes"] == 1
 
 
 async def test_sampling_pushes_only_the_latest_per_symbol_per_window(make_sim):
     sim = await make_sim(binance_sampling_ms=200)
     async with connect(f"{sim.urls['LIQMON_BINANCE_USDM_WS_URL']}/ws/!forceOrder@arr") as ws:
-        await until(lambda: sim.usdm.has_audience())
+        await until(lambda: sim.server("binance-usdm").has_audience())
         # 3 emitted, generated at 300/s: most are replaced in their slot before a boundary
         await sim.control("burst", n=3, rate=300, venue="binance-usdm", instrument="ETHUSDT")
         frames = [json.loads(m) for m in await recv_n(ws, 3)]
@@ -176,13 +176,15 @@ async def test_sampling_pushes_only_the_latest_per_symbol_per_window(make_sim):
 async def test_stall_stops_pings_pongs_and_data_until_resumed(make_sim):
     sim = await make_sim(binance_sampling_ms=0, binance_ping_interval=0.1, binance_pong_timeout=0.3)
     async with connect(f"{sim.urls['LIQMON_BINANCE_USDM_WS_URL']}/ws/!forceOrder@arr") as ws:
-        await until(lambda: sim.usdm.stats["pings_sent"] >= 1)
+        await until(lambda: sim.server("binance-usdm").stats["pings_sent"] >= 1)
         assert (await sim.control("stall", venue="binance-usdm", seconds=0.8))["stalled"] == 1
-        pings = sim.usdm.stats["pings_sent"]
+        pings = sim.server("binance-usdm").stats["pings_sent"]
         pong = await ws.ping()
         await sim.control("burst", n=2, venue="binance-usdm")  # nobody live: waits
         await asyncio.sleep(0.5)
-        assert not pong.done() and sim.usdm.stats["pings_sent"] == pings
-        assert sim.usdm.stats["ping_timeouts"] == 0  # a frozen server judges nobody
+        assert not pong.done() and sim.server("binance-usdm").stats["pings_sent"] == pings
+        assert (
+            sim.server("binance-usdm").stats["ping_timeouts"] == 0
+        )  # a frozen server judges nobody
         await asyncio.wait_for(pong, 5)  # resumed by itself after 0.8 s
         assert len(await recv_n(ws, 2)) == 2

@@ -64,5 +64,5 @@ async def test_three_collectors_through_faults_keep_the_totals_exact(
         venues = {k.split("/")[0] for k in ledger.by_venue_side}
         assert {"bybit-linear", "okx", "binance-usdm"} <= venues
         assert ledger.malformed > 10 and ledger.duplicates > 5
-        assert sim.bybit.stats["drops_drop"] >= 2
+        assert sim.server("bybit").stats["drops_drop"] >= 2
         await assert_stream_matches(redis, keys, ledger)

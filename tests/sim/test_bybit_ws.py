@@ -90,7 +90,7 @@ async def test_subscribe_ack_refusals_and_pong_match_the_fixtures(make_sim):
             assert refusal["success"] is False and refusal["ret_msg"], refusal
         await ws.send('{"op":"unsubscribe","args":["allLiquidation.ETHUSDT"]}')
         assert (await recv_json(ws))["success"] is True
-        conn = next(iter(sim.bybit.conns))
+        conn = next(iter(sim.server("bybit").conns))
         assert conn.topics == {"allLiquidation.BTCUSDT"}  # SOLUSDT was not subscribed
 
 

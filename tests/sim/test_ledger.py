@@ -27,7 +27,12 @@ async def _clients(sim: Any) -> dict[str, ClientConnection]:
         ),
         "okx": await okx_subscribed(urls["LIQMON_OKX_WS_URL"]),
     }
-    await until(lambda: all(v.has_audience() for v in (sim.usdm, sim.coinm, sim.okx)))
+    await until(
+        lambda: all(
+            v.has_audience()
+            for v in (sim.server(n) for n in ("binance-usdm", "binance-coinm", "okx"))
+        )
+    )
     return clients
 
 
@@ -218,4 +223,4 @@ async def test_disconnect_modes_and_storm(make_sim):
         if closes == 3:
             break
         ws = await okx_subscribed(url)  # reconnect, like a collector would
-    assert sim.okx.stats["drops_drop"] == 4  # one single drop above, three in the storm
+    assert sim.server("okx").stats["drops_drop"] == 4  # one single drop above, three in the storm

@@ -92,7 +92,7 @@ async def test_idle_connections_are_closed_unless_the_client_pings(make_sim):
     await pinger.send("ping")
     assert await asyncio.wait_for(pinger.recv(), 5) == "pong"
     await pinger.close()
-    assert sim.okx.stats["idle_closes"] == 1
+    assert sim.server("okx").stats["idle_closes"] == 1
 
 
 async def test_notice_64008_then_close(make_sim):
@@ -135,6 +135,6 @@ async def test_stall_keeps_the_socket_open_but_silent(make_sim):
         assert (await sim.control("stall", venue="okx"))["stalled"] == 1
         await ws.send("ping")
         assert await drain(ws, quiet=0.6) == []  # no pong, no idle close, no data
-        assert not sim.okx.has_audience()
+        assert not sim.server("okx").has_audience()
         await sim.control("resume", venue="okx")
         assert await asyncio.wait_for(ws.recv(), 5) == "pong"  # the queued ping is answered

@@ -7,7 +7,7 @@ import json
 
 import httpx
 
-from liqmon.embedded_redis import free_port
+from liqmon_sim.venues.plugin import demo_environment, free_ports
 from tests.procs import running
 from tests.sim.conftest import okx_subscribed, recv_n
 
@@ -28,14 +28,11 @@ async def _wait_stats(base: str, timeout: float = 20.0) -> dict:
 
 
 async def test_liqmon_run_exchange_sim_answers_stats_and_control(service_env, tmp_path):
-    usdm, coinm, okx = free_port(), free_port(), free_port()
+    ports = free_ports()
+    okx = ports["okx"]
     env = dict(service_env)
     env.update(
-        LIQMON_SIM_HOST="127.0.0.1",
-        LIQMON_SIM_BINANCE_USDM_PORT=str(usdm),
-        LIQMON_SIM_BINANCE_COINM_PORT=str(coinm),
-        LIQMON_SIM_OKX_PORT=str(okx),
-        LIQMON_SIM_BYBIT_PORT=str(free_port()),
+        demo_environment("127.0.0.1", ports),
         LIQMON_SIM_SCENARIO="quiet",
         LIQMON_SIM_OKX_BATCH_MS="0",
         LIQMON_SIM_LEDGER_PATH=str(tmp_path / "ledger.jsonl"),
@@ -53,7 +50,9 @@ async def test_liqmon_run_exchange_sim_answers_stats_and_control(service_env, tm
             assert reply.status_code == 200, reply.text
             pushes = [json.loads(m) for m in await recv_n(ws, 5)]
             assert {p["arg"]["channel"] for p in pushes} == {"liquidation-orders"}
-            ledger = (await client.get(f"http://127.0.0.1:{usdm}/_sim/ledger")).json()
+            ledger = (
+                await client.get(f"http://127.0.0.1:{ports['binance-usdm']}/_sim/ledger")
+            ).json()
             assert ledger["totals"]["count"] == 5 and len(ledger["entries"]) == 5
         assert proc.alive()
         assert proc.stop() == 0

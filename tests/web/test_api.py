@@ -138,11 +138,11 @@ async def test_openapi_and_docs(web: Web) -> None:
     spec = (await web.client.get("/openapi.json")).json()
     assert {
         "/api/liquidations", "/api/summary", "/api/symbols/{symbol}", "/api/series",
-        "/api/health", "/api/stream", "/metrics",
+        "/api/health", "/api/stream", "/api/venues", "/metrics",
     } <= set(spec["paths"])  # fmt: skip
     assert "text/event-stream" in spec["paths"]["/api/stream"]["get"]["responses"]["200"]["content"]
     assert (await web.client.get("/docs")).status_code == 200
-    assert "Binance, OKX and Bybit" in spec["info"]["summary"]
+    assert "across exchanges" in spec["info"]["summary"]
     params = {p["name"]: p for p in spec["paths"]["/api/liquidations"]["get"]["parameters"]}
     assert "`ts`" in params["since"]["description"]
     assert "10 minutes after `until`" in params["until"]["description"]

@@ -10,7 +10,9 @@ from redis.asyncio import Redis
 
 from liqmon.embedded_redis import EmbeddedRedis
 from liqmon.keys import AGGREGATOR_GROUP, Keys
+from liqmon.venues import VENUES
 from liqmon_web.models import Health
+from liqmon_web.settings import WebSettings
 from tests.web.conftest import Web
 from tests.web.helpers import live_server, make_event, now_ms, settings_for, xadd_now
 
@@ -99,6 +101,21 @@ async def test_expected_collectors_are_configurable(
         body = (await client.get("/api/health")).json()
     assert body["status"] == "ok"
     assert set(body["collectors"]) == {"okx"}
+
+
+def test_every_venue_of_the_registry_is_expected_by_default(redis_url: str) -> None:
+    settings = WebSettings(redis_url=redis_url)
+    assert settings.web_expected_collectors == [v.exchange for v in VENUES]
+
+
+async def test_venues_lists_the_registry(web: Web) -> None:
+    body = (await web.client.get("/api/venues")).json()
+    assert [v["exchange"] for v in body] == [v.exchange for v in VENUES]
+    bybit = next(v for v in body if v["exchange"] == "bybit")
+    assert bybit == {
+        "exchange": "bybit", "name": "Bybit", "products": ["bybit-linear", "bybit-inverse"],
+        "sampled": False,
+    }  # fmt: skip
 
 
 async def test_down_when_redis_stops_and_back_when_it_returns(redis: Redis) -> None:

@@ -160,7 +160,6 @@ def _event(record: object, recv_ts: int) -> LiquidationEvent:
         ts=_mts(record[2]),
         recv_ts=recv_ts,
         qty_venue=abs(amount),
-        sampled=False,
         venue_id=str(pos_id),
     )
 

@@ -156,7 +156,6 @@ class AllLiquidationParser:
             ts=ts,
             recv_ts=recv_ts,
             qty_venue=size,
-            sampled=False,
         )
 
     def _base(self, symbol: str) -> str:

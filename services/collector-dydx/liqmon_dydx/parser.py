@@ -146,7 +146,6 @@ class TradesParser:
             ts=iso_ms(fields.get("createdAt")),
             recv_ts=recv_ts,
             qty_venue=size,
-            sampled=False,
             venue_id=text_field(fields, "id")[:128],
         )
 

@@ -178,7 +178,6 @@ class TradeParser:
             ts=ts,
             recv_ts=recv_ts,
             qty_venue=qty,
-            sampled=False,
             venue_id=uid,
         )
 

@@ -16,10 +16,8 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Literal
 
-Venue = Literal["binance-usdm", "binance-coinm", "okx", "bybit-linear", "bybit-inverse"]
-VENUES: tuple[Venue, ...] = (
-    "binance-usdm", "binance-coinm", "okx", "bybit-linear", "bybit-inverse",
-)  # fmt: skip
+#: A simulator venue name (`okx`, `bybit-linear`, ...): see `liqmon_sim.venues.plugin`.
+Venue = str
 #: Bybit's month code of the simulator's quarterly expiry (inverse `BTCUSDZ26`).
 BYBIT_EXPIRY = ("Z26", "25DEC26")
 
@@ -58,7 +56,7 @@ COTI 0.022 0.05 -   CNPY 0.416 0.05 o   XEC 0.0000185 0.05 k   LUNC 0.00006 0.1 
 RATS 0.00005 0.05 k   CAT 0.000008 0.05 k   BABYDOGE 0.0000000012 0.05 M   CHEEMS 0.0000012 0.05 k
 MOG 0.0000006 0.05 X   XAI 0.05 0.05 -   ARKM 0.45 0.1 o   AEVO 0.1 0.05 -   ALT 0.03 0.05 -
 """
-_PREFIXES = {"k": 1000, "M": 1_000_000, "X": 1_000_000}
+MULTIPLIER_PREFIXES = {"k": 1000, "M": 1_000_000, "X": 1_000_000}
 _PREFIX_NAMES = {"k": "1000", "M": "1M", "X": "1000000"}
 
 
@@ -100,16 +98,16 @@ class Instrument:
 
     @property
     def lot_decimals(self) -> int:
-        return _decimals(self.lot)
+        return decimals(self.lot)
 
 
-def _pow10(exp: int) -> Decimal:
+def pow10(exp: int) -> Decimal:
     return Decimal(1).scaleb(exp)
 
 
 def tick_for(price: float) -> Decimal:
     """About six significant digits of price (BTC 0.1, ETH 0.01), never finer than 1e-12."""
-    return _pow10(max(-12, math.floor(math.log10(price)) - 5))
+    return pow10(max(-12, math.floor(math.log10(price)) - 5))
 
 
 @lru_cache(maxsize=256)
@@ -118,7 +116,7 @@ def exponent(step: Decimal) -> int:
     return int(step.as_tuple().exponent)
 
 
-def _decimals(step: Decimal) -> int:
+def decimals(step: Decimal) -> int:
     return max(0, -exponent(step))
 
 
@@ -130,14 +128,14 @@ def parse_coins(table: str = _COINS) -> list[Coin]:
     ]
 
 
-def _binance_usdm(coin: Coin) -> list[Instrument]:
-    prefix = next((p for p in coin.flags if p in _PREFIXES), "")
-    mult = _PREFIXES.get(prefix, 1)
+def binance_usdm_instruments(coin: Coin) -> list[Instrument]:
+    prefix = next((p for p in coin.flags if p in MULTIPLIER_PREFIXES), "")
+    mult = MULTIPLIER_PREFIXES.get(prefix, 1)
     base = _PREFIX_NAMES.get(prefix, "") + coin.name
     unit_price = coin.price * mult
     tick = tick_for(unit_price)
-    lot = min(Decimal(1), max(Decimal("0.001"), _pow10(math.floor(math.log10(0.5 / unit_price)))))
-    pdec = max(_decimals(tick), 2 if unit_price >= 1000 else 0)
+    lot = min(Decimal(1), max(Decimal("0.001"), pow10(math.floor(math.log10(0.5 / unit_price)))))
+    pdec = max(decimals(tick), 2 if unit_price >= 1000 else 0)
     quotes = [("USDT", 1.0)] + ([("USDC", 0.12)] if "u" in coin.flags else [])
     out = []
     for quote, factor in quotes:
@@ -159,7 +157,7 @@ def _binance_usdm(coin: Coin) -> list[Instrument]:
     return out
 
 
-def _binance_coinm(coin: Coin) -> list[Instrument]:
+def binance_coinm_instruments(coin: Coin) -> list[Instrument]:
     if "c" not in coin.flags:
         return []
     size = Decimal(100) if coin.name == "BTC" else Decimal(10)
@@ -171,7 +169,7 @@ def _binance_coinm(coin: Coin) -> list[Instrument]:
     return [
         Instrument(
             "binance-coinm", name, coin.name, "inverse", "USD", dated, 1, size, Decimal(1),
-            tick, _decimals(tick), Decimal(1), coin.weight * factor * 0.5, coin.name, pair,
+            tick, decimals(tick), Decimal(1), coin.weight * factor * 0.5, coin.name, pair,
         )
         for name, dated, factor in names
     ]  # fmt: skip
@@ -183,12 +181,12 @@ def _okx_lot(contract_usd: float) -> Decimal:
     return Decimal("0.1") if contract_usd >= 10 else Decimal(1)
 
 
-def _okx(coin: Coin) -> list[Instrument]:
+def okx_instruments(coin: Coin) -> list[Instrument]:
     out = []
     tick = tick_for(coin.price)
-    pdec = _decimals(tick)
+    pdec = decimals(tick)
     if "o" in coin.flags:
-        ct_val = _pow10(math.floor(math.log10(1000 / coin.price)))
+        ct_val = pow10(math.floor(math.log10(1000 / coin.price)))
         lot = _okx_lot(float(ct_val) * coin.price)
         quotes = [("USDT", 1.0)] + ([("USDC", 0.08)] if "u" in coin.flags else [])
         for quote, factor in quotes:
@@ -224,20 +222,20 @@ def _okx(coin: Coin) -> list[Instrument]:
 _BYBIT_PREFIX_NAMES = {"k": "1000", "M": "1000000", "X": "1000000"}
 
 
-def _bybit(coin: Coin) -> list[Instrument]:
+def bybit_instruments(coin: Coin) -> list[Instrument]:
     """Bybit: a USDT perpetual for every coin (`1000PEPEUSDT`; SHIB as Bybit's `SHIB1000USDT`),
     USDC perpetuals `BTCPERP`, USDT quarterlies `BTCUSDT-25DEC26`, and inverse contracts of
     1 USD each (`BTCUSD`, `BTCUSDZ26`) for the coins Binance lists on COIN-M."""
-    prefix = next((p for p in coin.flags if p in _PREFIXES), "")
-    mult = _PREFIXES.get(prefix, 1)
+    prefix = next((p for p in coin.flags if p in MULTIPLIER_PREFIXES), "")
+    mult = MULTIPLIER_PREFIXES.get(prefix, 1)
     if coin.name == "SHIB":
         base = f"{coin.name}1000"
     else:
         base = _BYBIT_PREFIX_NAMES.get(prefix, "") + coin.name
     unit_price = coin.price * mult
     tick = tick_for(unit_price)
-    lot = min(Decimal(1), max(Decimal("0.001"), _pow10(math.floor(math.log10(0.5 / unit_price)))))
-    pdec = max(_decimals(tick), 2 if unit_price >= 1000 else 0)
+    lot = min(Decimal(1), max(Decimal("0.001"), pow10(math.floor(math.log10(0.5 / unit_price)))))
+    pdec = max(decimals(tick), 2 if unit_price >= 1000 else 0)
     linear = [(f"{base}USDT", "USDT", False, 0.8)]
     if "u" in coin.flags:
         linear.append((f"{base}PERP", "USDC", False, 0.08))
@@ -258,7 +256,7 @@ def _bybit(coin: Coin) -> list[Instrument]:
         out += [
             Instrument(
                 "bybit-inverse", name, coin.name, "inverse", "USD", dated, 1, Decimal(1),
-                Decimal(1), ctick, _decimals(ctick), Decimal(1), coin.weight * factor,
+                Decimal(1), ctick, decimals(ctick), Decimal(1), coin.weight * factor,
                 coin.name, f"{coin.name}USD",
             )
             for name, dated, factor in inverse
@@ -271,10 +269,13 @@ class Catalog:
 
     def __init__(self, coins: list[Coin] | None = None) -> None:
         self.coins: dict[str, Coin] = {c.name: c for c in (coins or parse_coins())}
-        self.by_venue: dict[Venue, dict[str, Instrument]] = {v: {} for v in VENUES}
+        from liqmon_sim.venues.plugin import plugins, sim_venues  # plug-ins import this module
+
+        self.by_venue: dict[Venue, dict[str, Instrument]] = {v: {} for v in sim_venues()}
         for coin in self.coins.values():
-            for inst in _binance_usdm(coin) + _binance_coinm(coin) + _okx(coin) + _bybit(coin):
-                self.by_venue[inst.venue][inst.inst_id] = inst
+            for plugin in plugins():
+                for inst in plugin.instruments(coin):
+                    self.by_venue[inst.venue][inst.inst_id] = inst
         self.version = 0  # bumped on every change so weighted pickers can rebuild
 
     def get(self, venue: Venue, inst_id: str) -> Instrument | None:
@@ -303,11 +304,11 @@ class Catalog:
             raise ValueError("price must be a positive number")
         self.coins.setdefault(coin_name, Coin(coin_name, price, weight, "o"))
         inverse = quote == "USD"
-        size = ct_val or (Decimal(10) if inverse else _pow10(math.floor(math.log10(1000 / price))))
+        size = ct_val or (Decimal(10) if inverse else pow10(math.floor(math.log10(1000 / price))))
         tick = tick_for(price)
         inst = Instrument(
             "okx", inst_id, coin_name, "inverse" if inverse else "linear", quote, False, 1, size,
-            Decimal(1), tick, _decimals(tick),
+            Decimal(1), tick, decimals(tick),
             Decimal(1) if inverse else _okx_lot(float(size) * price), weight, coin_name,
             f"{coin_name}-{quote}", listed_ms=rest_visible_ms, rest_visible_ms=rest_visible_ms,
         )  # fmt: skip

@@ -33,9 +33,12 @@ import math
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, cast
 
-from liqmon_sim.catalog import VENUES, Venue
+from liqmon_sim.catalog import Venue
 from liqmon_sim.faults import MALFORMED_KINDS
 from liqmon_sim.venues.base import DROP_MODES, DropMode, now_ms
+from liqmon_sim.venues.binance import BinanceServer
+from liqmon_sim.venues.okx import OkxServer
+from liqmon_sim.venues.plugin import sim_venues
 
 if TYPE_CHECKING:
     from liqmon_sim.simulator import ExchangeSimulator
@@ -47,10 +50,11 @@ class ControlError(ValueError):
 
 def _venues(params: dict[str, Any]) -> tuple[Venue, ...]:
     venue = params.pop("venue", None)
+    known = sim_venues()
     if venue in (None, "", "all"):
-        return VENUES
-    if venue not in VENUES:
-        raise ControlError(f"venue must be one of {', '.join(VENUES)} or all, got {venue!r}")
+        return known
+    if venue not in known:
+        raise ControlError(f"venue must be one of {', '.join(known)} or all, got {venue!r}")
     return (cast(Venue, venue),)
 
 
@@ -221,13 +225,16 @@ async def _sampling(sim: ExchangeSimulator, p: dict[str, Any]) -> dict[str, Any]
     value = _number(p, "ms", None)
     if value is None or math.isinf(value):
         raise ControlError("ms is required (0 disables sampling)")
-    sim.binance_options.sampling_ms = int(value)
+    for server in sim.servers:
+        if isinstance(server, BinanceServer):  # the two products share their options
+            server.options.sampling_ms = int(value)
     return {"ms": int(value)}
 
 
 async def _notice(sim: ExchangeSimulator, p: dict[str, Any]) -> dict[str, Any]:
-    delay = _number(p, "delay", sim.okx_options.notice_delay) or 0.0
-    okx = sim.okx
+    okx = sim.server("okx")
+    assert isinstance(okx, OkxServer)
+    delay = _number(p, "delay", okx.options.notice_delay) or 0.0
     count = len([c for c in okx.conns if c.live])
     sim.spawn(okx.notice_all(delay), "sim.okx-notice")
     return {"noticed": count, "close_after": delay}

@@ -25,9 +25,11 @@ NEEDS_SPEC = frozenset({"unknown_instrument", "non_ascii_symbol"})
 
 
 def kinds_for(venue: str, kinds: tuple[str, ...]) -> tuple[str, ...]:
-    """The kinds that are unambiguously broken on `venue` (falls back to `kinds`). Bybit's USD
-    value needs no spec either (linear v × p, inverse v)."""
-    if venue not in ("binance-usdm", "bybit-linear", "bybit-inverse"):
+    """The kinds that are unambiguously broken on `venue` (falls back to `kinds`): where USD
+    follows from the frame alone (`SimPlugin.spec_free`), not the spec-less ones."""
+    from liqmon_sim.venues.plugin import by_venue  # plug-ins import this module
+
+    if venue not in by_venue()[venue].spec_free:
         return kinds
     return tuple(k for k in kinds if k not in NEEDS_SPEC) or kinds
 

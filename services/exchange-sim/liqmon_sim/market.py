@@ -44,16 +44,11 @@ def round_cents(usd: Decimal) -> Decimal:
 
 
 def notional_usd(inst: Instrument, qty: Decimal, price: Decimal) -> Decimal:
-    """Exact USD value of a liquidation in the simulator's own terms (not rounded)."""
-    if inst.venue in ("binance-usdm", "bybit-linear"):
-        return qty * price
-    if inst.venue == "bybit-inverse":
-        return qty
-    if inst.venue == "binance-coinm":
-        return qty * inst.contract_size
-    if inst.ct_type == "linear":
-        return qty * inst.contract_size * inst.ct_mult * price
-    return qty * inst.contract_size * inst.ct_mult
+    """Exact USD value of a liquidation in the simulator's own terms (not rounded): the
+    venue's plug-in says how (`SimPlugin.notional`)."""
+    from liqmon_sim.venues.plugin import by_venue  # plug-ins import this module
+
+    return by_venue()[inst.venue].notional(inst, qty, price)
 
 
 @dataclass(slots=True)
@@ -157,23 +152,17 @@ class Market:
         target = usd_target or self.sizes.draw(rng, inst.coin)
         # longs are liquidated by SELL orders filling at or above their limit, shorts the reverse
         sign = -1.0 if side == "long" else 1.0
-        if inst.venue in ("bybit-linear", "bybit-inverse"):  # p: the bankruptcy price
-            unit = mid * inst.multiplier
+        from liqmon_sim.venues.plugin import by_venue  # plug-ins import this module
+
+        # the price per unit the venue quotes (1000PEPE: per 1000 coins): a bankruptcy or
+        # order price around the mid, or (Binance's average fill) the mid itself
+        unit = mid * inst.multiplier
+        if by_venue()[inst.venue].price_spread:
             price = _on_grid(unit * (1 + sign * rng.uniform(0.0, 0.003)), inst.tick)
-            per_unit = float(price) if inst.ct_type == "linear" else 1.0
-            qty = _on_grid(target / per_unit, inst.lot)
-        elif inst.venue == "okx":
-            price = _on_grid(mid * (1 + sign * rng.uniform(0.0, 0.003)), inst.tick)
-            if inst.ct_type == "linear":
-                per_contract = float(inst.contract_size * inst.ct_mult * price)
-            else:
-                per_contract = float(inst.contract_size * inst.ct_mult)
-            qty = _on_grid(target / per_contract, inst.lot)
         else:
-            unit = mid * inst.multiplier
             price = _on_grid(unit, inst.tick)
-            per_unit = float(price) if inst.venue == "binance-usdm" else float(inst.contract_size)
-            qty = _on_grid(target / per_unit, inst.lot)
+        per_unit = float(notional_usd(inst, Decimal(1), price))
+        qty = _on_grid(target / per_unit, inst.lot)
         ts = now_ms - late_ms
         limit = _on_grid(float(price) * (1 + sign * rng.uniform(0.0005, 0.01)), inst.tick)
         qty = self._unique(inst, side, ts, qty, price, limit, now_ms)

@@ -229,7 +229,7 @@ def bybit_instruments_info(
 ) -> dict[str, Any] | None:
     """One page; `nextPageCursor` is an opaque token (here the next offset), "" on the last
     page. None for a cursor this server did not hand out."""
-    listed = sorted(catalog.rest_visible(venue, now_ms), key=lambda i: i.inst_id)  # type: ignore[arg-type]
+    listed = sorted(catalog.rest_visible(venue, now_ms), key=lambda i: i.inst_id)
     start = 0
     if cursor:
         if not (cursor.startswith("next%3D") and cursor[7:].isdigit()):

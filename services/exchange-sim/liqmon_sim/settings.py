@@ -6,7 +6,7 @@ Timers are in seconds so tests can shrink the real ones (Binance: ping 3 min, po
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -15,10 +15,11 @@ from liqmon.settings import CommonSettings
 
 class SimSettings(CommonSettings):
     sim_host: str = "127.0.0.1"
-    sim_binance_usdm_port: int = Field(9101, ge=0, le=65535)
-    sim_binance_coinm_port: int = Field(9102, ge=0, le=65535)
-    sim_okx_port: int = Field(9103, ge=0, le=65535)
-    sim_bybit_port: int = Field(9104, ge=0, le=65535)
+    sim_ports: dict[str, Annotated[int, Field(ge=0, le=65535)]] = Field(
+        default_factory=dict,
+        description='JSON: server name -> port, e.g. {"okx": 9103}; a server not named '
+        "listens on its plug-in's default port (liqmon_sim.venues.plugin)",
+    )
     sim_scenario: str = "demo"
     sim_seed: int = 1
     sim_rate_multiplier: float = Field(1.0, ge=0)

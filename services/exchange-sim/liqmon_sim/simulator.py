@@ -1,20 +1,20 @@
-"""`ExchangeSimulator`: the three loopback servers, the scenario driver and the ledger.
+"""`ExchangeSimulator`: every venue's loopback servers, the scenario driver and the ledger.
 
     async with ExchangeSimulator(SimConfig(scenario="trickle", total=100)) as sim:
-        env.update(sim.urls)              # LIQMON_BINANCE_USDM_WS_URL … LIQMON_OKX_REST_URL
+        env.update(sim.urls)              # every collector's LIQMON_<VENUE>_*_URL
         await sim.wait_done()             # exactly 100 unique liquidations on the wire
         sim.ledger.totals.as_dict()       # what the pipeline must end up with
         await sim.control("disconnect", venue="okx")
 
-Ports 0 pick free ports. Everything is on one event loop; frames are written without
-awaiting (see venues.base), so thousands per second are cheap.
+The venues are the plug-ins of `liqmon_sim.venues.plugin` (one per row of `liqmon.venues`).
+Ports 0 (the default here) pick free ports. Everything is on one event loop; frames are
+written without awaiting (see venues.base), so thousands per second are cheap.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +23,6 @@ from typing import Any
 
 from websockets.asyncio.server import serve
 
-from liqmon.launcher import sim_collector_urls
 from liqmon.runtime import TaskSet
 from liqmon_sim import control as control_mod
 from liqmon_sim.catalog import Catalog, Venue
@@ -35,10 +34,9 @@ from liqmon_sim.malformed import kinds_for
 from liqmon_sim.market import Market
 from liqmon_sim.scenarios import Scenario, get_scenario
 from liqmon_sim.settings import SimSettings
+from liqmon_sim.venues import plugin as plugins_mod
 from liqmon_sim.venues.base import VenueServer, now_ms
-from liqmon_sim.venues.binance import BinanceOptions, BinanceServer
-from liqmon_sim.venues.bybit import BybitOptions, BybitServer
-from liqmon_sim.venues.okx import OkxOptions, OkxServer
+from liqmon_sim.venues.binance import BinanceServer
 
 logger = logging.getLogger(__name__)
 
@@ -46,10 +44,8 @@ logger = logging.getLogger(__name__)
 @dataclass
 class SimConfig:
     host: str = "127.0.0.1"
-    binance_usdm_port: int = 0
-    binance_coinm_port: int = 0
-    okx_port: int = 0
-    bybit_port: int = 0
+    #: server name (`SimPlugin.ports`) -> port; a server not named listens on a free port
+    ports: dict[str, int] = field(default_factory=dict)
     scenario: str | Scenario = "demo"
     seed: int = 1
     rate_multiplier: float = 1.0
@@ -76,10 +72,7 @@ class SimConfig:
     def from_settings(cls, s: SimSettings) -> SimConfig:
         return cls(
             host=s.sim_host,
-            binance_usdm_port=s.sim_binance_usdm_port,
-            binance_coinm_port=s.sim_binance_coinm_port,
-            okx_port=s.sim_okx_port,
-            bybit_port=s.sim_bybit_port,
+            ports={**plugins_mod.default_ports(), **s.sim_ports},
             scenario=s.sim_scenario,
             seed=s.sim_seed,
             rate_multiplier=s.sim_rate_multiplier,
@@ -119,40 +112,18 @@ class ExchangeSimulator:
         self.market = Market(self.catalog, self.scenario.sizes, self.scenario.spread)
         self.market.drift = self.scenario.drift
         self.ledger = Ledger(config.ledger_max_entries, config.ledger_path)
-        sampling = config.binance_sampling_ms
-        self.binance_options = BinanceOptions(
-            sampling_ms=self.scenario.binance_sampling_ms if sampling is None else sampling,
-            ping_interval=config.binance_ping_interval,
-            pong_timeout=config.binance_pong_timeout,
-            max_connection_s=config.binance_max_connection_s,
-            max_msgs_per_s=config.binance_max_msgs_per_s,
-            legacy_root=config.binance_legacy_root,
+        context = plugins_mod.SimContext(
+            self.ledger, self.catalog, config, faults, config.seed, self.scenario
         )
-        self.okx_options = OkxOptions(
-            idle_timeout=config.okx_idle_timeout,
-            idle_rule="client" if config.okx_idle_rule == "client" else "any",
-            batch_ms=config.okx_batch_ms,
-            replay_on_subscribe=faults.okx_replay_on_subscribe,
-            notice_delay=config.okx_notice_delay,
-        )
-        self.usdm = BinanceServer("binance-usdm", self.ledger, self.catalog, self.binance_options)
-        self.coinm = BinanceServer("binance-coinm", self.ledger, self.catalog, self.binance_options)
-        self.okx = OkxServer(
-            self.ledger, self.catalog, self.okx_options, random.Random(config.seed)
-        )
-        self.bybit_options = BybitOptions(config.bybit_batch_ms, config.bybit_idle_timeout)
-        self.bybit = BybitServer(
-            self.ledger, self.catalog, self.bybit_options, random.Random(config.seed + 1)
-        )
-        #: One Bybit server (one port) serves both of its venues.
+        #: Every server, one per port, in registry order; `venues` maps each simulator venue
+        #: to the server delivering it (one server may serve several: Bybit).
+        self.servers: list[VenueServer] = [
+            server for p in plugins_mod.plugins() for server in p.servers(context)
+        ]
+        self.by_name: dict[str, VenueServer] = {s.name: s for s in self.servers}
         self.venues: dict[Venue, VenueServer] = {
-            "binance-usdm": self.usdm,
-            "binance-coinm": self.coinm,
-            "okx": self.okx,
-            "bybit-linear": self.bybit,
-            "bybit-inverse": self.bybit,
+            venue: server for server in self.servers for venue in server.served
         }
-        self.servers: list[VenueServer] = [self.usdm, self.coinm, self.okx, self.bybit]
         self.driver = Driver(
             self.scenario,
             self.market,
@@ -169,12 +140,6 @@ class ExchangeSimulator:
 
     async def start(self) -> ExchangeSimulator:
         cfg = self.config
-        ports = {
-            self.usdm: cfg.binance_usdm_port,
-            self.coinm: cfg.binance_coinm_port,
-            self.okx: cfg.okx_port,
-            self.bybit: cfg.bybit_port,
-        }
         try:
             for server in self.servers:
                 # no permessage-deflate (neither venue's stream is compressed, and it would
@@ -182,7 +147,7 @@ class ExchangeSimulator:
                 server.server = await serve(
                     server.handler,
                     cfg.host,
-                    ports[server],
+                    cfg.ports.get(server.name, 0),
                     process_request=make_process_request(self, server),
                     compression=None,
                     ping_interval=None,
@@ -195,20 +160,18 @@ class ExchangeSimulator:
         except OSError:
             await asyncio.gather(*(v.close() for v in self.servers if v.server))
             raise
-        self.tasks.spawn(self.usdm.flusher(), "sim.usdm-flusher")
-        self.tasks.spawn(self.coinm.flusher(), "sim.coinm-flusher")
-        self.tasks.spawn(self.okx.flusher(), "sim.okx-flusher")
-        self.tasks.spawn(self.okx.idle_sweeper(), "sim.okx-idle")
-        self.tasks.spawn(self.bybit.flusher(), "sim.bybit-flusher")
-        self.tasks.spawn(self.bybit.idle_sweeper(), "sim.bybit-idle")
+        for server in self.servers:
+            for name, work in server.background():
+                self.tasks.spawn(work, f"sim.{name}")
         self.tasks.spawn(self.driver.disconnector(), "sim.disconnector")
         self.tasks.spawn(self._flush_ledger(), "sim.ledger-flush")
         self.driver.start_main(cfg.total, cfg.rate)
         self._started = True
         logger.info(
-            "simulator up: scenario %s, usdm :%d coinm :%d okx :%d bybit :%d",
-            self.scenario.name, self.usdm.port, self.coinm.port, self.okx.port, self.bybit.port,
-        )  # fmt: skip
+            "simulator up: scenario %s, %s",
+            self.scenario.name,
+            " ".join(f"{name} :{port}" for name, port in self.ports.items()),
+        )
         return self
 
     async def stop(self) -> None:
@@ -242,11 +205,23 @@ class ExchangeSimulator:
     # --- the public surface ---------------------------------------------------------
 
     @property
+    def ports(self) -> dict[str, int]:
+        """Server name -> the port it listens on."""
+        return {s.name: s.port for s in self.servers}
+
+    @property
     def urls(self) -> dict[str, str]:
         """Base URLs in the collectors' env-var format."""
-        return sim_collector_urls(
-            self.config.host, self.usdm.port, self.coinm.port, self.okx.port, self.bybit.port
-        )
+        return plugins_mod.collector_env(self.config.host, self.ports)
+
+    def server(self, name: str) -> VenueServer:
+        """A server by its name (`binance-usdm`, `okx`, `bybit`, ...)."""
+        return self.by_name[name]
+
+    @property
+    def binance_sampling_ms(self) -> int | None:
+        binance = [s for s in self.servers if isinstance(s, BinanceServer)]
+        return binance[0].options.sampling_ms if binance else None
 
     async def control(self, action: str, **params: Any) -> dict[str, Any]:
         return await control_mod.apply(self, action, params)
@@ -265,7 +240,8 @@ class ExchangeSimulator:
 
     def set_faults(self, faults: Faults) -> None:
         self.driver.faults = faults
-        self.okx_options.replay_on_subscribe = faults.okx_replay_on_subscribe
+        for server in self.servers:
+            server.set_faults(faults)
 
     def send_malformed(self, n: int, venues: tuple[Venue, ...], kind: str | None) -> int:
         """Send `n` broken frames now (round-robin over `venues`); returns how many went out."""
@@ -296,7 +272,7 @@ class ExchangeSimulator:
                 for r in driver.runs.values()
             },
             "venues": {name: v.describe() for name, v in self.venues.items()},
-            "binance_sampling_ms": self.binance_options.sampling_ms,
+            "binance_sampling_ms": self.binance_sampling_ms,
             "faults": driver.faults.as_dict(),
             "ledger": {
                 "last_seq": self.ledger.last_seq,

@@ -31,7 +31,7 @@ from liqmon.redis_client import create_blocking_reader, create_redis
 from liqmon.runtime import TaskSet
 from liqmon_web.broadcaster import READ_BLOCK_MS, Broadcaster
 from liqmon_web.errors import install_error_handlers
-from liqmon_web.routes import api, ops, pages, stream
+from liqmon_web.routes import api, ops, pages, stream, venues
 from liqmon_web.routes.pages import STATIC_DIR
 from liqmon_web.settings import WebSettings
 from liqmon_web.snapshots import SummaryCache
@@ -128,7 +128,7 @@ def create_app(settings: WebSettings) -> FastAPI:
     app = FastAPI(
         title="liqmon",
         version=__version__,
-        summary="Real-time crypto futures liquidations (Binance, OKX and Bybit): REST API and SSE.",
+        summary="Real-time crypto futures liquidations across exchanges: REST API and SSE.",
         lifespan=lifespan,
         docs_url=None,  # served from the vendored Swagger UI by routes/pages.py
         redoc_url=None,
@@ -137,6 +137,7 @@ def create_app(settings: WebSettings) -> FastAPI:
     app.state.keys = settings.keys
     install_error_handlers(app)
     app.include_router(api.router)
+    app.include_router(venues.router)
     app.include_router(stream.router)
     app.include_router(ops.router)
     app.include_router(pages.router)

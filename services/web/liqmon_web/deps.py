@@ -96,7 +96,11 @@ def event_filter(
         Query(max_length=2000, description="comma list of coins, case-insensitive: BTC,ETH"),
     ] = None,
     exchange: Annotated[
-        str | None, Query(max_length=200, description="comma list: binance,okx,bybit")
+        str | None,
+        Query(
+            max_length=200,
+            description="comma list of exchanges (GET /api/venues)",
+        ),
     ] = None,
     side: Annotated[
         Literal["long", "short"] | None, Query(description="long or short liquidations")

@@ -9,9 +9,9 @@ Status:
   (`aggregator.alive` lists those that do).
 - `ok`: none of that. `reasons` lists every problem found, in plain words.
 
-Collectors: the expected ones (`LIQMON_WEB_EXPECTED_COLLECTORS`, binance,okx) are always
-listed; another venue (bybit) is listed whenever its status hash exists. Each says whether
-its venue publishes every liquidation (`sampled: false`, Bybit) or only a sample (Binance, OKX).
+Collectors: the expected ones (`LIQMON_WEB_EXPECTED_COLLECTORS`, default: every venue of
+`liqmon.venues`) are always listed; another venue is listed whenever its status hash exists.
+Each says whether its venue publishes every liquidation (`sampled: false`) or only a sample.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from liqmon.event import PRODUCTS, SAMPLED_EXCHANGES
 from liqmon.keys import Keys
+from liqmon.venues import PRODUCTS, SAMPLED_EXCHANGES
 from liqmon_web import readmodel
 from liqmon_web.settings import WebSettings
 
@@ -82,7 +82,7 @@ async def read_collectors(
     pipe.zrangebyscore(keys.aggregator_consumers, now - HEARTBEAT_FRESH_MS, "+inf")
     replies = await pipe.execute()
     collectors = {
-        # `sampled`: the venue publishes only a sample (Binance, OKX); Bybit is complete
+        # `sampled`: the venue publishes only a sample (liqmon.venues)
         name: {
             **parse_collector(replies[2 * i], replies[2 * i + 1], now),
             "sampled": name in SAMPLED_EXCHANGES,

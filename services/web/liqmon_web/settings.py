@@ -13,8 +13,8 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
 
-from liqmon.event import PRODUCTS
 from liqmon.settings import CommonSettings
+from liqmon.venues import EXCHANGES, PRODUCTS
 
 
 def _csv(value: object) -> object:
@@ -67,7 +67,8 @@ class WebSettings(CommonSettings):
 
     # --- health ---------------------------------------------------------------------
     web_expected_collectors: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["binance", "okx"]
+        default_factory=lambda: list(EXCHANGES),
+        description="collectors whose absence makes health degraded (default: every venue)",
     )
     web_max_aggregator_lag: int = Field(
         1000, ge=0, description="stream entries behind before health says degraded"

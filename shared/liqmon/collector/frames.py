@@ -33,6 +33,7 @@ import orjson
 
 from liqmon.collector.symbols import split_multiplier
 from liqmon.event import MAX_USD, InvalidEvent, LiquidationEvent, make_event_id, to_cents
+from liqmon.venues import SAMPLED_EXCHANGES
 
 EXACT: Final = Context(
     prec=80, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, Overflow, DivisionByZero]
@@ -261,15 +262,13 @@ def liquidation(
     ts: int,
     recv_ts: int,
     qty_venue: Decimal,
-    sampled: bool = True,
     venue_id: str | None = None,
 ) -> LiquidationEvent:
     """Value (`coin_qty_usd` by the event's own `margin`) and build the event; the id is over
-    the venue's own quantity and price (§7.2).
+    the venue's own quantity and price (see `make_event_id`).
 
-    Binance and OKX publish a sample (the default `sampled=True`); Bybit's `allLiquidation`
-    publishes every liquidation and passes `sampled=False`. A venue that names each
-    liquidation (dYdX, Kraken, Bitfinex) passes that name as `venue_id` (see `make_event_id`).
+    `sampled` is the venue's (liqmon.venues): a sampled feed's every event says so. A venue
+    that names each liquidation (dYdX, Kraken, Bitfinex) passes that name as `venue_id`.
     """
     coin, qty, usd, coin_price = coin_qty_usd(margin, amount, price, base)
     return LiquidationEvent(
@@ -287,5 +286,5 @@ def liquidation(
         usd_cents=to_cents(usd),
         ts=ts,
         recv_ts=recv_ts,
-        sampled=sampled,
+        sampled=exchange in SAMPLED_EXCHANGES,
     )

@@ -35,6 +35,10 @@ class Scenario:
             "okx": 0.4,
             "bybit-linear": 0.35,
             "bybit-inverse": 0.05,
+            "dydx": 0.06,
+            "kraken-inverse": 0.03,
+            "kraken-linear": 0.03,
+            "bitfinex": 0.02,
         }
     )
     sizes: SizeModel = field(default_factory=SizeModel)

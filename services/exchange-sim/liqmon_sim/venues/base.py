@@ -18,7 +18,7 @@ import logging
 import random
 import time
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from typing import Any, Literal
 
 from websockets.asyncio.server import Server, ServerConnection
@@ -115,8 +115,13 @@ class Conn:
 
 
 class VenueServer:
-    """Base of the Binance and OKX servers."""
+    """Base of every venue's server: one listening port serving one or more simulator venues.
 
+    `name` is the server's key in the ports (`SimPlugin.ports`); `venue` the simulator venue
+    it serves (a server serving several says so in `served`).
+    """
+
+    name: str
     venue: Venue
 
     def __init__(self, ledger: Ledger) -> None:
@@ -151,6 +156,19 @@ class VenueServer:
         self.audience_changed = asyncio.Event()
 
     # --- what each venue provides --------------------------------------------------
+
+    @property
+    def served(self) -> tuple[Venue, ...]:
+        """The simulator venues this server delivers (Bybit: linear and inverse)."""
+        return (self.venue,)
+
+    def background(self) -> list[tuple[str, Coroutine[Any, Any, None]]]:
+        """(name, coroutine) of the server's own periodic work (flushers, idle sweepers),
+        started with the simulator and cancelled when it stops."""
+        return []
+
+    def set_faults(self, faults: Any) -> None:
+        """The fault knobs changed (`Faults`); a server that reads one keeps it current."""
 
     def route(self, path: str) -> object:
         """Truthy when `path` is one of this venue's WebSocket endpoints."""

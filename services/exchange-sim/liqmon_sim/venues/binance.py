@@ -20,7 +20,9 @@ import asyncio
 import logging
 import random
 from collections import deque
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import partial
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -30,11 +32,18 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from liqmon_sim import frames, malformed
-from liqmon_sim.catalog import Catalog, Venue
+from liqmon_sim.catalog import (
+    Catalog,
+    Instrument,
+    Venue,
+    binance_coinm_instruments,
+    binance_usdm_instruments,
+)
 from liqmon_sim.ledger import Ledger
 from liqmon_sim.market import Liquidation
 from liqmon_sim.rest import binance_exchange_info
 from liqmon_sim.venues.base import Conn, VenueServer, now_ms
+from liqmon_sim.venues.plugin import SimContext, SimPlugin
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +84,7 @@ class BinanceServer(VenueServer):
         self, venue: Venue, ledger: Ledger, catalog: Catalog, options: BinanceOptions
     ) -> None:
         super().__init__(ledger)
-        self.venue = venue
+        self.venue = self.name = venue
         self.catalog = catalog
         self.options = options
         self.usdm = venue == "binance-usdm"
@@ -260,6 +269,9 @@ class BinanceServer(VenueServer):
             self.stats["suppressed"] += 1
         self.pending[liq.inst.inst_id] = liq
 
+    def background(self) -> list[tuple[str, Coroutine[Any, Any, None]]]:
+        return [(f"{self.name}.flusher", self.flusher())]
+
     async def flusher(self) -> None:
         """Push the sampled slots on every `sampling_ms` boundary of the wall clock."""
         while True:
@@ -335,3 +347,50 @@ def _parse_route(path: str, query: str, legacy: bool) -> Route | None:
         names = parse_qs(query).get("streams", [""])[0]
         return Route([s for s in names.split("/") if s], combined=True, legacy=legacy)
     return None
+
+
+# --- the plug-in --------------------------------------------------------------------
+
+
+def _servers(ctx: SimContext) -> list[VenueServer]:
+    cfg = ctx.config
+    sampling = cfg.binance_sampling_ms
+    # one options object: a `sampling` control change applies to both products
+    options = BinanceOptions(
+        sampling_ms=ctx.scenario.binance_sampling_ms if sampling is None else sampling,
+        ping_interval=cfg.binance_ping_interval,
+        pong_timeout=cfg.binance_pong_timeout,
+        max_connection_s=cfg.binance_max_connection_s,
+        max_msgs_per_s=cfg.binance_max_msgs_per_s,
+        legacy_root=cfg.binance_legacy_root,
+    )
+    return [BinanceServer(v, ctx.ledger, ctx.catalog, options) for v in VENUES]
+
+
+def _usd(inst: Instrument, qty: Decimal, price: Decimal) -> Decimal:
+    # USDⓈ-M: z × ap; COIN-M: contracts × contract size (USD)
+    return qty * price if inst.venue == "binance-usdm" else qty * inst.contract_size
+
+
+def _collector_env(host: str, ports: Mapping[str, int]) -> dict[str, str]:
+    usdm, coinm = ports["binance-usdm"], ports["binance-coinm"]
+    return {
+        "LIQMON_BINANCE_USDM_WS_URL": f"ws://{host}:{usdm}/market",
+        "LIQMON_BINANCE_USDM_REST_URL": f"http://{host}:{usdm}",
+        "LIQMON_BINANCE_COINM_WS_URL": f"ws://{host}:{coinm}",
+        "LIQMON_BINANCE_COINM_REST_URL": f"http://{host}:{coinm}",
+    }
+
+
+VENUES: tuple[Venue, ...] = ("binance-usdm", "binance-coinm")
+PLUGIN = SimPlugin(
+    exchange="binance",
+    venues=VENUES,
+    ports={"binance-usdm": 9101, "binance-coinm": 9102},
+    instruments=lambda coin: binance_usdm_instruments(coin) + binance_coinm_instruments(coin),
+    notional=_usd,
+    servers=_servers,
+    collector_env=_collector_env,
+    price_spread=False,  # `ap` is the average fill price
+    spec_free=frozenset({"binance-usdm"}),
+)

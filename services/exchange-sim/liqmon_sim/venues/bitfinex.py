@@ -27,9 +27,10 @@ import contextlib
 import itertools
 import random
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 import orjson
 from websockets.asyncio.server import ServerConnection
@@ -41,9 +42,10 @@ from liqmon_sim.catalog import Coin, Instrument, Venue, exponent, tick_for
 from liqmon_sim.ledger import Ledger
 from liqmon_sim.market import Liquidation
 from liqmon_sim.venues.base import Conn, VenueServer, now_ms
+from liqmon_sim.venues.plugin import SimContext, SimPlugin
 
 EXCHANGE = "bitfinex"
-VENUE = cast(Venue, "bitfinex")
+VENUE: Venue = "bitfinex"
 WS_PATH = "/ws/2"
 KEY = "liq:global"
 SEQ_ALL, TIMESTAMP = 65536, 32768
@@ -96,6 +98,7 @@ class BitfinexConn(Conn):
 
 
 class BitfinexServer(VenueServer):
+    name = EXCHANGE
     venue = VENUE
 
     def __init__(
@@ -268,3 +271,29 @@ class BitfinexServer(VenueServer):
                     payload = payload[: rng.randint(5, len(payload) - 2)]
                 clients += conn.send(payload, now)
         self._malformed_emitted(liq.inst.venue, label, kind, liq, clients, now)
+
+
+# --- the plug-in --------------------------------------------------------------------
+
+
+def _servers(ctx: SimContext) -> list[VenueServer]:
+    # matches sent before their trigger at times, and other pairs' records now and then
+    options = BitfinexOptions(match_first_fraction=0.3, noise_fraction=0.05)
+    listed = ctx.catalog.by_venue[VENUE]
+    return [BitfinexServer(ctx.ledger, listed, options, random.Random(ctx.seed + 7))]
+
+
+def _collector_env(host: str, ports: Mapping[str, int]) -> dict[str, str]:
+    return {"LIQMON_BITFINEX_WS_URL": f"ws://{host}:{ports[EXCHANGE]}{WS_PATH}"}
+
+
+PLUGIN = SimPlugin(
+    exchange=EXCHANGE,
+    venues=(VENUE,),
+    ports={EXCHANGE: 9123},
+    instruments=instruments,
+    notional=notional,
+    servers=_servers,
+    collector_env=_collector_env,
+    spec_free=frozenset({VENUE}),
+)

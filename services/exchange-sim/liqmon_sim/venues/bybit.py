@@ -19,7 +19,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -27,11 +29,12 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from liqmon_sim import frames, malformed
-from liqmon_sim.catalog import Catalog, Venue
+from liqmon_sim.catalog import Catalog, Instrument, Venue, bybit_instruments
 from liqmon_sim.ledger import Ledger
 from liqmon_sim.market import Liquidation
 from liqmon_sim.rest import bybit_instruments_info
 from liqmon_sim.venues.base import Conn, VenueServer, now_ms
+from liqmon_sim.venues.plugin import SimContext, SimPlugin
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +59,8 @@ class BybitConn(Conn):
 
 
 class BybitServer(VenueServer):
-    venue: Venue = "bybit-linear"  # also serves bybit-inverse (see `serves`)
+    name = "bybit"
+    venue: Venue = "bybit-linear"  # also serves bybit-inverse (see `served`)
 
     def __init__(
         self, ledger: Ledger, catalog: Catalog, options: BybitOptions, rng: random.Random
@@ -169,6 +173,13 @@ class BybitServer(VenueServer):
             return False
         return self.catalog.get(venue, topic[len(prefix) :]) is not None
 
+    @property
+    def served(self) -> tuple[Venue, ...]:
+        return tuple(CATEGORIES.values())
+
+    def background(self) -> list[tuple[str, Coroutine[Any, Any, None]]]:
+        return [("bybit.flusher", self.flusher()), ("bybit.idle", self.idle_sweeper())]
+
     async def idle_sweeper(self) -> None:
         while True:
             await asyncio.sleep(min(1.0, max(0.02, self.options.idle_timeout / 10)))
@@ -240,3 +251,37 @@ class BybitServer(VenueServer):
         now = now_ms()
         clients = self._send_to(liq.inst.venue, liq.inst.inst_id, payload, now)
         self._malformed_emitted(liq.inst.venue, label, kind, liq, clients, now)
+
+
+# --- the plug-in --------------------------------------------------------------------
+
+
+def _servers(ctx: SimContext) -> list[VenueServer]:
+    cfg = ctx.config
+    options = BybitOptions(cfg.bybit_batch_ms, cfg.bybit_idle_timeout)
+    return [BybitServer(ctx.ledger, ctx.catalog, options, random.Random(ctx.seed + 1))]
+
+
+def _usd(inst: Instrument, qty: Decimal, price: Decimal) -> Decimal:
+    # linear: v coins × p; inverse: v contracts of 1 USD each
+    return qty * price if inst.ct_type == "linear" else qty
+
+
+def _collector_env(host: str, ports: Mapping[str, int]) -> dict[str, str]:
+    port = ports["bybit"]
+    return {
+        "LIQMON_BYBIT_WS_URL": f"ws://{host}:{port}{WS_PREFIX.rstrip('/')}",
+        "LIQMON_BYBIT_REST_URL": f"http://{host}:{port}",
+    }
+
+
+PLUGIN = SimPlugin(
+    exchange="bybit",
+    venues=tuple(CATEGORIES.values()),
+    ports={"bybit": 9104},
+    instruments=bybit_instruments,
+    notional=_usd,
+    servers=_servers,
+    collector_env=_collector_env,
+    spec_free=frozenset(CATEGORIES.values()),
+)

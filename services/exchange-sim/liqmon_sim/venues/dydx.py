@@ -28,10 +28,11 @@ import itertools
 import math
 import random
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 import orjson
 from websockets.asyncio.server import ServerConnection
@@ -42,9 +43,10 @@ from liqmon_sim.catalog import Coin, Instrument, Venue, exponent, tick_for
 from liqmon_sim.ledger import Ledger
 from liqmon_sim.market import Liquidation, round_cents
 from liqmon_sim.venues.base import Conn, VenueServer, now_ms
+from liqmon_sim.venues.plugin import SimContext, SimPlugin
 
 EXCHANGE = "dydx"
-VENUE = cast(Venue, "dydx")
+VENUE: Venue = "dydx"
 WS_PATH = "/v4/ws"
 MARKETS_PATH = "/v4/perpetualMarkets"
 CHANNEL = "v4_trades"
@@ -132,6 +134,7 @@ class _Past:
 
 
 class DydxServer(VenueServer):
+    name = EXCHANGE
     venue = VENUE
 
     def __init__(
@@ -317,3 +320,34 @@ def broken_frame(
     liq_fields = (entry, "size", "price", ["size", "price", "side", "createdAt", "id"])
     # the shared breakage of one field (the same rules as every venue's broken frames)
     return malformed._break_common(rng, kind, body, liq.inst.inst_id, wrong_types, liq_fields)
+
+
+# --- the plug-in --------------------------------------------------------------------
+
+
+def _servers(ctx: SimContext) -> list[VenueServer]:
+    # a few dust fills among the liquidations: each must count, at $0.00
+    options = DydxOptions(dust_fraction=0.02)
+    return [
+        DydxServer(ctx.ledger, ctx.catalog.by_venue[VENUE], options, random.Random(ctx.seed + 5))
+    ]
+
+
+def _collector_env(host: str, ports: Mapping[str, int]) -> dict[str, str]:
+    port = ports[EXCHANGE]
+    return {
+        "LIQMON_DYDX_WS_URL": f"ws://{host}:{port}{WS_PATH}",
+        "LIQMON_DYDX_REST_URL": f"http://{host}:{port}",
+    }
+
+
+PLUGIN = SimPlugin(
+    exchange=EXCHANGE,
+    venues=(VENUE,),
+    ports={EXCHANGE: 9121},
+    instruments=instruments,
+    notional=notional,
+    servers=_servers,
+    collector_env=_collector_env,
+    spec_free=frozenset({VENUE}),
+)

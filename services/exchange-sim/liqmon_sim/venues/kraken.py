@@ -26,10 +26,11 @@ import contextlib
 import itertools
 import random
 import uuid
-from collections import deque
+from collections import ChainMap, deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 import orjson
 from websockets.asyncio.server import ServerConnection
@@ -42,10 +43,11 @@ from liqmon_sim.catalog import EXPIRY_CODE, Coin, Instrument, Venue, exponent, t
 from liqmon_sim.ledger import Ledger
 from liqmon_sim.market import Liquidation
 from liqmon_sim.venues.base import Conn, VenueServer, now_ms
+from liqmon_sim.venues.plugin import SimContext, SimPlugin
 
 EXCHANGE = "kraken"
-INVERSE = cast(Venue, "kraken-inverse")
-LINEAR = cast(Venue, "kraken-linear")
+INVERSE: Venue = "kraken-inverse"
+LINEAR: Venue = "kraken-linear"
 WS_PATH = "/ws/v1"
 INSTRUMENTS_PATH = "/derivatives/api/v3/instruments"
 FEED = "trade"
@@ -91,7 +93,7 @@ def notional(inst: Instrument, qty: Decimal, price: Decimal) -> Decimal:
     return qty * inst.contract_size * price
 
 
-def instruments_body(listed: dict[str, Instrument], now: int) -> dict[str, Any]:
+def instruments_body(listed: Mapping[str, Instrument], now: int) -> dict[str, Any]:
     rows = [
         {
             "symbol": name if name.startswith("PF_") else name.lower(),  # 2021: lower case
@@ -144,12 +146,13 @@ class _Past:
 
 
 class KrakenServer(VenueServer):
-    venue = INVERSE  # also serves kraken-linear
+    name = EXCHANGE
+    venue = INVERSE  # also serves kraken-linear (see `served`)
 
     def __init__(
         self,
         ledger: Ledger,
-        listed: dict[str, Instrument],
+        listed: Mapping[str, Instrument],
         options: KrakenOptions | None = None,
         rng: random.Random | None = None,
     ) -> None:
@@ -159,6 +162,10 @@ class KrakenServer(VenueServer):
         self.rng = rng or random.Random(11)
         self.history: dict[str, deque[_Past]] = {}
         self._seq = itertools.count(1000)
+
+    @property
+    def served(self) -> tuple[Venue, ...]:
+        return (INVERSE, LINEAR)
 
     def route(self, path: str) -> bool:
         return path.split("?", 1)[0] == WS_PATH
@@ -300,3 +307,31 @@ class KrakenServer(VenueServer):
         now = now_ms()
         clients = self._send_to(liq.inst.inst_id, payload, now)
         self._malformed_emitted(liq.inst.venue, label, kind, liq, clients, now)
+
+
+# --- the plug-in --------------------------------------------------------------------
+
+
+def _servers(ctx: SimContext) -> list[VenueServer]:
+    # one product-id table over both simulator venues, live (a listing added later shows)
+    listed = ChainMap(ctx.catalog.by_venue[INVERSE], ctx.catalog.by_venue[LINEAR])
+    return [KrakenServer(ctx.ledger, listed, KrakenOptions(), random.Random(ctx.seed + 6))]
+
+
+def _collector_env(host: str, ports: Mapping[str, int]) -> dict[str, str]:
+    port = ports[EXCHANGE]
+    return {
+        "LIQMON_KRAKEN_WS_URL": f"ws://{host}:{port}{WS_PATH}",
+        "LIQMON_KRAKEN_REST_URL": f"http://{host}:{port}",
+    }
+
+
+PLUGIN = SimPlugin(
+    exchange=EXCHANGE,
+    venues=(INVERSE, LINEAR),
+    ports={EXCHANGE: 9122},
+    instruments=instruments,
+    notional=notional,
+    servers=_servers,
+    collector_env=_collector_env,
+)

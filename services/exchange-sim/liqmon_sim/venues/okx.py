@@ -16,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Literal
 
 import orjson
@@ -24,11 +26,12 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from liqmon_sim import frames, malformed
-from liqmon_sim.catalog import Catalog, Instrument
+from liqmon_sim.catalog import Catalog, Instrument, okx_instruments
 from liqmon_sim.ledger import Ledger
 from liqmon_sim.market import Liquidation
-from liqmon_sim.rest import okx_instruments
+from liqmon_sim.rest import okx_instruments as okx_rest_instruments
 from liqmon_sim.venues.base import Conn, VenueServer, now_ms
+from liqmon_sim.venues.plugin import SimContext, SimPlugin
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +58,7 @@ class OkxConn(Conn):
 
 
 class OkxServer(VenueServer):
-    venue = "okx"
+    venue = name = "okx"
 
     def __init__(
         self, ledger: Ledger, catalog: Catalog, options: OkxOptions, rng: random.Random
@@ -81,7 +84,7 @@ class OkxServer(VenueServer):
             return 400, {"code": "51000", "msg": "Parameter instType error", "data": []}
         inst_id = query.get("instId", [None])[0]
         family = query.get("instFamily", query.get("uly", [None]))[0]
-        return 200, okx_instruments(self.catalog, inst_type, now_ms(), inst_id, family)
+        return 200, okx_rest_instruments(self.catalog, inst_type, now_ms(), inst_id, family)
 
     def rest_error(self, status: int) -> Any:
         if status == 429:
@@ -168,6 +171,12 @@ class OkxServer(VenueServer):
                     self._emitted(liq, 1, now, replay_of=seq)
                     self.stats["replays_on_subscribe"] += 1
                 return
+
+    def background(self) -> list[tuple[str, Coroutine[Any, Any, None]]]:
+        return [("okx.flusher", self.flusher()), ("okx.idle", self.idle_sweeper())]
+
+    def set_faults(self, faults: Any) -> None:
+        self.options.replay_on_subscribe = faults.okx_replay_on_subscribe
 
     async def idle_sweeper(self) -> None:
         opt = self.options
@@ -277,3 +286,43 @@ class OkxServer(VenueServer):
         now = now_ms()
         clients = self._send_to(liq.inst.inst_type, payload, now)
         self._malformed_emitted("okx", label, kind, liq, clients, now)
+
+
+# --- the plug-in --------------------------------------------------------------------
+
+
+def _servers(ctx: SimContext) -> list[VenueServer]:
+    cfg = ctx.config
+    options = OkxOptions(
+        idle_timeout=cfg.okx_idle_timeout,
+        idle_rule="client" if cfg.okx_idle_rule == "client" else "any",
+        batch_ms=cfg.okx_batch_ms,
+        replay_on_subscribe=ctx.faults.okx_replay_on_subscribe,
+        notice_delay=cfg.okx_notice_delay,
+    )
+    return [OkxServer(ctx.ledger, ctx.catalog, options, random.Random(ctx.seed))]
+
+
+def _usd(inst: Instrument, qty: Decimal, price: Decimal) -> Decimal:
+    # contracts × ctVal × ctMult, in coin (linear: × price) or in USD (inverse)
+    value = qty * inst.contract_size * inst.ct_mult
+    return value * price if inst.ct_type == "linear" else value
+
+
+def _collector_env(host: str, ports: Mapping[str, int]) -> dict[str, str]:
+    port = ports["okx"]
+    return {
+        "LIQMON_OKX_WS_URL": f"ws://{host}:{port}{WS_PATH}",
+        "LIQMON_OKX_REST_URL": f"http://{host}:{port}",
+    }
+
+
+PLUGIN = SimPlugin(
+    exchange="okx",
+    venues=("okx",),
+    ports={"okx": 9103},
+    instruments=okx_instruments,
+    notional=_usd,
+    servers=_servers,
+    collector_env=_collector_env,
+)

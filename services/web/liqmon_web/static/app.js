@@ -3,7 +3,7 @@
 // health, chart and the expanded rankings poll the API on their own timers.
 
 import { loadAlertUsd, setupAlertSelect } from "./alerts.js";
-import { getRecentLiquidations, getSummary } from "./api.js";
+import { getJson, getRecentLiquidations, getSummary } from "./api.js";
 import { WindowCards } from "./cards.js";
 import { MinuteChart, RANGES } from "./chart.js";
 import { CoinView } from "./coin.js";
@@ -31,7 +31,6 @@ import { Sound } from "./sound.js";
 import { LiveStream } from "./stream.js";
 import { MAX_ROWS, Tape } from "./tape.js";
 
-const DEFAULT_EXCHANGES = ["binance", "okx"];
 const SUMMARY_STALE_MS = 5000;
 const FILL_RETRY_MS = 3000;
 const FILL_PAGES = 5;
@@ -43,7 +42,7 @@ const state = {
   range: RANGES[params.get("range")] ? params.get("range") : "1h",
   summary: null,
   summaryAt: 0,
-  exchanges: new Set(DEFAULT_EXCHANGES),
+  exchanges: new Set(),
   fillSeq: 0,
 };
 
@@ -160,6 +159,10 @@ function addExchanges(names) {
 
 for (const name of state.filters.exchanges) state.exchanges.add(name);
 renderExchangeBoxes();
+// every venue of the registry gets a checkbox, whether or not it has sent anything yet
+getJson("/api/venues")
+  .then((venues) => addExchanges(venues.map((v) => v.exchange)))
+  .catch(() => {}); // health, summaries and events still add the ones that are live
 writeForm(form, state.filters);
 
 form.addEventListener("submit", (event) => {

@@ -86,7 +86,7 @@ const STRINGS = {
     redis_down: "unreachable",
     health_unreachable: "health endpoint unreachable",
     sample_note:
-      "Binance and OKX publish only a sample: at most one liquidation per symbol per second, so their totals are lower bounds. Bybit publishes every liquidation.",
+      "Exchanges marked sampled publish at most one liquidation per contract per second, so their totals are lower bounds; the others publish every liquidation.",
     dismiss: "Dismiss",
     coin_view: "{coin}",
     coin_windows: "Per window",
@@ -181,7 +181,7 @@ const STRINGS = {
     redis_down: "无法连接",
     health_unreachable: "无法获取健康状态",
     sample_note:
-      "币安和 OKX 只推送抽样数据：每个币种每秒最多一笔爆仓，其总额为下限。Bybit 推送每一笔爆仓。",
+      "标为抽样的交易所每个合约每秒最多推送一笔爆仓，其总额为下限；其他交易所推送每一笔爆仓。",
     dismiss: "关闭",
     coin_view: "{coin}",
     coin_windows: "各时间窗口",

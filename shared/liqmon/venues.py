@@ -1,0 +1,143 @@
+"""The venue registry: every exchange liqmon collects from, one row each.
+
+Everything that needs to know which venues exist asks this module: event validation (which
+exchange/product pairs are valid), whether a venue's feed is a sample, `liqmon run
+collector-<x>`, `liqmon up`, the web's expected collectors, the dashboard's venue list and
+the exchange simulator's plug-ins. Adding a venue is its collector package
+(`services/collector-<exchange>/`), its simulator module, its docs row (docs/VENUES.md) and
+ONE row here; nothing else lists venues.
+
+This module imports nothing of the collectors or the simulator (the web and the event model
+read it), so the rows name their packages as import strings, as uvicorn names protocols.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Final
+
+COLLECTOR_PREFIX: Final = "collector-"
+
+
+@dataclass(frozen=True, slots=True)
+class VenueInfo:
+    """One exchange.
+
+    `exchange` is the event's `exchange` field, the status/gap key name and the service
+    name's suffix (`collector-<exchange>`). `sampled`: the venue publishes at most one
+    liquidation per contract per second (so its totals are lower bounds); every event of a
+    sampled venue carries `sampled = 1`, and the aggregator counts its capped seconds.
+    `package` is the collector's Python package; its `main` module defines `SETTINGS`,
+    `VENUE` and `main(argv)`. `sim` is the simulator plug-in module (`PLUGIN`), or None.
+    """
+
+    exchange: str
+    name: str
+    products: tuple[str, ...]
+    sampled: bool
+    package: str
+    sim: str | None = None
+
+    @property
+    def service(self) -> str:
+        return f"{COLLECTOR_PREFIX}{self.exchange}"
+
+    @property
+    def main_module(self) -> str:
+        return f"{self.package}.main"
+
+    def load_main(self) -> ModuleType:
+        """The collector's `main` module (imports the collector package)."""
+        return importlib.import_module(self.main_module)
+
+
+VENUES: Final[tuple[VenueInfo, ...]] = (
+    VenueInfo(
+        exchange="binance",
+        name="Binance",
+        products=("binance-usdm", "binance-coinm"),
+        sampled=True,
+        package="liqmon_binance",
+        sim="liqmon_sim.venues.binance",
+    ),
+    VenueInfo(
+        exchange="okx",
+        name="OKX",
+        products=("okx-swap", "okx-futures"),
+        sampled=True,
+        package="liqmon_okx",
+        sim="liqmon_sim.venues.okx",
+    ),
+    VenueInfo(
+        exchange="bybit",
+        name="Bybit",
+        products=("bybit-linear", "bybit-inverse"),
+        sampled=False,
+        package="liqmon_bybit",
+        sim="liqmon_sim.venues.bybit",
+    ),
+    VenueInfo(
+        exchange="dydx",
+        name="dYdX",
+        products=("dydx-perpetual",),
+        sampled=False,
+        package="liqmon_dydx",
+        sim="liqmon_sim.venues.dydx",
+    ),
+    VenueInfo(
+        exchange="kraken",
+        name="Kraken Futures",
+        products=("kraken-inverse", "kraken-linear"),
+        sampled=False,
+        package="liqmon_kraken",
+        sim="liqmon_sim.venues.kraken",
+    ),
+    VenueInfo(
+        exchange="bitfinex",
+        name="Bitfinex",
+        products=("bitfinex-perpetual",),
+        sampled=False,
+        package="liqmon_bitfinex",
+        sim="liqmon_sim.venues.bitfinex",
+    ),
+)
+
+BY_EXCHANGE: Final[dict[str, VenueInfo]] = {v.exchange: v for v in VENUES}
+EXCHANGES: Final[tuple[str, ...]] = tuple(BY_EXCHANGE)
+#: Products by exchange (what `LiquidationEvent` accepts).
+PRODUCTS: Final[dict[str, tuple[str, ...]]] = {v.exchange: v.products for v in VENUES}
+#: Exchanges whose feed is a sample (at most one liquidation per contract per second).
+SAMPLED_EXCHANGES: Final[frozenset[str]] = frozenset(v.exchange for v in VENUES if v.sampled)
+
+
+def venue(exchange: str) -> VenueInfo:
+    """The row of an exchange; KeyError names the known ones."""
+    try:
+        return BY_EXCHANGE[exchange]
+    except KeyError:
+        raise KeyError(f"unknown exchange {exchange!r}; known: {', '.join(EXCHANGES)}") from None
+
+
+def from_service(service: str) -> VenueInfo | None:
+    """`collector-okx` -> the OKX row; None for a service that is not a collector."""
+    if not service.startswith(COLLECTOR_PREFIX):
+        return None
+    return BY_EXCHANGE.get(service.removeprefix(COLLECTOR_PREFIX))
+
+
+def parse_venue_list(text: str) -> tuple[VenueInfo, ...]:
+    """`"binance, okx"` (or `collector-okx`, or `all`) -> rows, in registry order.
+
+    Raises ValueError naming the unknown entries; an empty text means every venue.
+    """
+    names = [part.strip().removeprefix(COLLECTOR_PREFIX) for part in text.split(",")]
+    names = [n for n in names if n]
+    if not names or names == ["all"]:
+        return VENUES
+    unknown = [n for n in names if n not in BY_EXCHANGE]
+    if unknown:
+        raise ValueError(f"unknown venue(s) {', '.join(unknown)}; known: {', '.join(EXCHANGES)}")
+    wanted = set(names)
+    return tuple(v for v in VENUES if v.exchange in wanted)
