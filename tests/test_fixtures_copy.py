@@ -6,7 +6,7 @@ import pytest
 
 from tests.conftest import FIXTURES, REFERENCE_FIXTURES
 
-VENUES = ("binance", "okx", "bybit")
+VENUES = ("binance", "okx", "bybit", "dydx", "kraken", "bitfinex")
 
 
 def test_in_repo_fixtures_equal_the_reference() -> None:

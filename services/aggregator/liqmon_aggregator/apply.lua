@@ -29,6 +29,7 @@ INVARIANTS
     (SADD on the bucket's ids set), and the XACK happens in this same script.
   * Every value is validated before the first write (a Lua error keeps earlier writes).
   * Money is integer cents; Lua sums stay < 2^53 (cents <= 1e13, limbs < 2^40, N <= 1000).
+  * A rank zset holds only coins with a positive total (a dust event, 0 cents, adds none).
 ]]
 local group = ARGV[1]
 if ARGV[3] == '1' then
@@ -208,7 +209,8 @@ for key, fields in pairs(delta) do
 end
 for key, syms in pairs(rank) do
   for sym, v in pairs(syms) do
-    redis.call('ZINCRBY', key, fmt(v), sym)
+    -- a $0.00 (dust) liquidation changes no total: it must not rank a coin at zero
+    if v ~= 0 then redis.call('ZINCRBY', key, fmt(v), sym) end
   end
 end
 for bk, m in pairs(bmax) do
