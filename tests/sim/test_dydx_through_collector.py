@@ -160,3 +160,26 @@ async def test_the_venue_refuses_a_33rd_subscription_on_one_connection() -> None
         replies = [orjson.loads(await ws.recv()) for _ in range(33)]
     assert [r["type"] for r in replies].count("subscribed") == MAX_TRADES_SUBSCRIPTIONS
     assert replies[-1]["type"] == "error" and "max" in replies[-1]["message"]
+
+
+async def test_a_refused_market_is_asked_for_three_times_then_left_alone(
+    redis: Redis, redis_url: str, keys: Keys
+) -> None:
+    options = DydxOptions(refused=frozenset({"ADA-USD"}))
+    server = DydxServer(Ledger(), listing(("BTC", "ADA")), options, random.Random(3))
+    async with serving(server):
+        settings = DydxSettings(
+            redis_url=redis_url,
+            dydx_ws_url=f"ws://127.0.0.1:{server.port}/v4/ws",
+            dydx_rest_url=f"http://127.0.0.1:{server.port}",
+            dydx_resubscribe_pause_seconds=0.1,
+            **FAST,
+        )
+        async with running(CollectorService(DydxVenue(settings), settings)):
+            await poll_until(lambda: server.stats["subscribes_refused"] == 3)
+            await poll_until(lambda: subscribed(server) == {"BTC-USD"})
+            server.submit(liq(server, "BTC-USD"))
+            await stream_equals_ledger(redis, keys, server.ledger, exchange_of)
+            status = await status_is(redis, keys.collector_status("dydx"), connected="1")
+            assert status["reconnects"] == "0" and int(status["venue_errors"]) == 3
+    assert server.stats["subscribes_refused"] == 3

@@ -18,5 +18,8 @@ class DydxSettings(CollectorSettings):
     dydx_ping_seconds: float = Field(30.0, gt=0)
     #: Pause between two subscribe requests on one connection (the indexer rate-limits them).
     dydx_subscribe_interval_seconds: float = Field(0.0, ge=0, le=1.0)
+    #: A refused subscription is sent again after this pause (twice, then given up): the
+    #: indexer rate-limits subscribes, so a refusal of a listed market may be passing.
+    dydx_resubscribe_pause_seconds: float = Field(1.0, ge=0, le=3.0)
     #: How often the market list is reloaded (new listings, delistings).
     dydx_listing_refresh_seconds: float = Field(300.0, gt=0)

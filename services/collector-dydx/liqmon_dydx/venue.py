@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import Counter
 from functools import partial
 from typing import Any
 
@@ -34,6 +35,8 @@ from liqmon_dydx.parser import CHANNEL, EXCHANGE, PRODUCT, TradesParser, parse_m
 from liqmon_dydx.settings import DydxSettings
 
 MARKETS_PATH = "/v4/perpetualMarkets"
+#: A refused market is asked for this many times in all before it is given up.
+REFUSALS = 3
 
 
 def request(op: str, market: str) -> str:
@@ -41,13 +44,23 @@ def request(op: str, market: str) -> str:
 
 
 async def subscribe_markets(
-    shard: TopicShard, interval: float, ws: ClientConnection, deliver: Deliver
+    shard: TopicShard,
+    interval: float,
+    pause: float,
+    ws: ClientConnection,
+    deliver: Deliver,
 ) -> None:
     """The `FeedSpec.subscribe` hook of one connection: subscribe its markets, return once
-    each is answered. Every frame (the `subscribed` histories included) goes to `deliver`;
-    a market the indexer refuses is remembered in `shard.refused` and not asked for again."""
+    each is answered. Every frame (the `subscribed` histories included) goes to `deliver`.
+
+    A refusal names its market (`{"type":"error","id":…}`). The market is listed, so the
+    refusal may be passing (the indexer rate-limits subscribes): it is asked for again after
+    `pause` seconds, and only after `REFUSALS` refusals remembered in `shard.refused` and not
+    asked for again on this connection's shard. A refusal naming no market ends the attempt
+    (`SubscribeError`: the runtime reconnects with backoff)."""
     shard.ws = ws
     pending = set(shard.wanted)
+    refusals: Counter[str] = Counter()
     for market in shard.wanted:
         await ws.send(request("subscribe", market))
         if interval:
@@ -63,8 +76,13 @@ async def subscribe_markets(
                 if not isinstance(answered, str) or answered not in pending:
                     reason = f"{msg.get('message')!r:.200}"
                     raise SubscribeError(f"dydx refused a subscription: {reason}")
-                pending.discard(answered)
-                shard.refused.add(answered)
+                refusals[answered] += 1
+                if refusals[answered] < REFUSALS:
+                    await asyncio.sleep(pause)
+                    await ws.send(request("subscribe", answered))
+                else:
+                    pending.discard(answered)
+                    shard.refused.add(answered)
             if not pending:
                 return
 
@@ -123,7 +141,10 @@ class DydxVenue:
             url=self.settings.dydx_ws_url,
             parser=self.parser,
             subscribe=partial(
-                subscribe_markets, shard, self.settings.dydx_subscribe_interval_seconds
+                subscribe_markets,
+                shard,
+                self.settings.dydx_subscribe_interval_seconds,
+                self.settings.dydx_resubscribe_pause_seconds,
             ),
             quiet_seconds=self.settings.dydx_ping_seconds,
         )

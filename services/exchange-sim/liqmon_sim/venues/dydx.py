@@ -60,6 +60,8 @@ class DydxOptions:
     pong_timeout: float = 10.0
     history: int = 30  # trades per market in a `subscribed` reply
     dust_fraction: float = 0.0
+    #: Markets the REST list shows but the WebSocket refuses (a listing racing the indexer).
+    refused: frozenset[str] = frozenset()
 
 
 def instruments(coin: Coin) -> list[Instrument]:
@@ -209,7 +211,8 @@ class DydxServer(VenueServer):
             self._changed()
             body = {"type": "unsubscribed", "channel": CHANNEL, "id": market}
             conn.send(self._message(conn, body), now_ms())
-        elif market not in self.listed:
+        elif market not in self.listed or market in self.options.refused:
+            self.stats["subscribes_refused"] += 1
             self._error(conn, f"Invalid subscribe request: Invalid id: {market}", market)
         elif market in conn.markets:
             self._error(conn, f"Invalid subscribe request: already subscribed ({market})", market)
