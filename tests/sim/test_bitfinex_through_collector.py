@@ -123,6 +123,20 @@ async def test_broken_records_are_dead_lettered_and_heartbeats_keep_it_alive(
         await status_is(redis, keys.collector_status("bitfinex"), reconnects="0", connected="1")
 
 
+async def test_a_restart_notice_moves_to_a_fresh_connection_without_a_gap(
+    redis: Redis, redis_url: str, keys: Keys
+) -> None:
+    server = BitfinexServer(Ledger(), listing(), BitfinexOptions(), random.Random(4))
+    async with bitfinex(redis_url, server) as service:
+        assert server.announce_restart() == 1
+        await poll_until(lambda: service.status.counters.rollovers == 1)
+        await poll_until(lambda: subscribed(server) == 1 and len(server.conns) == 1)
+        server.submit(liq(server, "tBTCF0:USTF0", "long", "0.5", "82000"))
+        await stream_equals_ledger(redis, keys, server.ledger, exchange_of)
+        await status_is(redis, keys.collector_status("bitfinex"), reconnects="0", connected="1")
+    assert await redis.zcard(keys.collector_gaps("bitfinex")) == 0
+
+
 async def test_the_venue_speaks_bitfinex_v2() -> None:
     server = BitfinexServer(Ledger(), listing(), BitfinexOptions(hb_interval=0.05))
     server.submit(liq(server, "tBTCF0:USTF0", "long", "1", "82000"))

@@ -137,3 +137,24 @@ def test_notional_inverse_is_usd_contracts_linear_coins() -> None:
     table = listing(("BTC",))
     assert notional(table["PI_XBTUSD"], Decimal(12000), Decimal("82000.5")) == 12000
     assert notional(table["PF_XBTUSD"], Decimal("0.002"), Decimal("82000.5")) == Decimal("164.001")
+
+
+async def test_a_refused_product_does_not_hold_up_the_others(
+    redis: Redis, redis_url: str, keys: Keys
+) -> None:
+    options = KrakenOptions(refused=frozenset({"PF_SOLUSD"}))
+    server = KrakenServer(Ledger(), listing(("SOL",)), options, random.Random(2))
+    async with serving(server):
+        settings = KrakenSettings(
+            redis_url=redis_url,
+            kraken_ws_url=f"ws://127.0.0.1:{server.port}/ws/v1",
+            kraken_rest_url=f"http://127.0.0.1:{server.port}",
+            **FAST,
+        )
+        async with running(CollectorService(KrakenVenue(settings), settings)):
+            await poll_until(lambda: subscribed(server) == {"PI_SOLUSD"})
+            server.submit(liq(server, "PI_SOLUSD", "short", "700", "140.5"))
+            await stream_equals_ledger(redis, keys, server.ledger, exchange_of)
+            status = await status_is(redis, keys.collector_status("kraken"), connected="1")
+            assert status["reconnects"] == "0" and status["venue_errors"] == "1"
+    assert server.stats["subscribes_refused"] == 1

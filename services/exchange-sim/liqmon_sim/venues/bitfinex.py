@@ -197,6 +197,15 @@ class BitfinexServer(VenueServer):
                 if conn.chan_id:
                     conn.send(self._frame(conn, "hb"), now_ms())
 
+    def announce_restart(self) -> int:
+        """`info` 20051 ("Stop/Restart Websocket Server: please reconnect") to every client;
+        the server keeps serving, so a client that does not move keeps working too."""
+        now = now_ms()
+        notice = {"event": "info", "code": 20051, "msg": "Stopping. Please try to reconnect"}
+        sent = sum(conn.send(orjson.dumps(notice), now) for conn in self.conns)
+        self.stats["restart_notices"] += sent
+        return sent
+
     # --- delivery -------------------------------------------------------------------
 
     def has_audience(self) -> bool:

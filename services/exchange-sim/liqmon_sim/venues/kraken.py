@@ -57,6 +57,8 @@ FEED = "trade"
 class KrakenOptions:
     idle_timeout: float = 60.0
     history: int = 20  # trades per product in a `trade_snapshot`
+    #: Products the instrument list shows but the WebSocket refuses (`subscribed_failed`).
+    refused: frozenset[str] = frozenset()
 
 
 def kraken_code(coin: str) -> str:
@@ -221,6 +223,11 @@ class KrakenServer(VenueServer):
         if product not in self.listed:
             message = f"Couldn't subscribe to invalid product {product[:40]}"
             conn.send(orjson.dumps({"event": "alert", "message": message}), now)
+            return
+        if product in self.options.refused and op == "subscribe":
+            self.stats["subscribes_refused"] += 1
+            failed = {"event": "subscribed_failed", "feed": FEED, "product_ids": [product]}
+            conn.send(orjson.dumps(failed), now)
             return
         ack = {"event": f"{op}d", "feed": FEED, "product_ids": [product]}
         if op == "unsubscribe":
