@@ -14,7 +14,7 @@ process) that speaks Binance USDⓈ-M `!forceOrder@arr` (plus exchangeInfo over 
    collector's own receive stamp to the Redis write; ms resolution, as both are ms) and the
    end-to-end upper bound "feeder send -> readable by an XREAD BLOCK reader" (µs clocks).
 
-Target (issue #3): >= 20,000 events/s per collector process, p99 receive->stream < 20 ms.
+Target: >= 20,000 events/s per collector process, p99 receive->stream < 20 ms.
 """
 
 from __future__ import annotations

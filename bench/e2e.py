@@ -186,7 +186,7 @@ class Pipeline:
     async def run_at(self, rate: float, seconds: float) -> None:
         n = max(1, int(rate * seconds))
         await self.http.post(
-            f"{self.sim}/_sim/control", json={"action": "run", "n": n, "rate": rate}
+            f"{self.sim}/_sim/control", params={"action": "run", "n": n, "rate": rate}
         )
 
     def rss_mb(self) -> dict[str, float]:

@@ -16,7 +16,7 @@ process (one asyncio process; its CPU and RSS are read with psutil), and client 
    testing.drain): p50/p99, beside two baselines measured the same way in the same run:
    a 404 from the same app (the framework floor) and a bare Redis PING round trip.
 
-Targets (issue #5): 1,000 clients at 500 events/s with p99 < 100 ms, under one core and
+Targets: 1,000 clients at 500 events/s with p99 < 100 ms, under one core and
 300 MB; /api/summary at 1,000 requests/s with p99 < 20 ms. The machine has 2 cores shared
 by the web process, the clients, Redis and this producer, so client-side scheduling delay
 is included in the latency figures (they are upper bounds).

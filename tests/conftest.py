@@ -18,12 +18,9 @@ from liqmon.keys import Keys
 from liqmon.redis_client import create_redis
 
 REPO = Path(__file__).resolve().parent.parent
-#: Real exchange frames and the events each must become, shipped with the repository
-#: (a copy of the team's reference fixtures: Binance, OKX, Bybit; see its README.md).
+#: Real exchange frames and the events each must become (indexed in its README.md;
+#: tests/test_fixtures_index.py keeps the index, the files and expected.json in step).
 FIXTURES = REPO / "tests" / "fixtures" / "exchanges"
-#: The reference copy beside the checkout, when there is one (tests/test_fixtures_copy.py
-#: checks the in-repo copy has not drifted from it).
-REFERENCE_FIXTURES = Path(os.environ.get("LIQMON_SHARED_DIR", REPO.parent / "shared")) / "fixtures"
 
 
 @pytest.fixture(scope="session")

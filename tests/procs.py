@@ -22,11 +22,11 @@ class ServiceProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ServiceProcess:
-        log = self.log_path.open("wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "liqmon", "run", self.name, *self.more],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        with self.log_path.open("wb") as log:  # the child keeps its own descriptor
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "liqmon", "run", self.name, *self.more],
+                env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
         return self
 
     @property

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from liqmon.bus import (
-    DEADLETTER_RAW_LIMIT,
-    append_deadletters,
-    append_events,
-    deadletter_fields,
-    now_ms,
-)
+from liqmon.bus import append_events, now_ms
+from liqmon.deadletter import DEADLETTER_RAW_LIMIT, append_deadletters, deadletter_fields
 from liqmon.event import LiquidationEvent
 from liqmon.keys import Keys
 from tests.test_event import sample

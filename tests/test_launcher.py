@@ -19,7 +19,7 @@ from liqmon.embedded_redis import free_port
 from liqmon.launcher import planned_services
 from liqmon.venues import VENUES
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]  # the whole system as processes
 
 
 def _get_json(url: str) -> dict[str, object] | None:
@@ -36,11 +36,11 @@ def test_up_demo_serves_health_and_leaves_no_process(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIQMON_")}
     env.pop("REDIS_URL", None)
     env["LIQMON_WEB_PORT"] = str(port)
-    log = (tmp_path / "up.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "liqmon", "up", "--demo"],
-        cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    with (tmp_path / "up.log").open("wb") as log:  # the child keeps its own descriptor
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "liqmon", "up", "--demo"],
+            cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
     try:
         deadline = time.monotonic() + 30
         health = None

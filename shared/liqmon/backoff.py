@@ -18,6 +18,8 @@ class Backoff:
     maximum: float
     factor: float = 2.0
     jitter: float = 0.0
+    #: `next()` calls since the last `reset()`: failures in a row, for a caller's logging.
+    failures: int = field(default=0, init=False)
     _current: float = field(default=0.0, init=False)
 
     def __post_init__(self) -> None:
@@ -25,6 +27,7 @@ class Backoff:
             raise ValueError(f"invalid backoff {self!r}")
 
     def next(self) -> float:
+        self.failures += 1
         self._current = (
             self.initial if not self._current else min(self._current * self.factor, self.maximum)
         )
@@ -32,3 +35,4 @@ class Backoff:
 
     def reset(self) -> None:
         self._current = 0.0
+        self.failures = 0

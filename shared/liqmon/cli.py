@@ -5,6 +5,7 @@
                            several venues' collectors in one process (also: `run collectors`)
     liqmon up [--demo]     the whole system, supervised (embedded Redis without REDIS_URL)
     liqmon rebuild         recompute all derived state from the event stream
+    liqmon alerts test     send one test message through every alert channel
 
 Services are found through import strings (as uvicorn registers its protocols): the
 collectors come from the venue registry (`liqmon.venues`), so adding a venue adds nothing
@@ -30,8 +31,10 @@ SERVICES: dict[str, str] = {
     "aggregator": "liqmon_aggregator.main:main",
     "web": "liqmon_web.main:main",
     "exchange-sim": "liqmon_sim.main:main",
+    "alerter": "liqmon_alerter.main:main",
 }
 REBUILD = "liqmon_aggregator.rebuild:main"
+ALERTS = "liqmon_alerter.testcmd:main"
 
 
 def _load(target: str) -> Callable[[list[str]], int]:
@@ -57,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rebuild = sub.add_parser("rebuild", help="recompute derived state from the stream")
     rebuild.add_argument("args", nargs=argparse.REMAINDER)
+    alerts = sub.add_parser("alerts", help="alert tools: `liqmon alerts test`")
+    alerts.add_argument("args", nargs=argparse.REMAINDER)
     return parser
 
 
@@ -69,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         return _load(SERVICES[args.service])(more)
     if args.command == "rebuild":
         return _load(REBUILD)(list(args.args))
+    if args.command == "alerts":
+        return _load(ALERTS)(list(args.args))
     configure_logging("up")
     from liqmon.launcher import up
 

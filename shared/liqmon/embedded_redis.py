@@ -96,6 +96,8 @@ class EmbeddedRedis:
     def start(self, timeout: float = 10.0) -> None:
         if self.data_dir is not None:
             self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self.process is not None and self.process.stderr is not None:
+            self.process.stderr.close()  # a previous run's (restarting on the same port)
         # Its own session: a terminal Ctrl-C must not reach Redis before the services that
         # still need it (liqmon up stops Redis last); PDEATHSIG: no orphan if we are killed.
         self.process = subprocess.Popen(
@@ -127,11 +129,14 @@ class EmbeddedRedis:
 
     def stop(self, timeout: float = 10.0) -> None:
         """SHUTDOWN via SIGTERM (Redis flushes the AOF), then SIGKILL if it hangs."""
-        if self.process is None or self.process.poll() is not None:
+        if self.process is None:
             return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process.stderr is not None:
+            self.process.stderr.close()

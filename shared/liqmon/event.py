@@ -98,11 +98,12 @@ def make_event_id(
     """Deterministic id: the same liquidation gives the same id across restarts and replays.
 
     sha256 over the venue's own values (quantity and price as sent, canonicalised); the
-    first 32 hex digits. Canonical text makes `"5.000"` and `"5"` the same liquidation. A
-    venue that names each liquidation itself (dYdX trade `id`, Kraken `uid`, Bitfinex
-    `POS_ID`) passes `venue_id` and the id is over exchange, product, instrument and that
-    name only: two fills of one liquidation with equal size, price and time are still two
-    events, and a re-sent record whose other values moved (a snapshot's copy) is still one.
+    first 32 hex digits (docs/EVENTS.md, field `id`). Canonical text makes `"5.000"` and
+    `"5"` the same liquidation. A venue that names each liquidation itself (dYdX trade `id`,
+    Kraken `uid`, Bitfinex `POS_ID`) passes `venue_id` and the id is over exchange, product,
+    instrument and that name only: two fills of one liquidation with equal size, price and
+    time are still two events, and a re-sent record whose other values moved (a snapshot's
+    copy) is still one.
     """
     if venue_id is not None:
         material = "|".join((exchange, product, instrument, "#" + venue_id))
@@ -230,6 +231,7 @@ class LiquidationEvent:
         """
         out: dict[str, object] = {
             "stream_id": stream_id,
+            "v": int(SCHEMA_VERSION),
             **self._text_fields(),
             "usd": float(cents_to_str(self.usd_cents)),
             "ts": self.ts,

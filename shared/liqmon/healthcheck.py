@@ -2,7 +2,7 @@
 
 - web: `GET /api/health` on the local port answers 200.
 - collectors: their status hash in Redis was refreshed recently (it expires otherwise).
-- aggregator: a consumer heartbeat in the consumers sorted set is recent.
+- aggregator, alerter: a consumer heartbeat in its consumers sorted set is recent.
 """
 
 from __future__ import annotations
@@ -33,10 +33,10 @@ async def _redis_ok(service: str) -> bool:
         if service.startswith("collector-"):
             updated = await redis.hget(settings.keys.collector_status(service[10:]), "updated")
             return updated is not None and now - int(updated) < FRESH_MS
-        if service == "aggregator":
-            fresh = await redis.zrangebyscore(
-                settings.keys.aggregator_consumers, now - FRESH_MS, "+inf", start=0, num=1
-            )
+        if service in ("aggregator", "alerter"):
+            k = settings.keys
+            beats = k.aggregator_consumers if service == "aggregator" else k.alerter_consumers
+            fresh = await redis.zrangebyscore(beats, now - FRESH_MS, "+inf", start=0, num=1)
             return bool(fresh)
         return bool(await redis.ping())
     finally:

@@ -16,6 +16,21 @@ SCHEMA_VERSION = 1
 
 #: Consumer group the aggregators share on the event stream.
 AGGREGATOR_GROUP = "aggregator"
+#: Consumer group the alerters share, on the event stream and on each channel's outbox.
+ALERTER_GROUP = "alerter"
+
+
+def id_field(event_id: str) -> bytes:
+    """An event id as a field of the dedup hashes (`appended_ids`, `agg_bucket_ids`): 16 raw
+    bytes for a 32-hex id (half the memory of the text), else `t:<id>` (never 16 bytes
+    long, so the two kinds cannot collide)."""
+    if len(event_id) == 32:
+        try:
+            return bytes.fromhex(event_id)
+        except ValueError:
+            pass
+    raw = b"t:" + event_id.encode()
+    return raw + b"\0" if len(raw) == 16 else raw
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +48,36 @@ class Keys:
     def events(self) -> str:
         """Stream: one entry per liquidation (docs/EVENTS.md). Trimmed by time (MINID ~)."""
         return f"{self.base}:events"
+
+    def events_by_symbol(self, symbol: str) -> str:
+        """Stream: the per-symbol index of `events` (docs/EVENTS.md). One entry per event of
+        that symbol, with the SAME entry id as in `events` and one empty field `i`; written
+        in the same append script, trimmed by the same MINID.
+
+        `symbol` is the event's symbol as is: untrusted text of 1-64 characters (enforced by
+        LiquidationEvent), only ever the last component of the name, never parsed back out
+        of a key and never used in a SCAN pattern (the index keys are listed by
+        `indexed_symbols`), so no character in it can reach another key."""
+        return f"{self.base}:events:sym:{symbol}"
+
+    @property
+    def indexed_symbols(self) -> str:
+        """Sorted set: symbol -> ms of its last append; lists the `events_by_symbol` keys (a
+        symbol quiet for longer than the retention loses its index key)."""
+        return f"{self.base}:events:symbols"
+
+    @property
+    def symbol_index_scratch(self) -> str:
+        """Stream, transient: where `liqmon rebuild` rebuilds one symbol's index before
+        renaming it over the live one."""
+        return f"{self.base}:events:sym-scratch"
+
+    def appended_ids(self, bucket: int) -> str:
+        """Hash: ids (`id_field`, empty values) of the events appended to `events` whose ts
+        is in this event-time bucket (ts // liqmon.windows.BUCKET_MS); expires a retention
+        after the last append into it. The append script refuses an id already here
+        (docs/EVENTS.md, "Repeats")."""
+        return f"{self.base}:events:ids:{bucket}"
 
     @property
     def deadletter(self) -> str:
@@ -85,8 +130,8 @@ class Keys:
     # Everything derived lives under a generation, `<base>:agg:g<N>:…`, so that
     # `liqmon rebuild` can fill generation N+1 from the stream while N is live and then
     # swap the pointer. Readers first GET `agg_generation`, then read that generation.
-    # Window names are liqmon.views.WINDOWS; sides are "L" (long) and "S" (short);
-    # bucket numbers are floor(event ts / liqmon.views.BUCKET_MS).
+    # What is inside these keys (field names, buckets, windows) is liqmon.windows; sides are
+    # "L" (long) and "S" (short); bucket numbers are floor(event ts / windows.BUCKET_MS).
     @property
     def agg_generation(self) -> str:
         """String: the live generation number (absent = 1). Swapped by `liqmon rebuild`."""
@@ -115,14 +160,14 @@ class Keys:
         return self.agg(f"g{gen}", "recent")
 
     def agg_window(self, gen: int, window: str) -> str:
-        """Hash: window totals. Fields L, S (cents), Ln, Sn (counts), `<exchange>:L`,
-        `<exchange>:S`, `<exchange>:Ln`, `<exchange>:Sn`, cap (capped one-second slots).
+        """Hash: window totals (liqmon.windows.total_fields): L, S (cents), Ln, Sn (counts),
+        the same per exchange (`<exchange>:L`, …), cap (capped one-second slots).
         A field that returns to 0 is deleted (missing = 0)."""
         return self.agg(f"g{gen}", "w", window)
 
     def agg_window_coins(self, gen: int, window: str) -> str:
-        """Hash: per-coin window totals. Fields `<sym>:L`, `<sym>:Ln`, and the price-weight
-        limbs `<sym>:Lp0`, `<sym>:Lp1`, `<sym>:Lp2` (same for S); see liqmon.views."""
+        """Hash: per-coin window totals (liqmon.windows.coin_fields): `<sym>:L`, `<sym>:Ln`
+        and the price-weight limbs `<sym>:Lp0` .. `<sym>:Lp3` (same for S)."""
         return self.agg(f"g{gen}", "wc", window)
 
     def agg_rank(self, gen: int, window: str, side: str) -> str:
@@ -136,16 +181,27 @@ class Keys:
         return self.agg(f"g{gen}", "lg", window)
 
     def agg_bucket(self, gen: int, bucket: int) -> str:
-        """Hash: one bucket's sums (window-hash fields, coin fields prefixed `c:`) and its
-        largest event (`x:mx` cents, `x:mid` id, `x:mm` largest-set member)."""
+        """Hash: one bucket's totals (the window-hash fields) and its largest event (`x:mx`
+        cents, `x:mid` id, `x:mm` largest-set member)."""
         return self.agg(f"g{gen}", "b", str(bucket))
 
+    def agg_bucket_index(self, gen: int) -> str:
+        """Sorted set: the buckets that hold applied events (member and score = the bucket
+        number), so eviction and the self-check visit only those."""
+        return self.agg(f"g{gen}", "buckets")
+
+    def agg_bucket_coins(self, gen: int, bucket: int) -> str:
+        """String: one bucket's per-coin sums, msgpack records appended one batch at a time
+        (liqmon.windows.BUCKET_RECORD); far smaller than hash fields per coin."""
+        return self.agg(f"g{gen}", "b", str(bucket), "coins")
+
     def agg_bucket_ids(self, gen: int, bucket: int) -> str:
-        """Set: ids of the events already applied in this bucket (dedup)."""
+        """Hash: ids (`id_field`, empty values) of the events applied in this bucket."""
         return self.agg(f"g{gen}", "b", str(bucket), "ids")
 
     def agg_bucket_caps(self, gen: int, bucket: int) -> str:
-        """Set: `<exchange>|<instrument>|<second>` slots holding a sampled event."""
+        """Hash: `<exchange>|<instrument>|<second>` slots holding a sampled event (values
+        empty)."""
         return self.agg(f"g{gen}", "b", str(bucket), "caps")
 
     def agg_late_ids(self, gen: int) -> str:
@@ -176,3 +232,64 @@ class Keys:
     def agg_rebuild_lock(self) -> str:
         """String with TTL: held while `liqmon rebuild` runs."""
         return self.agg("rebuild-lock")
+
+    # --- alerter (docs/ALERTS.md) -------------------------------------------------------
+    @property
+    def alerts(self) -> str:
+        """Stream: one entry per fired alert (public, docs/EVENTS.md); capped by length."""
+        return f"{self.base}:alerts"
+
+    def alerter(self, *parts: str) -> str:
+        """Namespace for alerter-owned keys: `<base>:alerter:<parts...>` (only the
+        `alerter_*` methods below call it)."""
+        return ":".join((self.base, "alerter", *parts))
+
+    def alerter_outbox(self, channel: str) -> str:
+        """Stream: alerts waiting for delivery to one channel (group `alerter`); an entry
+        is acked and deleted once sent or dead-lettered."""
+        return self.alerter("outbox", channel)
+
+    def alerter_sent(self, channel: str, alert_id: str) -> str:
+        """String, TTL 48 h: the delivery claim of one alert on one channel,
+        `sending|<owner>|<lease until ms>`, then `sent|<ms>` or `dead|<ms>|<reason>`."""
+        return self.alerter("sent", channel, alert_id)
+
+    def alerter_channel(self, channel: str) -> str:
+        """Hash: one channel's delivery counters and state (sent, retries, deadlettered,
+        state, last_error, last_sent_ms, last_attempt_ms, type)."""
+        return self.alerter("channel", channel)
+
+    @property
+    def alerter_channels(self) -> str:
+        """Hash: channel name -> type, of the channels the running rules file declares."""
+        return self.alerter("channels")
+
+    @property
+    def alerter_deadletter(self) -> str:
+        """Stream: alerts a channel refused for good (channel, alert, status, reason, ts);
+        capped by length."""
+        return self.alerter("deadletter")
+
+    @property
+    def alerter_stats(self) -> str:
+        """Hash: events seen, stale, future, duplicates, fired (over all alerter processes)."""
+        return self.alerter("stats")
+
+    def alerter_seen(self, minute: int) -> str:
+        """Set, TTL: ids of the events that matched a rule, by event-time minute (dedup)."""
+        return self.alerter("seen", str(minute))
+
+    def alerter_cascade(self, rule: str, key: str) -> str:
+        """Hash: one cascade rule's sliding window for one key (coin or `*` + side):
+        per-second buckets `s:<sec>` cents, `n:<sec>` count, `m:<sec>` largest cents,
+        `e:<sec>` largest EVENT JSON; state `now`, `sum`, `cnt`, `active`, `last_fire`."""
+        return self.alerter("cascade", rule, key)
+
+    @property
+    def alerter_consumers(self) -> str:
+        """Sorted set: alerter consumer name -> last heartbeat ms."""
+        return self.alerter("consumers")
+
+    def alerter_consumer_slot(self, slot: int) -> str:
+        """String with TTL: lease on the consumer name slot `alert-<slot>`."""
+        return self.alerter("slot", str(slot))

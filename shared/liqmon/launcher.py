@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -35,8 +36,8 @@ from liqmon.venues import VENUES, parse_venue_list
 logger = logging.getLogger("liqmon.up")
 
 COLLECTORS = ("collectors", *(v.service for v in VENUES))
-START_ORDER = ("exchange-sim", "aggregator", "web", *COLLECTORS)
-STOP_ORDER = (*COLLECTORS, "aggregator", "web", "exchange-sim")
+START_ORDER = ("exchange-sim", "aggregator", "web", *COLLECTORS, "alerter")
+STOP_ORDER = (*COLLECTORS, "aggregator", "alerter", "web", "exchange-sim")
 STOP_TIMEOUT = 15.0
 
 
@@ -75,13 +76,19 @@ class Child:
 
 
 def demo_environment(host: str = "127.0.0.1") -> dict[str, str]:
-    """Free ports for every simulator server and the collector URLs that point at them."""
+    """Ports for every simulator server (free ones, or those `LIQMON_SIM_PORTS` names) and
+    the collector URLs that point at them."""
     # the simulator is the one service the launcher must know to wire the demo together
     from liqmon_sim.venues.plugin import demo_environment as sim_environment
     from liqmon_sim.venues.plugin import free_ports
 
+    ports = free_ports()
+    with contextlib.suppress(ValueError, TypeError):  # a bad value: the simulator says so
+        ports.update(
+            {k: int(v) for k, v in json.loads(os.environ.get("LIQMON_SIM_PORTS", "{}")).items()}
+        )
     return {
-        **sim_environment(host, free_ports()),
+        **sim_environment(host, ports),
         "LIQMON_SIM_SCENARIO": os.environ.get("LIQMON_SIM_SCENARIO", "demo"),
     }
 
@@ -97,7 +104,7 @@ async def _supervise(child: Child, stop: asyncio.Event) -> None:
         ran = time.monotonic() - child.started_at
         if ran > 60:
             pacing.reset()
-        backoff = pacing.next()
+        delay = pacing.next()
         child.restarts += 1
         logger.error(
             "%s exited with %s after %.1fs; restart #%d in %.1fs",
@@ -105,10 +112,10 @@ async def _supervise(child: Child, stop: asyncio.Event) -> None:
             code,
             ran,
             child.restarts,
-            backoff,
+            delay,
         )
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), backoff)
+            await asyncio.wait_for(stop.wait(), delay)
 
 
 def port_taken(host: str, port: str) -> str | None:
@@ -129,6 +136,8 @@ def planned_services(demo: bool, per_venue: bool, venues_text: str) -> tuple[str
     venues = parse_venue_list(venues_text)
     collectors = [v.service for v in venues] if per_venue else ["collectors"]
     wanted = {"aggregator", "web", *collectors, *(["exchange-sim"] if demo else [])}
+    if os.environ.get("LIQMON_ALERTS_FILE"):
+        wanted.add("alerter")  # alerts only when a rules file is configured
     return tuple(name for name in START_ORDER if name in wanted)
 
 

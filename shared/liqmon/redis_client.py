@@ -1,6 +1,6 @@
 """The one Redis client factory every service uses.
 
-Deliberate choices (see ../shared/notes/style-and-redis.md §2e):
+Deliberate choices:
 - `protocol=2` pinned so reply shapes are the classic ones whatever the redis-py version;
   `decode_responses` chosen per client, never mixed on one client.
 - `socket_timeout` set explicitly. Blocking readers (XREAD/XREADGROUP with BLOCK) get their
@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from liqmon.backoff import Backoff
 
 logger = logging.getLogger(__name__)
 
@@ -67,15 +70,19 @@ def create_blocking_reader(
     )
 
 
-async def wait_for_redis(client: Redis, *, attempts: int = 60, delay: float = 0.5) -> None:
-    """Ping until Redis answers, logging each failure; raise after `attempts`."""
-    for attempt in range(1, attempts + 1):
+async def wait_for_redis(client: Redis, *, timeout: float = 30.0) -> None:
+    """Ping until Redis answers (retrying with `Backoff`), logging the failures; raise the
+    last error once `timeout` seconds have passed."""
+    backoff = Backoff(0.1, 2.0, jitter=0.5)
+    deadline = time.monotonic() + timeout
+    while True:
         try:
             await client.ping()
             return
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-            if attempt == attempts:
+            delay = backoff.next()
+            if time.monotonic() + delay > deadline:
                 raise
-            if attempt == 1 or attempt % 10 == 0:
-                logger.warning("redis not reachable (%s); retry %d/%d", exc, attempt, attempts)
+            if backoff.failures == 1 or backoff.failures % 10 == 0:
+                logger.warning("redis not reachable (%s); retrying", exc)
             await asyncio.sleep(delay)

@@ -5,73 +5,68 @@ its whole view of the aggregator. Each is a fixed, small number of round trips w
 the windows hold (the summary is one read-only Lua script, so it is also one consistent
 snapshot: totals, rankings and the largest event all come from the same instant).
 
-Layout shared with the aggregator (liqmon_aggregator writes exactly this):
-- time is cut into `BUCKET_MS` buckets; window W holds the buckets above its watermark,
-  i.e. it slides in 5 s steps over *event* time;
-- money is integer cents in Redis, returned here as floats with 2 decimals (cents / 100);
-- the USD-weighted average price of a coin/side is sum(price_units * cents) / sum(cents),
-  where price_units = price * 10**10 rounded half-even; the numerator is kept exactly as
-  three 40-bit limbs (see `price_limbs`). Precision guaranteed: the average of the prices
-  rounded to 1e-10 USD, exact to 12 significant digits in the returned string.
+What the keys hold (buckets, windows, field names, the price weight) is `liqmon.windows`,
+shared with the writer; money is integer cents in Redis, returned here as floats with 2
+decimals (cents / 100); the average price keeps at least 6 significant digits for every
+price >= 1e-13 USD and is returned to 12 (liqmon.windows.avg_price).
 
 A window is `incomplete` when it overlaps a collector gap (closed, or open in a status hash)
 or starts before the latest `collector_first_start` among the exchanges that have one: an
-exchange collected for an hour has no 1d figure yet; one never run is not expected.
+exchange collected for an hour has no 1d figure yet; one never run is not expected. An
+exchange that ran (it has a first start) but has no status hash is down and not restarted
+(the hash expired): its outage is open now, so every window is incomplete until a collector
+is back; the gap itself is recorded when one starts (from the `collector_alive` marker).
 """
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import Any, Final
 
 import orjson
 from redis.asyncio import Redis
 
+from liqmon import scripts
 from liqmon.event import PRODUCTS
 from liqmon.keys import AGGREGATOR_GROUP, Keys
+from liqmon.windows import (
+    BUCKET_MS,
+    CAP,
+    LIMBS,
+    RECENT_SIZE,
+    SERIES_MAX_MINUTES,
+    SIDES,
+    WINDOW_MS,
+    WINDOWS,
+    avg_price,
+    coin_fields,
+    price_limbs,
+    read_generation,
+    series_scope,
+    total_fields,
+    window_buckets,
+    window_keys,
+)
 
-WINDOWS: tuple[str, ...] = ("3m", "15m", "1h", "4h", "12h", "1d")
-WINDOW_MS: Final[dict[str, int]] = {
-    "3m": 180_000,
-    "15m": 900_000,
-    "1h": 3_600_000,
-    "4h": 14_400_000,
-    "12h": 43_200_000,
-    "1d": 86_400_000,
-}
-EXCHANGES: tuple[str, ...] = tuple(PRODUCTS)
-SIDES: Final = (("long", "L"), ("short", "S"))
-BUCKET_MS: Final = 5_000
-RECENT_SIZE: Final = 500
-PRICE_SCALE: Final = 10**10
-LIMB_BITS: Final = 40
-LIMB_MASK: Final = (1 << LIMB_BITS) - 1
-#: price_units * cents must stay below this (3 limbs) or the event is refused.
-MAX_PRICE_WEIGHT: Final = 1 << (3 * LIMB_BITS)
-SERIES_MAX_MINUTES: Final = 90 * 24 * 60
-_AVG_CONTEXT: Final = Context(prec=12, rounding=ROUND_HALF_EVEN)
+#: The read API re-exports the layout names its callers use.
+__all__ = [
+    "BUCKET_MS",
+    "EXCHANGES",
+    "RECENT_SIZE",
+    "WINDOWS",
+    "WINDOW_MS",
+    "avg_price",
+    "price_limbs",
+    "read_aggregator_health",
+    "read_generation",
+    "read_recent",
+    "read_series",
+    "read_summary",
+    "read_symbol",
+    "series_scope",
+    "window_buckets",
+]
 
-
-def window_buckets(window: str) -> int:
-    return WINDOW_MS[window] // BUCKET_MS
-
-
-def price_limbs(price_units: int, cents: int) -> tuple[int, int, int]:
-    """Split price_units * cents into three 40-bit limbs (summed independently, exact)."""
-    weight = price_units * cents
-    if not 0 <= weight < MAX_PRICE_WEIGHT:
-        raise ValueError("price * usd out of range for the average")
-    return weight & LIMB_MASK, (weight >> LIMB_BITS) & LIMB_MASK, weight >> (2 * LIMB_BITS)
-
-
-def avg_price(limbs: tuple[int, int, int], cents: int) -> str | None:
-    """USD-weighted average price from summed limbs and summed cents (None when empty)."""
-    if cents <= 0:
-        return None
-    weight = limbs[0] + (limbs[1] << LIMB_BITS) + (limbs[2] << (2 * LIMB_BITS))
-    value = _AVG_CONTEXT.divide(Decimal(weight), Decimal(cents * PRICE_SCALE))
-    text = format(value, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
+EXCHANGES: Final[tuple[str, ...]] = tuple(PRODUCTS)
 
 
 def _s(value: Any) -> str:
@@ -80,50 +75,6 @@ def _s(value: Any) -> str:
 
 def _money(cents: int) -> float:
     return round(cents / 100, 2)
-
-
-async def read_generation(redis: Redis, keys: Keys) -> int:
-    """The live generation (1 until the first `liqmon rebuild`)."""
-    raw = await redis.get(keys.agg_generation)
-    return int(raw) if raw is not None else 1
-
-
-# One consistent snapshot of every window (read only, so it may run on a replica).
-SUMMARY_LUA: Final = """#!lua flags=no-writes
---[[ summary: read every window at once.
-KEYS  for each window (WINDOWS order) 5 keys: totals hash, coin hash, rank L, rank S,
-      largest zset; then for each exchange 3 keys: gaps zset, collector status hash,
-      first-start string
-ARGV  1 top N   2 window count   3 exchange count
-RETURNS {now_ms, per window {totals flat, rank L flat, counts L, rank S flat, counts S,
-  largest {member, score} or {}}, per exchange {max gap end or false, open since or false,
-  first start or false}}
-]]
-local top, nw, ne = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local t = redis.call('TIME')
-local out = {string.format('%d', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))}
-local function ranked(rk, ck, suffix)
-  local flat = redis.call('ZREVRANGE', rk, 0, top - 1, 'WITHSCORES')
-  if #flat == 0 then return flat, {} end
-  local fields = {}
-  for j = 1, #flat, 2 do fields[#fields + 1] = flat[j] .. suffix end
-  return flat, redis.call('HMGET', ck, unpack(fields))
-end
-for i = 0, nw - 1 do
-  local k = 1 + 5 * i
-  local rl, cl = ranked(KEYS[k + 2], KEYS[k + 1], ':Ln')
-  local rs, cs = ranked(KEYS[k + 3], KEYS[k + 1], ':Sn')
-  local lg = redis.call('ZREVRANGE', KEYS[k + 4], 0, 0, 'WITHSCORES')
-  out[#out + 1] = {redis.call('HGETALL', KEYS[k]), rl, cl, rs, cs, lg}
-end
-for i = 0, ne - 1 do
-  local k = 1 + 5 * nw + 3 * i
-  local gap = redis.call('ZREVRANGE', KEYS[k], 0, 0, 'WITHSCORES')
-  local open = redis.call('HGET', KEYS[k + 1], 'gap_open_since')
-  out[#out + 1] = {gap[2] or false, open or false, redis.call('GET', KEYS[k + 2]) or false}
-end
-return out
-"""
 
 
 def _flat_ints(flat: list[Any]) -> dict[str, int]:
@@ -149,26 +100,32 @@ def _largest(lg: list[Any]) -> dict[str, Any] | None:
     return event
 
 
+def _side_totals(totals: dict[str, int], exchange: str | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for label, side in SIDES:
+        cents, count = total_fields(side, exchange)
+        out[f"{label}_usd"] = _money(totals.get(cents, 0))
+        out[f"{label}_count"] = totals.get(count, 0)
+    return {k: out[k] for k in ("long_usd", "short_usd", "long_count", "short_count")}
+
+
 async def read_summary(redis: Redis, keys: Keys, *, top: int = 10) -> dict[str, Any]:
     """All windows: totals, per-exchange split, top coins, largest event, flags."""
     gen = await read_generation(redis, keys)
     script_keys: list[str] = []
     for w in WINDOWS:
-        script_keys += [
-            keys.agg_window(gen, w),
-            keys.agg_window_coins(gen, w),
-            keys.agg_rank(gen, w, "L"),
-            keys.agg_rank(gen, w, "S"),
-            keys.agg_largest(gen, w),
-        ]
+        script_keys += window_keys(keys, gen, w)
     for ex in EXCHANGES:
         script_keys += [
             keys.collector_gaps(ex),
             keys.collector_status(ex),
             keys.collector_first_start(ex),
         ]
-    script = redis.register_script(SUMMARY_LUA)
-    reply = await script(keys=script_keys, args=[max(1, top), len(WINDOWS), len(EXCHANGES)])
+    script = scripts.load(redis, __package__, "summary")
+    count_suffix = total_fields("L")[1][len("L") :]  # "n": `<sym>:Ln` is the count of `<sym>:L`
+    reply = await script(
+        keys=script_keys, args=[max(1, top), len(WINDOWS), len(EXCHANGES), count_suffix]
+    )
     now = int(reply[0])
     gap_end = 0
     open_gap = False
@@ -182,30 +139,21 @@ async def read_summary(redis: Redis, keys: Keys, *, top: int = 10) -> dict[str, 
             open_gap = True
         if ex_reply[2] and _s(ex_reply[2]).isdigit():
             collected_from = max(collected_from, int(_s(ex_reply[2])))
+            if not int(ex_reply[3]):  # ran, and its status expired: down, not restarted
+                open_gap = True
     windows: dict[str, Any] = {}
     now_bucket = now // BUCKET_MS
     for w, (flat, rl, cl, rs, cs, lg) in zip(WINDOWS, reply[1 : 1 + len(WINDOWS)], strict=True):
         totals = _flat_ints(flat)
         start = (now_bucket - window_buckets(w) + 1) * BUCKET_MS
         windows[w] = {
-            "long_usd": _money(totals.get("L", 0)),
-            "short_usd": _money(totals.get("S", 0)),
-            "long_count": totals.get("Ln", 0),
-            "short_count": totals.get("Sn", 0),
-            "by_exchange": {
-                ex: {
-                    "long_usd": _money(totals.get(f"{ex}:L", 0)),
-                    "short_usd": _money(totals.get(f"{ex}:S", 0)),
-                    "long_count": totals.get(f"{ex}:Ln", 0),
-                    "short_count": totals.get(f"{ex}:Sn", 0),
-                }
-                for ex in EXCHANGES
-            },
+            **_side_totals(totals, None),
+            "by_exchange": {ex: _side_totals(totals, ex) for ex in EXCHANGES},
             "top_long": _ranking(rl, cl)[:top],
             "top_short": _ranking(rs, cs)[:top],
             "largest": _largest(lg),
             "incomplete": open_gap or gap_end > start or start < collected_from,
-            "capped_seconds": totals.get("cap", 0),
+            "capped_seconds": totals.get(CAP, 0),
         }
     return {"as_of": now, "windows": windows}
 
@@ -213,7 +161,8 @@ async def read_summary(redis: Redis, keys: Keys, *, top: int = 10) -> dict[str, 
 async def read_symbol(redis: Redis, keys: Keys, symbol: str) -> dict[str, Any]:
     """One coin in every window: totals, counts, USD-weighted average price per side."""
     gen = await read_generation(redis, keys)
-    fields = [f"{symbol}:{s}{suffix}" for _, s in SIDES for suffix in ("", "n", "p0", "p1", "p2")]
+    fields = [f for _, side in SIDES for f in coin_fields(symbol, side)]
+    width = 2 + LIMBS
     pipe = redis.pipeline(transaction=False)
     for w in WINDOWS:
         pipe.hmget(keys.agg_window_coins(gen, w), fields)
@@ -223,10 +172,10 @@ async def read_symbol(redis: Redis, keys: Keys, symbol: str) -> dict[str, Any]:
         nums = [int(v) if v is not None else 0 for v in values]
         out: dict[str, Any] = {}
         for i, (side, _) in enumerate(SIDES):
-            cents, count, p0, p1, p2 = nums[5 * i : 5 * i + 5]
+            cents, count, *limbs = nums[width * i : width * (i + 1)]
             out[f"{side}_usd"] = _money(cents)
             out[f"{side}_count"] = count
-            out[f"{side}_avg_price"] = avg_price((p0, p1, p2), cents)
+            out[f"{side}_avg_price"] = avg_price(limbs, cents)
         windows[w] = {
             k: out[k]
             for k in (
@@ -239,16 +188,6 @@ async def read_symbol(redis: Redis, keys: Keys, symbol: str) -> dict[str, Any]:
             )
         }
     return {"symbol": symbol, "windows": windows}
-
-
-def series_scope(symbol: str | None, exchange: str | None) -> str:
-    if symbol and exchange:
-        return f"cx:{symbol}:{exchange}"
-    if symbol:
-        return f"c:{symbol}"
-    if exchange:
-        return f"ex:{exchange}"
-    return "all"
 
 
 async def read_series(

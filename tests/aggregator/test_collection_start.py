@@ -47,7 +47,8 @@ async def test_fresh_system_windows_are_incomplete_until_a_day_has_passed(
 async def test_an_exchange_added_later_counts_from_its_own_first_start(
     redis: Redis, keys: Keys
 ) -> None:
-    await redis.set(keys.collector_first_start("binance"), now_ms() - 2 * DAY)
+    await _first_connect(redis, keys, "binance")  # running (its status hash exists) ...
+    await redis.set(keys.collector_first_start("binance"), now_ms() - 2 * DAY)  # ... for 2 days
     assert await _incomplete(redis, keys) == [False] * 6  # okx and bybit never ran: ignored
     await _first_connect(redis, keys, "okx")  # okx collected from now on: its 1d lacks okx
     assert await _incomplete(redis, keys) == [True] * 6

@@ -11,7 +11,8 @@ from liqmon import views
 from liqmon.bus import append_events
 from liqmon.keys import Keys
 from liqmon_aggregator.apply import Applier
-from liqmon_aggregator.consumer import Consumer, ConsumerConfig, ensure_group
+from liqmon_aggregator.consumer import Consumer, ensure_group
+from liqmon_aggregator.settings import ConsumerSettings
 from liqmon_aggregator.testing import backlog
 from tests.aggregator.factory import make_event
 
@@ -20,7 +21,8 @@ RETENTION = 48 * 3_600_000
 
 def consumer(redis: Redis, keys: Keys, name: str = "t1") -> Consumer:
     applier = Applier(redis, keys, retention_ms=RETENTION, max_future_ms=300_000)
-    return Consumer(redis, redis, keys, applier, ConsumerConfig(name=name, max_deliveries=5))
+    settings = ConsumerSettings(aggregator_max_deliveries=5)
+    return Consumer(redis, redis, keys, applier, settings, name=name)
 
 
 async def deadletters(redis: Redis, keys: Keys) -> list[dict[str, str]]:

@@ -14,6 +14,7 @@ import asyncio
 import time
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -153,6 +154,7 @@ async def compare(redis: Any, keys: Keys, model: Model) -> None:
         ]
 
 
+@pytest.mark.timeout(60)  # 80 examples, each against the real Redis
 @settings(
     max_examples=80,
     deadline=None,

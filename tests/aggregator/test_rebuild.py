@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from liqmon import views
 from liqmon.bus import append_events
 from liqmon.keys import Keys
+from liqmon_aggregator.rebuild import ensure_layout
 from liqmon_aggregator.testing import drain
 from tests.aggregator.factory import make_event
 
@@ -70,3 +71,22 @@ async def test_rebuild_reproduces_the_summary(
     await drain(redis_url)
     summary = await views.read_summary(redis, keys)
     assert {"symbol": "XRP", "usd": 123.45, "count": 1} in summary["windows"]["3m"]["top_long"]
+
+
+async def test_a_generation_of_an_older_layout_is_rebuilt_at_start(
+    redis: Redis, keys: Keys
+) -> None:
+    now = time.time_ns() // 1_000_000
+    events = [make_event(n, now - 1000 * n, symbol="ETH", cents=500 + n) for n in range(20)]
+    await append_events(redis, keys, events, retention_ms=48 * 3_600_000)
+    # what an aggregator of the previous layout left: other key types, no `layout`
+    await redis.hset(keys.agg_stats(1), mapping={"applied": "20"})
+    await redis.hset(keys.agg_watermarks(1), mapping={"1d": "1"})
+    await redis.sadd(keys.agg_bucket_ids(1, now // 5000), "x")
+    rebuilt = await ensure_layout(redis, keys, retention_ms=48 * 3_600_000, max_future_ms=0)
+    assert rebuilt and await views.read_generation(redis, keys) == 2
+    assert await redis.keys(keys.agg("g1") + ":*") == []
+    w = (await views.read_summary(redis, keys))["windows"]["3m"]
+    assert (w["long_count"], round(w["long_usd"] * 100)) == (20, sum(500 + n for n in range(20)))
+    again = await ensure_layout(redis, keys, retention_ms=48 * 3_600_000, max_future_ms=0)
+    assert not again

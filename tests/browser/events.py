@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from liqmon.bus import append_events, now_ms
 from liqmon.event import LiquidationEvent, to_cents
 from liqmon.keys import Keys
+from tests.web.helpers import index_by_symbol
 from tests.web.helpers import make_event as web_event
 
 RETENTION_MS = 2 * 86_400_000
@@ -40,7 +41,9 @@ def make_event(
 
 
 async def write(redis: Redis, keys: Keys, events: Sequence[LiquidationEvent]) -> list[str]:
-    return await append_events(redis, keys, events, retention_ms=RETENTION_MS)
+    ids = await append_events(redis, keys, events, retention_ms=RETENTION_MS)
+    await index_by_symbol(redis, keys, events, ids)
+    return ids
 
 
 #: A realistic market: (coin, typical price) for the screenshot and layout tests.

@@ -21,6 +21,25 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+#: Marks when the page's newest EventSource got its first `summary`: the server sends one
+#: only to a subscribed client (the response headers, which make the page say "live", come
+#: before), so from then on every new entry reaches the page.
+SUBSCRIBED_PROBE = """
+(() => {
+  const Native = window.EventSource;
+  window.__sseSubscribed = false;
+  window.EventSource = class extends Native {
+    constructor(url, options) {
+      super(url, options);
+      window.__sseSubscribed = false;
+      window.__sseNewest = this;
+      this.addEventListener("summary", () => {
+        if (window.__sseNewest === this) window.__sseSubscribed = true;
+      });
+    }
+  };
+})();
+"""
 DESKTOP = {"width": 1440, "height": 900}
 PHONE = {"width": 375, "height": 812}
 
@@ -41,6 +60,7 @@ class Dashboard:
         cls, browser: Browser, base_url: str, query: str = "", viewport: dict[str, int] = DESKTOP
     ) -> Dashboard:
         context = await browser.new_context(viewport=viewport)  # type: ignore[arg-type]
+        await context.add_init_script(SUBSCRIBED_PROBE)
         page = await context.new_page()
         dashboard = cls(page, base_url)
         await dashboard.goto(query)
@@ -68,7 +88,9 @@ class Dashboard:
             self.errors.append(f"csp: {text}")
 
     async def wait_live(self, timeout: float = 10_000) -> None:
+        """Until the page shows "live" and its stream is subscribed (`SUBSCRIBED_PROBE`)."""
         await self.page.wait_for_selector("#conn[data-state=live]", timeout=timeout)
+        await self.page.wait_for_function("() => window.__sseSubscribed", timeout=timeout)
 
     async def tape_ids(self, root: str = "#tape") -> list[str]:
         ids: list[str] = await self.page.eval_on_selector_all(

@@ -9,7 +9,7 @@ from playwright.async_api import Browser, ConsoleMessage, Request
 
 from tests.browser.conftest import WebServer
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(45)]  # Chromium + a web process
 
 
 async def test_docs_render_offline_under_the_csp(web: WebServer, browser: Browser) -> None:

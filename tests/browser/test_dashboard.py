@@ -6,7 +6,6 @@ the windows with the aggregator's `drain`), then looks at what the page shows.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import httpx
@@ -19,22 +18,19 @@ from tests.browser.conftest import WebServer
 from tests.browser.events import make_event, market_events, write
 from tests.browser.pages import DESKTOP, PHONE, Dashboard
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(45)]  # Chromium + a web process
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 
 
-async def test_streamed_event_appears_in_tape_within_2s(
+async def test_streamed_event_appears_in_tape(
     web: WebServer, browser: Browser, redis: Redis, keys: Keys
 ) -> None:
     page = await Dashboard.open(browser, web.url)
     event = make_event("TAPEX", "okx", "short", "250000", "1.2345")
-    started = time.monotonic()
     [stream_id] = await write(redis, keys, [event])
     row = page.page.locator(f'#tape li.row[data-id="{stream_id}"]')
-    await row.wait_for(state="visible", timeout=2000)
-    elapsed = time.monotonic() - started
-    assert elapsed < 2.0
+    await row.wait_for(state="visible")  # how fast: bench/web.py, not a timed assertion
     text = await row.inner_text()
     assert "TAPEX" in text and "okx" in text and "swap" in text and "1.2345" in text
     assert "$250,000" in text

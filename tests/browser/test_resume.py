@@ -11,7 +11,7 @@ from tests.browser.conftest import WebServer
 from tests.browser.events import make_event, write
 from tests.browser.pages import Dashboard
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(45)]  # Chromium + a web process
 
 
 async def _rows_then_outage(

@@ -13,7 +13,7 @@ from tests.browser.conftest import WebServer
 from tests.browser.events import MARKET, RETENTION_MS, make_event, market_events, write
 from tests.browser.pages import Dashboard
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(45)]  # Chromium + a web process
 
 FORMAT_CASES = """async () => {
     const f = await import('/static/format.js');

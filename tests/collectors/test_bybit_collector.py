@@ -175,6 +175,34 @@ async def test_a_refused_symbol_does_not_block_the_others(
             assert len(venue.paths) == 2  # no reconnect loop
 
 
+async def test_a_refused_symbol_is_asked_for_again_with_a_backoff(
+    redis: Redis, redis_url: str, keys: Keys
+) -> None:
+    async with LoopbackVenue(rest(LINEARS, ["BTCUSD"])) as venue:
+        bybit = BybitLoopback(venue)
+        bybit.refuse = topics("DOGEUSDT")
+        service = service_for(venue, redis_url, bybit_refused_retry_seconds=0.05)
+        assert isinstance(service.venue, BybitVenue)
+        retry = service.venue.refused_retry
+
+        def asked_for_doge() -> int:
+            return sum("allLiquidation.DOGEUSDT" in r.get("args", []) for r in bybit.requests)
+
+        async with running(service):
+            others = topics(*LINEARS) - topics("DOGEUSDT")
+            await venue.wait_for(lambda: bybit.subscribed(LINEAR) == others)
+            # refused again and again: asked for again each time, later and later
+            await venue.wait_for(lambda: retry.failures >= 3, timeout=20)
+            assert asked_for_doge() >= 3
+            assert bybit.subscribed(LINEAR) == others  # the others kept flowing
+            bybit.refuse = set()  # the venue takes it now: the next retry subscribes it
+            await venue.wait_for(lambda: bybit.subscribed(LINEAR) == topics(*LINEARS), timeout=20)
+            await bybit.publish("DOGEUSDT", push("DOGEUSDT", element(1, "DOGEUSDT")))
+            await stream_reaches(redis, keys, 1)
+        (event,) = await stream_events(redis, keys)
+        assert event.instrument == "DOGEUSDT"
+
+
 async def test_malformed_frames_are_dead_lettered_and_good_ones_kept(
     redis: Redis, redis_url: str, keys: Keys
 ) -> None:

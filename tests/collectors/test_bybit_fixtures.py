@@ -45,7 +45,7 @@ def test_buy_is_a_long_liquidation_and_sell_a_short() -> None:
 
 
 def test_inverse_usd_is_v_and_qty_is_v_over_p() -> None:
-    # The deprecated-topic inverse capture's numbers (§4.4): 6949 USD of XRP at 0.5149.
+    # The deprecated-topic inverse capture (docs/venues/bybit.md): 6949 USD of XRP at 0.5149.
     parser = AllLiquidationParser("inverse", {})
     frame = push(
         "XRPUSD", {"T": 1680673944093, "s": "XRPUSD", "S": "Sell", "v": "6949", "p": "0.5149"}

@@ -110,7 +110,7 @@ class Stack:
 
     async def control(self, action: str, **params: Any) -> dict[str, Any]:
         resp = await self.http.post(
-            f"{self.sim_url}/_sim/control", json={"action": action, **params}
+            f"{self.sim_url}/_sim/control", params={"action": action, **params}
         )
         assert resp.status_code == 200, (action, resp.status_code, resp.text)
         result: dict[str, Any] = resp.json()
@@ -130,16 +130,28 @@ class Stack:
         await poll(answers, 20, "the simulator to answer")
 
     async def wait_subscribed(self, venues: tuple[str, ...] = SIM_VENUES) -> None:
-        """Until every venue has a live subscribed client (the run only feeds those)."""
+        """Until every instrument of every venue reaches a live subscribed client (the
+        simulator's `ready`): load started earlier would miss whoever is still subscribing."""
 
         async def ready() -> bool:
             for label, proc in self.procs.items():
                 assert proc.alive(), f"{label} died:\n{proc.log()[-3000:]}"
             stats = await self.sim_get("/_sim/stats")
-            return all(stats["venues"][v]["connections"] > 0 for v in venues)
+            return all(stats["venues"][v]["ready"][v] for v in venues)
 
-        await poll(ready, 30, f"collectors subscribed on {venues}", every=0.2)
-        await asyncio.sleep(0.3)  # the subscribe ack goes out after the socket opens
+        await poll(ready, 30, f"collectors subscribed on {venues}", every=0.1)
+
+    async def venue_stats(self) -> dict[str, dict[str, Any]]:
+        venues: dict[str, dict[str, Any]] = (await self.sim_get("/_sim/stats"))["venues"]
+        return venues
+
+    async def wait_stat(self, venue: str, stat: str, at_least: int, timeout: float = 30) -> None:
+        """Until the simulator's counter `stat` of `venue` reaches `at_least`."""
+
+        async def reached() -> bool:
+            return int((await self.venue_stats())[venue].get(stat, 0)) >= at_least
+
+        await poll(reached, timeout, f"{venue} {stat} >= {at_least}")
 
     async def wait_run(self, run: int, timeout: float = 60) -> dict[str, Any]:
         resp = await self.http.get(

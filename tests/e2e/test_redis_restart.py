@@ -38,7 +38,7 @@ async def health_is(stack: Stack, *wanted: str) -> bool:
     return resp.json()["status"] in wanted
 
 
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(120)
 @pytest.mark.parametrize(
     ("how", "fsync"),
     [("shutdown", "everysec"), ("sigkill", "everysec"), ("sigkill", "always")],
@@ -62,7 +62,7 @@ async def test_redis_restart_mid_cascade(
         async def emitted(n: int) -> bool:
             return int((await stack.sim_get("/_sim/totals"))["count"]) >= n
 
-        await poll(lambda: emitted(6_000), 60, "6,000 emitted")
+        await poll(lambda: emitted(4_000), 60, "4,000 emitted")  # a fifth: room for delays
         assert server.process is not None
         if how == "shutdown":
             server.process.send_signal(signal.SIGTERM)  # SHUTDOWN: AOF written and fsynced

@@ -15,7 +15,7 @@ from websockets.asyncio.server import serve
 
 from liqmon.keys import Keys
 from liqmon_sim.catalog import Instrument
-from liqmon_sim.http import BodyTakingConnection, make_process_request
+from liqmon_sim.http import make_process_request
 from liqmon_sim.ledger import Ledger
 from liqmon_sim.market import Liquidation, round_cents
 from liqmon_sim.venues.base import VenueServer, now_ms
@@ -37,7 +37,6 @@ async def serving(server: VenueServer) -> AsyncIterator[VenueServer]:
         ping_interval=None,
         ping_timeout=None,
         close_timeout=2.0,
-        create_connection=BodyTakingConnection,
     )
     try:
         yield server

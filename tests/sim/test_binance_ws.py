@@ -175,16 +175,31 @@ async def test_sampling_pushes_only_the_latest_per_symbol_per_window(make_sim):
 
 async def test_stall_stops_pings_pongs_and_data_until_resumed(make_sim):
     sim = await make_sim(binance_sampling_ms=0, binance_ping_interval=0.1, binance_pong_timeout=0.3)
-    async with connect(f"{sim.urls['LIQMON_BINANCE_USDM_WS_URL']}/ws/!forceOrder@arr") as ws:
-        await until(lambda: sim.server("binance-usdm").stats["pings_sent"] >= 1)
-        assert (await sim.control("stall", venue="binance-usdm", seconds=0.8))["stalled"] == 1
-        pings = sim.server("binance-usdm").stats["pings_sent"]
+    url = f"{sim.urls['LIQMON_BINANCE_USDM_WS_URL']}/ws/!forceOrder@arr"
+    usdm = sim.server("binance-usdm")
+    async with connect(url) as ws:
+        await until(lambda: usdm.stats["pings_sent"] >= 1)
+        assert (await sim.control("stall", venue="binance-usdm"))["stalled"] == 1
+        (frozen,) = usdm.conns
+        pings = frozen.pings
         pong = await ws.ping()
-        await sim.control("burst", n=2, venue="binance-usdm")  # nobody live: waits
-        await asyncio.sleep(0.5)
-        assert not pong.done() and sim.server("binance-usdm").stats["pings_sent"] == pings
-        assert (
-            sim.server("binance-usdm").stats["ping_timeouts"] == 0
-        )  # a frozen server judges nobody
-        await asyncio.wait_for(pong, 5)  # resumed by itself after 0.8 s
-        assert len(await recv_n(ws, 2)) == 2
+        # a witness connected after the stall is live: the server goes on pinging it,
+        # answering it and feeding it, so the frozen one's silence is the stall itself
+        async with connect(url) as witness:
+            await until(lambda: len(usdm.conns) == 2)
+            (live,) = usdm.conns - {frozen}
+            await asyncio.wait_for(await witness.ping(), 5)
+            run = await sim.control("burst", n=2, venue="binance-usdm")
+            await sim.wait_done(timeout=5, run=run["run"])
+            assert len(await recv_n(witness, 2)) == 2
+            await until(lambda: live.pings >= 2)  # the ping timer ran twice meanwhile
+        assert not pong.done() and frozen.pings == pings
+        assert [e.clients for e in sim.ledger.entries] == [1, 1], "none went to the frozen one"
+        assert usdm.stats["ping_timeouts"] == 0  # a frozen server judges nobody
+        assert (await sim.control("resume", venue="binance-usdm"))["resumed"] == 1
+        await asyncio.wait_for(pong, 5)
+        await until(lambda: frozen.pings > pings)
+        # `seconds`: the stall ends by itself
+        await sim.control("stall", venue="binance-usdm", seconds=0.1)
+        await until(lambda: not frozen.stalled)
+        await asyncio.wait_for(await ws.ping(), 5)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from liqmon.keys import Keys
 from liqmon.runtime import serve
 from liqmon.venues import BY_EXCHANGE
 from liqmon_sim.venues.plugin import by_venue
+from tests.collectors.servers import status_is
 from tests.procs import ServiceProcess
 from tests.sim.conftest import until, until_async
 from tests.sim.test_through_collectors import assert_stream_matches
@@ -34,18 +35,20 @@ def sim_venues_of(exchanges: tuple[str, ...]) -> list[str]:
 
 
 async def subscribed(sim: Any, exchanges: tuple[str, ...], alive: Any = None) -> None:
-    """Every simulator venue of these exchanges has a live subscriber."""
+    """Every listed instrument of every simulator venue of these exchanges reaches a live
+    subscriber (a half-subscribed venue would miss the load that follows)."""
     venues = sim_venues_of(exchanges)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 30
-    while not all(sim.venues[v].has_audience_for(v) for v in venues):
-        assert loop.time() < deadline, "the collectors did not subscribe in 30 s"
+
+    def ready() -> bool:
         if alive is not None:
             alive()
-        await asyncio.sleep(0.05)
+        return all(sim.venues[v].ready_for(v) for v in venues)
+
+    await until(ready, timeout=30)
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(60)  # collectors against the simulator
 async def test_one_process_collects_three_venues_exactly_like_three(
     make_sim: Any, redis: Redis, keys: Keys, service_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -59,17 +62,22 @@ async def test_one_process_collects_three_venues_exactly_like_three(
     def alive() -> None:
         assert proc.alive(), proc.log()
 
+    async def stop() -> None:
+        code = await asyncio.to_thread(proc.stop)
+        assert code == 0, proc.log()
+
     try:
         await subscribed(sim, GROUP, alive)
         await sim.control("run", n=500, rate=500)
         await sim.wait_done(timeout=40)
-        await assert_stream_matches(redis, keys, sim.ledger.totals)
         # each venue publishes its own status, as when alone, all from the one process
-        statuses = [await redis.hgetall(keys.collector_status(ex)) for ex in GROUP]
+        statuses = [
+            await status_is(redis, keys.collector_status(ex), connected="1") for ex in GROUP
+        ]
         assert {s["pid"] for s in statuses} == {str(proc.pid)}
-        assert all(s["connected"] == "1" for s in statuses)
+        await assert_stream_matches(redis, keys, sim.ledger.totals, stop)
     finally:
-        assert proc.stop() == 0, proc.log()
+        await stop()
 
 
 def _settings_for(exchange: str, redis_url: str, urls: dict[str, str]) -> Any:
@@ -97,17 +105,23 @@ class CrashAfterFirstEvents(CollectorService):
 
 
 @contextlib.asynccontextmanager
-async def group_running(group: CollectorGroup) -> AsyncIterator[None]:
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(group, stop=stop, shutdown_timeout=15))
+async def group_running(group: CollectorGroup) -> AsyncIterator[Callable[[], Awaitable[None]]]:
+    """The group serving; yields `stop()`, which returns once it has flushed and ended."""
+    stop_event = asyncio.Event()
+    task = asyncio.create_task(serve(group, stop=stop_event, shutdown_timeout=15))
+
+    async def stop() -> None:
+        stop_event.set()
+        await asyncio.wait_for(asyncio.shield(task), 30)
+
     try:
-        yield
+        yield stop
     finally:
-        stop.set()
-        await asyncio.wait_for(task, 30)
+        await stop()
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(60)  # collectors against the simulator
 async def test_a_crashing_venue_restarts_alone_while_the_others_keep_delivering(
     make_sim: Any, redis: Redis, keys: Keys, redis_url: str
 ) -> None:
@@ -128,7 +142,7 @@ async def test_a_crashing_venue_restarts_alone_while_the_others_keep_delivering(
 
     okx = supervisor("okx", crash_first=True)
     binance = supervisor("binance", crash_first=False)
-    async with group_running(CollectorGroup([binance, okx])):
+    async with group_running(CollectorGroup([binance, okx])) as stop:
         await subscribed(sim, ("binance", "okx"))
         await sim.control("run", n=300, rate=150)
         # okx crashes after its first events; binance must go on meanwhile
@@ -140,13 +154,14 @@ async def test_a_crashing_venue_restarts_alone_while_the_others_keep_delivering(
         await sim.wait_done(timeout=60)
         await subscribed(sim, ("okx",))
         # what the ledger lists was sent to a live subscriber: all of it arrives
-        await assert_stream_matches(redis, keys, sim.ledger.totals)
+        await assert_stream_matches(redis, keys, sim.ledger.totals, stop)
     assert binance.restarts == 0 and okx.restarts == 1
     assert builds.count("okx") == 2 and builds.count("binance") == 1
     assert "injected venue crash" in okx.last_error
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(60)  # collectors against the simulator
 async def test_a_stalled_venue_does_not_stall_the_others(
     make_sim: Any, redis: Redis, keys: Keys, redis_url: str
 ) -> None:

@@ -11,10 +11,11 @@ import pytest
 from liqmon_sim.catalog import Catalog
 from liqmon_sim.market import Market, notional_usd, round_cents
 from liqmon_sim.scenarios import get_scenario, scenario_names
+from liqmon_sim.venues.plugin import sim_venues
 
 
 def test_registry_has_the_documented_scenarios():
-    assert set(scenario_names()) >= {"demo", "trickle", "cascade", "quiet", "max", "chaos"}
+    assert set(scenario_names()) >= {"demo", "trickle", "cascade", "quiet", "max", "chaos", "crash"}
     with pytest.raises(ValueError, match="unknown scenario"):
         get_scenario("nope")
 
@@ -70,3 +71,27 @@ def test_instruments_have_exact_usd_terms():
     assert okx_inverse is not None
     # inverse: USD = contracts × ctVal, price does not enter
     assert notional_usd(okx_inverse, okx_inverse.lot * 3, okx_inverse.tick * 999) == 300
+
+
+def test_crash_scenario_bursts_ten_times_the_base_and_one_coin_dominates():
+    crash = get_scenario("crash")
+    rates = [crash.rate(t + 0.5) for t in range(10, 610)]
+    base = min(rates)
+    assert max(rates) == 10 * base  # bursts of 10x
+    mean = sum(rates) / len(rates)
+    assert 1.3 * base < mean < 1.6 * base
+    market = Market(Catalog(), crash.sizes, crash.spread, crash.focus)
+    rng = random.Random(5)
+    by_coin: Counter[str] = Counter()
+    venues: Counter[str] = Counter()
+    usd = []
+    for venue in sim_venues():
+        for _ in range(400):
+            liq = market.make(rng, market.pick(rng, venue), 1_798_000_000_000)
+            by_coin[liq.inst.coin] += 1
+            venues[venue] += 1
+            usd.append(float(liq.usd))
+    top, top_n = by_coin.most_common(1)[0]
+    assert top == "BTC" and top_n > 0.25 * sum(by_coin.values())
+    usd.sort()
+    assert usd[-len(usd) // 100] > 20 * usd[len(usd) // 2], "fat tail: p99 >> median"

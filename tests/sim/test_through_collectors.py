@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 from liqmon.keys import Keys
 from liqmon_sim.ledger import Totals
 from tests.procs import ServiceProcess
+from tests.sim.conftest import until, until_async
 
 VENUE_OF_PRODUCT = {
     "binance-usdm": "binance-usdm",
@@ -39,38 +40,59 @@ COLLECTS = {
 }
 
 
+class Collectors:
+    """Collector processes running against a simulator."""
+
+    def __init__(self, procs: list[ServiceProcess]) -> None:
+        self.procs = procs
+
+    async def stop(self) -> None:
+        """SIGTERM each and wait: a collector flushes everything it read before it exits,
+        so once this returns nothing more can reach the stream. (In a thread: the
+        simulator on this loop answers their closing handshakes meanwhile.)"""
+        codes = await asyncio.gather(*(asyncio.to_thread(p.stop) for p in self.procs))
+        for proc, code in zip(self.procs, codes, strict=True):
+            assert code == 0, proc.log()
+
+
 @contextlib.asynccontextmanager
 async def collectors_on(
     sim: Any,
     env: dict[str, str],
     log_dir: Path,
     names: tuple[str, ...] = ("collector-binance", "collector-okx"),
-) -> AsyncIterator[None]:
-    """The collectors running against `sim`, subscribed on each of their venues."""
+) -> AsyncIterator[Collectors]:
+    """The collectors running against `sim`, every listed instrument of each of their
+    venues subscribed (a burst started earlier would miss a half-subscribed venue)."""
     env = dict(env, **sim.urls)
     procs = [ServiceProcess(n, env, log_dir).start() for n in names]
     venues = [v for n in names for v in COLLECTS[n]]
+    collectors = Collectors(procs)
     try:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 30
-        while not all(sim.venues[v].has_audience_for(v) for v in venues):
-            assert loop.time() < deadline and all(p.alive() for p in procs), [
-                p.log() for p in procs
-            ]
-            await asyncio.sleep(0.05)
-        yield
+
+        def ready() -> bool:
+            assert all(p.alive() for p in procs), [p.log() for p in procs]
+            return all(sim.venues[v].ready_for(v) for v in venues)
+
+        await until(ready, timeout=30)
+        yield collectors
     finally:
-        for proc in procs:
-            assert proc.stop() == 0, proc.log()
+        await collectors.stop()
 
 
-async def assert_stream_matches(redis: Redis, keys: Keys, ledger: Totals) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 30
-    while await redis.xlen(keys.events) < ledger.count:
-        assert loop.time() < deadline, "the collectors did not write every liquidation"
-        await asyncio.sleep(0.05)
-    await asyncio.sleep(0.5)  # anything extra would show up now
+async def assert_stream_matches(
+    redis: Redis, keys: Keys, ledger: Totals, stop_collectors: Callable[[], Awaitable[None]]
+) -> None:
+    """Every liquidation of the ledger reached the stream; then, with the collectors
+    stopped (`stop_collectors` returns once they have flushed and exited: nothing more can
+    arrive), the stream holds exactly the ledger's."""
+
+    async def all_arrived() -> bool:
+        ids = {fields["id"] for _, fields in await redis.xrange(keys.events)}
+        return len(ids) >= ledger.count
+
+    await until_async(all_arrived, timeout=30)
+    await stop_collectors()
     ids: Counter[str] = Counter()
     cells: dict[str, list[int]] = {}
     for _, fields in await redis.xrange(keys.events):
@@ -86,42 +108,45 @@ async def assert_stream_matches(redis: Redis, keys: Keys, ledger: Totals) -> Non
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(60)  # collector processes against the simulator
 async def test_a_finite_run_arrives_exactly_once_with_the_ledger_totals(
     make_sim: Any, redis: Redis, keys: Keys, service_env: dict[str, str], tmp_path: Path
 ) -> None:
     sim = await make_sim(scenario="demo", rate=0)  # silent until the run below
-    async with collectors_on(sim, service_env, tmp_path):
+    async with collectors_on(sim, service_env, tmp_path) as collectors:
         await sim.control("run", n=400, rate=400)
         await sim.wait_done(timeout=40)
         assert sim.ledger.totals.count == 400
-        await assert_stream_matches(redis, keys, sim.ledger.totals)
+        await assert_stream_matches(redis, keys, sim.ledger.totals, collectors.stop)
         assert sum(1 for _ in await redis.xrange(keys.events)) == 400
         assert await redis.xlen(keys.deadletter) == 0
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(60)  # collector processes against the simulator
 async def test_malformed_frames_and_duplicates_leave_the_totals_exact(
     make_sim: Any, redis: Redis, keys: Keys, service_env: dict[str, str], tmp_path: Path
 ) -> None:
     sim = await make_sim(binance_sampling_ms=0)
-    async with collectors_on(sim, service_env, tmp_path):
+    async with collectors_on(sim, service_env, tmp_path) as collectors:
         run = await sim.control(
             "burst", n=300, rate=1000, malformed_fraction=0.1, duplicate_fraction=0.05
         )
         await sim.wait_done(timeout=40, run=run["run"])
         ledger = sim.ledger.totals
         assert ledger.malformed > 10 and ledger.duplicates > 5
-        await assert_stream_matches(redis, keys, ledger)
+        await assert_stream_matches(redis, keys, ledger, collectors.stop)
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(60)  # collector processes against the simulator
 async def test_a_disconnect_storm_loses_nothing_the_ledger_lists(
     make_sim: Any, redis: Redis, keys: Keys, service_env: dict[str, str], tmp_path: Path
 ) -> None:
     sim = await make_sim(scenario="demo", rate=0)
-    async with collectors_on(sim, service_env, tmp_path):
+    async with collectors_on(sim, service_env, tmp_path) as collectors:
         await sim.control("run", n=600, rate=300)
         await sim.control("disconnect", n=3, interval=0.6, mode="drop")
         await sim.wait_done(timeout=40)
         assert sum(v.stats["drops_drop"] for v in sim.venues.values()) >= 3
-        await assert_stream_matches(redis, keys, sim.ledger.totals)
+        await assert_stream_matches(redis, keys, sim.ledger.totals, collectors.stop)

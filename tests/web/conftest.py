@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -22,12 +24,18 @@ class Web:
         return self.server.url
 
 
-@pytest.fixture
-async def web(redis_url: str, redis: Redis) -> AsyncIterator[Web]:
-    """The app with default settings (summary cache off, so reads are immediate)."""
-    settings = settings_for(redis_url, web_summary_cache_ms=0)
+@contextlib.asynccontextmanager
+async def web_with(redis_url: str, **overrides: Any) -> AsyncIterator[Web]:
+    """The app with these settings, and an HTTP client for it."""
     async with (
-        live_server(settings) as server,
+        live_server(settings_for(redis_url, **overrides)) as server,
         httpx.AsyncClient(base_url=server.url, timeout=10) as client,
     ):
         yield Web(server, client)
+
+
+@pytest.fixture
+async def web(redis_url: str, redis: Redis) -> AsyncIterator[Web]:
+    """The app with default settings (summary cache off, so reads are immediate)."""
+    async with web_with(redis_url, web_summary_cache_ms=0) as app:
+        yield app

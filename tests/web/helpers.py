@@ -81,19 +81,34 @@ def random_events(n: int, *, start_ms: int, step_ms: int, seed: int = 7) -> list
     return out
 
 
+async def index_by_symbol(
+    redis: Redis, keys: Keys, events: Sequence[LiquidationEvent], stream_ids: Sequence[str]
+) -> None:
+    """The per-coin index entries of appended events (`Keys.events_by_symbol`: the same
+    stream id as in `events`), as the collectors' append writes them."""
+    pipe = redis.pipeline(transaction=False)
+    for ev, sid in zip(events, stream_ids, strict=True):
+        pipe.xadd(keys.events_by_symbol(ev.symbol), {"i": ""}, id=sid)
+    await pipe.execute()
+
+
 async def xadd_at_ts(redis: Redis, keys: Keys, events: Sequence[LiquidationEvent]) -> list[str]:
     """XADD with stream ids taken from the event time (`<ts>-*`), as a live feed would."""
     pipe = redis.pipeline(transaction=False)
     for ev in events:
         pipe.xadd(keys.events, ev.to_fields(), id=f"{ev.ts}-*")  # type: ignore[arg-type]
-    return [str(i) for i in await pipe.execute()]
+    ids = [str(i) for i in await pipe.execute()]
+    await index_by_symbol(redis, keys, events, ids)
+    return ids
 
 
 async def xadd_now(redis: Redis, keys: Keys, events: Sequence[LiquidationEvent]) -> list[str]:
     pipe = redis.pipeline(transaction=False)
     for ev in events:
         pipe.xadd(keys.events, ev.to_fields())  # type: ignore[arg-type]
-    return [str(i) for i in await pipe.execute()]
+    ids = [str(i) for i in await pipe.execute()]
+    await index_by_symbol(redis, keys, events, ids)
+    return ids
 
 
 def settings_for(redis_url: str, **overrides: Any) -> WebSettings:

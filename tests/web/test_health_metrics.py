@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 
 import httpx
 import orjson
+import pytest
 from redis.asyncio import Redis
 
 from liqmon.embedded_redis import EmbeddedRedis
@@ -167,3 +170,43 @@ async def test_metrics_text_parses(web: Web, redis: Redis, keys: Keys) -> None:
     assert samples["liqmon_web_sse_clients"] == 0
     assert samples["liqmon_aggregator_alive"] == 1
     assert declared["liqmon_web_sse_dropped_slow_total"] == "counter"
+
+
+PROMTOOL = shutil.which("promtool")
+
+
+@pytest.mark.skipif(PROMTOOL is None, reason="no promtool (apt-get install prometheus)")
+async def test_metrics_pass_promtool_check_metrics(web: Web, redis: Redis, keys: Keys) -> None:
+    # Every family present: collectors (one up, one missing), aggregator, web counters.
+    await set_collector(redis, keys, "binance", last_error='quote " and \\ backslash')
+    await heartbeat(redis, keys)
+    await xadd_now(redis, keys, [make_event()])
+    text = (await web.client.get("/metrics")).content
+    assert b"liqmon_collector_up" in text and b"liqmon_aggregator_alive" in text
+    assert PROMTOOL is not None
+    check = subprocess.run(
+        [PROMTOOL, "check", "metrics"], input=text, capture_output=True, timeout=30, check=False
+    )
+    # promtool exits 1 on lint problems too, and 3 on a parse error; print both streams.
+    assert check.returncode == 0, (check.stdout + check.stderr).decode()
+
+
+def test_label_values_are_escaped() -> None:
+    # A label value with a quote, a backslash and a newline must not break the text format.
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from liqmon_web.metrics import render
+
+    class Stub:
+        clients = connections_total = dropped_slow = rejected = events_read = 0
+        malformed = reader_errors = reads = errors = pushes = 0
+        position = None
+
+    Stub.cache = Stub()  # type: ignore[attr-defined]
+
+    odd = 'x"y\\z\nw'
+    health = {"redis": {"ok": True}, "collectors": {odd: {"up": True, "connected": False}}}
+    text = render(health, Stub(), Stub()).decode()  # type: ignore[arg-type]
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    [sample] = families["liqmon_collector_up"].samples
+    assert sample.labels == {"exchange": odd}

@@ -116,20 +116,76 @@ async def test_since_until_select_on_event_time(web: Web, tape: Any) -> None:
 async def test_scan_cap_returns_short_pages_with_a_cursor(
     redis_url: str, redis: Redis, keys: Keys
 ) -> None:
-    # One rare coin among N entries, near the oldest end; a request may scan 100 entries.
+    # One rare exchange among N entries, near the oldest end; a request may scan 100.
     events = random_events(N, start_ms=now_ms() - 3_600_000, step_ms=9_000)
-    events[5] = make_event(symbol="RARE", ts=events[5].ts)
+    events[5] = make_event(exchange="bybit", ts=events[5].ts)
     await xadd_at_ts(redis, keys, events)
     async with (
         live_server(settings_for(redis_url, web_max_scan=100)) as server,
         httpx.AsyncClient(base_url=server.url) as client,
     ):
         web = Web(server, client)
-        first = (await client.get("/api/liquidations", params={"symbol": "rare"})).json()
+        first = (await client.get("/api/liquidations", params={"exchange": "bybit"})).json()
         assert first["items"] == [] and first["next"] is not None
-        items, pages = await fetch_all(web, {"symbol": "rare"})
-    assert [i["symbol"] for i in items] == ["RARE"]
+        items, pages = await fetch_all(web, {"exchange": "bybit"})
+    assert [i["exchange"] for i in items] == ["bybit"]
     assert pages >= N // 100
+
+
+async def test_a_rare_coin_is_found_through_the_index_in_one_request(
+    redis_url: str, redis: Redis, keys: Keys
+) -> None:
+    events = random_events(N, start_ms=now_ms() - 3_600_000, step_ms=9_000)
+    events[5] = make_event(symbol="RARE", ts=events[5].ts)
+    ids = await xadd_at_ts(redis, keys, events)
+    async with (
+        live_server(settings_for(redis_url, web_max_scan=100)) as server,
+        httpx.AsyncClient(base_url=server.url) as client,
+    ):
+        body = (await client.get("/api/liquidations", params={"symbol": "rare"})).json()
+    assert [i["stream_id"] for i in body["items"]] == [ids[5]]
+    assert body["next"] is None  # complete: the index reached the end of the range
+
+
+@pytest.mark.parametrize("max_scan", [100, 10_000])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"symbol": "BTC,ETH,PEPE", "limit": 7},
+        {"symbol": "DOGE,SOL", "side": "short", "limit": 5},
+        {"symbol": "BTC,DOGE", "min_usd": "200000", "exchange": "okx", "limit": 3},
+    ],
+)
+async def test_several_coins_merge_exactly_across_pages(
+    redis_url: str, redis: Redis, keys: Keys, params: dict[str, Any], max_scan: int
+) -> None:
+    events = random_events(N, start_ms=now_ms() - 3_600_000, step_ms=9_000)
+    tape = list(zip(await xadd_at_ts(redis, keys, events), events, strict=True))
+    async with (
+        live_server(settings_for(redis_url, web_max_scan=max_scan)) as server,
+        httpx.AsyncClient(base_url=server.url) as client,
+    ):
+        items, _ = await fetch_all(Web(server, client), params)
+    expect = brute(
+        tape,
+        symbols=set(params["symbol"].split(",")),
+        exchanges={params["exchange"]} if "exchange" in params else None,
+        side=params.get("side"),
+        min_cents=int(params.get("min_usd", 0)) * 100,
+    )
+    assert [i["stream_id"] for i in items] == expect
+    assert expect
+
+
+async def test_index_entries_whose_event_was_trimmed_are_skipped(
+    web: Web, redis: Redis, keys: Keys
+) -> None:
+    events = [make_event(symbol="ADA", salt=i) for i in range(5)]
+    ids = await xadd_now(redis, keys, events)
+    await redis.xdel(keys.events, ids[1], ids[3])  # trimmed in `events`, not yet in the index
+    body = (await web.client.get("/api/liquidations", params={"symbol": "ADA"})).json()
+    assert [i["stream_id"] for i in body["items"]] == [ids[4], ids[2], ids[0]]
+    assert body["next"] is None
 
 
 @pytest.mark.parametrize(
@@ -191,3 +247,16 @@ async def test_min_usd_is_an_exact_threshold(web: Web, redis: Redis, keys: Keys)
         assert resp.status_code == 200, resp.text
         got = sorted(round(Decimal(str(i["usd"])) * 100) for i in resp.json()["items"])
         assert got == expect, min_usd
+
+
+async def test_coins_match_case_insensitively_through_the_exact_index(
+    web: Web, redis: Redis, keys: Keys
+) -> None:
+    # The index is keyed by the event's symbol exactly; venues' coins are upper case, and
+    # an odd one (untrusted text) is found by its own spelling, as the coin view asks.
+    odd, btc = make_event(symbol="wEird<b>", salt=1), make_event(symbol="BTC", salt=2)
+    odd_id, btc_id = await xadd_now(redis, keys, [odd, btc])
+    for query, expect in (("btc", [btc_id]), ("BTC", [btc_id]), ("wEird<b>", [odd_id]),
+                          ("btc,wEird<b>", [btc_id, odd_id])):  # fmt: skip
+        body = (await web.client.get("/api/liquidations", params={"symbol": query})).json()
+        assert [i["stream_id"] for i in body["items"]] == expect, query

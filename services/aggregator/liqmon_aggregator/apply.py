@@ -1,9 +1,11 @@
-"""Fold a batch of events into the windows: one apply.lua call per batch.
+"""Apply batches to the windows: fold in Python, verify and store in one apply.lua call.
 
-Python does what Lua is bad at (Decimal price scaling, JSON, key names) and hands the
-script flat records; the script does the dedup, the increments and the XACK atomically.
-An entry is therefore either fully counted and acked, or neither: a crash, a retried
-EVALSHA (redis-py retries on timeouts) or a redelivery can never count it twice.
+`fold` gives every event a verdict from what Redis reported last and sums the applied
+ones into per-key deltas; apply.lua checks the verdicts and stores the deltas, the dedup
+ids and the XACK atomically. An entry is therefore either fully counted and acked, or
+neither: a crash, a retried EVALSHA (redis-py retries on timeouts: the second run finds
+its ids and reports them, so the batch is folded again as duplicates) or a redelivery can
+never count it twice.
 """
 
 from __future__ import annotations
@@ -11,48 +13,34 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Context, Decimal
 
-import orjson
 from redis.asyncio import Redis
 
-from liqmon.event import LiquidationEvent
+from liqmon import scripts
 from liqmon.keys import AGGREGATOR_GROUP, Keys
-from liqmon.views import BUCKET_MS, PRICE_SCALE, RECENT_SIZE, price_limbs, read_generation
+from liqmon.windows import price_units, read_generation
 
-from . import scripts
-from .layout import WINDOW_SPEC, Layout
+from .fold import APPLIED, DUPLICATE, FUTURE, TOO_LATE, Plan, Prepared, Verdicts, fold, prepare
+from .layout import Layout
 
 logger = logging.getLogger(__name__)
 
-_EXACT = Context(prec=100, rounding=ROUND_HALF_EVEN)
-_SCALE = Decimal(PRICE_SCALE)
+__all__ = [
+    "APPLIED",
+    "DUPLICATE",
+    "FUTURE",
+    "TOO_LATE",
+    "Applier",
+    "Clock",
+    "Plan",
+    "Prepared",
+    "prepare",
+    "price_units",
+]
 
-#: Per record, what apply.lua reported.
-APPLIED, DUPLICATE, TOO_LATE, FUTURE = "A", "D", "T", "F"
 Clock = Callable[[], int]
-
-
-def price_units(price: Decimal) -> int:
-    """Price in units of 1e-10 USD, rounded half-even (exact Decimal arithmetic)."""
-    return int(_EXACT.multiply(price, _SCALE).to_integral_value(rounding=ROUND_HALF_EVEN))
-
-
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """One stream entry ready for apply.lua (or the reason it cannot be)."""
-
-    stream_id: str
-    event: LiquidationEvent
-    limbs: tuple[int, int, int]
-    json: str
-
-
-def prepare(stream_id: str, event: LiquidationEvent) -> Prepared:
-    """Raises ValueError if the price weight does not fit the exact average (absurd price)."""
-    limbs = price_limbs(price_units(event.price), event.usd_cents)
-    return Prepared(stream_id, event, limbs, orjson.dumps(event.to_json_dict(stream_id)).decode())
+#: Plans refused in a row before giving up (each refusal refreshes what fold knows).
+MAX_REPLANS = 10
 
 
 class Applier:
@@ -81,7 +69,9 @@ class Applier:
         self.pinned = generation
         self.late_series = late_series
         self.layout = Layout(keys, generation or 1)
-        self._script = scripts.load(redis, "apply")
+        self._script = scripts.load(redis, __package__, "apply")
+        self._known = Verdicts()
+        self._known_at = time.monotonic()
         # (hour, exchange, symbol) whose series hashes already got their expiry from an
         # applied event: setting it again on every batch would double the series cost.
         self._expired: set[tuple[int, str, str]] = set()
@@ -92,79 +82,78 @@ class Applier:
         if gen != self.layout.gen:
             self.layout = Layout(self.keys, gen)
             self._expired.clear()
+            self._known = Verdicts()
         return gen
 
-    def _args(self, batch: Sequence[Prepared]) -> tuple[list[str], list[str | int]]:
-        layout = self.layout
-        keys = layout.apply_fixed()
-        bucket_index: dict[int, int] = {}
-        series_index: dict[tuple[int, str, str], int] = {}
-        argv: list[str | int] = [
-            self.group,
-            layout.gen,
-            "0" if self.pinned else "1",
-            "" if self.clock is None else self.clock(),
-            BUCKET_MS,
-            WINDOW_SPEC,
-            self.max_future_ms,
-            self.retention_ms,
-            RECENT_SIZE,
-            len(batch),
-            "1" if self.late_series else "0",
-        ]
-        for p in batch:
-            ev = p.event
-            bucket = ev.ts // BUCKET_MS
-            if bucket not in bucket_index:
-                bucket_index[bucket] = len(keys) + 1
-                keys += layout.bucket_triple(bucket)
-            skey = (ev.ts // 3_600_000, ev.exchange, ev.symbol)
-            if skey not in series_index:
-                series_index[skey] = len(keys) + 1
-                keys += layout.series_quad(*skey)
-            slot = f"{ev.exchange}|{ev.instrument}|{ev.ts // 1000}" if ev.sampled else ""
-            argv += [
-                p.stream_id,
-                ev.id,
-                ev.exchange,
-                ev.symbol,
-                "L" if ev.side == "long" else "S",
-                ev.usd_cents,
-                ev.ts,
-                slot,
-                *p.limbs,
-                p.json,
-                bucket_index[bucket],
-                series_index[skey],
-                "0" if skey in self._expired else "1",
-            ]
-        return keys, argv
+    def _estimated_now(self) -> int | None:
+        """Redis's clock as of the last reply plus the time since (for the future verdict;
+        apply.lua checks it)."""
+        if self._known.now_ms is None:
+            return None
+        return self._known.now_ms + int((time.monotonic() - self._known_at) * 1000)
 
-    async def apply(self, batch: Sequence[Prepared]) -> str:
-        """Returns one status letter per record (APPLIED, DUPLICATE, TOO_LATE, FUTURE)."""
+    def fold(self, batch: Sequence[Prepared]) -> Plan:
+        """The CPU half: fold the batch with what Redis reported last (no round trip, so a
+        caller can run it while the previous batch's apply.lua runs)."""
+        known = self._known
+        clock = self.clock() if self.clock is not None else None
+        known.now_ms = clock if clock is not None else self._estimated_now()
+        return fold(
+            batch,
+            self.layout,
+            known,
+            group=self.group,
+            check_generation=not self.pinned,
+            clock_ms=clock,
+            max_future_ms=self.max_future_ms,
+            retention_ms=self.retention_ms,
+            late_series=self.late_series,
+            expired=self._expired,
+        )
+
+    async def apply(self, batch: Sequence[Prepared], plan: Plan | None = None) -> str:
+        """Returns one verdict letter per record (APPLIED, DUPLICATE, TOO_LATE, FUTURE).
+        `plan`: this batch already folded (`fold`); it is folded again if it went stale."""
         if not batch:
             return ""
-        for _ in range(3):
-            keys, argv = self._args(batch)
-            reply = await self._script(keys=keys, args=argv)
+        self._known.applied = set()
+        for _ in range(MAX_REPLANS):
+            if plan is None or plan.layout_gen != self.layout.gen:
+                plan = self.fold(batch)
+            reply = await self._script(keys=plan.keys, args=plan.argv)
             status = _str(reply[0])
+            if status == "STALE":
+                logger.info("generation changed to %s; applying the batch there", _str(reply[1]))
+                await self.refresh_generation()
+                plan = None
+                continue
+            self._known.update(int(reply[1]), _str(reply[2]))
+            self._known_at = time.monotonic()
             if status == "OK":
-                statuses = _str(reply[1])
-                self._remember_expired(batch, statuses)
-                return statuses
-            logger.info("generation changed to %s; re-applying the batch there", _str(reply[1]))
-            await self.refresh_generation()
-        raise RuntimeError("generation kept changing while applying a batch")
+                self._remember_expired(plan.counted_series)
+                return plan.verdicts
+            self._learn_applied(plan.checked, reply[3])
+            plan = None
+        raise RuntimeError(f"apply.lua refused {MAX_REPLANS} plans in a row")
 
-    def _remember_expired(self, batch: Sequence[Prepared], statuses: str) -> None:
+    def _learn_applied(
+        self, checked: list[tuple[int, list[bytes]]], presence: list[object]
+    ) -> None:
+        """From a refused plan: which of the checked ids each bucket already holds."""
+        self._known.applied = {
+            (n, key)
+            for (n, ids), flags in zip(checked, presence, strict=True)
+            for key, flag in zip(ids, _str(flags), strict=False)
+            if flag == "1"
+        }
+
+    def _remember_expired(self, counted: list[tuple[int, str, str]]) -> None:
         if len(self._expired) > 200_000 or time.monotonic() > self._expired_reset:
             # forget now and then, so a key lost behind our back (a Redis restart without
             # persistence) gets its expiry again instead of living forever
             self._expired.clear()
             self._expired_reset = time.monotonic() + 600
-        for p, status in zip(batch, statuses, strict=True):
-            if status == APPLIED:
-                self._expired.add((p.event.ts // 3_600_000, p.event.exchange, p.event.symbol))
+        self._expired.update(counted)
 
 
 def _str(value: object) -> str:

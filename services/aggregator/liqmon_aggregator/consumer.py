@@ -27,12 +27,13 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from liqmon.bus import append_deadletters, deadletter_fields
+from liqmon.deadletter import append_deadletters, deadletter_fields
 from liqmon.event import InvalidEvent, LiquidationEvent
 from liqmon.keys import AGGREGATOR_GROUP, Keys
 from liqmon.logs import LogOnce
 
-from .apply import APPLIED, DUPLICATE, FUTURE, TOO_LATE, Applier, Prepared, prepare
+from .apply import APPLIED, DUPLICATE, FUTURE, TOO_LATE, Applier, Plan, Prepared, prepare
+from .settings import ConsumerSettings
 
 logger = logging.getLogger(__name__)
 
@@ -50,21 +51,12 @@ async def ensure_group(redis: Redis, keys: Keys) -> None:
 
 
 @dataclass
-class ConsumerConfig:
-    name: str
-    batch: int = 500
-    block_ms: int = 2000
-    claim_idle_ms: int = 60_000
-    janitor_ms: int = 30_000
-    max_deliveries: int = 5
-
-
-@dataclass
-class Sorted:
-    """One batch after parsing: what to apply, what to dead-letter, what was trimmed."""
+class Triaged:
+    """One batch after triage: what to apply, what to dead-letter, what was trimmed."""
 
     entries: dict[str, dict[str, str]]
     good: list[Prepared] = field(default_factory=list)
+    plan: Plan | None = None
     letters: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     trimmed: list[str] = field(default_factory=list)
 
@@ -73,25 +65,32 @@ class Consumer:
     """One consumer of the group. `redis` for commands, `reader` for the blocking reads."""
 
     def __init__(
-        self, redis: Redis, reader: Redis, keys: Keys, applier: Applier, config: ConsumerConfig
+        self,
+        redis: Redis,
+        reader: Redis,
+        keys: Keys,
+        applier: Applier,
+        settings: ConsumerSettings,
+        *,
+        name: str,
     ) -> None:
         self.redis = redis
         self.reader = reader
         self.keys = keys
         self.applier = applier
-        self.config = config
+        self.settings = settings
+        self.name = name
         self.counts: Counter[str] = Counter()
         self._log_once = LogOnce(logger)
         self._next_janitor = 0.0
 
-    @property
-    def name(self) -> str:
-        return self.config.name
-
     # --- reading ----------------------------------------------------------------------
     async def read_history(self, after: str) -> list[Entry]:
         reply = await self.redis.xreadgroup(
-            AGGREGATOR_GROUP, self.name, {self.keys.events: after}, count=self.config.batch
+            AGGREGATOR_GROUP,
+            self.name,
+            {self.keys.events: after},
+            count=self.settings.aggregator_batch,
         )
         return _entries(reply)
 
@@ -100,7 +99,7 @@ class Consumer:
             AGGREGATOR_GROUP,
             self.name,
             {self.keys.events: ">"},
-            count=self.config.batch,
+            count=self.settings.aggregator_batch,
             block=block_ms,
         )
         return _entries(reply)
@@ -122,18 +121,19 @@ class Consumer:
     # --- processing -------------------------------------------------------------------
     async def process(self, entries: Sequence[Entry], delivered: dict[str, int]) -> None:
         """Apply, dead-letter or drop every entry; each ends up acked (or is retried)."""
-        await self.finish(self.sort(entries, delivered))
+        await self.finish(self.triage(entries, delivered))
 
-    def sort(self, entries: Sequence[Entry], delivered: dict[str, int]) -> Sorted:
-        """The CPU half of processing (parse, validate, prepare): no Redis round trip, so
-        it can overlap with the previous batch's apply.lua."""
-        out = Sorted(entries=dict(entries))
+    def triage(self, entries: Sequence[Entry], delivered: dict[str, int]) -> Triaged:
+        """Split a batch into events to apply (parsed, validated, prepared), entries to
+        dead-letter and entries trimmed meanwhile. The CPU half of processing: no Redis
+        round trip, so it can overlap with the previous batch's apply.lua."""
+        out = Triaged(entries=dict(entries))
         for sid, fields in entries:
             if not fields:
                 out.trimmed.append(sid)
                 continue
             times = delivered.get(sid, 1)
-            if times > self.config.max_deliveries:
+            if times > self.settings.aggregator_max_deliveries:
                 out.letters.append((sid, _letter(sid, fields, f"failed {times - 1} deliveries")))
                 continue
             try:
@@ -141,11 +141,13 @@ class Consumer:
             except (InvalidEvent, ValueError) as exc:
                 self._log_once.warning(str(exc)[:60], "dead-lettering %s: %s", sid, exc)
                 out.letters.append((sid, _letter(sid, fields, f"malformed: {exc}")))
+        if out.good:
+            out.plan = self.applier.fold(out.good)
         return out
 
-    async def finish(self, batch: Sorted) -> None:
-        """The Redis half: apply.lua (dedup + fold + XACK), then dead letters and acks."""
-        statuses = await self._apply(batch.good)
+    async def finish(self, batch: Triaged) -> None:
+        """The Redis half: fold + apply.lua (verify, store, XACK), then dead letters."""
+        statuses = await self._apply(batch.good, batch.plan)
         for p, status in zip(batch.good, statuses, strict=True):
             if status == FUTURE:
                 reason = "event time too far ahead"
@@ -154,13 +156,13 @@ class Consumer:
             self.counts[_COUNTER[status]] += 1
         await self._settle(batch.letters, batch.trimmed)
 
-    async def _apply(self, good: list[Prepared]) -> str:
+    async def _apply(self, good: list[Prepared], plan: Plan | None = None) -> str:
         """Statuses per entry; "?" for an entry apply.lua refuses (it stays pending, is
         redelivered by the janitor, and is dead-lettered after `max_deliveries`)."""
         if not good:
             return ""
         try:
-            return await self.applier.apply(good)
+            return await self.applier.apply(good, plan)
         except ResponseError as exc:
             if len(good) == 1:
                 self._log_once.warning(
@@ -208,7 +210,7 @@ class Consumer:
                 self.name,
                 min_idle_ms,
                 start_id=cursor,
-                count=self.config.batch,
+                count=self.settings.aggregator_batch,
             )
             cursor, entries, deleted = str(reply[0]), list(reply[1]), list(reply[2])
             if deleted:  # 7.0+: trimmed entries already left the PEL
@@ -230,7 +232,7 @@ class Consumer:
         two overlap). On `stop` the parsed batch is still applied and acked."""
         history = True
         failures = 0
-        parsed: Sorted | None = None
+        parsed: Triaged | None = None
         while not stop.is_set():
             try:
                 if time.monotonic() >= self._next_janitor or history:
@@ -238,19 +240,21 @@ class Consumer:
                         await self.finish(parsed)
                         parsed = None
                     if time.monotonic() >= self._next_janitor:
-                        self._next_janitor = time.monotonic() + self.config.janitor_ms / 1000
-                        await self.claim_idle(self.config.claim_idle_ms)
+                        self._next_janitor = (
+                            time.monotonic() + self.settings.aggregator_janitor_ms / 1000
+                        )
+                        await self.claim_idle(self.settings.aggregator_claim_idle_ms)
                     if history:
                         await self.drain_history()
                         history = False
                 # with a batch waiting, do not block: it would wait for a quiet stream
-                block = None if parsed is not None else self.config.block_ms
+                block = None if parsed is not None else self.settings.aggregator_block_ms
                 entries = await self._read_or_stop(stop, block)
                 applying = asyncio.ensure_future(self.finish(parsed)) if parsed else None
                 parsed = None
                 try:
                     if entries:
-                        parsed = await asyncio.to_thread(self.sort, entries, {})
+                        parsed = await asyncio.to_thread(self.triage, entries, {})
                 finally:
                     if applying is not None:
                         await applying

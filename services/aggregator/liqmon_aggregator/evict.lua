@@ -1,39 +1,44 @@
 --[[ evict.lua: slide one window forward by subtracting whole buckets.
 
+Layout: liqmon.windows (field names); buckets are read with bucket.lua (included).
 KEYS
-  1 watermarks hash   2 window totals hash   3 window coin hash   4 rank zset L
-  5 rank zset S       6 largest zset       7 generation pointer
-  8.. for each bucket first .. first+count-1 three keys: bucket hash, ids set, caps set
+  1 watermarks hash   2.. 6 the window's five keys (liqmon.windows.window_keys: totals
+  hash, coin hash, rank zset L, rank zset S, largest zset)   7 generation pointer
+  8 bucket index zset   9.. for each listed bucket four keys: totals hash, coins string
+  (msgpack records [symbol, side, cents, count, p0..p3]), ids hash, caps hash
 ARGV
   1 window name   2 now ms override ("" = Redis TIME)   3 bucket ms   4 window span (buckets)
-  5 first bucket  6 count   7 "1" = also delete the buckets (longest window only)
+  5 move the watermark at most to this bucket   6 comma list of the buckets the index holds
+  from wm + 1 to ARGV 5, ascending (checked here: a different list returns {-1, wm})
+  7 "1" = also delete the buckets (longest window only)
   8 comma list of every window name (deletion waits until all of them passed the bucket)
   9 generation of these keys   10 "1" = do nothing unless it is the live generation (so a
     tick that raced `liqmon rebuild` cannot recreate keys of a dropped generation)
-RETURNS {buckets evicted, watermark after} ({0, -1} when the generation is not live)
+  11 field prefix of the non-sum fields of a bucket hash ("x:")   12 the field holding the
+     bucket's member in the largest zset ("x:mm")
+RETURNS {buckets evicted, watermark after} ({0, -1} when the generation is not live;
+  {-1, wm} when the bucket list is stale: read the index again)
 INVARIANTS
   * wm[W] only moves forward, to at most now_bucket - span; every bucket in
     (old wm, new wm] is subtracted from W exactly once (the wm check makes a retried or
     concurrent call a no-op), so W == sum of buckets above wm[W].
   * A coin field that reaches 0 is deleted; a coin whose score reaches 0 leaves the rank.
+  * The listed buckets are exactly the index's buckets in (wm, new wm]: a bucket created
+    meanwhile (a late event) makes the call return {-1, wm} instead of skipping it.
   * A bucket is deleted only when every window's watermark is at or past it (then any
-    event for it is too late, so its ids set is no longer needed for dedup either).
+    event for it is too late, so its ids hash is no longer needed for dedup either).
+  * Sums are exact: a partial sum is written out before it could leave 2^52.
 ]]
 local name = ARGV[1]
 if ARGV[10] == '1' and (redis.call('GET', KEYS[7]) or '1') ~= ARGV[9] then
   return {0, '-1'}
 end
-local now
-if ARGV[2] ~= '' then
-  now = tonumber(ARGV[2])
-else
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-local G, span = tonumber(ARGV[3]), tonumber(ARGV[4])
-local first, count = tonumber(ARGV[5]), tonumber(ARGV[6])
+local now = ARGV[2] ~= '' and tonumber(ARGV[2]) or server_ms()
+local G, span, last = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local delete = ARGV[7] == '1'
-if not (now and G and span and first and count) or #KEYS ~= 7 + 3 * count then
+local listed = {}
+for b in string.gmatch(ARGV[6], '[^,]+') do listed[#listed + 1] = tonumber(b) end
+if not (now and G and span and last) or #KEYS ~= 8 + 4 * #listed then
   return redis.error_reply('evict: bad arguments')
 end
 local function fmt(v) return string.format('%d', v) end
@@ -43,10 +48,7 @@ if not wm then
   redis.call('HSET', KEYS[1], name, fmt(target))
   return {0, fmt(target)}
 end
-if first > wm + 1 then
-  return redis.error_reply('evict: first bucket ' .. first .. ' leaves a gap after ' .. wm)
-end
-local upto = math.min(first + count - 1, target)
+local upto = math.min(last, target)
 if delete then
   local all = {}
   for w in string.gmatch(ARGV[8], '[^,]+') do
@@ -58,29 +60,55 @@ if delete then
   end
 end
 if upto <= wm then return {0, fmt(wm)} end
-
-local dw, dc, dr = {}, {}, {L = {}, S = {}}
-for b = wm + 1, upto do
-  local k = 8 + 3 * (b - first)
-  local flat = redis.call('HGETALL', KEYS[k])
-  for j = 1, #flat, 2 do
-    local f, v = flat[j], tonumber(flat[j + 1])
-    local pre = string.sub(f, 1, 2)
-    if pre == 'c:' then
-      local cf = string.sub(f, 3)
-      dc[cf] = (dc[cf] or 0) + v
-      local tail = string.sub(cf, -2)
-      if tail == ':L' or tail == ':S' then
-        local side, sym = string.sub(cf, -1), string.sub(cf, 1, -3)
-        dr[side][sym] = (dr[side][sym] or 0) + v
-      end
-    elseif pre ~= 'x:' then
-      dw[f] = (dw[f] or 0) + v
-    end
+local have = redis.call('ZRANGEBYSCORE', KEYS[8], wm + 1, upto)
+local n = 0
+for _, b in ipairs(listed) do
+  if b > wm and b <= upto then
+    n = n + 1
+    if tonumber(have[n]) ~= b then return {-1, fmt(wm)} end
   end
-  local mm = redis.call('HGET', KEYS[k], 'x:mm')
+end
+if n ~= #have then return {-1, fmt(wm)} end
+
+local xpre = ARGV[11]
+local dw, dc, dr = {}, {}, {L = {}, S = {}}
+local BIG = 2 ^ 52
+-- subtract later in one HINCRBY per field, unless the partial sum would leave 2^52
+local function acc(t, key, f, v)
+  local s = (t[f] or 0) + v
+  if s > BIG then
+    redis.call('HINCRBY', key, f, fmt(-(t[f] or 0)))
+    s = v
+  end
+  t[f] = s
+end
+local function rank_acc(side, sym, v)
+  local t, key = dr[side], KEYS[side == 'L' and 4 or 5]
+  local s = (t[sym] or 0) + v
+  if s > BIG then
+    redis.call('ZINCRBY', key, fmt(-(t[sym] or 0)), sym)
+    s = v
+  end
+  t[sym] = s
+end
+for j, b in ipairs(listed) do
+ if b > wm and b <= upto then
+  local k = 9 + 4 * (j - 1)
+  for_each_sum(KEYS[k], KEYS[k + 1], xpre, function(kind, f, v, sym, side)
+    if kind == 't' then
+      acc(dw, KEYS[2], f, v)
+    else
+      acc(dc, KEYS[3], f, v)
+      if sym then rank_acc(side, sym, v) end
+    end
+  end)
+  local mm = redis.call('HGET', KEYS[k], ARGV[12])
   if mm then redis.call('ZREM', KEYS[6], mm) end
-  if delete then redis.call('DEL', KEYS[k], KEYS[k + 1], KEYS[k + 2]) end
+  if delete then
+    redis.call('DEL', KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3])
+    redis.call('ZREM', KEYS[8], fmt(b))
+  end
+ end
 end
 for f, v in pairs(dw) do
   if redis.call('HINCRBY', KEYS[2], f, fmt(-v)) == 0 then redis.call('HDEL', KEYS[2], f) end
@@ -94,4 +122,4 @@ for side, syms in pairs(dr) do
   redis.call('ZREMRANGEBYSCORE', rk, '-inf', '0')
 end
 redis.call('HSET', KEYS[1], name, fmt(upto))
-return {upto - wm, fmt(upto)}
+return {n, fmt(upto)}

@@ -12,15 +12,17 @@ import logging
 
 from redis.asyncio import Redis
 
+from liqmon import scripts
 from liqmon.keys import Keys
-from liqmon.views import BUCKET_MS, WINDOWS, window_buckets
+from liqmon.windows import BUCKET_MS, LARGEST_MEMBER, WINDOWS, window_buckets
 
-from . import scripts
 from .apply import Clock
-from .layout import Layout
+from .layout import Layout, bucket_numbers
 
 logger = logging.getLogger(__name__)
 
+#: Bucket-hash fields that are not sums start with this (`x:mx`, `x:mid`, `x:mm`).
+NON_SUM_PREFIX = LARGEST_MEMBER[: LARGEST_MEMBER.index(":") + 1]
 #: Buckets per evict.lua call (keeps each script run short: Redis waits while it runs).
 MAX_BUCKETS_PER_CALL = 500
 
@@ -35,7 +37,7 @@ class Evictor:
         self.redis = redis
         self.keys = keys
         self.clock = clock
-        self._script = scripts.load(redis, "evict")
+        self._script = scripts.load(redis, __package__, "evict", include=("bucket",))
 
     async def now_ms(self) -> int:
         return self.clock() if self.clock is not None else await scripts.server_ms(self.redis)
@@ -44,11 +46,12 @@ class Evictor:
         """Bring every window of generation `gen` up to now; returns buckets evicted."""
         layout = Layout(self.keys, gen)
         wm_key = self.keys.agg_watermarks(gen)
+        index = self.keys.agg_bucket_index(gen)
         names = ",".join(WINDOWS)
         total = 0
         for window in WINDOWS:
             span = window_buckets(window)
-            delete = "1" if window == WINDOWS[-1] else "0"
+            delete = window == WINDOWS[-1]
             while True:
                 now = await self.now_ms()
                 target = now // BUCKET_MS - span
@@ -56,21 +59,31 @@ class Evictor:
                 wm = int(raw) if raw is not None else None
                 if wm is not None and wm >= target:
                     break
-                first = (wm + 1) if wm is not None else target
-                count = 0 if wm is None else min(target - wm, MAX_BUCKETS_PER_CALL)
-                call_keys = [wm_key, *layout.window_keys[window], self.keys.agg_generation]
-                for bucket in range(first, first + count):
-                    call_keys += layout.bucket_triple(bucket)
+                listed: list[int] = []
+                last = target
+                if wm is not None:
+                    found = await self.redis.zrangebyscore(
+                        index, wm + 1, target, start=0, num=MAX_BUCKETS_PER_CALL
+                    )
+                    listed = bucket_numbers(found)
+                    if len(listed) == MAX_BUCKETS_PER_CALL:
+                        last = listed[-1]
+                call_keys = [wm_key, *layout.window_keys[window], self.keys.agg_generation, index]
+                for bucket in listed:
+                    call_keys += layout.bucket_keys(bucket)
                 override = "" if self.clock is None else now
                 evicted, after = await self._script(
                     keys=call_keys,
                     args=[
-                        window, override, BUCKET_MS, span, first, count, delete, names,
-                        gen, "0" if self.pinned else "1",
+                        window, override, BUCKET_MS, span, last, ",".join(map(str, listed)),
+                        "1" if delete else "0", names, gen, "0" if self.pinned else "1",
+                        NON_SUM_PREFIX, LARGEST_MEMBER,
                     ],
                 )  # fmt: skip
                 if int(after) == -1:
                     return total  # the generation was swapped out meanwhile
+                if int(evicted) == -1:
+                    continue  # a bucket appeared or went meanwhile: read the index again
                 total += int(evicted)
                 if int(after) <= (wm if wm is not None else target - 1):
                     break  # nothing moved (a shorter window lags): try again next tick

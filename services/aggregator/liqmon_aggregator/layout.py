@@ -1,19 +1,27 @@
-"""Key lists for one generation of derived state, in the order the Lua scripts expect.
+"""Key lists for one generation of derived state, in the order the Lua scripts take them.
 
 The scripts declare every key they touch in KEYS (the documented contract, and what a
-cluster would need), so Python builds the names — from liqmon.keys — and this module
-keeps the fixed part of those lists in one place.
+cluster would need), so Python builds the names — from liqmon.keys, with the window order
+of liqmon.windows — and this module keeps those lists in one place.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from liqmon.keys import Keys
-from liqmon.views import WINDOWS, window_buckets
+from liqmon.windows import WINDOWS, series_scope, window_keys
 
-#: "3m:36,15m:180,…": the window order every script iterates (longest last).
-WINDOW_SPEC = ",".join(f"{w}:{window_buckets(w)}" for w in WINDOWS)
+#: apply.lua's fixed KEYS: 7 of its own, then five per window.
+FIXED_KEYS = 7 + 5 * len(WINDOWS)
+#: Keys per bucket: totals hash, coins string, ids hash, caps hash.
+BUCKET_KEYS = 4
+
+
+def bucket_numbers(members: Iterable[object]) -> list[int]:
+    """Members of the bucket index (str or bytes) as bucket numbers."""
+    return [int(m.decode() if isinstance(m, bytes) else str(m)) for m in members]
 
 
 @dataclass(frozen=True)
@@ -23,21 +31,11 @@ class Layout:
     window_keys: dict[str, list[str]] = field(init=False)
 
     def __post_init__(self) -> None:
-        k, g = self.keys, self.gen
-        wk = {
-            w: [
-                k.agg_window(g, w),
-                k.agg_window_coins(g, w),
-                k.agg_rank(g, w, "L"),
-                k.agg_rank(g, w, "S"),
-                k.agg_largest(g, w),
-            ]
-            for w in WINDOWS
-        }
+        wk = {w: window_keys(self.keys, self.gen, w) for w in WINDOWS}
         object.__setattr__(self, "window_keys", wk)
 
-    def apply_fixed(self) -> list[str]:
-        """KEYS 1..36 of apply.lua."""
+    def fixed_keys(self) -> list[str]:
+        """KEYS 1..FIXED_KEYS of apply.lua."""
         k, g = self.keys, self.gen
         out = [
             k.events,
@@ -46,23 +44,27 @@ class Layout:
             k.agg_stats(g),
             k.agg_recent(g),
             k.agg_late_ids(g),
+            k.agg_bucket_index(g),
         ]
         for w in WINDOWS:
             out += self.window_keys[w]
         return out
 
-    def bucket_triple(self, bucket: int) -> list[str]:
-        k, g = self.keys, self.gen
-        return [k.agg_bucket(g, bucket), k.agg_bucket_ids(g, bucket), k.agg_bucket_caps(g, bucket)]
-
-    def series_quad(self, hour: int, exchange: str, symbol: str) -> list[str]:
+    def bucket_keys(self, bucket: int) -> list[str]:
+        """The BUCKET_KEYS keys of one bucket, in the scripts' order."""
         k, g = self.keys, self.gen
         return [
-            k.agg_series(g, "all", hour),
-            k.agg_series(g, f"ex:{exchange}", hour),
-            k.agg_series(g, f"c:{symbol}", hour),
-            k.agg_series(g, f"cx:{symbol}:{exchange}", hour),
+            k.agg_bucket(g, bucket),
+            k.agg_bucket_coins(g, bucket),
+            k.agg_bucket_ids(g, bucket),
+            k.agg_bucket_caps(g, bucket),
         ]
+
+    def series_keys(self, hour: int, exchange: str, symbol: str) -> list[str]:
+        """The four per-minute series hashes an event feeds: all, exchange, coin, both."""
+        k, g = self.keys, self.gen
+        scopes = (None, None), (None, exchange), (symbol, None), (symbol, exchange)
+        return [k.agg_series(g, series_scope(s, e), hour) for s, e in scopes]
 
     @property
     def prefix(self) -> str:

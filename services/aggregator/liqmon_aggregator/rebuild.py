@@ -1,5 +1,8 @@
 """`liqmon rebuild`: recompute all derived state from the event stream, then swap.
 
+It also puts back the per-symbol index entries the stream's index misses
+(`symbol_index.backfill_symbol_index`: entries appended before the index existed).
+
 For recovery (a bug, a lost key, drift) and for schema changes. Live aggregators keep
 serving generation N while this fills N+1 from XRANGE; then the pointer is swapped and a
 final catch-up pass applies whatever arrived meanwhile (apply.lua dedups the overlap, and
@@ -22,12 +25,13 @@ from liqmon.keys import Keys
 from liqmon.logs import configure_logging
 from liqmon.redis_client import create_redis, wait_for_redis
 from liqmon.settings import load_settings
-from liqmon.views import read_generation
+from liqmon.windows import LAYOUT_VERSION, read_generation
 
 from .apply import Applier, Clock, Prepared, prepare
 from .evictor import Evictor
 from .layout import Layout
 from .settings import AggregatorSettings
+from .symbol_index import backfill_symbol_index
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +113,7 @@ async def rebuild(
         await evictor.run_once(new)
         await redis.delete(keys.agg_late_ids(new))
         dropped = await delete_generation(redis, keys, old)
+        await backfill_symbol_index(redis, keys)
         logger.info(
             "rebuilt generation %d from %d entries (+%d during the swap); "
             "dropped %d keys of generation %d",
@@ -122,6 +127,30 @@ async def rebuild(
     finally:
         if await redis.get(keys.agg_rebuild_lock) == token:
             await redis.delete(keys.agg_rebuild_lock)
+
+
+async def ensure_layout(
+    redis: Redis, keys: Keys, *, retention_ms: int, max_future_ms: int, wait_s: float = 3600.0
+) -> bool:
+    """Rebuild the live generation if it was written with another layout than
+    `LAYOUT_VERSION` (an upgrade); returns whether this call rebuilt it. If another
+    process is rebuilding, waits for it (at most `wait_s`)."""
+    deadline = asyncio.get_running_loop().time() + wait_s
+    while True:
+        gen = await read_generation(redis, keys)
+        applied, layout = await redis.hmget(keys.agg_stats(gen), ["applied", "layout"])
+        if applied is None or layout == str(LAYOUT_VERSION):
+            return False  # nothing applied yet, or applied with this layout
+        logger.warning(
+            "generation %d was written with another layout; rebuilding it from the stream", gen
+        )
+        try:
+            await rebuild(redis, keys, retention_ms=retention_ms, max_future_ms=max_future_ms)
+            return True
+        except RuntimeError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(1.0)  # another process is rebuilding: check again after
 
 
 async def _main(settings: AggregatorSettings) -> int:

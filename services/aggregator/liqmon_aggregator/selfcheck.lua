@@ -1,33 +1,37 @@
 #!lua flags=no-writes
 --[[ selfcheck.lua: recount one window from its buckets and compare (read only).
 
-KEYS  1 watermarks hash   2 window totals hash   3 window coin hash
-      4.. bucket hashes for buckets first .. first+count-1 (must reach past the newest
-      bucket that can hold events: now + max future)
-ARGV  1 window name   2 first bucket   3 count
+Layout: liqmon.windows (field names); buckets are read with bucket.lua (included).
+KEYS  1 watermarks hash   2 window totals hash   3 window coin hash   4 bucket index zset
+      5.. for each listed bucket two keys: totals hash, coins string (msgpack records
+      [symbol, side, cents, count, p0..p3])
+ARGV  1 window name   2 comma list of the buckets the index holds above the watermark
+      (checked here: a different list returns an error, try again)
+      3 prefix of the non-sum fields ("x:")
 RETURNS {drift_cents, drift_other, buckets recounted}: drift_cents sums |window - recount|
   over the USD fields (L, S, <ex>:L, <ex>:S, <sym>:L, <sym>:S); drift_other over counts,
   capped slots and price limbs. Both must be 0 (the invariant of apply.lua/evict.lua).
 ]]
 local wm = tonumber(redis.call('HGET', KEYS[1], ARGV[1]))
-local first, count = tonumber(ARGV[2]), tonumber(ARGV[3])
+local xpre = ARGV[3]
 if not wm then return {0, 0, 0} end
-if first > wm + 1 then return redis.error_reply('selfcheck: gap after watermark') end
-local rw, rc, seen = {}, {}, 0
-for b = math.max(first, wm + 1), first + count - 1 do
-  local flat = redis.call('HGETALL', KEYS[4 + b - first])
-  if #flat > 0 then seen = seen + 1 end
-  for j = 1, #flat, 2 do
-    local f, v = flat[j], tonumber(flat[j + 1])
-    local pre = string.sub(f, 1, 2)
-    if pre == 'c:' then
-      local cf = string.sub(f, 3)
-      rc[cf] = (rc[cf] or 0) + v
-    elseif pre ~= 'x:' then
-      rw[f] = (rw[f] or 0) + v
-    end
-  end
+local listed = {}
+for b in string.gmatch(ARGV[2], '[^,]+') do listed[#listed + 1] = tonumber(b) end
+local have = redis.call('ZRANGEBYSCORE', KEYS[4], wm + 1, '+inf')
+local rw, rc, seen, n = {}, {}, 0, 0
+for j, b in ipairs(listed) do
+ if b > wm then
+  n = n + 1
+  if tonumber(have[n]) ~= b then return redis.error_reply('selfcheck: stale bucket list') end
+  local k = 5 + 2 * (j - 1)
+  local any = for_each_sum(KEYS[k], KEYS[k + 1], xpre, function(kind, f, v)
+    local t = kind == 't' and rw or rc
+    t[f] = (t[f] or 0) + v
+  end)
+  if any then seen = seen + 1 end
+ end
 end
+if n ~= #have then return redis.error_reply('selfcheck: stale bucket list') end
 local cents, other = 0, 0
 local function compare(key, recount)
   local flat = redis.call('HGETALL', key)

@@ -12,13 +12,15 @@ import logging
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
+from liqmon import scripts
 from liqmon.keys import Keys
-from liqmon.views import BUCKET_MS, read_generation
+from liqmon.windows import read_generation
 
-from . import scripts
 from .apply import Clock
-from .layout import Layout
+from .evictor import NON_SUM_PREFIX
+from .layout import Layout, bucket_numbers
 
 logger = logging.getLogger(__name__)
 
@@ -43,26 +45,35 @@ class SelfCheck:
         self.keys = keys
         self.max_future_ms = max_future_ms
         self.clock = clock
-        self._script = scripts.load(redis, "selfcheck")
+        self._script = scripts.load(redis, __package__, "selfcheck", include=("bucket",))
 
     async def run_once(self, gen: int, windows: tuple[str, ...] = CHECKED_WINDOWS) -> Drift:
         layout = Layout(self.keys, gen)
         wm_key = self.keys.agg_watermarks(gen)
         cents = other = 0
+        index = self.keys.agg_bucket_index(gen)
         for window in windows:
-            raw = await self.redis.hget(wm_key, window)
-            if raw is None:
-                continue
-            now = self.clock() if self.clock else await scripts.server_ms(self.redis)
-            first = int(raw) + 1
-            last = (now + self.max_future_ms) // BUCKET_MS + 1
-            bucket_keys = [layout.keys.agg_bucket(gen, b) for b in range(first, last + 1)]
-            d_cents, d_other, _ = await self._script(
-                keys=[wm_key, *layout.window_keys[window][:2], *bucket_keys],
-                args=[window, first, len(bucket_keys)],
-            )
-            cents += int(d_cents)
-            other += int(d_other)
+            for _ in range(5):  # the bucket list can go stale between read and script
+                raw = await self.redis.hget(wm_key, window)
+                if raw is None:
+                    break
+                above = bucket_numbers([raw])[0] + 1
+                listed = bucket_numbers(await self.redis.zrangebyscore(index, above, "+inf"))
+                bucket_keys = []
+                for b in listed:
+                    bucket_keys += layout.bucket_keys(b)[:2]  # totals hash, coin records
+                try:
+                    d_cents, d_other, _ = await self._script(
+                        keys=[wm_key, *layout.window_keys[window][:2], index, *bucket_keys],
+                        args=[window, ",".join(map(str, listed)), NON_SUM_PREFIX],
+                    )
+                except ResponseError as exc:
+                    if "stale bucket list" in str(exc):
+                        continue
+                    raise
+                cents += int(d_cents)
+                other += int(d_other)
+                break
         drift = Drift(cents, other)
         if gen != await read_generation(self.redis, self.keys):
             return drift  # swapped by a rebuild meanwhile: do not recreate its keys

@@ -19,14 +19,15 @@ import socket
 
 from redis.asyncio import Redis
 
+from liqmon import scripts
 from liqmon.keys import Keys
 from liqmon.redis_client import create_blocking_reader, create_redis, wait_for_redis
 from liqmon.runtime import TaskSet
 
-from . import scripts
 from .apply import Applier
-from .consumer import Consumer, ConsumerConfig, ensure_group
+from .consumer import Consumer, ensure_group
 from .evictor import Evictor
+from .rebuild import ensure_layout
 from .selfcheck import SelfCheck
 from .settings import AggregatorSettings
 
@@ -62,6 +63,12 @@ class AggregatorService:
         s = self.settings
         await wait_for_redis(self.redis)
         await ensure_group(self.redis, self.keys)
+        await ensure_layout(
+            self.redis,
+            self.keys,
+            retention_ms=s.retention_ms,
+            max_future_ms=s.aggregator_max_future_ms,
+        )
         name = s.aggregator_consumer
         if not name:
             name = await lease_slot(self.redis, self.keys, self.token, s.aggregator_lease_ms)
@@ -78,14 +85,8 @@ class AggregatorService:
             self.reader,
             self.keys,
             applier,
-            ConsumerConfig(
-                name=name,
-                batch=s.aggregator_batch,
-                block_ms=s.aggregator_block_ms,
-                claim_idle_ms=s.aggregator_claim_idle_ms,
-                janitor_ms=s.aggregator_janitor_ms,
-                max_deliveries=s.aggregator_max_deliveries,
-            ),
+            s,
+            name=name,
         )
         logger.info("consuming as %s (generation %d)", name, applier.layout.gen)
 

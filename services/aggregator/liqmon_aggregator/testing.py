@@ -18,8 +18,9 @@ from liqmon.keys import AGGREGATOR_GROUP, Keys
 from liqmon.redis_client import create_redis
 
 from .apply import Applier
-from .consumer import Consumer, ConsumerConfig, ensure_group
+from .consumer import Consumer, ensure_group
 from .evictor import Evictor
+from .settings import ConsumerSettings
 
 DEFAULT_RETENTION_MS = 48 * 3_600_000
 DEFAULT_MAX_FUTURE_MS = 300_000
@@ -51,9 +52,7 @@ async def drain(redis_url: str, prefix: str = "liq", *, timeout: float = 30.0) -
         applier = Applier(
             redis, keys, retention_ms=DEFAULT_RETENTION_MS, max_future_ms=DEFAULT_MAX_FUTURE_MS
         )
-        consumer = Consumer(
-            redis, redis, keys, applier, ConsumerConfig(name=DRAIN_CONSUMER, batch=500)
-        )
+        consumer = Consumer(redis, redis, keys, applier, ConsumerSettings(), name=DRAIN_CONSUMER)
         evictor = Evictor(redis, keys)
         deadline = time.monotonic() + timeout
         waited_since: float | None = None

@@ -6,7 +6,7 @@ A real frame (USDⓈ-M `/market`, combined mode, 2026-10-09):
      "S":"SELL","o":"LIMIT","f":"IOC","q":"0.190","p":"82338.30","ap":"82651.90","X":"FILLED",
      "l":"0.155","z":"0.190","T":1791565602120,"ps":"BTCUSDT","st":1}}}
 
-Rules (wire-formats §1-2, §7.1): side from the order side `o.S` (`SELL` closes a long, so
+Rules (docs/venues/binance.md): side from the order side `o.S` (`SELL` closes a long, so
 `long`); quantity is the accumulated fill `o.z` (never `q` or `l`); price is the average fill
 `o.ap`; time is `o.T`. Raw, combined (`{"stream","data"}`) and array frames are accepted and
 unknown keys (`ps`, `st`) ignored.

@@ -6,7 +6,7 @@ A real frame (2026-10-09), two liquidations batched in one 500 ms push:
      {"T":1791565600992,"s":"BTCUSDT","S":"Buy","v":"0.006","p":"82396.90"},
      {"T":1791565601058,"s":"BTCUSDT","S":"Buy","v":"0.038","p":"82394.30"}]}
 
-Rules (wire-formats §4, §7.1):
+Rules (docs/venues/bybit.md):
 - every `data[]` element is one liquidation; its time is `data[].T` (not the push's `ts`);
 - `S` is the POSITION side: `Buy` means a long was liquidated, `Sell` a short. This is the
   opposite of Binance's and OKX's order side and the most common bug in other tools;
@@ -21,7 +21,7 @@ is not held, because its USD value needs no spec: the coin comes from the symbol
 Non-event frames: the pong `{"success":true,"ret_msg":"pong","op":"ping"}`, subscribe and
 unsubscribe acks, and refusals (`"success":false`, reported as venue errors; a refused live
 subscription - `req_id` starting with `live-` - asks for a fresh connection, whose subscribe
-hook then finds and drops the refused topic).
+hook then finds and leaves out the refused topic until the venue's retry).
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ CATEGORIES: Final = ("linear", "inverse")
 PRODUCTS: Final = {"linear": "bybit-linear", "inverse": "bybit-inverse"}
 #: req_id prefix of subscriptions sent on a live connection (new listings).
 LIVE_PREFIX: Final = "live-"
-_SIDES: Final = {"Buy": "long", "Sell": "short"}  # position side (§4.3)
+_SIDES: Final = {"Buy": "long", "Sell": "short"}  # position side (docs/venues/bybit.md)
 _INVERSE_DATED: Final = re.compile(r"^(.+?)USD[FGHJKMNQUVXZ]\d{2}$")  # BTCUSDH25
 
 

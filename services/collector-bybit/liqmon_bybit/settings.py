@@ -22,3 +22,6 @@ class BybitSettings(CollectorSettings):
     bybit_listing_refresh_seconds: float = Field(300.0, gt=0)
     #: `limit` of each instruments-info page (Bybit: at most 1000).
     bybit_page_limit: int = Field(1000, ge=1, le=1000)
+    #: First retry of a symbol Bybit refused to subscribe (doubling per refusal, up to the
+    #: listing refresh period): a refusal may be temporary.
+    bybit_refused_retry_seconds: float = Field(10.0, gt=0)

@@ -5,9 +5,10 @@ Bybit's limits (`{"req_id":"open-N","op":"subscribe","args":[…]}`, at most
 `bybit_topics_per_request` topics and `bybit_args_max_chars` characters of args each) and
 returns once every request is acknowledged. A refused request is split in halves and re-sent
 until the refused topics are found one by one; those are remembered in `shard.refused` (and
-reported as venue errors) so one bad symbol never keeps the others unsubscribed or the
-connection in a reconnect loop. An "already subscribed" answer counts as success (a re-sent
-half whose topics had been accepted).
+reported as venue errors, and `on_refused` is called so the venue retries them later with a
+backoff) so one bad symbol never keeps the others unsubscribed or the connection in a
+reconnect loop. An "already subscribed" answer counts as success (a re-sent half whose
+topics had been accepted).
 
 `send_changes` subscribes new listings and unsubscribes delistings on the connection that is
 open now (`req_id` `live-N`); acks then arrive through the parser. A refused live subscribe
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,7 +57,11 @@ def _accepted(msg: dict[str, Any]) -> bool:
 
 
 async def subscribe_shard(
-    shard: TopicShard, limits: RequestLimits, ws: ClientConnection, deliver: Deliver
+    shard: TopicShard,
+    limits: RequestLimits,
+    on_refused: Callable[[], None],
+    ws: ClientConnection,
+    deliver: Deliver,
 ) -> None:
     """The `FeedSpec.subscribe` hook of one Bybit connection."""
     shard.ws = ws  # live changes from now on go to this connection
@@ -93,6 +99,7 @@ async def subscribe_shard(
             await send(topics[half:])
         else:
             shard.refused.update(topics)
+            on_refused()
             deliver(raw)  # counted as a venue error, with Bybit's reason
 
 

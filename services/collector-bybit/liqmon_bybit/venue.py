@@ -10,16 +10,22 @@ delistings without a restart. An empty or failed reload changes nothing.
 
 Heartbeat: `{"op":"ping"}` every `bybit_ping_seconds` (Bybit recommends 20 s) on each
 connection, busy or not; an unanswered ping drops and reopens the connection.
+
+A symbol Bybit refuses is left out so the others flow, and asked for again after
+`bybit_refused_retry_seconds`, doubling while it keeps being refused (at most the listing
+refresh period); the backoff starts over once a retry is quiet for a whole cap.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
+from liqmon.backoff import Backoff
 from liqmon.collector.instruments import SpecCache, fetch_json
 from liqmon.collector.pool import FeedPool
 from liqmon.collector.timing import wait_any
@@ -85,6 +91,12 @@ class BybitVenue:
         }
         self.parsers = {c: AllLiquidationParser(c, self.specs[c]) for c in CATEGORIES}
         self.shards: dict[str, ShardedTopics] = {}
+        self._refusal = asyncio.Event()  # a subscribe hook left a refused topic out
+        self.refused_retry = Backoff(
+            settings.bybit_refused_retry_seconds,
+            max(settings.bybit_refused_retry_seconds, settings.bybit_listing_refresh_seconds),
+            jitter=0.5,
+        )
 
     async def _load(self, category: str) -> dict[str, BybitInstrument]:
         s = self.settings
@@ -108,7 +120,7 @@ class BybitVenue:
             product=shard.label,
             url=f"{self.settings.bybit_ws_url.rstrip('/')}/{category}",
             parser=self.parsers[category],
-            subscribe=partial(subscribe_shard, shard, self.limits),
+            subscribe=partial(subscribe_shard, shard, self.limits, self._refusal.set),
             text_ping=PING,
             quiet_seconds=self.settings.bybit_ping_seconds,
             ping_when_busy=True,
@@ -126,10 +138,26 @@ class BybitVenue:
             )
             for c in CATEGORIES
         }
+        loop = asyncio.get_running_loop()
+        retry_at: float | None = None
+        last_retry = -math.inf
         while True:
-            await wait_any(stop, self._listing_changed, timeout=None)
+            timeout = None if retry_at is None else max(retry_at - loop.time(), 0.0)
+            await wait_any(stop, self._listing_changed, self._refusal, timeout=timeout)
             if stop.is_set():
                 return
+            if self._refusal.is_set():
+                self._refusal.clear()
+                if retry_at is None:
+                    if loop.time() - last_retry > self.refused_retry.maximum:
+                        self.refused_retry.reset()  # the last retry held: a new refusal
+                    retry_at = loop.time() + self.refused_retry.next()
+            if retry_at is not None and loop.time() >= retry_at:
+                retry_at, last_retry = None, loop.time()
+                retried = sum(group.retry_refused() for group in self.shards.values())
+                logger.info("bybit: asking again for %d refused topics", retried)
+            if not self._listing_changed.is_set():
+                continue
             self._listing_changed.clear()
             for category, group in self.shards.items():
                 wanted = {topic(sym) for sym in self.listed[category]}

@@ -6,7 +6,7 @@ A real frame (2026-10-09):
      "bkPx":"82655.7","ccy":"","posSide":"long","side":"sell","sz":"8.55","ts":"1791565600771"}],
      "instFamily":"BTC-USDT","instId":"BTC-USDT-SWAP","instType":"SWAP","uly":"BTC-USDT"}]}
 
-Rules (wire-formats §3, §7.1): every `data[]` entry and every `details[]` entry is one
+Rules (docs/venues/okx.md): every `data[]` entry and every `details[]` entry is one
 liquidation. Side from `posSide` (`long`/`short`); in net mode (`posSide = net`) from the
 order side (`sell` closes a long). `sz` is contracts (possibly fractional) and needs the
 instrument's spec (`ctType`, `ctVal`, `ctMult` from /api/v5/public/instruments):

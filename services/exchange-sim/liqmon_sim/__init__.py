@@ -11,13 +11,13 @@ In-process (tests, benchmarks)::
         sim.ledger.totals.as_dict()  # count / cents by venue/side and by coin
 
 As a service: `liqmon run exchange-sim` (LIQMON_SIM_* settings, see settings.py), with the
-same ledger and control on every port over HTTP: GET /_sim/stats, /_sim/ledger,
-/_sim/totals, /_sim/wait, /_sim/scenarios; POST /_sim/control with a JSON body or query
-parameters (see control.py).
+same ledger and control on every port over HTTP (api.py): GET /_sim/stats, /_sim/ledger,
+/_sim/totals, /_sim/wait, /_sim/scenarios; POST /_sim/control?action=… (see control.py).
 
 Layout: catalog (instruments and specs) -> market (liquidations, USD) -> frames/malformed
 (wire shapes) -> venues/ (Binance, OKX and Bybit servers) <- driver (scenarios, runs, faults) ->
-ledger (what went out); simulator ties them together; http serves REST and /_sim.
+ledger (what went out); simulator ties them together; api (a Starlette app per port, reached
+through http) serves REST and /_sim.
 """
 
 from liqmon_sim.simulator import ExchangeSimulator, SimConfig

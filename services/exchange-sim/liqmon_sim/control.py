@@ -1,11 +1,11 @@
 """Control actions: fault injection and run control, in-process or over HTTP.
 
-`await sim.control(action, **params)`, `POST /_sim/control?action=…&…` and
-`POST /_sim/control` with a JSON object body (`{"action": "stall", "venue": "okx"}`) take the
-same names. Every action returns a JSON-able dict; bad parameters raise `ControlError` (HTTP 400
-with a message naming the parameter). `venue` is one of binance-usdm, binance-coinm, okx,
-bybit-linear, bybit-inverse, or omitted/"all" for every venue. Bybit's two venues share one
-server: a disconnect/stall/rest_errors on either acts on both.
+`await sim.control(action, **params)` and `POST /_sim/control?action=…&…` (liqmon_sim.api)
+take the same names. Every action returns a JSON-able dict; bad parameters raise
+`ControlError` (HTTP 400 with a message naming the parameter). `venue` is one of
+binance-usdm, binance-coinm, okx, bybit-linear, bybit-inverse, or omitted/"all" for every
+venue. Bybit's two venues share one server: a disconnect/stall/rest_errors on either acts
+on both.
 
     disconnect  venue, mode=drop|close|abort, n=1 (times), interval=1.0 (s, between times)
     stall       venue, seconds=None (auto-resume after)   sockets open, no pings/pongs/data

@@ -32,6 +32,7 @@ from liqmon_sim.malformed import kinds_for
 from liqmon_sim.market import Market
 from liqmon_sim.scenarios.base import RateFn, Scenario
 from liqmon_sim.venues.base import VenueServer, now_ms
+from liqmon_sim.venues.plugin import default_weights
 
 logger = logging.getLogger(__name__)
 
@@ -190,7 +191,11 @@ class Driver:
             now = loop.time()
             if next_due is None:
                 next_due = now + self.rng.expovariate(rate)
-            while next_due <= now and remaining > 0:
+            # at most CHUNK per turn: a pump that fell behind (a loaded machine) catches up
+            # in turns, and the loop keeps serving clients and /_sim requests meanwhile
+            for _ in range(CHUNK):
+                if next_due > now or remaining <= 0:
+                    break
                 remaining -= self._generate(run, audience, remaining)
                 next_due += self.rng.expovariate(rate)
             await self._drop_hopeless()
@@ -237,7 +242,8 @@ class Driver:
             venue: Venue = run.instrument.venue
             inst = run.instrument
         else:
-            weights = [self.scenario.venue_weights.get(v, 0.0) or 1e-9 for v in audience]
+            shares = self.scenario.venue_weights or default_weights()
+            weights = [shares.get(v, 0.0) or 1e-9 for v in audience]
             venue = rng.choices(audience, weights=weights)[0]
             inst = self.market.pick(rng, venue)
         server = self.venues[venue]

@@ -1,10 +1,11 @@
 """Wire frames in the venues' exact shapes (key order, string-vs-number types).
 
-Shapes follow the recorded frames in ../shared/fixtures: Binance USDⓈ-M events carry the
-undocumented `ps`/`st` keys seen in every 2026 capture; COIN-M events carry `ps` right after
-`s` as in the COIN-M docs; OKX pushes carry every value as a string, details keys in
-alphabetical order, several `data[]`/`details[]` entries when liquidations coincide. Bybit
-pushes batch one topic's liquidations in `data[]`; `v`/`p` are strings, `T`/`ts` integers.
+Shapes follow the recorded frames in tests/fixtures/exchanges (rules: docs/venues/):
+Binance USDⓈ-M events carry the undocumented `ps`/`st` keys seen in every 2026 capture;
+COIN-M events carry `ps` right after `s` as in the COIN-M docs; OKX pushes carry every value
+as a string, details keys in alphabetical order, several `data[]`/`details[]` entries when
+liquidations coincide. Bybit pushes batch one topic's liquidations in `data[]`; `v`/`p` are
+strings, `T`/`ts` integers.
 """
 
 from __future__ import annotations
@@ -132,7 +133,7 @@ BYBIT_TOPIC_PREFIX = "allLiquidation."
 
 
 def bybit_entry(liq: Liquidation) -> dict[str, Any]:
-    """`S` is the POSITION side: Buy = a long was liquidated (wire-formats §4.3)."""
+    """`S` is the POSITION side: Buy = a long was liquidated (docs/venues/bybit.md)."""
     inst = liq.inst
     return {
         "T": liq.ts,

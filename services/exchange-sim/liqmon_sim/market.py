@@ -103,10 +103,17 @@ def _on_grid(value: float, step: Decimal) -> Decimal:
 class Market:
     """Draws liquidations for a venue; holds the coins' drifting mid prices."""
 
-    def __init__(self, catalog: Catalog, sizes: SizeModel, spread: float = 1.0) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        sizes: SizeModel,
+        spread: float = 1.0,
+        focus: dict[str, float] | None = None,
+    ) -> None:
         self.catalog = catalog
         self.sizes = sizes
         self.spread = spread  # weight ** spread: < 1 spreads activity over more symbols
+        self.focus = focus or {}  # coin -> weight multiplier (one coin dominating a crash)
         self.mids: dict[str, float] = {}
         self.drift = 0.0  # log-drift per liquidation of a coin (negative: a dump)
         self._pickers: dict[Venue, tuple[int, list[Instrument], list[float]]] = {}
@@ -132,7 +139,7 @@ class Market:
             total = 0.0
             cum = []
             for inst in insts:
-                total += inst.weight**self.spread
+                total += inst.weight**self.spread * self.focus.get(inst.coin, 1.0)
                 cum.append(total)
             cached = (self.catalog.version, insts, cum)
             self._pickers[venue] = cached

@@ -1,7 +1,7 @@
 """REST bodies: Binance `exchangeInfo` (USDⓈ-M and COIN-M), OKX `instruments` and Bybit
 `instruments-info` (paginated with `nextPageCursor`).
 
-Key order and value types copy the real responses in ../shared/fixtures
+Key order and value types copy the real responses in tests/fixtures/exchanges
 (`binance_*_exchangeinfo_symbols_excerpt.json`, `okx_instruments_swap_excerpt_2022.json`,
 plus `instFamily`, which OKX added after 2022). OKX answers every value as a string;
 Binance mixes strings and numbers exactly as its excerpt does.

@@ -28,7 +28,7 @@ from liqmon_sim import control as control_mod
 from liqmon_sim.catalog import Catalog, Venue
 from liqmon_sim.driver import Driver
 from liqmon_sim.faults import Faults
-from liqmon_sim.http import BodyTakingConnection, make_process_request
+from liqmon_sim.http import make_process_request
 from liqmon_sim.ledger import Ledger
 from liqmon_sim.malformed import kinds_for
 from liqmon_sim.market import Market
@@ -109,7 +109,9 @@ class ExchangeSimulator:
             self.scenario.faults.updated(config.faults) if config.faults else self.scenario.faults
         )
         self.catalog = Catalog()
-        self.market = Market(self.catalog, self.scenario.sizes, self.scenario.spread)
+        self.market = Market(
+            self.catalog, self.scenario.sizes, self.scenario.spread, self.scenario.focus
+        )
         self.market.drift = self.scenario.drift
         self.ledger = Ledger(config.ledger_max_entries, config.ledger_path)
         context = plugins_mod.SimContext(
@@ -155,7 +157,6 @@ class ExchangeSimulator:
                     close_timeout=2.0,
                     max_size=1 << 20,
                     server_header="liqmon-sim",
-                    create_connection=BodyTakingConnection,
                 )
         except OSError:
             await asyncio.gather(*(v.close() for v in self.servers if v.server))

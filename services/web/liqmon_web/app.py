@@ -4,7 +4,8 @@ Per process, built in the lifespan and kept on `app.state` (never module globals
 - `redis`: the request client (BlockingConnectionPool: a burst waits for a connection
   instead of failing at the pool limit),
 - a separate blocking-reader client for the broadcaster's `XREAD BLOCK`,
-- `summary_cache`, `broadcaster`, and the tracked background tasks (TaskSet).
+- `summary_cache`, `broadcaster`, the summary feed, and the tracked background tasks
+  (TaskSet).
 The lifespan does not wait for Redis: the process must come up and answer /api/health
 with `"status": "down"` while Redis is away; the reader retries with backoff.
 
@@ -29,12 +30,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from liqmon import __version__
 from liqmon.redis_client import create_blocking_reader, create_redis
 from liqmon.runtime import TaskSet
+from liqmon_web.alertfeed import run_alert_feed
 from liqmon_web.broadcaster import READ_BLOCK_MS, Broadcaster
 from liqmon_web.errors import install_error_handlers
-from liqmon_web.routes import api, ops, pages, stream, venues
+from liqmon_web.routes import alerts, api, ops, pages, stream, venues
 from liqmon_web.routes.pages import STATIC_DIR
 from liqmon_web.settings import WebSettings
 from liqmon_web.snapshots import SummaryCache
+from liqmon_web.summary_feed import SummaryFeed
 
 logger = logging.getLogger(__name__)
 
@@ -99,16 +102,25 @@ def create_app(settings: WebSettings) -> FastAPI:
         reader = create_blocking_reader(
             settings.redis_url, block_ms=READ_BLOCK_MS, name="liqmon-web-reader"
         )
-        cache = SummaryCache(redis, settings.keys, settings.web_summary_cache_ms)
-        broadcaster = Broadcaster(redis, reader, settings.keys, settings, cache)
+        cache = SummaryCache(
+            redis, settings.keys, settings.web_summary_cache_ms, settings.web_summary_push_ms
+        )
+        broadcaster = Broadcaster(redis, reader, settings.keys, settings)
+        feed = SummaryFeed(cache, broadcaster, settings.web_summary_push_ms)
         tasks = TaskSet()
         app.state.redis = redis
         app.state.summary_cache = cache
         app.state.broadcaster = broadcaster
+        app.state.summary_feed = feed
         with contextlib.suppress(RedisError, OSError, TimeoutError):  # else: the reader retries
             await asyncio.wait_for(broadcaster.start_position(), 3.0)
         tasks.spawn(broadcaster.run_reader(), "web.stream-reader")
-        tasks.spawn(broadcaster.run_summary(), "web.summary")
+        tasks.spawn(broadcaster.run_housekeeping(), "web.stream-housekeeping")
+        tasks.spawn(feed.run(), "web.summary-feed")
+        alerts = run_alert_feed(
+            reader, settings.keys, broadcaster.publish_alert, broadcaster.stopping
+        )
+        tasks.spawn(alerts, "web.alert-feed")  # SSE `event: alert` (alertfeed.py)
         logger.info("web service ready (prefix %s)", settings.key_prefix)
         try:
             yield
@@ -140,6 +152,7 @@ def create_app(settings: WebSettings) -> FastAPI:
     app.include_router(venues.router)
     app.include_router(stream.router)
     app.include_router(ops.router)
+    app.include_router(alerts.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     if settings.web_cors_origins:

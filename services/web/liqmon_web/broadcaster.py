@@ -1,6 +1,6 @@
 """One stream reader per web process, fanned out to every SSE client.
 
-Why this shape (../shared/notes/style-and-redis.md §2d):
+Why this shape:
 - ONE `XREAD BLOCK` loop per process, whatever the number of clients: a reader per client
   would cost a Redis connection each and make every XADD pay O(clients).
 - Each entry is parsed and encoded to its SSE frame ONCE, here; a batch of entries is
@@ -14,10 +14,11 @@ Why this shape (../shared/notes/style-and-redis.md §2d):
 - Every client has a bounded queue (counted in events). A client whose queue is full is
   dropped at once and counted: it can never slow the reader or the other clients, nor
   grow memory. Its browser reconnects with `Last-Event-ID` and replays what it missed.
-- A liquidation that reached the stream twice (same event id) is broadcast once: the
-  reader remembers recent event ids (dedup.py) and drops a repeat before publishing.
-- The summary is read and serialized once per second per process (`SummaryCache`), and
-  each client holds only the latest summary frame (a one-slot box, latest wins).
+- Repeats are not this module's concern: the stream carries each liquidation once within
+  the horizon docs/EVENTS.md states (refused at append), so every entry is broadcast as is.
+- The summary is pushed when it changes, coalesced, as one frame shared by every client
+  (summary_feed.py); each client holds only the latest summary frame (a one-slot box,
+  latest wins), so a slow client never queues summaries.
 """
 
 from __future__ import annotations
@@ -33,43 +34,36 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
+from liqmon.backoff import Backoff
 from liqmon.event import InvalidEvent, LiquidationEvent
 from liqmon.keys import Keys
 from liqmon.logs import LogOnce
-from liqmon_web.dedup import RecentIds
-from liqmon_web.filters import (
-    EventFilter,
-    EventKey,
-    StreamId,
-    as_entries,
-    parse_stream_id,
-)
+from liqmon_web.filters import EventFilter, EventKey
 from liqmon_web.settings import WebSettings
-from liqmon_web.snapshots import SummaryCache
+from liqmon_web.sse_frames import sse_frame
+from liqmon_web.stream_ids import StreamId, as_entries, parse_stream_id
 
 logger = logging.getLogger(__name__)
 
 READ_COUNT = 1000
 READ_BLOCK_MS = 1000
-SSE_SUMMARY_TOP = 10
 PER_CLIENT_S = 30e-6
+ALERTS_QUEUED = 100
 
 
 def liquidation_frame(stream_id: str, event: LiquidationEvent) -> bytes:
-    data = orjson.dumps(event.to_json_dict(stream_id))
-    return b"event: liquidation\nid: " + stream_id.encode() + b"\ndata: " + data + b"\n\n"
+    return sse_frame("liquidation", stream_id, orjson.dumps(event.to_json_dict(stream_id)))
 
 
 class Encoded:
     """One stream entry, parsed and encoded once per process."""
 
-    __slots__ = ("eid", "frame", "key", "sid")
+    __slots__ = ("frame", "key", "sid")
 
-    def __init__(self, sid: StreamId, key: EventKey, frame: bytes, eid: str) -> None:
+    def __init__(self, sid: StreamId, key: EventKey, frame: bytes) -> None:
         self.sid = sid
         self.key = key
         self.frame = frame
-        self.eid = eid  # the event id (dedup.py)
 
 
 def encode_entries(
@@ -87,7 +81,7 @@ def encode_entries(
             log_once.warning(str(exc)[:60], "skipping malformed stream entry %s: %s", raw_id, exc)
             continue
         assert sid is not None
-        out.append(Encoded(sid, EventKey.of(event), liquidation_frame(raw_id, event), event.id))
+        out.append(Encoded(sid, EventKey.of(event), liquidation_frame(raw_id, event)))
     return out, bad
 
 
@@ -144,6 +138,11 @@ class Subscriber:
         self.wake = asyncio.Event()
         self.closed: str | None = None
         self.task: asyncio.Task[Any] | None = None  # the writer, cancelled if it stalls
+        self.alerts: list[bytes] = []  # `event: alert` frames not yet written (alertfeed.py)
+
+    def take_alerts(self) -> list[bytes]:
+        alerts, self.alerts = self.alerts, []
+        return alerts
 
     def take(self) -> tuple[bytes | None, list[Batch], bool]:
         summary, self.summary = self.summary, None
@@ -163,30 +162,26 @@ class Subscriber:
 
 
 class Broadcaster:
-    def __init__(
-        self, redis: Redis, reader: Redis, keys: Keys, settings: WebSettings, cache: SummaryCache
-    ) -> None:
+    def __init__(self, redis: Redis, reader: Redis, keys: Keys, settings: WebSettings) -> None:
         self.redis = redis
         self._reader = reader
         self.keys = keys
         self.settings = settings
-        self.cache = cache
+        self._summary: bytes | None = None  # the latest summary frame, and when it came
+        self._summary_at = 0.0
         self.stopping = asyncio.Event()
         self._subs: set[Subscriber] = set()
         self._per_ip: collections.Counter[str] = collections.Counter()
         self._admitted = 0
         self._log_once = LogOnce(logger)
         self.position: StreamId | None = None
-        self.recent = RecentIds()  # event ids read, to skip repeats (dedup.py)
         # counters for /metrics
         self.events_read = 0
         self.malformed = 0
-        self.repeats = 0
         self.reader_errors = 0
         self.dropped_slow = 0
         self.rejected = 0
         self.connections_total = 0
-        self.summary_errors = 0
 
     # --- admission ----------------------------------------------------------------
     @property
@@ -219,9 +214,8 @@ class Broadcaster:
     # --- live subscribers -----------------------------------------------------------
     def subscribe(self, flt: EventFilter) -> Subscriber:
         sub = Subscriber(flt, self.settings.web_sse_queue_size)
-        latest = self.cache.latest_frame(max_age_ms=2000)
-        if latest is not None:  # a new client sees the panels at once, not in <= 1 s
-            sub.summary = latest
+        if self._summary is not None and time.monotonic() - self._summary_at < 2.0:
+            sub.summary = self._summary  # a new client sees the panels at once
             sub.wake.set()
         self._subs.add(sub)
         if self.stopping.is_set():
@@ -230,6 +224,18 @@ class Broadcaster:
 
     def unsubscribe(self, sub: Subscriber) -> None:
         self._subs.discard(sub)
+
+    def watching(self) -> bool:
+        """Is any stream client connected?"""
+        return bool(self._subs)
+
+    def publish_summary(self, frame: bytes) -> None:
+        """Hand one shared summary frame to every client (each keeps only the latest)."""
+        self._summary, self._summary_at = frame, time.monotonic()
+        for sub in self._subs:
+            if sub.closed is None:
+                sub.summary = frame
+                sub.wake.set()
 
     def publish(self, batch: Batch) -> None:
         size = len(batch.entries)
@@ -244,6 +250,14 @@ class Broadcaster:
             sub.queue.append(batch)
             sub.queued += size
             sub.wake.set()
+
+    def publish_alert(self, frame: bytes) -> None:
+        """Queue an `event: alert` frame for every client (alerts are rare; a client that
+        let ALERTS_QUEUED pile up keeps only the newest)."""
+        for sub in self._subs:
+            if sub.closed is None:
+                sub.alerts = [*sub.alerts[-(ALERTS_QUEUED - 1) :], frame]
+                sub.wake.set()
 
     def shutdown(self) -> None:
         """End every stream now (called before uvicorn waits for connections)."""
@@ -276,7 +290,7 @@ class Broadcaster:
         return min(cap_s, len(self._subs) * PER_CLIENT_S)
 
     async def run_reader(self) -> None:
-        backoff = 0.1
+        backoff = Backoff(0.1, 2.0, jitter=0.5)
         batch_s = self.settings.web_sse_batch_ms / 1000
         while not self.stopping.is_set():
             try:
@@ -288,12 +302,11 @@ class Broadcaster:
                 reply: Any = await self._reader.xread(
                     {self.keys.events: last}, count=READ_COUNT, block=READ_BLOCK_MS
                 )
-                backoff = 0.1
+                backoff.reset()
             except RedisError as exc:
                 self.reader_errors += 1
                 self._log_once.warning("reader", "stream reader: %s; retrying", exc)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 2.0)
+                await asyncio.sleep(backoff.next())
                 continue
             if not reply:
                 continue
@@ -301,10 +314,6 @@ class Broadcaster:
             encoded, bad = encode_entries(entries, self._log_once)
             self.malformed += bad
             self.events_read += len(encoded)
-            admit = self.recent.admit
-            fresh = [e for e in encoded if admit(e.eid, e.sid)]
-            self.repeats += len(encoded) - len(fresh)
-            encoded = fresh
             position = parse_stream_id(str(entries[-1][0]))
             assert position is not None
             self.position = position
@@ -336,20 +345,8 @@ class Broadcaster:
                 sub.keepalive = True
                 sub.wake.set()
 
-    async def run_summary(self) -> None:
-        """Once a second (on the wall-clock second): read, serialize, hand to every client."""
+    async def run_housekeeping(self) -> None:
+        """Once a second: keep-alives and stalled clients (`_keepalive_tick`)."""
         while not self.stopping.is_set():
-            await asyncio.sleep(1.0 - (time.time() % 1.0))
+            await asyncio.sleep(1.0)
             self._keepalive_tick()
-            if not self._subs:
-                continue
-            try:
-                frame = await self.cache.refresh_frame(SSE_SUMMARY_TOP)
-            except RedisError as exc:
-                self.summary_errors += 1
-                self._log_once.warning("summary", "summary read failed: %s", exc)
-                continue
-            for sub in self._subs:
-                if sub.closed is None:
-                    sub.summary = frame
-                    sub.wake.set()

@@ -18,9 +18,11 @@ from liqmon.event import MAX_TS_MS, PRODUCTS
 from liqmon.keys import Keys
 from liqmon_web.broadcaster import Broadcaster
 from liqmon_web.errors import ParamError
-from liqmon_web.filters import LATE_ARRIVAL_MS, EventFilter, StreamId, parse_stream_id
+from liqmon_web.filters import LATE_ARRIVAL_MS, EventFilter
 from liqmon_web.settings import WebSettings
 from liqmon_web.snapshots import SummaryCache
+from liqmon_web.stream_ids import StreamId, parse_stream_id
+from liqmon_web.summary_feed import SummaryFeed
 
 MAX_SYMBOLS = 100
 MAX_USD = 100_000_000_000
@@ -47,16 +49,18 @@ KeysDep = Annotated[Keys, Depends(_app_state("keys"))]
 SettingsDep = Annotated[WebSettings, Depends(_app_state("settings"))]
 BroadcasterDep = Annotated[Broadcaster, Depends(_app_state("broadcaster"))]
 SummaryCacheDep = Annotated[SummaryCache, Depends(_app_state("summary_cache"))]
+SummaryFeedDep = Annotated[SummaryFeed, Depends(_app_state("summary_feed"))]
 ClientIpDep = Annotated[str, Depends(client_ip)]
 
 TimeMs = Annotated[int, Query(ge=0, le=MAX_TS_MS, description="epoch milliseconds")]
 
 
 def parse_symbols(text: str | None, param: str = "symbol") -> frozenset[str]:
-    """`"btc, ETH"` -> {"BTC", "ETH"}; matching is case-insensitive."""
+    """`"btc, ETH"` -> {"btc", "ETH"}: the names as typed (stripped); matching upper-cases
+    them (`EventFilter.symbols`), the per-coin index is looked up under both spellings."""
     if not text:
         return frozenset()
-    names = [part.strip().upper() for part in text.split(",")]
+    names = [part.strip() for part in text.split(",")]
     names = [n for n in names if n]
     if len(names) > MAX_SYMBOLS:
         raise ParamError(param, f"at most {MAX_SYMBOLS} symbols")
@@ -122,8 +126,10 @@ def event_filter(
         min_cents = min_usd_cents(min_usd) if min_usd is not None else 0
     except InvalidOperation:
         raise ParamError("min_usd", "not a usable amount") from None
+    typed = parse_symbols(symbol)
     return EventFilter(
-        symbols=parse_symbols(symbol),
+        symbols=frozenset(n.upper() for n in typed),
+        symbol_spellings=typed | frozenset(n.upper() for n in typed),
         exchanges=parse_exchanges(exchange),
         side=side,
         min_cents=min_cents,

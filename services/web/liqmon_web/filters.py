@@ -1,23 +1,18 @@
-"""Event filters and stream ids, shared by `/api/liquidations` and `/api/stream`.
+"""Event filters, shared by `/api/liquidations` and `/api/stream`.
 
 A filter is parsed and validated once per request (`deps.py`) into an immutable
 `EventFilter`; the hot paths then only compare plain values. Each event is reduced once
 per process to an `EventKey` (upper-cased symbol, exchange, side, cents, ts), so a
 filtered SSE client costs a few comparisons per event, never a parse.
-
-Stream ids are compared as `(ms, seq)` integer tuples: as strings `"9-0" > "10-0"`.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from liqmon.event import LiquidationEvent
-
-_STREAM_ID = re.compile(r"^(\d{1,20})(?:-(\d{1,20}))?$")
-_U64 = 2**64 - 1
+from liqmon_web.stream_ids import U64_MAX, StreamId
 
 #: `since`/`until` select on the event time `ts`, but the scan walks stream ids (time of
 #: arrival). An event reaches the stream after it happened, normally within seconds; an
@@ -25,34 +20,6 @@ _U64 = 2**64 - 1
 LATE_ARRIVAL_MS = 10 * 60_000
 #: Tolerated clock skew between an exchange and Redis (stream id before event ts).
 CLOCK_SKEW_MS = 60_000
-
-
-Entry = tuple[str, dict[str, str]]
-
-
-def as_entries(reply: Any) -> list[Entry]:
-    """XRANGE/XREVRANGE reply of a decoded client, typed (redis-py types it loosely)."""
-    entries: list[Entry] = reply or []
-    return entries
-
-
-class StreamId(NamedTuple):
-    ms: int
-    seq: int
-
-    def __str__(self) -> str:
-        return f"{self.ms}-{self.seq}"
-
-
-def parse_stream_id(text: str) -> StreamId | None:
-    """`"1700000000000-3"` -> StreamId; None when it is not a valid Redis stream id."""
-    match = _STREAM_ID.match(text.strip())
-    if match is None:
-        return None
-    ms, seq = int(match.group(1)), int(match.group(2) or 0)
-    if ms > _U64 or seq > _U64:
-        return None
-    return StreamId(ms, seq)
 
 
 class EventKey(NamedTuple):
@@ -73,7 +40,11 @@ class EventKey(NamedTuple):
 class EventFilter:
     """Selection shared by the REST tape and the stream. Empty sets mean "any"."""
 
-    symbols: frozenset[str] = frozenset()
+    symbols: frozenset[str] = frozenset()  # upper-cased: matching is case-insensitive
+    #: The names to look up in the per-coin index, which is keyed by the event's symbol
+    #: exactly: as typed and upper-cased (venues' coins are upper case; an odd symbol is
+    #: found by its own spelling, as the dashboard's coin view asks for it).
+    symbol_spellings: frozenset[str] = frozenset()
     exchanges: frozenset[str] = frozenset()
     side: str | None = None
     min_cents: int = 0
@@ -114,4 +85,4 @@ class EventFilter:
         """The newest stream id that can hold a match (None: up to the newest)."""
         if self.until is None:
             return None
-        return StreamId(min(self.until + LATE_ARRIVAL_MS, _U64), _U64)
+        return StreamId(min(self.until + LATE_ARRIVAL_MS, U64_MAX), U64_MAX)

@@ -24,9 +24,10 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from liqmon import views
 from liqmon.keys import Keys
 from liqmon.venues import PRODUCTS, SAMPLED_EXCHANGES
-from liqmon_web import readmodel
+from liqmon_web.alertfeed import alerter_health, alerter_reasons
 from liqmon_web.settings import WebSettings
 
 GAPS_SHOWN = 10
@@ -100,8 +101,9 @@ async def collect(redis: Redis, keys: Keys, settings: WebSettings) -> dict[str, 
         await asyncio.wait_for(redis.ping(), PING_TIMEOUT_S)
         latency = round((time.perf_counter() - began) * 1000, 2)
         collectors, alive = await read_collectors(redis, keys, now)
-        aggregator = await readmodel.aggregator_health(redis, keys)
+        aggregator = await views.read_aggregator_health(redis, keys)
         aggregator["alive"] = alive
+        alerter = await alerter_health(redis, keys, now)
     except (RedisError, OSError, TimeoutError) as exc:
         return {
             "status": "down",
@@ -110,6 +112,7 @@ async def collect(redis: Redis, keys: Keys, settings: WebSettings) -> dict[str, 
             "redis": {"ok": False, "error": str(exc)[:300]},
             "collectors": {},
             "aggregator": {},
+            "alerter": {},
         }
     expected = settings.web_expected_collectors
     shown = {n: c for n, c in collectors.items() if n in expected or c["up"]}
@@ -124,6 +127,7 @@ async def collect(redis: Redis, keys: Keys, settings: WebSettings) -> dict[str, 
         reasons.append(f"aggregator lags by {lag} entries")
     if not alive:
         reasons.append("no aggregator running (no heartbeat in 30 s)")
+    reasons += alerter_reasons(alerter)
     return {
         "status": "degraded" if reasons else "ok",
         "as_of": now,
@@ -131,4 +135,5 @@ async def collect(redis: Redis, keys: Keys, settings: WebSettings) -> dict[str, 
         "redis": {"ok": True, "latency_ms": latency},
         "collectors": shown,
         "aggregator": aggregator,
+        "alerter": alerter,
     }

@@ -16,6 +16,7 @@ class Event(BaseModel):
     """One liquidation (docs/EVENTS.md) plus the Redis stream id it has in the stream."""
 
     stream_id: str = Field(examples=["1732780000123-0"])
+    v: int = Field(description="schema version of docs/EVENTS.md (the stream's `v`)", examples=[1])
     id: str
     exchange: str = Field(examples=["binance"])
     product: str = Field(examples=["binance-usdm"])
@@ -37,7 +38,7 @@ class LiquidationsPage(BaseModel):
     next: str | None = Field(
         description="pass as `cursor` for older items; null when the range is exhausted. "
         "A page may hold fewer than `limit` items (even none) while `next` is not null: "
-        "each request scans a bounded number of stream entries."
+        "each request reads a bounded number of entries."
     )
 
 
@@ -65,7 +66,10 @@ class Window(SideTotals):
 
 class Summary(BaseModel):
     as_of: int
-    windows: dict[str, Window] = Field(description="keys 3m, 15m, 1h, 4h, 12h, 1d")
+    windows: dict[str, Window] = Field(
+        description="keys 3m, 15m, 1h, 4h, 12h, 1d, in display order (shortest first); "
+        "the dashboard shows them in the order sent"
+    )
 
 
 class SymbolWindow(SideTotals):
@@ -75,7 +79,7 @@ class SymbolWindow(SideTotals):
 
 class SymbolView(BaseModel):
     symbol: str
-    windows: dict[str, SymbolWindow]
+    windows: dict[str, SymbolWindow] = Field(description="the summary's windows, same order")
 
 
 class SeriesPoint(BaseModel):
@@ -95,6 +99,12 @@ class Health(BaseModel):
         "gaps [{start, end}], ..."
     )
     aggregator: dict[str, Any] = Field(description="lag, pending, consumers, ...")
+    alerter: dict[str, Any] = Field(
+        default_factory=dict,
+        description="configured; alive, dead (consumers); channels: per channel type, state "
+        "(ok, retrying, "
+        "failing, idle), sent, retries, deadlettered, takeovers, queued, last_error; stats",
+    )
 
 
 class ErrorBody(BaseModel):

@@ -62,7 +62,12 @@ class WebSettings(CommonSettings):
     web_max_scan: int = Field(
         10_000, ge=100, le=1_000_000, description="stream entries one /api/liquidations scans"
     )
-    web_summary_cache_ms: int = Field(1000, ge=0, le=10_000)
+    web_summary_cache_ms: int = Field(
+        1000, ge=0, le=10_000, description="an unchanged summary is re-read after this (0: always)"
+    )
+    web_summary_push_ms: int = Field(
+        50, ge=10, le=10_000, description="a changed summary is pushed at most this often"
+    )
     web_max_series_hours: int = Field(48, ge=1, le=24 * 90)
 
     # --- health ---------------------------------------------------------------------

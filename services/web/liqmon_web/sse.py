@@ -6,7 +6,8 @@ Wire format (text/event-stream, UTF-8):
     event: liquidation                one per event; `id` is the Redis stream id
     id: 1732780000123-0
     data: {EVENT JSON}
-    event: summary                    every second; same JSON as GET /api/summary
+    event: summary                    when the totals change (<= 20/s), else every second;
+                                      same JSON as GET /api/summary
     data: {...}
     event: reset                      the resume id is older than the stream's retention
     id: 1732780001000-0               (unknown, or too long a replay): the rows shown may
@@ -23,7 +24,10 @@ Resume without gap or duplicate, and why it is race-free:
    is in the stream, so steps 1+3 cover everything up to the subscription point.
 4. Live: queued batches are sent, skipping every entry whose id <= the last id sent.
    Stream ids only grow, so that comparison removes exactly the overlap of 3 and 4.
-Replay and catch-up skip a repeated event id the way the live reader does (dedup.py).
+Nothing here looks at event ids: the stream carries each liquidation once within the
+horizon docs/EVENTS.md states, so a stream entry is an event. What this module does keep
+is delivery by stream id: replay, catch-up and the live queue overlap, and comparing
+stream ids is what sends each entry exactly once across them (and across reconnects).
 
 Ending: the writer stops when the client disconnects even if its cancellation is lost
 (`_end_tasks` explains how that happens), and the client's slot is released in a
@@ -52,15 +56,10 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from liqmon.logs import LogOnce
-from liqmon_web.broadcaster import (
-    Batch,
-    Broadcaster,
-    Encoded,
-    Subscriber,
-    Ticket,
-    encode_entries,
-)
-from liqmon_web.filters import EventFilter, StreamId, as_entries, parse_stream_id
+from liqmon_web.broadcaster import Batch, Broadcaster, Subscriber, Ticket, encode_entries
+from liqmon_web.filters import EventFilter
+from liqmon_web.sse_frames import KEEPALIVE, retry_frame, sse_frame
+from liqmon_web.stream_ids import StreamId, as_entries, parse_stream_id
 
 logger = logging.getLogger(__name__)
 _log_once = LogOnce(logger)
@@ -76,9 +75,7 @@ HEADERS = {
 
 
 def reset_frame(reason: str, first_id: str | None, resume_id: StreamId | None) -> bytes:
-    data = orjson.dumps({"reason": reason, "first_id": first_id})
-    sid = b"id: %s\n" % str(resume_id).encode() if resume_id is not None else b""
-    return b"event: reset\n" + sid + b"data: " + data + b"\n\n"
+    return sse_frame("reset", resume_id, orjson.dumps({"reason": reason, "first_id": first_id}))
 
 
 async def _end_tasks(*tasks: asyncio.Task[None]) -> None:
@@ -122,7 +119,6 @@ class SseResponse(Response):
         self._id_behind = False  # entries after the last sent id were skipped by the filter
         self._gone = False  # the client went away (or the response is ending)
         self._sub: Subscriber | None = None
-        self._replayed: dict[str, StreamId] = {}  # event id -> stream id, during replay
         self.settings = broadcaster.settings
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -172,7 +168,7 @@ class SseResponse(Response):
 
     async def _stream(self, send: Send) -> None:
         b = self.broadcaster
-        await self._send(send, b"retry: %d\n\n" % self.settings.web_sse_retry_ms)
+        await self._send(send, retry_frame(self.settings.web_sse_retry_ms))
         if self.resume_from is not None:
             try:
                 await self._replay(send, subscribed=False)
@@ -192,7 +188,6 @@ class SseResponse(Response):
                     # client resumes from the last id it got.
                     _log_once.warning("catch-up", "stream catch-up failed: %s", exc)
                     return
-            self._replayed = {}
             await self._live(send, sub)
         finally:
             b.unsubscribe(sub)
@@ -213,13 +208,13 @@ class SseResponse(Response):
             if not page:
                 return
             encoded, _ = encode_entries(page, _log_once)
-            frames = [e.frame for e in encoded if self.filter.matches(e.key) and self._first(e)]
+            frames = [e.frame for e in encoded if self.filter.matches(e.key)]
             last = parse_stream_id(str(page[-1][0]))
             assert last is not None
             self.cursor = last
             body = b"".join(frames)
             if not frames or encoded[-1].frame is not frames[-1]:
-                body += b"id: %s\n\n" % str(last).encode()
+                body += sse_frame(None, last, None)
             await self._send(send, body)
             scanned += len(page)
             if len(page) < REPLAY_PAGE:
@@ -228,14 +223,6 @@ class SseResponse(Response):
                 info = await self._stream_info(redis, key)
                 await self._reset(send, "replay too long", info)
                 return
-
-    def _first(self, entry: Encoded) -> bool:
-        """False for a repeat of an event id (dedup.py): one the reader read at an older
-        stream id, or that came earlier in this replay."""
-        if self.broadcaster.recent.older_copy(entry.eid, entry.sid):
-            return False
-        first = self._replayed.setdefault(entry.eid, entry.sid)
-        return first >= entry.sid
 
     @staticmethod
     async def _stream_info(redis: Redis, key: str) -> dict[str, Any]:
@@ -304,16 +291,16 @@ class SseResponse(Response):
         while sub.closed is None and not self._ended():
             await sub.wake.wait()
             summary, batches, keepalive = sub.take()
-            chunks = self._render(batches)
+            chunks = self._render(batches) + sub.take_alerts()
             if summary is not None:
                 chunks.append(summary)
             if keepalive and not chunks:
-                chunks.append(b": keep-alive\n\n")
+                chunks.append(KEEPALIVE)
             if chunks:
                 if self._id_behind and self.cursor is not None:
                     # Filtered-out entries: move the client's Last-Event-ID past them so a
                     # resume does not rescan them (an id-only block dispatches nothing).
-                    chunks.append(b"id: %s\n\n" % str(self.cursor).encode())
+                    chunks.append(sse_frame(None, self.cursor, None))
                     self._id_behind = False
                 await self._send(send, b"".join(chunks))
                 sub.last_write = time.monotonic()

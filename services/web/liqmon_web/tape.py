@@ -1,16 +1,26 @@
 """`GET /api/liquidations`: the tape, read straight from the event stream, newest first.
 
-Bounded work per request: a request walks the stream backwards with XREVRANGE in pages
-and stops after `web_max_scan` entries even if fewer than `limit` matched. `next` is then
-the id of the last entry scanned, so a rare filter over a long stream returns short (even
-empty) pages with a `next` cursor; following it continues exactly where the scan stopped.
-`next` is null only when the scan reached the end of the selected range.
+Two ways to find the matching entries, both with bounded work per request:
 
-`since`/`until` select on the event time `ts`; the scan is narrowed with stream ids
+- **By coin** (`symbol=` given): the per-coin index (`Keys.events_by_symbol`, one entry
+  per event under the same stream id as in `events`, written at append) gives the ids of
+  that coin's events newest first, and the entries are then read from `events` by id in
+  one round trip (entries_by_id.lua). A rare coin costs what its own events cost, however
+  many other events the stream holds, to the end of retention. Several coins are merged
+  newest first.
+- **Otherwise** the stream itself is walked backwards with XREVRANGE in pages.
+
+Either way a request reads at most `web_max_scan` entries (index entries, or stream
+entries) even if fewer than `limit` matched. `next` is then the id of the last entry
+read, so a rare filter returns short (even empty) pages with a `next` cursor; following
+it continues exactly where the read stopped. `next` is null only when the selected range
+is exhausted.
+
+`since`/`until` select on the event time `ts`; both reads are narrowed with stream ids
 (arrival time), allowing for clock skew and late arrival (filters.py).
 
-Each event id is listed once: a stream entry that repeats an older entry's event id is
-skipped, within the page and across pages, within the look-back horizon of dedup.py.
+Each stream entry is listed as it is: the stream carries each liquidation once within
+the horizon docs/EVENTS.md states (refused at append), so no event-id check happens here.
 """
 
 from __future__ import annotations
@@ -22,11 +32,13 @@ from redis.asyncio import Redis
 
 from liqmon.event import InvalidEvent, LiquidationEvent
 from liqmon.keys import Keys
-from liqmon_web.dedup import LOOKBACK_MAX, lookback_floor_ms
-from liqmon_web.filters import EventFilter, EventKey, StreamId, as_entries, parse_stream_id
+from liqmon_web.filters import EventFilter, EventKey
+from liqmon_web.stream_ids import StreamId, as_entries, parse_stream_id
 
 PAGE_MAX = 1000
-EVENT_IDS_LUA: Final = resources.files(__package__).joinpath("event_ids.lua").read_text()
+ENTRIES_BY_ID_LUA: Final = resources.files(__package__).joinpath("entries_by_id.lua").read_text()
+
+Item = dict[str, Any]
 
 
 def _cheap_reject(flt: EventFilter, fields: dict[str, str]) -> bool:
@@ -38,20 +50,23 @@ def _cheap_reject(flt: EventFilter, fields: dict[str, str]) -> bool:
     return bool(flt.symbols) and fields.get("symbol", "").upper() not in flt.symbols
 
 
-class _Match:
-    """A matching entry kept for the page, with what the repeat check needs."""
+def _match(flt: EventFilter, raw_id: str, fields: dict[str, str]) -> Item | None:
+    """The API item of a stream entry, or None if it does not match (or is malformed:
+    a malformed entry is not the client's problem; it is skipped)."""
+    if _cheap_reject(flt, fields):
+        return None
+    try:
+        event = LiquidationEvent.from_fields(fields)
+    except InvalidEvent:
+        return None
+    return event.to_json_dict(raw_id) if flt.matches(EventKey.of(event)) else None
 
-    __slots__ = ("eid", "floor_ms", "item", "sid")
 
-    def __init__(self, sid: StreamId, event: LiquidationEvent, item: dict[str, Any]) -> None:
-        self.sid = sid
-        self.eid = event.id
-        self.floor_ms = lookback_floor_ms(sid.ms, event.ts)
-        self.item = item
-
-    def repeats(self, older: StreamId) -> bool:
-        """Is this a repeat of a copy of its event at stream id `older`? (dedup.py)"""
-        return older < self.sid and older.ms >= self.floor_ms
+def _page_size(wanted: int, budget: int, *, only_symbols: bool) -> int:
+    """Entries to read next: exactly what is still wanted when every entry read will match
+    (an index read with no other filter), else a margin for the ones that will not."""
+    size = wanted if only_symbols else wanted * 4 + 50
+    return max(1, min(PAGE_MAX, budget, size))
 
 
 async def read_tape(
@@ -62,7 +77,7 @@ async def read_tape(
     limit: int,
     cursor: StreamId | None,
     max_scan: int,
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[Item], str | None]:
     """Matching events, newest first, and the cursor to continue (None: nothing older)."""
     if cursor == StreamId(0, 0):
         return [], None
@@ -72,74 +87,100 @@ async def read_tape(
         high = str(ceiling)
     floor = flt.scan_floor()
     low = "-" if floor is None else str(floor)
-    matches, nxt, scanned_to = await _scan(redis, keys.events, flt, (high, low), limit, max_scan)
-    if matches:
-        assert scanned_to is not None
-        matches = await _drop_repeats(redis, keys, matches, scanned_to)
-    return [m.item for m in matches], nxt
+    if flt.symbols:
+        return await read_indexed(redis, keys, flt, (high, low), limit, max_scan)
+    return await read_scan(redis, keys, flt, (high, low), limit, max_scan)
 
 
-async def _scan(
-    redis: Redis, key: str, flt: EventFilter, bounds: tuple[str, str], limit: int, max_scan: int
-) -> tuple[list[_Match], str | None, StreamId | None]:
-    """Matches newest first within `bounds` (XREVRANGE max, min), the `next` cursor, and
-    the oldest stream id scanned."""
+async def read_scan(
+    redis: Redis, keys: Keys, flt: EventFilter, bounds: tuple[str, str], limit: int, max_scan: int
+) -> tuple[list[Item], str | None]:
+    """Walk the stream itself within `bounds` (XREVRANGE max, min)."""
     high, low = bounds
-    matches: list[_Match] = []
+    items: list[Item] = []
     scanned = 0
     last_id = ""
     while scanned < max_scan:
-        count = min(PAGE_MAX, max_scan - scanned, max(limit - len(matches), 0) * 4 + 50)
-        page = as_entries(await redis.xrevrange(key, max=high, min=low, count=count))
+        count = _page_size(limit - len(items), max_scan - scanned, only_symbols=False)
+        page = as_entries(await redis.xrevrange(keys.events, max=high, min=low, count=count))
         for raw_id, fields in page:
             scanned += 1
             last_id = str(raw_id)
-            if _cheap_reject(flt, fields):
-                continue
-            try:
-                event = LiquidationEvent.from_fields(fields)
-            except InvalidEvent:
-                continue  # a malformed entry is not the client's problem; skip it
-            if flt.matches(EventKey.of(event)):
-                sid = parse_stream_id(last_id)
-                assert sid is not None
-                matches.append(_Match(sid, event, event.to_json_dict(last_id)))
-                if len(matches) >= limit:
-                    return matches, last_id, sid
+            item = _match(flt, last_id, fields)
+            if item is not None:
+                items.append(item)
+                if len(items) >= limit:
+                    return items, last_id
         if len(page) < count:
-            return matches, None, parse_stream_id(last_id)
+            return items, None
         high = f"({last_id}"
-    return matches, last_id or None, parse_stream_id(last_id)
+    return items, last_id or None
 
 
-async def _drop_repeats(
-    redis: Redis, keys: Keys, matches: list[_Match], scanned_to: StreamId
-) -> list[_Match]:
-    """Drop every match that repeats an older copy of its event id (dedup.py).
+class _IndexCursor:
+    """One coin's index, read newest first in pages."""
 
-    Every entry from the top of the scan down to `scanned_to` was read, and a copy of an
-    event matches the filter exactly as the event does, so the older copies in that range
-    are among `matches`; older ones are looked for below it, in one bounded read.
+    __slots__ = ("done", "high", "key", "last")
+
+    def __init__(self, key: str, high: str) -> None:
+        self.key = key
+        self.high = high
+        self.last: StreamId | None = None  # the oldest id read so far
+        self.done = False
+
+
+async def read_indexed(
+    redis: Redis, keys: Keys, flt: EventFilter, bounds: tuple[str, str], limit: int, max_scan: int
+) -> tuple[list[Item], str | None]:
+    """The coins' index entries within `bounds`, merged newest first, then their events.
+
+    Several coins: each index is read in pages, and an id is used only once no unread
+    entry of any index can be newer (it is at or above the `frontier`: the newest of the
+    oldest ids read from the indexes not yet exhausted), so the merge is exact across
+    pages, and `next` never skips an unread entry.
     """
-    copies: dict[str, list[StreamId]] = {}
-    for m in matches:
-        copies.setdefault(m.eid, []).append(m.sid)
-    kept = [m for m in matches if not any(m.repeats(older) for older in copies[m.eid])]
-    below = [m for m in kept if m.floor_ms <= scanned_to.ms]
-    if not below:
-        return kept
-    low = min(m.floor_ms for m in below)
-    script = redis.register_script(EVENT_IDS_LUA)
-    args: list[str | int] = [f"({scanned_to}", low, LOOKBACK_MAX]
-    reply: list[str] = await script(keys=[keys.events], args=args)
-    wanted = {m.eid for m in below}
-    older: dict[str, list[StreamId]] = {}
-    for i in range(0, len(reply), 2):
-        eid = reply[i + 1]
-        if eid in wanted:
-            sid = parse_stream_id(str(reply[i]))
-            assert sid is not None
-            older.setdefault(eid, []).append(sid)
-    if not older:
-        return kept
-    return [m for m in kept if not any(m.repeats(sid) for sid in older.get(m.eid, ()))]
+    high, low = bounds
+    names = flt.symbol_spellings or flt.symbols
+    indexes = [_IndexCursor(keys.events_by_symbol(s), high) for s in sorted(names)]
+    # With nothing but coins to match, every event the index names matches: read no more.
+    only_symbols = not (flt.exchanges or flt.side or flt.min_cents or flt.since or flt.until)
+    script = redis.register_script(ENTRIES_BY_ID_LUA)
+    pending: list[StreamId] = []  # read from an index, not used yet (newest first)
+    items: list[Item] = []
+    read = 0
+    while True:
+        live = [ix for ix in indexes if not ix.done]
+        if live and read < max_scan:
+            count = _page_size(limit - len(items), max_scan - read, only_symbols=only_symbols)
+            count = max(1, min(count, (max_scan - read) // len(live)))
+            pipe = redis.pipeline(transaction=False)
+            for ix in live:
+                pipe.xrevrange(ix.key, max=ix.high, min=low, count=count)
+            for ix, reply in zip(live, await pipe.execute(), strict=True):
+                ids = [sid for sid in (parse_stream_id(str(e[0])) for e in reply) if sid]
+                read += len(ids)
+                pending += ids
+                if ids:
+                    ix.last = ids[-1]
+                    ix.high = f"({ids[-1]}"
+                ix.done = len(reply) < count
+            pending.sort(reverse=True)
+        frontier = max((ix.last for ix in indexes if not ix.done and ix.last), default=None)
+        ready = [sid for sid in pending if frontier is None or sid >= frontier]
+        del pending[: len(ready)]
+        found = await script(keys=[keys.events], args=[str(sid) for sid in ready]) if ready else []
+        for sid, entry in zip(ready, found, strict=True):
+            item = _match(flt, str(sid), _field_map(entry[1])) if entry else None
+            if item is not None:
+                items.append(item)
+                if len(items) >= limit:
+                    return items, str(sid)
+        if frontier is None:  # every index read to `low`
+            return items, None
+        if read >= max_scan:  # everything at or above the frontier was looked at
+            return items, str(frontier)
+
+
+def _field_map(flat: list[Any]) -> dict[str, str]:
+    """A Lua-returned entry's `{field, value, ...}` list as the decoded field map."""
+    return {str(flat[i]): str(flat[i + 1]) for i in range(0, len(flat), 2)}

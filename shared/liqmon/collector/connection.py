@@ -22,31 +22,20 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import websockets
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
-from liqmon.bus import now_ms
+from liqmon.backoff import Backoff
+from liqmon.clock import now_ms
+from liqmon.collector.settings import CollectorSettings
 from liqmon.collector.status import CollectorStatus
-from liqmon.collector.timing import Backoff, wait_any, wait_or_stop
+from liqmon.collector.timing import wait_any, wait_or_stop
 from liqmon.collector.venue import FeedSpec, SubscribeError
 
 logger = logging.getLogger(__name__)
 OPEN_ERRORS = (OSError, TimeoutError, WebSocketException, SubscribeError)
-
-
-@dataclass(frozen=True)
-class ConnectionConfig:
-    pong_timeout: float = 10.0
-    open_timeout: float = 10.0
-    close_timeout: float = 2.0
-    backoff_initial: float = 0.5
-    backoff_max: float = 30.0
-    max_frame_bytes: int = 16 * 1024 * 1024
-    #: Rollover starts this long before the venue's cut-off (at most 10 % of the lifetime).
-    rollover_lead: float = 300.0
 
 
 def describe(exc: BaseException) -> str:
@@ -90,10 +79,14 @@ Handler = Callable[["Feed", str | bytes, int], None]
 
 class Feed:
     def __init__(
-        self, spec: FeedSpec, config: ConnectionConfig, handle: Handler, status: CollectorStatus
+        self,
+        spec: FeedSpec,
+        settings: CollectorSettings,
+        handle: Handler,
+        status: CollectorStatus,
     ) -> None:
         self.spec = spec
-        self.config = config
+        self.settings = settings
         self._handle = handle
         self._status = status
         self.state = status.add_feed(spec.product, spec.url)
@@ -109,10 +102,13 @@ class Feed:
         lifetime = self.spec.max_lifetime
         if not lifetime:
             return None
-        return lifetime - min(self.config.rollover_lead, lifetime * 0.1)
+        return lifetime - min(self.settings.collector_rollover_lead_seconds, lifetime * 0.1)
 
     async def run(self, stop: asyncio.Event) -> None:
-        backoff = Backoff(self.config.backoff_initial, self.config.backoff_max)
+        s = self.settings
+        backoff = Backoff(
+            s.collector_backoff_initial_seconds, s.collector_backoff_max_seconds, jitter=0.5
+        )
         current: Session | None = None
         try:
             while not stop.is_set():
@@ -126,7 +122,7 @@ class Feed:
                                 "%s: cannot connect to %s (%s); retrying",
                                 self.spec.product, self.spec.url, describe(exc),
                             )  # fmt: skip
-                        if await wait_or_stop(stop, backoff.next_delay()):
+                        if await wait_or_stop(stop, backoff.next()):
                             break
                         continue
                     backoff.reset()
@@ -140,15 +136,15 @@ class Feed:
                     break
                 if current.closed.is_set():
                     self._status.disconnected(self.spec.product, current.reason)
-                    await current.close(self.config.close_timeout)
+                    await current.close(self.settings.collector_close_timeout_seconds)
                     current = None
-                    if await wait_or_stop(stop, backoff.next_delay()):
+                    if await wait_or_stop(stop, backoff.next()):
                         break
                     continue
                 current = await self._roll_over(current)
         finally:
             if current is not None:
-                await current.close(self.config.close_timeout)
+                await current.close(self.settings.collector_close_timeout_seconds)
 
     async def _roll_over(self, current: Session) -> Session:
         self._rollover_wanted.clear()
@@ -158,21 +154,23 @@ class Feed:
             logger.warning(
                 "%s: replacement connection failed (%s); retrying", self.spec.product, describe(exc)
             )
-            self._next_rollover = time.monotonic() + min(5.0, self.config.backoff_max)
+            self._next_rollover = time.monotonic() + min(
+                5.0, self.settings.collector_backoff_max_seconds
+            )
             return current
         self._status.counters.rollovers += 1
         logger.info("%s: rolled over to a fresh connection", self.spec.product)
-        await current.close(self.config.close_timeout)
+        await current.close(self.settings.collector_close_timeout_seconds)
         return fresh
 
     async def _open(self) -> Session:
-        cfg = self.config
+        s = self.settings
         ws = await websockets.connect(
             self.spec.url,
-            open_timeout=cfg.open_timeout,
+            open_timeout=s.collector_open_timeout_seconds,
             ping_interval=None,  # liveness is ours (see `_keepalive`), incl. for quiet feeds
-            close_timeout=cfg.close_timeout,
-            max_size=cfg.max_frame_bytes,
+            close_timeout=s.collector_close_timeout_seconds,
+            max_size=s.collector_max_frame_bytes,
             max_queue=256,
         )
         session = Session(ws)
@@ -180,10 +178,10 @@ class Feed:
             try:
                 await asyncio.wait_for(
                     self.spec.subscribe(ws, lambda raw: self._on_frame(session, raw)),
-                    cfg.open_timeout,
+                    s.collector_open_timeout_seconds,
                 )
             except BaseException:
-                await session.close(cfg.close_timeout)
+                await session.close(s.collector_close_timeout_seconds)
                 raise
         self.sessions_opened += 1
         rollover_after = self._rollover_after()
@@ -224,7 +222,7 @@ class Feed:
             session.closed.set()
 
     async def _keepalive(self, session: Session) -> None:
-        quiet, timeout = self.spec.quiet_seconds, self.config.pong_timeout
+        quiet, timeout = self.spec.quiet_seconds, self.settings.collector_pong_timeout_seconds
         last_ping = session.opened
         while not session.closed.is_set():
             since = last_ping if self.spec.ping_when_busy else max(session.last_rx, last_ping)

@@ -2,7 +2,7 @@
 
 A hostile feed can send thousands of bad frames a second: each is counted, the first of a
 kind (the reason up to its first colon) is logged with its context, and every one is queued
-for the dead-letter stream (`liqmon.bus.append_deadletters`). The queue is bounded: while
+for the dead-letter stream (`liqmon.deadletter.append_deadletters`). The queue is bounded: while
 Redis is away only the newest `capacity` letters wait, the rest are counted as `dropped`.
 """
 
@@ -13,7 +13,7 @@ from collections import deque
 
 from redis.asyncio import Redis
 
-from liqmon.bus import append_deadletters, deadletter_fields
+from liqmon.deadletter import append_deadletters, deadletter_fields
 from liqmon.keys import Keys
 from liqmon.logs import LogOnce
 

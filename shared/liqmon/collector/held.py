@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from liqmon.bus import now_ms
+from liqmon.clock import now_ms
 from liqmon.collector.frames import Held, MalformedFrame, SpecMissing
 from liqmon.collector.instruments import SpecCache
 from liqmon.collector.timing import wait_any

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 
-from liqmon.collector.connection import ConnectionConfig, Feed
+from liqmon.collector.connection import Feed
 from liqmon.collector.deadletters import DeadLetters
 from liqmon.collector.held import HoldQueue
 from liqmon.collector.instruments import SpecCache
@@ -42,16 +42,6 @@ from liqmon.settings import load_settings
 
 logger = logging.getLogger(__name__)
 CollectorSettingsT = TypeVar("CollectorSettingsT", bound=CollectorSettings)
-
-
-def connection_config(settings: CollectorSettings) -> ConnectionConfig:
-    return ConnectionConfig(
-        pong_timeout=settings.collector_pong_timeout_seconds,
-        open_timeout=settings.collector_open_timeout_seconds,
-        backoff_initial=settings.collector_backoff_initial_seconds,
-        backoff_max=settings.collector_backoff_max_seconds,
-        max_frame_bytes=settings.collector_max_frame_bytes,
-    )
 
 
 class CollectorService:
@@ -81,10 +71,11 @@ class CollectorService:
             self.writer.submit, self._reject, max_age_seconds=settings.collector_hold_seconds
         )
         self.caches: list[SpecCache[Any]] = venue.caches()
-        config = connection_config(settings)
-        self.feeds = [Feed(spec, config, self.handle, self.status) for spec in venue.feeds()]
+        self.feeds = [Feed(spec, settings, self.handle, self.status) for spec in venue.feeds()]
         #: Connections a venue opens at runtime (`supervise`, e.g. Bybit's per-symbol topics).
-        self.pool = FeedPool(lambda spec: Feed(spec, config, self.handle, self.status), self.status)
+        self.pool = FeedPool(
+            lambda spec: Feed(spec, settings, self.handle, self.status), self.status
+        )
         self._venue_log = LogOnce(logger)
 
     # --- the hot path: called by each feed's reader for every frame -------------------

@@ -1,8 +1,11 @@
-"""Settings every collector shares (the venue settings classes extend this one)."""
+"""Settings every collector shares (the venue settings classes extend this one).
+
+The runtime reads its knobs from this object directly (`Feed`, `EventWriter`, …): one source
+per knob, no parallel config classes."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from liqmon.settings import CommonSettings
 
@@ -22,8 +25,14 @@ class CollectorSettings(CommonSettings):
     collector_open_timeout_seconds: float = Field(
         10.0, gt=0, description="connect + subscribe limit"
     )
-    collector_backoff_initial_seconds: float = Field(0.5, gt=0)
-    collector_backoff_max_seconds: float = Field(30.0, gt=0)
+    collector_close_timeout_seconds: float = Field(2.0, gt=0, description="closing handshake limit")
+    collector_backoff_initial_seconds: float = Field(
+        0.5, gt=0, description="first reconnect delay (doubles per failure)"
+    )
+    collector_backoff_max_seconds: float = Field(30.0, gt=0, description="reconnect delay cap")
+    collector_rollover_lead_seconds: float = Field(
+        300.0, gt=0, description="open the replacement this long before a venue's cut-off"
+    )
     collector_hold_seconds: float = Field(
         120.0, gt=0, description="how long an event may wait for its spec"
     )
@@ -33,3 +42,11 @@ class CollectorSettings(CommonSettings):
     )
     collector_flush_seconds: float = Field(5.0, ge=0, description="shutdown flush limit")
     collector_max_frame_bytes: int = Field(16 * 1024 * 1024, ge=65_536)
+
+    @field_validator("collector_backoff_max_seconds")
+    @classmethod
+    def _cap_not_below_initial(cls, value: float, info: ValidationInfo) -> float:
+        initial = info.data.get("collector_backoff_initial_seconds")
+        if initial is not None and value < initial:
+            raise ValueError(f"must be >= the initial backoff ({initial})")
+        return value

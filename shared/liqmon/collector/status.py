@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 import orjson
 from redis.asyncio import Redis
 
-from liqmon.bus import now_ms
+from liqmon.clock import now_ms
 from liqmon.collector.timing import wait_or_stop
 from liqmon.collector.writer import REDIS_ERRORS
 from liqmon.keys import Keys

@@ -15,7 +15,8 @@ re-subscribes what is already flowing. The wire format stays the venue's: it sup
 `FeedSpec` of a shard (whose subscribe hook subscribes `shard.wanted` on each fresh
 connection and records `shard.ws`) and `send_changes` for live updates on `shard.ws`. A live
 update that cannot be sent (the connection is down) is not retried: the next connection
-subscribes the shard's full current list anyway.
+subscribes the shard's full current list anyway. Topics the venue refused are asked for again
+by `retry_refused` (the venue calls it with a backoff): a refusal may be temporary.
 """
 
 from __future__ import annotations
@@ -56,9 +57,9 @@ def chunk_topics(topics: Iterable[str], *, max_count: int, max_chars: int) -> li
 class TopicShard:
     """The topics of one connection.
 
-    `refused` are topics the venue refused on this connection: not asked for again while
-    they stay listed. `ws` is the connection's latest socket, recorded by the venue's
-    subscribe hook, where live changes are sent.
+    `refused` are topics the venue refused on this connection: left out of its subscribe
+    requests until `ShardedTopics.retry_refused`. `ws` is the connection's latest socket,
+    recorded by the venue's subscribe hook, where live changes are sent.
     """
 
     label: str
@@ -131,6 +132,21 @@ class ShardedTopics:
         for shard in self.shards:
             if shard.feed is None:
                 shard.feed = self._pool.start(self._make_spec(shard))
+
+    def refused(self) -> int:
+        return sum(len(shard.refused) for shard in self.shards)
+
+    def retry_refused(self) -> int:
+        """Ask again for every refused topic: each shard holding some moves to a fresh
+        connection (opened and subscribed before the old one closes: no gap) that
+        subscribes them with the rest. Returns how many topics are retried."""
+        retried = 0
+        for shard in self.shards:
+            if shard.refused and shard.feed is not None:
+                retried += len(shard.refused)
+                shard.refused.clear()
+                shard.feed.request_rollover()
+        return retried
 
     def _free_label(self) -> str:
         used = {shard.label for shard in self.shards}

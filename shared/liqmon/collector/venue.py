@@ -1,6 +1,6 @@
 """What a venue plugs into the shared collector runtime.
 
-A venue (Binance, OKX, later Bybit) is a set of feeds - one WebSocket connection each, with
+A venue (Binance, OKX, Bybit, …) is a set of feeds - one WebSocket connection each, with
 its frame parser and its connection hooks - plus the spec caches its parsers read. Everything
 else (reconnects, liveness, rollover, buffering, status, gaps, dead letters, held events)
 is `liqmon.collector` and the same for every venue.

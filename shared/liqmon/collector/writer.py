@@ -4,18 +4,15 @@ The reader must never wait for Redis: a collector that stops reading its socket 
 restarts would be dropped by the exchange and lose the liquidations in between. So
 `submit()` is synchronous and only appends to a bounded in-memory queue (default 100k
 events); a single writer task drains it in batches of up to `batch_max`, each batch one
-round trip (`StreamAppender`, a faster equivalent of `liqmon.bus.append_events`), so order
-is kept and a burst of thousands of events a second costs a few round trips, not thousands.
+round trip (`StreamAppender`: the append script), so order is kept and a burst of
+thousands of events a second costs a few round trips, not thousands.
 
 While Redis is unreachable the batch stays at the head of the queue and is retried with
 capped backoff; new events queue behind it. When the queue is full new events are refused
 and counted (`dropped`): the oldest ones are already promised to the stream in order.
-A retried batch may have been partly written before the error; the stream can then hold an
-entry twice, which is harmless because every consumer deduplicates by the deterministic id.
-
-`submit()` also drops ids seen recently (bounded memory). That absorbs the overlap of a
-planned connection rollover and a venue's replay after re-subscribing without a stream
-write; downstream deduplication remains the guarantee.
+Repeats (a rollover's overlap, a venue's replay after re-subscribing, a batch retried after
+an error whose first attempt did land) are refused by the append script itself, which
+holds every id the stream holds, and counted in `duplicates`: no in-process dedup here.
 """
 
 from __future__ import annotations
@@ -30,33 +27,16 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from liqmon.backoff import Backoff
 from liqmon.collector.deadletters import DeadLetters
 from liqmon.collector.streamwrite import StreamAppender
-from liqmon.collector.timing import Backoff, wait_any
+from liqmon.collector.timing import wait_any
 from liqmon.event import LiquidationEvent
 from liqmon.keys import Keys
 from liqmon.logs import LogOnce
 
 logger = logging.getLogger(__name__)
 REDIS_ERRORS = (RedisError, OSError)
-
-
-class RecentIds:
-    """The last `capacity` ids, for cheap duplicate suppression."""
-
-    def __init__(self, capacity: int) -> None:
-        self._capacity = capacity
-        self._ids: set[str] = set()
-        self._order: deque[str] = deque()
-
-    def __contains__(self, event_id: str) -> bool:
-        return event_id in self._ids
-
-    def add(self, event_id: str) -> None:
-        self._ids.add(event_id)
-        self._order.append(event_id)
-        if len(self._order) > self._capacity:
-            self._ids.discard(self._order.popleft())
 
 
 class EventWriter:
@@ -69,7 +49,6 @@ class EventWriter:
         retention_ms: int,
         capacity: int = 100_000,
         batch_max: int = 2_000,
-        dedupe_window: int = 100_000,
     ) -> None:
         self._redis = redis
         self._keys = keys
@@ -79,30 +58,24 @@ class EventWriter:
         self._batch_max = batch_max
         self._queue: deque[LiquidationEvent] = deque()
         self._batch: list[LiquidationEvent] = []
-        self._recent = RecentIds(dedupe_window)
         self._wake = asyncio.Event()
         self._log = LogOnce(logger)
         self.written = 0
         self.dropped = 0
-        self.duplicates = 0
         self.last_event_ts = 0
         self.redis_ok = True
         self.last_error = ""
 
     # --- the reader's side: never blocks ---------------------------------------------
     def submit(self, events: Iterable[LiquidationEvent]) -> None:
-        queue, recent = self._queue, self._recent
+        queue = self._queue
         for event in events:
-            if event.id in recent:
-                self.duplicates += 1
-                continue
             if len(queue) + len(self._batch) >= self._capacity:
                 self.dropped += 1
                 self._log.warning(
                     "full", "event buffer full (%d); dropping new events", self._capacity
                 )
                 continue
-            recent.add(event.id)
             queue.append(event)
         if queue:
             self._wake.set()
@@ -112,13 +85,18 @@ class EventWriter:
         self._wake.set()
 
     @property
+    def duplicates(self) -> int:
+        """Events the stream refused as repeats (the append script's dedup)."""
+        return self._appender.duplicates
+
+    @property
     def buffered(self) -> int:
         return len(self._queue) + len(self._batch)
 
     # --- the writer task ---------------------------------------------------------------
     async def run(self, stop: asyncio.Event, *, drain_seconds: float = 5.0) -> None:
         """Write until `stop`, then keep flushing for at most `drain_seconds`."""
-        backoff = Backoff(0.05, 2.0)
+        backoff = Backoff(0.05, 2.0, jitter=0.5)
         deadline: float | None = None
         while True:
             if stop.is_set() and deadline is None:
@@ -138,7 +116,7 @@ class EventWriter:
                 backoff.reset()
                 await asyncio.sleep(0)  # let the readers in between batches
                 continue
-            delay = backoff.next_delay()
+            delay = backoff.next()
             if deadline is not None:
                 delay = min(delay, max(deadline - time.monotonic(), 0.0))
             await asyncio.sleep(delay)
@@ -165,9 +143,10 @@ class EventWriter:
         if not self._batch:
             take = min(len(self._queue), self._batch_max)
             self._batch = [self._queue.popleft() for _ in range(take)]
+        added = 0
         try:
             if self._batch:
-                await self._appender.append(self._batch)
+                added = await self._appender.append(self._batch)
             await self._deadletters.flush(self._redis, self._keys)
         except orjson.JSONEncodeError:
             self._batch = self._scrub(self._batch)
@@ -181,7 +160,7 @@ class EventWriter:
         if not self.redis_ok:
             logger.info("redis writable again; %d events still buffered", self.buffered)
         self.redis_ok = True
-        self.written += len(self._batch)
+        self.written += added  # repeats refused by the script are `duplicates`
         if self._batch:
             self.last_event_ts = max(self.last_event_ts, max(e.ts for e in self._batch))
         self._batch = []

@@ -28,22 +28,13 @@ class Scenario:
     name: str
     description: str
     rate: RateFn
-    venue_weights: dict[Venue, float] = field(
-        default_factory=lambda: {
-            "binance-usdm": 0.5,
-            "binance-coinm": 0.1,
-            "okx": 0.4,
-            "bybit-linear": 0.35,
-            "bybit-inverse": 0.05,
-            "dydx": 0.06,
-            "kraken-inverse": 0.03,
-            "kraken-linear": 0.03,
-            "bitfinex": 0.02,
-        }
-    )
+    #: Share of the liquidations each simulator venue gets; None: the plug-ins' own
+    #: `SimPlugin.weights` (modelled on the venues' shares of market liquidation volume).
+    venue_weights: dict[Venue, float] | None = None
     sizes: SizeModel = field(default_factory=SizeModel)
     faults: Faults = field(default_factory=Faults)
     spread: float = 1.0  # instrument weight exponent: < 1 spreads over more symbols
+    focus: dict[str, float] = field(default_factory=dict)  # coin -> activity multiplier
     drift: float = 0.0  # price log-drift per liquidation of a coin
     binance_sampling_ms: int = 1000  # "latest one per symbol per 1000 ms"; 0 = push all
     cluster_prob: float = 0.15  # chance a liquidation drags 1-3 more on the same contract

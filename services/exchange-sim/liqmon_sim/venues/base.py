@@ -191,6 +191,12 @@ class VenueServer:
         """For a server that serves several venues (Bybit: linear and inverse)."""
         return self.has_audience()
 
+    def ready_for(self, venue: Venue) -> bool:
+        """True when every instrument `venue` lists reaches a live subscriber: a client that
+        is still subscribing topic by topic (Bybit) is not ready. Tests wait on this before
+        they start load, so nothing they count goes to a half-subscribed client."""
+        raise NotImplementedError
+
     def pending_count(self, run: int | None = None) -> int:
         raise NotImplementedError
 
@@ -254,6 +260,7 @@ class VenueServer:
         conns = [c for c in self.conns if c.open]
         self.stats[f"drops_{mode}"] += len(conns)
         await asyncio.gather(*(c.drop(mode) for c in conns), return_exceptions=True)
+        self.stats["disconnect_rounds"] += 1  # done: a client may wait on this count
         return len(conns)
 
     def stall_all(self) -> int:
@@ -293,6 +300,7 @@ class VenueServer:
             "connections": len([c for c in self.conns if c.open]),
             "stalled": len([c for c in self.conns if c.stalled]),
             "pending": self.pending_count(),
+            "ready": {v: self.ready_for(v) for v in self.served},
             **dict(sorted(self.stats.items())),
         }
 

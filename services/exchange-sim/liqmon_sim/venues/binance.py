@@ -77,6 +77,7 @@ class BinanceConn(Conn):
         self.legacy = route.legacy
         self.recent_msgs: deque[float] = deque()
         self.unanswered_since: float | None = None
+        self.pings = 0  # ping frames sent to this client
 
 
 class BinanceServer(VenueServer):
@@ -244,6 +245,7 @@ class BinanceServer(VenueServer):
                     waiter = await conn.ws.ping()
                     asyncio.ensure_future(waiter).add_done_callback(partial(_ponged, conn))
                     self.stats["pings_sent"] += 1
+                    conn.pings += 1
         except ConnectionClosed:
             pass
 
@@ -252,6 +254,12 @@ class BinanceServer(VenueServer):
     def has_audience(self) -> bool:
         return any(
             isinstance(c, BinanceConn) and c.live and not c.legacy and c.streams for c in self.conns
+        )
+
+    def ready_for(self, venue: Venue) -> bool:
+        return venue == self.venue and any(
+            isinstance(c, BinanceConn) and c.live and not c.legacy and ALL_MARKET in c.streams
+            for c in self.conns
         )
 
     def pending_count(self, run: int | None = None) -> int:
@@ -391,6 +399,7 @@ PLUGIN = SimPlugin(
     notional=_usd,
     servers=_servers,
     collector_env=_collector_env,
+    weights={"binance-usdm": 0.5, "binance-coinm": 0.1},
     price_spread=False,  # `ap` is the average fill price
     spec_free=frozenset({"binance-usdm"}),
 )

@@ -203,6 +203,16 @@ class BybitServer(VenueServer):
             for c in self.conns
         )
 
+    def ready_for(self, venue: Venue) -> bool:
+        subscribed: set[str] = set()
+        for c in self.conns:
+            if c.live and isinstance(c, BybitConn) and c.venue == venue:
+                subscribed |= c.topics
+        listed = self.catalog.rest_visible(venue, now_ms())
+        return bool(listed) and all(
+            frames.BYBIT_TOPIC_PREFIX + i.inst_id in subscribed for i in listed
+        )
+
     def pending_count(self, run: int | None = None) -> int:
         if run is None:
             return sum(len(v) for v in self.pending.values())
@@ -284,4 +294,5 @@ PLUGIN = SimPlugin(
     servers=_servers,
     collector_env=_collector_env,
     spec_free=frozenset(CATEGORIES.values()),
+    weights={"bybit-linear": 0.35, "bybit-inverse": 0.05},
 )

@@ -351,6 +351,7 @@ PLUGIN = SimPlugin(
     instruments=instruments,
     notional=notional,
     servers=_servers,
+    weights={VENUE: 0.06},
     collector_env=_collector_env,
     spec_free=frozenset({VENUE}),
 )

@@ -340,5 +340,6 @@ PLUGIN = SimPlugin(
     instruments=instruments,
     notional=notional,
     servers=_servers,
+    weights={INVERSE: 0.03, LINEAR: 0.03},
     collector_env=_collector_env,
 )

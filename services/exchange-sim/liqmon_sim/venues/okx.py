@@ -26,7 +26,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from liqmon_sim import frames, malformed
-from liqmon_sim.catalog import Catalog, Instrument, okx_instruments
+from liqmon_sim.catalog import Catalog, Instrument, Venue, okx_instruments
 from liqmon_sim.ledger import Ledger
 from liqmon_sim.market import Liquidation
 from liqmon_sim.rest import okx_instruments as okx_rest_instruments
@@ -217,6 +217,12 @@ class OkxServer(VenueServer):
             for c in self.conns
         )
 
+    def ready_for(self, venue: Venue) -> bool:
+        listed = {i.inst_type for i in self.catalog.instruments("okx")}
+        return venue == "okx" and any(
+            c.live and isinstance(c, OkxConn) and listed <= c.subs.keys() for c in self.conns
+        )
+
     def pending_count(self, run: int | None = None) -> int:
         if run is None:
             return len(self.pending)
@@ -325,4 +331,5 @@ PLUGIN = SimPlugin(
     notional=_usd,
     servers=_servers,
     collector_env=_collector_env,
+    weights={"okx": 0.4},
 )

@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -54,6 +54,7 @@ class SimPlugin:
     - `collector_env(host, ports)`: the collector's URL variables for servers on `ports`.
     - `price_spread`: prices are drawn around the mid (a bankruptcy or order price); False:
       at the mid (Binance's average fill price).
+    - `weights`: each simulator venue's relative share of the liquidations (default 0.1).
     - `spec_free`: the simulator venues whose USD value follows from the frame alone (so a
       frame naming an unknown instrument is still a liquidation there, not a broken frame).
     """
@@ -67,6 +68,9 @@ class SimPlugin:
     collector_env: Callable[[str, Mapping[str, int]], dict[str, str]]
     price_spread: bool = True
     spec_free: frozenset[str] = frozenset()
+    #: simulator venue -> its share of generated liquidations when a scenario names none
+    #: (relative; modelled on the venue's share of market liquidation volume)
+    weights: Mapping[str, float] = field(default_factory=dict)
 
 
 @cache
@@ -92,6 +96,11 @@ def by_venue() -> dict[str, SimPlugin]:
 def sim_venues() -> tuple[str, ...]:
     """Every simulator venue name, in registry order."""
     return tuple(by_venue())
+
+
+def default_weights() -> dict[str, float]:
+    """Simulator venue -> relative share of generated liquidations (the plug-ins' own)."""
+    return {v: p.weights.get(v, 0.1) for p in plugins() for v in p.venues}
 
 
 def default_ports() -> dict[str, int]:

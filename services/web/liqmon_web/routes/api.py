@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from starlette.responses import Response
 
-from liqmon_web import readmodel
+from liqmon import views
 from liqmon_web.deps import (
     CursorDep,
     FilterDep,
@@ -40,14 +40,14 @@ async def liquidations(
 ) -> Response:
     """Liquidations newest first, read from the event stream (the whole retention period).
 
-    Each request scans at most `LIQMON_WEB_MAX_SCAN` stream entries (10,000 by default):
-    with a rare filter a page may hold fewer than `limit` items, even none, and still have
-    a `next` cursor. Follow `next` until it is null.
+    With `symbol`, the coins' own index is read (every match to the end of retention, at
+    the cost of the coin's events only). Otherwise the stream is scanned. Either way a
+    request reads at most `LIQMON_WEB_MAX_SCAN` entries (10,000 by default): with a rare
+    filter a page may hold fewer than `limit` items, even none, and still have a `next`
+    cursor. Follow `next` until it is null.
 
-    Each liquidation is listed once: when the same event `id` reached the stream twice (two
-    collector replicas, an exchange replay), only its oldest copy is listed, provided the
-    copies arrived within 10 minutes of each other (a bounded look-back). `since`/`until`
-    select on the event time `ts`.
+    Each liquidation is listed once: the stream carries each event `id` once
+    (docs/EVENTS.md). `since`/`until` select on the event time `ts`.
     """
     items, nxt = await read_tape(
         redis, keys, flt, limit=limit, cursor=cursor, max_scan=settings.web_max_scan
@@ -62,7 +62,8 @@ async def summary(
 ) -> Response:
     """Totals per window (3m … 1d), split by exchange, top coins, the largest event.
 
-    Read and serialized at most once a second per server process (and per `top`).
+    Reflects an event as soon as the aggregator has applied it (one poll of its change
+    counter, 25 ms by default); between changes every request gets the same cached bytes.
     """
     return raw_json_response(await cache.get(top))
 
@@ -74,7 +75,7 @@ async def symbol(
     symbol: Annotated[str, Path(min_length=1, max_length=64, description="coin, e.g. BTC")],
 ) -> Response:
     """Per-window long/short totals, counts and average liquidation price of one coin."""
-    return json_response(await readmodel.symbol(redis, keys, symbol.strip().upper()))
+    return json_response(await views.read_symbol(redis, keys, symbol.strip().upper()))
 
 
 @router.get("/series", responses={200: {"model": list[SeriesPoint]}})
@@ -100,12 +101,12 @@ async def series(
     venues = parse_exchanges(exchange)
     if len(venues) > 1:
         raise ParamError("exchange", "one exchange (or none for all)")
-    points = await readmodel.series(
+    points = await views.read_series(
         redis,
         keys,
         symbol=symbol.strip().upper() if symbol else None,
         exchange=next(iter(venues), None),
-        since=start,
-        until=end,
+        since_ms=start,
+        until_ms=end,
     )
     return json_response(points)

@@ -7,7 +7,7 @@ from starlette.responses import Response
 
 from liqmon_web import health as health_module
 from liqmon_web import metrics as metrics_module
-from liqmon_web.deps import BroadcasterDep, KeysDep, RedisDep, SettingsDep, SummaryCacheDep
+from liqmon_web.deps import BroadcasterDep, KeysDep, RedisDep, SettingsDep, SummaryFeedDep
 from liqmon_web.models import Health
 from liqmon_web.routes import json_response
 
@@ -29,9 +29,9 @@ async def metrics(
     keys: KeysDep,
     settings: SettingsDep,
     broadcaster: BroadcasterDep,
-    cache: SummaryCacheDep,
+    feed: SummaryFeedDep,
 ) -> Response:
     """Prometheus text: collector, aggregator and this web process's counters."""
     doc = await health_module.collect(redis, keys, settings)
-    text = metrics_module.render(doc, broadcaster, cache)
+    text = metrics_module.render(doc, broadcaster, feed)
     return Response(text, media_type=metrics_module.CONTENT_TYPE)

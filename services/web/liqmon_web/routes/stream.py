@@ -17,7 +17,9 @@ router = APIRouter(prefix="/api", tags=["stream"])
 STREAM_DOC: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "text/event-stream: `event: liquidation` (id = stream id, data = "
-        "EVENT JSON), `event: summary` every second (data = /api/summary JSON), "
+        "EVENT JSON), `event: summary` when the totals change (at most 20 a second, and at "
+        "least once a second; data = /api/summary JSON), "
+        "`event: alert` (data = the alert document of docs/EVENTS.md, no id), "
         "`event: reset` when the resume id is no longer retained, keep-alive comments.",
         "content": {"text/event-stream": {"schema": {"type": "string"}}},
     },
@@ -36,8 +38,8 @@ async def stream(
     """Live liquidations with the same filters as /api/liquidations, plus the summary.
 
     Reconnect with `Last-Event-ID` (EventSource does it by itself) or `?last_event_id=`
-    to receive exactly the events missed, while the id is within retention. A liquidation
-    that reached the stream twice (same event `id`) is sent once.
+    to receive exactly the events missed, while the id is within retention. Each stream
+    entry is sent once; the stream carries each liquidation once (docs/EVENTS.md).
     """
     try:
         ticket = broadcaster.admit(ip)

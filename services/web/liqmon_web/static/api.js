@@ -1,4 +1,4 @@
-// The dashboard's only way to the server: the public JSON API (issue 5). Every call has a
+// The dashboard's only way to the server: the public JSON API. Every call has a
 // timeout so a hung server shows up as an error instead of a frozen view.
 
 const TIMEOUT_MS = 8000;
@@ -80,10 +80,11 @@ export const getSymbol = (symbol) =>
 export const getSeries = (params) => getJson("/api/series", params);
 export const getHealth = () => getJson("/api/health");
 
-/** The windows in display order; unknown extra windows from the server are appended. */
-export const WINDOW_ORDER = ["3m", "15m", "1h", "4h", "12h", "1d"];
+/**
+ * The windows in display order: the server's. It sends `windows` shortest first, and a
+ * parsed JSON object keeps its keys in that order (none is an array index), so the
+ * dashboard keeps no list of its own: a window added on the server shows up in place.
+ */
 export function windowNames(windows) {
-  const names = Object.keys(windows ?? {});
-  const known = WINDOW_ORDER.filter((w) => names.includes(w));
-  return [...known, ...names.filter((w) => !WINDOW_ORDER.includes(w))];
+  return Object.keys(windows ?? {});
 }

@@ -2,6 +2,7 @@
 // filters restart the tape (REST fill, then the stream resumes right after the newest row);
 // health, chart and the expanded rankings poll the API on their own timers.
 
+import { AlertPanel } from "./alert-panel.js";
 import { loadAlertUsd, setupAlertSelect } from "./alerts.js";
 import { getJson, getRecentLiquidations, getSummary } from "./api.js";
 import { WindowCards } from "./cards.js";
@@ -93,7 +94,11 @@ const chart = new MinuteChart($("#chart"), $("#chart-status"), {
 const health = new Health($("#health"), (names) => addExchanges(names));
 setupSampleNote($("#sample-note"), $("#sample-note-close"));
 
+const alertPanel = new AlertPanel($("#alert-panel"));
+alertPanel.load();
+
 const stream = new LiveStream({
+  onAlert: (alert) => alertPanel.push(alert),
   onLiquidation: (event) => {
     tape.push(event);
     if (sound.play(event)) soundButton.dataset.played = String(sound.played);
@@ -102,7 +107,10 @@ const stream = new LiveStream({
   },
   onSummary: (summary) => showSummary(summary),
   onReset: () => refill(),
-  onStatus: (s) => showConnection(s),
+  onStatus: (s) => {
+    showConnection(s);
+    if (s === "live") alertPanel.load(); // alerts fired while disconnected
+  },
 });
 
 // ---- filters -------------------------------------------------------------------------

@@ -20,6 +20,13 @@ const STRINGS = {
       "Liquidations at or above this are highlighted on the tape and, with sound on, play a tone",
     sound_on: "Sound on",
     sound_off: "Sound off",
+    // the alerts panel (alert-panel.js)
+    alerts_panel: "Alerts",
+    alerts_notify_on: "Notify on",
+    alerts_notify_off: "Notify off",
+    alerts_notify_title: "A browser notification for each alert",
+    alerts_empty: "No alerts yet",
+    alerts_sent: "sent {sent}/{total}",
     sound_title:
       "Play a tone for liquidations at or above the alert level (bigger ones sound different)",
     lang_switch: "中文",
@@ -116,6 +123,13 @@ const STRINGS = {
     alert_title: "达到此金额的爆仓在列表中高亮，开启声音时播放提示音",
     sound_on: "声音开",
     sound_off: "声音关",
+    // the alerts panel (alert-panel.js)
+    alerts_panel: "告警",
+    alerts_notify_on: "通知开",
+    alerts_notify_off: "通知关",
+    alerts_notify_title: "每条告警弹出浏览器通知",
+    alerts_empty: "暂无告警",
+    alerts_sent: "已发送 {sent}/{total}",
     sound_title: "达到提醒金额的爆仓播放提示音（金额越大音调不同）",
     lang_switch: "English",
     conn_connecting: "连接中…",

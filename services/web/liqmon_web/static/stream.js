@@ -4,13 +4,14 @@
 // Last-Event-ID header. When we rebuild the EventSource ourselves (the server answered with
 // an error and the browser gave up, the stream stalled, or the filters changed while we
 // want to continue after the rows we already have) the last id goes in the `last_event_id`
-// query param instead. Liquidations whose id is not newer than the newest one delivered are
-// dropped here, so a replay overlap can never show a row twice.
+// query param instead. Liquidations whose stream id is not newer than the newest one
+// delivered are dropped here, so a replay overlap can never show a row twice. (Stream ids,
+// not event ids: the stream itself carries each liquidation once, docs/EVENTS.md.)
 
 import { apiUrl } from "./api.js";
 import { compareStreamIds } from "./format.js";
 
-const STALL_MS = 10_000; // the server sends a summary every second: 10 s of nothing = dead
+const STALL_MS = 10_000; // a summary comes at least every second: 10 s of nothing = dead
 const BACKOFF_MS = [1000, 2000, 4000, 8000, 15000];
 
 export class LiveStream {
@@ -57,6 +58,11 @@ export class LiveStream {
       this.touch();
       const data = parse(message.data);
       if (data) this.handlers.onSummary(data);
+    });
+    source.addEventListener("alert", (message) => {
+      this.touch();
+      const data = parse(message.data);
+      if (data && this.handlers.onAlert) this.handlers.onAlert(data);
     });
     source.addEventListener("reset", () => {
       this.touch();

@@ -1,6 +1,7 @@
-// The live tape: newest first, one row per liquidation, keyed by stream id.
-// A liquidation that reached the stream twice (same event `id`, two stream ids: e.g. a
-// collector resent it after a reconnect) is shown once: rows are also unique by event id.
+// The live tape: newest first, one row per stream entry, keyed by stream id. The stream
+// carries each liquidation once (docs/EVENTS.md), so a stream id is a liquidation; the
+// stream-id set only absorbs the overlap of a REST fill and live events (the coin view
+// buffers live events while it loads, and some of them are in the fill too).
 //
 // Smooth at hundreds of events per second: incoming events only go into a queue; one
 // requestAnimationFrame callback per frame builds the new rows in a DocumentFragment,
@@ -33,9 +34,8 @@ export class Tape {
     this.onRows = options.onRows;
     /** A print at or above this is highlighted (see alerts.js). */
     this.highlightUsd = options.highlightUsd ?? Infinity;
-    /** Stream ids and event ids of the rows shown or queued. */
+    /** Stream ids of the rows shown or queued. */
     this.ids = new Set();
-    this.eventIds = new Set();
     this.queue = [];
     this.frame = 0;
     this.flush = this.flush.bind(this);
@@ -46,18 +46,15 @@ export class Tape {
     this.renderEmpty();
   }
 
-  /** Remember an event about to be shown; false if it (or its event id) already is. */
+  /** Remember an event about to be shown; false if its stream entry already is. */
   remember(event) {
     if (!event?.stream_id || this.ids.has(event.stream_id)) return false;
-    if (event.id && this.eventIds.has(event.id)) return false;
     this.ids.add(event.stream_id);
-    if (event.id) this.eventIds.add(event.id);
     return true;
   }
 
-  forget(streamId, eventId) {
+  forget(streamId) {
     this.ids.delete(streamId);
-    if (eventId) this.eventIds.delete(eventId);
   }
 
   /** Queue one live event (rendered on the next frame). Duplicates are ignored. */
@@ -69,7 +66,7 @@ export class Tape {
         0,
         this.queue.length - this.maxRows,
       )) {
-        this.forget(dropped.stream_id, dropped.id);
+        this.forget(dropped.stream_id);
       }
     }
     if (!this.frame) this.frame = requestAnimationFrame(this.flush);
@@ -94,7 +91,6 @@ export class Tape {
     this.frame = 0;
     this.queue = [];
     this.ids.clear();
-    this.eventIds.clear();
     this.renderEmpty();
   }
 
@@ -104,7 +100,7 @@ export class Tape {
     const batch = this.queue.splice(0, this.queue.length);
     const keep = batch.slice(-this.maxRows);
     for (const dropped of batch.slice(0, batch.length - keep.length))
-      this.forget(dropped.stream_id, dropped.id);
+      this.forget(dropped.stream_id);
     const fragment = document.createDocumentFragment();
     for (let i = keep.length - 1; i >= 0; i -= 1)
       fragment.append(this.row(keep[i], true));
@@ -114,7 +110,7 @@ export class Tape {
     let excess = this.list.childElementCount - this.maxRows;
     while (excess > 0) {
       const last = this.list.lastElementChild;
-      this.forget(last.dataset.id, last.dataset.eventId);
+      this.forget(last.dataset.id);
       last.remove();
       excess -= 1;
     }
@@ -161,7 +157,6 @@ export class Tape {
         class: classes.join(" "),
         dataset: {
           id: event.stream_id,
-          eventId: event.id ?? "",
           side: event.side,
           usd: event.usd,
         },

@@ -1,7 +1,7 @@
-"""The aggregator's Lua scripts, loaded from the .lua files beside this module.
+"""The alerter's Lua scripts (ingest.lua, delivery.lua), loaded from beside this module.
 
 redis-py's `register_script` runs EVALSHA and reloads the script on NOSCRIPT, so a Redis
-restart (which empties the script cache) costs one extra round trip, not an error.
+restart costs one extra round trip, not an error.
 """
 
 from __future__ import annotations
@@ -20,9 +20,3 @@ def source(name: str) -> str:
 
 def load(redis: Redis, name: str) -> AsyncScript:
     return redis.register_script(source(name))
-
-
-async def server_ms(redis: Redis) -> int:
-    """Redis's clock in ms: every aggregator process agrees on it."""
-    sec, usec = await redis.time()
-    return int(sec) * 1000 + int(usec) // 1000

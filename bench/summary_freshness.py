@@ -1,0 +1,239 @@
+"""Totals freshness: how long after an event its totals show in /api/summary and on the
+dashboard's cards, at a steady event rate, beside the old once-a-second summary.
+
+    .venv/bin/python bench/summary_freshness.py [--quick] [--rate EV/S] [--seconds S]
+
+Setup, all real and on loopback: a private redis-server, `liqmon run aggregator` and
+`liqmon run web` as child processes, Debian's Chromium (Playwright) on the dashboard, and
+this process XADDing `rate` events/s in 10 ms batches (event time = now).
+
+- event -> summary: a poller GETs /api/summary every 10 ms; an event counts as reflected
+  when the 1d window's long + short count first reaches the number of events appended up
+  to and including its batch. Latency = that response's arrival - the batch's XADD reply.
+- event -> card: the same, read from the 1d card's `.long-count`/`.short-count` in the
+  page (a MutationObserver records each render with Date.now()).
+- event -> applied: the floor, no web involved: the aggregator's `applied` counter read
+  straight from Redis every 5 ms. The web's own share is the difference.
+
+Both include the aggregator's own delay (stream -> windows), which is the point: it is
+what a user waits for. Two web configurations, each run 3 times on fresh processes and a
+flushed Redis; the figure printed is the median of the 3 runs' p50/p99:
+
+- push:  the default (a change is pushed within one token poll, <= 20 pushes/s);
+- tick:  the old behaviour, a summary once a second (LIQMON_WEB_SUMMARY_PUSH_MS=1000, the
+  /api/summary cache 1 s), measured the same way in the same run.
+
+Target (issue: crash-day headroom, totals freshness): p99 <= 100 ms at 1,000 events/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from liqmon.embedded_redis import EmbeddedRedis, free_port
+from liqmon.keys import Keys
+from liqmon.redis_client import create_redis
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.web import pct_list, wait_http  # (after the path insert)
+from tests.browser.pages import CHROMIUM, CHROMIUM_ARGS
+from tests.web.helpers import make_event
+
+MODES = {"push": {}, "tick": {"LIQMON_WEB_SUMMARY_PUSH_MS": "1000"}}
+#: Records (Date.now(), 1d long+short count) at every render of the cards.
+OBSERVE_CARDS = """() => {
+    window.__seen = [];
+    const read = () => {
+        const card = document.querySelector('#cards .card[data-window="1d"]');
+        if (!card) return;
+        const v = (s) => Number(card.querySelector(s)?.dataset.value ?? 0);
+        window.__seen.push([Date.now(), v('.long-count') + v('.short-count')]);
+    };
+    new MutationObserver(read).observe(document.querySelector('#cards'),
+                                       {childList: true, subtree: true});
+}"""
+
+
+def now_ms() -> float:
+    return time.time() * 1000
+
+
+def count_1d(summary: dict[str, Any]) -> int:
+    w = summary["windows"]["1d"]
+    return int(w["long_count"]) + int(w["short_count"])
+
+
+async def produce(redis: Any, keys: Keys, rate: int, seconds: float) -> list[tuple[float, int]]:
+    """XADD `rate` events/s in 10 ms batches; (wall ms after each batch, total so far).
+    The events are built before the clock starts, so this process stays responsive."""
+    per_tick = max(rate // 100, 1)
+    ticks = int(seconds * 100)
+    fields = [
+        make_event(symbol=("BTC", "ETH", "SOL")[i % 3], salt=i).to_fields()
+        for i in range(ticks * per_tick)
+    ]
+    marks: list[tuple[float, int]] = []
+    start = time.monotonic()
+    sent = 0
+    for tick in range(ticks):
+        pipe = redis.pipeline(transaction=False)
+        for i in range(per_tick):
+            pipe.xadd(keys.events, fields[sent + i])  # type: ignore[arg-type]
+        await pipe.execute()
+        sent += per_tick
+        marks.append((now_ms(), sent))
+        delay = start + (tick + 1) / 100 - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+    return marks
+
+
+async def poll_applied(redis: Any, keys: Keys, stop: asyncio.Event) -> list[tuple[float, int]]:
+    """The floor: when the aggregator's own counter shows the events (no web involved)."""
+    seen: list[tuple[float, int]] = []
+    while not stop.is_set():
+        applied = await redis.hget(keys.agg_stats(1), "applied")
+        seen.append((now_ms(), int(applied or 0)))
+        await asyncio.sleep(0.005)
+    return seen
+
+
+async def poll_summary(base: str, stop: asyncio.Event) -> list[tuple[float, int]]:
+    seen: list[tuple[float, int]] = []
+    async with httpx.AsyncClient(base_url=base) as client:
+        while not stop.is_set():
+            response = await client.get("/api/summary")
+            at = now_ms()
+            seen.append((at, count_1d(orjson.loads(response.content))))
+            await asyncio.sleep(0.01)
+    return seen
+
+
+def latencies(marks: list[tuple[float, int]], seen: list[tuple[float, int]]) -> list[float]:
+    """For each batch, the first observation showing it, minus the batch's time."""
+    out: list[float] = []
+    j = 0
+    for at, total in marks:
+        while j < len(seen) and (seen[j][1] < total or seen[j][0] < at):
+            j += 1
+        if j == len(seen):
+            break
+        out.append(seen[j][0] - at)
+    return out
+
+
+def spawn(service: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "liqmon", "run", service],
+        env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
+async def one_run(
+    browser: Any, redis_url: str, mode: str, args: argparse.Namespace, tmp: Path
+) -> tuple[list[float], list[float], list[float]]:
+    keys = Keys("liq")
+    redis = create_redis(redis_url)
+    await redis.flushall()
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIQMON_")}
+    env.update(REDIS_URL=redis_url, LIQMON_WEB_PORT=str(port), LIQMON_LOG_LEVEL="WARNING")
+    env.update(MODES[mode])
+    procs = [spawn("aggregator", env, tmp / "aggregator.log"), spawn("web", env, tmp / "web.log")]
+    try:
+        base = f"http://127.0.0.1:{port}"
+        await wait_http(f"{base}/api/health")
+        page = await browser.new_page()
+        await page.goto(base)
+        await page.wait_for_selector('#cards .card[data-window="1d"]')
+        await page.wait_for_selector("#conn[data-state=live]")
+        await page.evaluate(OBSERVE_CARDS)
+        stop = asyncio.Event()
+        poller = asyncio.create_task(poll_summary(base, stop))
+        floor = asyncio.create_task(poll_applied(redis, keys, stop))
+        marks = await produce(redis, keys, args.rate, args.seconds)
+        await asyncio.sleep(2.5)  # the last batches reach both (the tick is 1 s)
+        stop.set()
+        rest, applied = await poller, await floor
+        cards = [(float(t), int(n)) for t, n in await page.evaluate("window.__seen")]
+        await page.close()
+        return latencies(marks, applied), latencies(marks, rest), latencies(marks, cards)
+    except BaseException:
+        for name in ("aggregator", "web"):
+            sys.stdout.write(f"--- {name}.log\n" + (tmp / f"{name}.log").read_text()[-2000:])
+        raise
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(10)
+        await redis.aclose()
+
+
+async def run(args: argparse.Namespace) -> None:
+    from playwright.async_api import async_playwright
+
+    if not Path(CHROMIUM).exists():
+        print(f"skipped: no Chromium at {CHROMIUM} (apt-get install chromium)")
+        return
+    server = EmbeddedRedis(None, persistent=False)
+    server.start()
+    results: dict[str, dict[str, list[float]]] = {}
+    try:
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+            )
+            with tempfile.TemporaryDirectory() as tmp:
+                for _ in range(args.runs):
+                    for mode in MODES:  # interleaved: both see the same machine load
+                        found = await one_run(browser, server.url, mode, args, Path(tmp))
+                        row = results.setdefault(mode, {})
+                        for name, values in zip(("applied", "summary", "card"), found, strict=True):
+                            row.setdefault(f"{name} p50", []).append(pct_list(values, 0.5))
+                            row.setdefault(f"{name} p99", []).append(pct_list(values, 0.99))
+            await browser.close()
+    finally:
+        server.stop()
+    print(
+        f"Totals freshness at {args.rate} events/s, {args.seconds:.0f} s per run, "
+        f"median of {args.runs} runs (each run's p50 / p99 in brackets):"
+    )
+    for name in ("applied p50", "applied p99", "summary p50", "summary p99", "card p50",
+                 "card p99"):  # fmt: skip
+        cells = []
+        for mode in MODES:
+            values = results[mode][name]
+            runs = " / ".join(f"{v:.0f}" for v in values)
+            cells.append(f"{mode} {statistics.median(values):6.0f} ms [{runs}]")
+        print(f"  event -> {name:12s} " + "   ".join(cells))
+    print("  (target: event -> summary and -> card p99 <= 100 ms at 1,000 events/s; "
+          "tick = the old 1 Hz summary, same run)")  # fmt: skip
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="shorter runs (< 2 minutes)")
+    parser.add_argument("--rate", type=int, default=1000, help="events/s")
+    parser.add_argument("--seconds", type=float)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    args.seconds = args.seconds or (6.0 if args.quick else 20.0)
+    asyncio.run(run(args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,179 @@
+"""Filtered tape: `/api/liquidations?symbol=<rare coin>` at 1M events, through the per-coin
+index, beside the stream scan it replaces.
+
+    .venv/bin/python bench/tape_index.py [--quick] [--events N] [--rare N] [--requests N]
+
+Setup, all real and on loopback: a private redis-server holding N events (1M by default)
+in `liq:v1:events` with their per-coin index entries (`Keys.events_by_symbol`, the same
+stream ids, as the collectors' append writes them), `liqmon run web` as a child process,
+and this process timing sequential HTTP requests.
+
+- index:  `?symbol=RARE&limit=100`: a coin with `--rare` events spread evenly over the
+  stream. One request returns all of them, `next` null (complete to the end of retention).
+- scan (baseline, the old way, same run): the same rarity found by walking the stream:
+  `?exchange=bybit&limit=100`, where exactly the RARE events are Bybit's. That is the code
+  path the symbol filter used before the index (XREVRANGE pages, a cheap string reject per
+  entry), bounded at LIQMON_WEB_MAX_SCAN = 10,000 entries per request: each request
+  returns a short page and a `next` cursor; the whole listing takes N / 10,000 requests.
+
+- floor (same run): `?symbol=NOSUCHCOIN`, an empty index: the HTTP, validation and one
+  index read, nothing found; what a request costs on this machine before any event.
+
+Printed: p50/p99 per request (median of 3 rounds of `--requests` requests each), and the
+time to list every match (the index: one request; the scan: following `next` to the end).
+Target (issue: crash-day headroom, filtered tape): p99 <= 20 ms at 1M events.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from liqmon.embedded_redis import EmbeddedRedis, free_port
+from liqmon.keys import Keys
+from liqmon.redis_client import create_redis
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.web import pct_list, wait_http  # (after the path insert)
+from tests.web.helpers import make_event
+
+COMMON = ("BTC", "ETH", "SOL", "DOGE", "XRP", "PEPE")
+LOAD_BATCH = 5_000
+
+
+async def load(redis_url: str, n: int, rare: int) -> int:
+    """N events (every n // rare-th one RARE on bybit, the rest common coins on binance/okx)
+    and their index entries. Events are cloned from a few templates with fresh ids: the
+    fields are real, parseable events; only `id` (unique) differs."""
+    keys = Keys("liq")
+    redis = create_redis(redis_url)
+    templates = {
+        sym: make_event(symbol=sym, exchange=("binance", "okx")[i % 2]).to_fields()
+        for i, sym in enumerate(COMMON)
+    }
+    templates["RARE"] = make_event(symbol="RARE", exchange="bybit").to_fields()
+    step = n // rare
+    written = 0
+    try:
+        for start in range(0, n, LOAD_BATCH):
+            pipe = redis.pipeline(transaction=False)
+            symbols = []
+            for i in range(start, min(start + LOAD_BATCH, n)):
+                sym = "RARE" if i % step == step // 2 else COMMON[i % len(COMMON)]
+                pipe.xadd(keys.events, {**templates[sym], "id": f"{i:032x}"})
+                symbols.append(sym)
+            ids = await pipe.execute()
+            pipe = redis.pipeline(transaction=False)
+            for sym, sid in zip(symbols, ids, strict=True):
+                pipe.xadd(keys.events_by_symbol(sym), {"i": ""}, id=sid)
+            await pipe.execute()
+            written += len(ids)
+        return int(await redis.xlen(keys.events_by_symbol("RARE")))
+    finally:
+        await redis.aclose()
+
+
+async def timed(client: httpx.AsyncClient, params: dict[str, str]) -> tuple[float, dict]:  # type: ignore[type-arg]
+    began = time.perf_counter()
+    response = await client.get("/api/liquidations", params=params)
+    elapsed = (time.perf_counter() - began) * 1000
+    assert response.status_code == 200, response.text
+    return elapsed, response.json()
+
+
+async def list_all(client: httpx.AsyncClient, params: dict[str, str]) -> tuple[float, int, int]:
+    """Follow `next` to the end: (ms, items, requests)."""
+    began = time.perf_counter()
+    items = requests = 0
+    cursor = None
+    while True:
+        _, body = await timed(client, {**params, **({"cursor": cursor} if cursor else {})})
+        items += len(body["items"])
+        requests += 1
+        cursor = body["next"]
+        if cursor is None:
+            return (time.perf_counter() - began) * 1000, items, requests
+
+
+async def run(args: argparse.Namespace) -> None:
+    server = EmbeddedRedis(None, persistent=False)
+    server.start()
+    web = None
+    try:
+        began = time.monotonic()
+        rare = await load(server.url, args.events, args.rare)
+        print(
+            f"loaded {args.events:,} events + index in {time.monotonic() - began:.0f} s; "
+            f"RARE (Bybit) has {rare} of them"
+        )
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LIQMON_")}
+        env.update(REDIS_URL=server.url, LIQMON_WEB_PORT=str(port), LIQMON_LOG_LEVEL="WARNING")
+        with tempfile.TemporaryFile() as log:
+            web = subprocess.Popen(
+                [sys.executable, "-m", "liqmon", "run", "web"], env=env, stdout=log,
+                stderr=subprocess.STDOUT,
+            )  # fmt: skip
+            base = f"http://127.0.0.1:{port}"
+            await wait_http(f"{base}/api/health")
+            cases = {
+                "floor  ?symbol=NOSUCHCOIN": {"symbol": "NOSUCHCOIN", "limit": "100"},
+                "index  ?symbol=RARE": {"symbol": "RARE", "limit": "100"},
+                "scan   ?exchange=bybit": {"exchange": "bybit", "limit": "100"},
+            }
+            figures: dict[str, dict[str, list[float]]] = {name: {} for name in cases}
+            async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+                for params in cases.values():  # warm-up (connections, page cache)
+                    await timed(client, params)
+                for _ in range(3):
+                    for name, params in cases.items():
+                        lat = [(await timed(client, params))[0] for _ in range(args.requests)]
+                        figures[name].setdefault("p50", []).append(pct_list(lat, 0.5))
+                        figures[name].setdefault("p99", []).append(pct_list(lat, 0.99))
+                        ms, items, requests = await list_all(client, params)
+                        figures[name].setdefault("all", []).append(ms)
+                        figures[name]["found"] = [float(items)]
+                        figures[name]["requests"] = [float(requests)]
+            print(
+                f"/api/liquidations, {args.events:,} events, one coin with {rare} "
+                f"(median of 3 rounds, {args.requests} sequential requests each):"
+            )
+            for name, fig in figures.items():
+                print(
+                    f"  {name:24s} p50 {statistics.median(fig['p50']):7.2f} ms   p99 "
+                    f"{statistics.median(fig['p99']):7.2f} ms   every match: "
+                    f"{statistics.median(fig['all']):8.0f} ms in {fig['requests'][0]:.0f} "
+                    f"request(s), {fig['found'][0]:.0f} found"
+                )
+            print("  (target: the rare coin's p99 <= 20 ms at 1M events, complete to the end)")
+    finally:
+        if web is not None:
+            web.terminate()
+            web.wait(10)
+        server.stop()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="200k events (< 1 minute)")
+    parser.add_argument("--events", type=int)
+    parser.add_argument("--rare", type=int, default=50, help="events of the rare coin")
+    parser.add_argument("--requests", type=int)
+    args = parser.parse_args()
+    args.events = args.events or (200_000 if args.quick else 1_000_000)
+    args.requests = args.requests or (50 if args.quick else 200)
+    asyncio.run(run(args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

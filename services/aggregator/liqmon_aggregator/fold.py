@@ -1,0 +1,361 @@
+"""Fold a batch into the plan apply.lua verifies and stores (the CPU half of applying).
+
+Every event gets a verdict from what the previous apply.lua call reported (Redis's clock,
+the watermarks, which ids are already applied): applied (A), duplicate (D), too late (T)
+or future (F). The applied ones are summed into per-key deltas: one set per bucket (its
+totals hash and its coin records) and one per group of windows that include the same
+buckets (all six windows, for live traffic). apply.lua then checks every verdict against
+Redis and only adds the deltas, so Redis's work grows with the fields a batch touches, not
+with its events. If a verdict no longer holds, apply.lua says what changed and the batch is
+folded again (`Verdicts.update`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgpack
+import orjson
+
+from liqmon.event import LiquidationEvent
+from liqmon.keys import id_field
+from liqmon.windows import (
+    BUCKET_MS,
+    CAP,
+    LARGEST_CENTS,
+    LARGEST_ID,
+    LARGEST_MEMBER,
+    LAYOUT_VERSION,
+    RECENT_SIZE,
+    WINDOW_SPEC,
+    WINDOWS,
+    coin_fields,
+    price_limbs,
+    price_units,
+    total_fields,
+)
+
+from .layout import Layout
+
+#: Verdicts, one letter per event, as apply.lua's plan and the counters name them.
+APPLIED, DUPLICATE, TOO_LATE, FUTURE = "A", "D", "T", "F"
+HOUR_MS = 3_600_000
+#: A coin record's cents stay below this, so Lua (doubles) reads them exactly.
+RECORD_MAX_CENTS = 1 << 52
+MAX_ID_BYTES = 128
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """One stream entry ready to fold (or the reason it cannot be: `prepare` raises)."""
+
+    stream_id: str
+    event: LiquidationEvent
+    limbs: tuple[int, ...]
+    id_key: bytes
+
+    def member_json(self) -> str:
+        return orjson.dumps(self.event.to_json_dict(self.stream_id)).decode()
+
+
+def prepare(stream_id: str, event: LiquidationEvent) -> Prepared:
+    """Raises ValueError for an event the windows cannot hold (absurd price, huge id)."""
+    limbs = price_limbs(price_units(event.price), event.usd_cents)
+    key = id_field(event.id)
+    if len(key) > MAX_ID_BYTES:
+        raise ValueError(f"event id longer than {MAX_ID_BYTES} bytes")
+    return Prepared(stream_id, event, limbs, key)
+
+
+@dataclass
+class Verdicts:
+    """What apply.lua last reported: Redis's clock, the watermarks, applied ids."""
+
+    now_ms: int | None = None
+    watermarks: list[int] = field(default_factory=list)
+    applied: set[tuple[int, bytes]] = field(default_factory=set)
+
+    def update(self, now_ms: int, watermarks: str) -> None:
+        self.now_ms = now_ms
+        self.watermarks = [int(w) for w in watermarks.split(",")]
+
+
+@dataclass
+class _Bucket:
+    n: int
+    late: bool
+    hi: int = -1
+    lo: int = -1
+    ids: list[bytes] = field(default_factory=list)
+    planned: list[str] = field(default_factory=list)
+    applied: list[Prepared] = field(default_factory=list)
+
+
+#: (side, exchange) -> (cents, count, exchange cents, exchange count) field names.
+_TOTAL_NAMES: dict[tuple[str, str], tuple[str, ...]] = {}
+
+
+@dataclass
+class _Sums:
+    totals: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
+    coins: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+
+    def add_event(self, p: Prepared, side: str) -> None:
+        ev, t = p.event, self.totals
+        names = _TOTAL_NAMES.get((side, ev.exchange))
+        if names is None:
+            names = _TOTAL_NAMES[(side, ev.exchange)] = (
+                *total_fields(side),
+                *total_fields(side, ev.exchange),
+            )
+        cents = ev.usd_cents
+        t[names[0]] += cents
+        t[names[1]] += 1
+        t[names[2]] += cents
+        t[names[3]] += 1
+        row = self.coins.get((ev.symbol, side))
+        if row is None:
+            self.coins[(ev.symbol, side)] = [cents, 1, *p.limbs]
+        else:
+            row[0] += cents
+            row[1] += 1
+            for i, limb in enumerate(p.limbs, 2):
+                row[i] += limb
+
+    def merge(self, other: _Sums) -> None:
+        for name, v in other.totals.items():
+            self.totals[name] += v
+        for key, src in other.coins.items():
+            row = self.coins.get(key)
+            if row is None:
+                self.coins[key] = list(src)
+            else:
+                for i, v in enumerate(src):
+                    row[i] += v
+
+
+def _side(event: LiquidationEvent) -> str:
+    return "L" if event.side == "long" else "S"
+
+
+def _pairs(values: dict[str, int]) -> list[str]:
+    out: list[str] = []
+    for name, v in values.items():
+        if v:
+            out += (name, str(v))
+    return out
+
+
+def _coin_pairs(coins: dict[tuple[str, str], list[int]]) -> tuple[list[str], list[str], list[str]]:
+    fields: list[str] = []
+    ranks: dict[str, list[str]] = {"L": [], "S": []}
+    for (sym, side), row in coins.items():
+        for name, v in zip(coin_fields(sym, side), row, strict=True):
+            if v:
+                fields += (name, str(v))
+        if row[0]:  # $0.00 (dust) changes no total: it must not rank a coin at zero
+            ranks[side] += (sym, str(row[0]))
+    return fields, ranks["L"], ranks["S"]
+
+
+def _records(coins: dict[tuple[str, str], list[int]]) -> bytes:
+    """msgpack records [symbol, side, cents, count, limbs...] (trailing zero limbs left out);
+    cents split over several records if they could leave a Lua double's exact range."""
+    out = bytearray()
+    for (sym, side), row in coins.items():
+        cents, count, limbs = row[0], row[1], list(row[2:])
+        while limbs and limbs[-1] == 0:
+            limbs.pop()
+        while cents > RECORD_MAX_CENTS:
+            out += msgpack.packb([sym, side, RECORD_MAX_CENTS, 0])
+            cents -= RECORD_MAX_CENTS
+        out += msgpack.packb([sym, side, cents, count, *limbs])
+    return bytes(out)
+
+
+@dataclass
+class Plan:
+    """The plan (apply.lua's ARGV[1]) and what goes with it."""
+
+    keys: list[str]
+    argv: list[str | bytes]
+    verdicts: str
+    counted_series: list[tuple[int, str, str]]
+    #: per plan bucket, the ids apply.lua checks (its RETRY reply says which it holds)
+    checked: list[tuple[int, list[bytes]]]
+    layout_gen: int
+
+
+def fold(
+    batch: Sequence[Prepared],
+    layout: Layout,
+    known: Verdicts,
+    *,
+    group: str,
+    check_generation: bool,
+    clock_ms: int | None,
+    max_future_ms: int,
+    retention_ms: int,
+    late_series: bool,
+    expired: set[tuple[int, str, str]],
+) -> Plan:
+    wm = known.watermarks
+    now = clock_ms if clock_ms is not None else known.now_ms
+    limit = now + max_future_ms if now is not None else None
+    oldest = wm[-1] if wm else None
+    keys = layout.fixed_keys()
+    argv: list[str | bytes] = [""]
+    buckets: dict[int, _Bucket] = {}
+    first: dict[str, str] = {}
+    verdicts: list[str] = []
+    acks: list[str] = []
+    counts = {APPLIED: 0, DUPLICATE: 0, TOO_LATE: 0, FUTURE: 0}
+    late_events: list[Prepared] = []
+    for p in batch:
+        ev = p.event
+        seen = first.get(ev.id)
+        if seen is not None:
+            verdict = DUPLICATE if seen in (APPLIED, DUPLICATE) else seen
+        else:
+            n = ev.ts // BUCKET_MS
+            bucket = buckets.get(n)
+            if bucket is None:
+                bucket = buckets[n] = _Bucket(n, oldest is not None and n <= oldest)
+            if limit is not None and ev.ts > limit:
+                verdict = FUTURE
+                bucket.lo = ev.ts if bucket.lo < 0 else min(bucket.lo, ev.ts)
+            else:
+                bucket.hi = max(bucket.hi, ev.ts)
+                if bucket.late:
+                    verdict = TOO_LATE
+                    late_events.append(p)
+                else:
+                    verdict = DUPLICATE if (n, p.id_key) in known.applied else APPLIED
+                    bucket.ids.append(p.id_key)
+                    bucket.planned.append(verdict)
+                    if verdict == APPLIED:
+                        bucket.applied.append(p)
+            first[ev.id] = verdict
+        verdicts.append(verdict)
+        counts[verdict] += 1
+        if verdict != FUTURE:
+            acks.append(p.stream_id)
+
+    # per bucket: ids to check, its totals and coin records, caps, largest
+    plan_buckets: list[dict[str, Any]] = []
+    sums: dict[int, _Sums] = {}
+    for n, bucket in buckets.items():
+        entry: dict[str, Any] = {
+            "n": n, "k": 0, "late": int(bucket.late), "hi": bucket.hi, "lo": bucket.lo,
+            "i": 0, "c": 0, "p": "", "s": [], "t": [], "r": 0, "x": [],
+        }  # fmt: skip
+        if bucket.ids:
+            entry["k"] = len(keys) + 1
+            keys += layout.bucket_keys(n)
+            entry["i"], entry["c"] = len(argv) + 1, len(bucket.ids)
+            entry["p"] = "".join(bucket.planned)
+            argv += bucket.ids
+        if bucket.applied:
+            s = sums[n] = _Sums()
+            slots = set()
+            best = bucket.applied[0]
+            for p in bucket.applied:
+                ev = p.event
+                s.add_event(p, _side(ev))
+                if ev.sampled:
+                    slots.add(f"{ev.exchange}|{ev.instrument}|{ev.ts // 1000}")
+                if (ev.usd_cents, ev.id) > (best.event.usd_cents, best.event.id):
+                    best = p
+            entry["t"] = _pairs(s.totals)
+            entry["s"] = sorted(slots)
+            entry["r"] = len(argv) + 1
+            argv.append(_records(s.coins))
+            member = f"{best.event.id} {best.member_json()}"
+            entry["x"] = [str(best.event.usd_cents), best.event.id, member]
+        plan_buckets.append(entry)
+
+    # windows that include the same applied buckets share one set of deltas
+    groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
+    if wm:
+        for w in range(len(WINDOWS)):
+            groups[tuple(n for n in sums if n > wm[w])].append(w + 1)
+    plan_groups = []
+    for included, windows in groups.items():
+        if not included:
+            continue
+        merged = _Sums()
+        for n in included:
+            merged.merge(sums[n])
+        coins, rank_l, rank_s = _coin_pairs(merged.coins)
+        plan_groups.append(
+            {"i": windows, "t": _pairs(merged.totals), "c": coins, "l": rank_l, "s": rank_s}
+        )
+
+    # per-minute series: all, ex:<exchange>, c:<sym>, cx:<sym>:<exchange>; each hash is
+    # one KEYS entry however many coins share it, so each (hash, minute) is one HINCRBY
+    key_at: dict[str, int] = {}
+    slots_of: dict[tuple[int, str, str], tuple[int, ...]] = {}
+    series: defaultdict[tuple[int, str], int] = defaultdict(int)
+    expire: dict[int, int] = {}
+    counted: list[tuple[int, str, str]] = []
+
+    def series_slots(ev: LiquidationEvent, counts_expiry: bool) -> tuple[int, ...]:
+        skey = (ev.ts // HOUR_MS, ev.exchange, ev.symbol)
+        slots = slots_of.get(skey)
+        if slots is None:
+            found = []
+            for name in layout.series_keys(*skey):
+                at = key_at.get(name)
+                if at is None:
+                    keys.append(name)
+                    at = key_at[name] = len(keys)
+                found.append(at)
+            slots = slots_of[skey] = tuple(found)
+            if counts_expiry and skey not in expired:
+                for at in slots:
+                    expire[at] = (skey[0] + 1) * HOUR_MS + retention_ms
+                counted.append(skey)
+        return slots
+
+    for s_bucket in buckets.values():
+        for p in s_bucket.applied:
+            ev = p.event
+            name = f"{ev.ts // 60_000 % 60}:{_side(ev)}"
+            for at in series_slots(ev, True):
+                series[(at, name)] += ev.usd_cents
+    plan_series: list[Any] = []
+    for (idx, name), v in series.items():
+        plan_series += (idx, name, str(v))
+    plan_expire: list[int] = []
+    for idx, when in expire.items():
+        plan_expire += (idx, when)
+    plan_late: list[Any] = []
+    if late_series:
+        for p in late_events:
+            ev = p.event
+            argv.append(ev.id)
+            name = f"{ev.ts // 60_000 % 60}:{_side(ev)}"
+            when = (ev.ts // HOUR_MS + 1) * HOUR_MS + retention_ms
+            plan_late += (len(argv), *series_slots(ev, False), name, str(ev.usd_cents), when)
+
+    applied = [p for b in buckets.values() for p in b.applied]
+    applied.sort(key=lambda p: p.event.ts, reverse=True)
+    recent: list[Any] = []
+    for p in applied[:RECENT_SIZE]:
+        recent += (p.event.ts, p.member_json())
+
+    plan = {
+        "g": group, "gen": layout.gen, "cg": int(check_generation),
+        "now": clock_ms if clock_ms is not None else -1, "G": BUCKET_MS, "W": WINDOW_SPEC,
+        "F": max_future_ms, "wm": [str(w) for w in wm], "f": [CAP, LARGEST_CENTS, LARGEST_ID,
+        LARGEST_MEMBER], "b": plan_buckets, "w": plan_groups, "s": plan_series,
+        "e": plan_expire, "u": plan_late, "r": recent, "R": RECENT_SIZE, "a": acks,
+        "n": [counts[APPLIED], counts[DUPLICATE], counts[TOO_LATE], counts[FUTURE]],
+        "v": LAYOUT_VERSION,
+    }  # fmt: skip
+    argv[0] = orjson.dumps(plan).decode()
+    checked = [(n, b.ids) for n, b in buckets.items()]
+    return Plan(keys, argv, "".join(verdicts), counted, checked, layout.gen)

@@ -1,0 +1,1 @@
+"""liqmon alerter: whale liquidations and cascades to Telegram, Discord, Slack, webhooks."""

@@ -1,0 +1,43 @@
+"""Redis stream ids and stream replies, as the web service reads them.
+
+The event stream's ids are the web's cursors: `/api/liquidations` pages with them
+(`cursor`, `next`), `/api/stream` sends each entry's id as the SSE `id` and resumes after
+`Last-Event-ID`. They are compared as `(ms, seq)` integer tuples, never as strings
+(`"9-0" > "10-0"` as text).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, NamedTuple
+
+_STREAM_ID = re.compile(r"^(\d{1,20})(?:-(\d{1,20}))?$")
+U64_MAX = 2**64 - 1
+
+#: One stream entry of a decoded client: (stream id, field map).
+Entry = tuple[str, dict[str, str]]
+
+
+class StreamId(NamedTuple):
+    ms: int
+    seq: int
+
+    def __str__(self) -> str:
+        return f"{self.ms}-{self.seq}"
+
+
+def parse_stream_id(text: str) -> StreamId | None:
+    """`"1700000000000-3"` -> StreamId; None when it is not a valid Redis stream id."""
+    match = _STREAM_ID.match(text.strip())
+    if match is None:
+        return None
+    ms, seq = int(match.group(1)), int(match.group(2) or 0)
+    if ms > U64_MAX or seq > U64_MAX:
+        return None
+    return StreamId(ms, seq)
+
+
+def as_entries(reply: Any) -> list[Entry]:
+    """XRANGE/XREVRANGE reply of a decoded client, typed (redis-py types it loosely)."""
+    entries: list[Entry] = reply or []
+    return entries

@@ -1,0 +1,146 @@
+"""The window layout: the one owner of how the aggregator's derived state is shaped.
+
+The aggregator writes it (Python folds a batch, its Lua scripts store it) and the read model
+(`liqmon.views`) reads it; both take every name and constant from here. Key *names* are in
+`liqmon.keys`; this module owns what is inside the keys:
+
+- Time is cut into `BUCKET_MS` buckets of event time; bucket = ts // BUCKET_MS. Window W
+  (`WINDOWS`, shortest first, the longest last) holds the buckets above its watermark, so it
+  slides in 5 s steps; an event at or below the longest window's watermark is too late.
+- A window totals hash (and each bucket's totals hash) has the fields `total_fields`:
+  `L`/`S` (cents), `Ln`/`Sn` (counts), `<ex>:L`, `<ex>:Ln`, … per exchange, and `cap`
+  (capped one-second slots). A bucket hash also has the largest event of the bucket:
+  `x:mx` (cents), `x:mid` (id), `x:mm` (its member in the largest zset): the `x:` prefix
+  marks fields that are not sums.
+- A window coin hash has, per coin and side, `coin_fields`: `<sym>:L` (cents), `<sym>:Ln`
+  (count) and the price-weight limbs `<sym>:Lp0`..`<sym>:Lp3` (same for S). A bucket keeps
+  the same sums as msgpack records appended to one string (`BUCKET_RECORD`), read back by
+  evict.lua and selfcheck.lua.
+- Money is integer cents. The USD-weighted average price of a coin/side is
+  sum(price_units * cents) / sum(cents) with price_units = price * PRICE_SCALE rounded
+  half-even; the numerator is kept exactly as `LIMBS` limbs of `LIMB_BITS` bits, summed
+  independently (each stays far below 2^63 in Redis). PRICE_SCALE = 10^18 keeps at least
+  6 significant digits for every price >= 1e-13 USD; the average is returned to 12
+  significant digits.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Context, Decimal
+from typing import Final
+
+from redis.asyncio import Redis
+
+from liqmon.keys import Keys
+
+#: The shape of the derived state described here. A generation written with another one
+#: (its stats hash's `layout` field differs, or is missing) is rebuilt from the stream when
+#: an aggregator starts (liqmon_aggregator.rebuild.ensure_layout). Bump it on any change.
+LAYOUT_VERSION: Final = 2
+
+WINDOWS: Final[tuple[str, ...]] = ("3m", "15m", "1h", "4h", "12h", "1d")
+WINDOW_MS: Final[dict[str, int]] = {
+    "3m": 180_000,
+    "15m": 900_000,
+    "1h": 3_600_000,
+    "4h": 14_400_000,
+    "12h": 43_200_000,
+    "1d": 86_400_000,
+}
+BUCKET_MS: Final = 5_000
+#: Sides as the API names them and as the fields abbreviate them.
+SIDES: Final = (("long", "L"), ("short", "S"))
+#: The tape of the latest events by event time (`Keys.agg_recent`).
+RECENT_SIZE: Final = 500
+#: Hours of per-minute series a read may span.
+SERIES_MAX_MINUTES: Final = 90 * 24 * 60
+
+PRICE_SCALE: Final = 10**18
+LIMB_BITS: Final = 40
+LIMBS: Final = 4
+LIMB_MASK: Final = (1 << LIMB_BITS) - 1
+#: price_units * cents must stay below this or the event is refused (dead-lettered).
+MAX_PRICE_WEIGHT: Final = 1 << (LIMBS * LIMB_BITS)
+
+CAP: Final = "cap"
+LARGEST_CENTS, LARGEST_ID, LARGEST_MEMBER = "x:mx", "x:mid", "x:mm"
+#: One record of a bucket's coin sums: msgpack array [symbol, side (L|S), cents, count,
+#: p0, p1, p2, p3] (trailing zero limbs left out). Records of one coin/side add up.
+BUCKET_RECORD: Final = "[symbol, side, cents, count, p0, p1, p2, p3]"
+
+_EXACT: Final = Context(prec=100, rounding=ROUND_HALF_EVEN)
+_AVG: Final = Context(prec=12, rounding=ROUND_HALF_EVEN)
+_SCALE: Final = Decimal(PRICE_SCALE)
+
+
+def window_buckets(window: str) -> int:
+    return WINDOW_MS[window] // BUCKET_MS
+
+
+#: "3m:36,15m:180,…": the windows and their spans in buckets, as the Lua scripts take them.
+WINDOW_SPEC: Final = ",".join(f"{w}:{window_buckets(w)}" for w in WINDOWS)
+
+
+def total_fields(side: str, exchange: str | None = None) -> tuple[str, str]:
+    """(cents field, count field) of a totals hash, overall or for one exchange."""
+    base = side if exchange is None else f"{exchange}:{side}"
+    return base, base + "n"
+
+
+def coin_fields(symbol: str, side: str) -> tuple[str, ...]:
+    """Fields of one coin/side in a window coin hash: cents, count, then the limbs."""
+    base = f"{symbol}:{side}"
+    return (base, base + "n", *(f"{base}p{i}" for i in range(LIMBS)))
+
+
+def price_units(price: Decimal) -> int:
+    """Price in units of 1 / PRICE_SCALE USD, rounded half-even (exact Decimal arithmetic)."""
+    return int(_EXACT.multiply(price, _SCALE).to_integral_value(rounding=ROUND_HALF_EVEN))
+
+
+def price_limbs(price_units: int, cents: int) -> tuple[int, ...]:
+    """Split price_units * cents into `LIMBS` limbs (summed independently, exact)."""
+    weight = price_units * cents
+    if not 0 <= weight < MAX_PRICE_WEIGHT:
+        raise ValueError("price * usd out of range for the average")
+    return tuple((weight >> (LIMB_BITS * i)) & LIMB_MASK for i in range(LIMBS))
+
+
+def avg_price(limbs: tuple[int, ...] | list[int], cents: int) -> str | None:
+    """USD-weighted average price from summed limbs and summed cents (None when empty)."""
+    if cents <= 0:
+        return None
+    weight = sum(limb << (LIMB_BITS * i) for i, limb in enumerate(limbs))
+    value = _AVG.divide(Decimal(weight), Decimal(cents * PRICE_SCALE))
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def window_keys(keys: Keys, gen: int, window: str) -> list[str]:
+    """The five keys of one window, in the order every script takes them (KEYS): totals
+    hash, coin hash, rank zset L, rank zset S, largest zset."""
+    return [
+        keys.agg_window(gen, window),
+        keys.agg_window_coins(gen, window),
+        keys.agg_rank(gen, window, "L"),
+        keys.agg_rank(gen, window, "S"),
+        keys.agg_largest(gen, window),
+    ]
+
+
+def series_scope(symbol: str | None, exchange: str | None) -> str:
+    """The scope of a per-minute series (`Keys.agg_series`): `all`, `ex:<exchange>`,
+    `c:<sym>` or `cx:<sym>:<exchange>`."""
+    if symbol and exchange:
+        return f"cx:{symbol}:{exchange}"
+    if symbol:
+        return f"c:{symbol}"
+    if exchange:
+        return f"ex:{exchange}"
+    return "all"
+
+
+async def read_generation(redis: Redis, keys: Keys) -> int:
+    """The live generation of the derived state (1 until the first `liqmon rebuild`)."""
+    raw = await redis.get(keys.agg_generation)
+    return int(raw) if raw is not None else 1
