@@ -14,9 +14,6 @@ import pytest
 from redis.asyncio import Redis
 
 from liqmon.keys import Keys
-from liqmon_sim.venues.bitfinex import BitfinexConn
-from liqmon_sim.venues.dydx import DydxConn
-from liqmon_sim.venues.kraken import KrakenConn
 from tests.collectors.servers import status_is
 from tests.procs import ServiceProcess
 from tests.sim.standalone import stream_equals_ledger
@@ -32,11 +29,7 @@ def exchange_of(venue: str) -> str:
 def fully_subscribed(sim: Any) -> bool:
     """Every market/product of every venue is subscribed on a live connection: only then may
     the load start (a liquidation nobody subscribed to waits in the venue's history)."""
-    dydx, kraken, bitfinex = (sim.venues[v] for v in ("dydx", "kraken-inverse", "bitfinex"))
-    markets = {m for c in dydx.conns if isinstance(c, DydxConn) and c.live for m in c.markets}
-    products = {p for c in kraken.conns if isinstance(c, KrakenConn) and c.live for p in c.products}
-    channels = [c for c in bitfinex.conns if isinstance(c, BitfinexConn) and c.live and c.chan_id]
-    return markets == set(dydx.listed) and products == set(kraken.listed) and len(channels) == 1
+    return all(sim.venues[v].ready_for(v) for v in VENUES)
 
 
 async def all_subscribed(sim: Any, procs: list[ServiceProcess]) -> None:

@@ -16,7 +16,7 @@ Rules (docs/venues/dydx.md):
   (the taker fill id), so one liquidation filled against several makers at the same price
   and size stays several events, and a trade seen twice is one;
 - the `subscribed` reply carries recent history (`contents.trades`): its liquidations are
-  parsed like live ones (the writer and the aggregator drop the ids already seen), which
+  parsed like live ones (the stream refuses an id it already holds), which
   recovers what a reconnect missed; `channel_batch_data` carries a list of `{trades}`.
 """
 

@@ -211,6 +211,9 @@ class BitfinexServer(VenueServer):
     def has_audience(self) -> bool:
         return any(c.live and isinstance(c, BitfinexConn) and c.chan_id for c in self.conns)
 
+    def ready_for(self, venue: Venue) -> bool:
+        return venue == VENUE and self.has_audience()  # one channel carries every pair
+
     def pending_count(self, run: int | None = None) -> int:
         return 0
 

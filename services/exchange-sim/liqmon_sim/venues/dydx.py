@@ -253,6 +253,10 @@ class DydxServer(VenueServer):
     def has_audience(self) -> bool:
         return any(c.live and isinstance(c, DydxConn) and c.markets for c in self.conns)
 
+    def ready_for(self, venue: Venue) -> bool:
+        markets = {m for c in self.conns if isinstance(c, DydxConn) and c.live for m in c.markets}
+        return venue == VENUE and bool(self.listed) and set(self.listed) <= markets
+
     def pending_count(self, run: int | None = None) -> int:
         return 0  # nothing is batched: every liquidation goes out when submitted
 

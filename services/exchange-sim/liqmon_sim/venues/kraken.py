@@ -265,6 +265,13 @@ class KrakenServer(VenueServer):
             for c in self.conns
         )  # fmt: skip
 
+    def ready_for(self, venue: Venue) -> bool:
+        listed = {p for p, inst in self.listed.items() if inst.venue == venue}
+        products = {
+            p for c in self.conns if isinstance(c, KrakenConn) and c.live for p in c.products
+        }
+        return bool(listed) and listed <= products
+
     def pending_count(self, run: int | None = None) -> int:
         return 0  # nothing is batched
 
