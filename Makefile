@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run demo test lint typecheck pytest bench clean
+.PHONY: install run demo test lint typecheck pytest test-compose standins bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,9 +29,15 @@ typecheck: $(STAMP)
 	$(BIN)/mypy shared services
 
 pytest: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not compose"
 
-test: lint typecheck pytest   ## everything CI runs
+test-compose: $(STAMP)   ## docker compose on a real Docker engine (skips without one)
+	$(BIN)/python -m pytest -m compose tests/compose --durations=0
+
+standins: $(STAMP)       ## the offline base images the compose tests build (cached)
+	$(BIN)/python -m tests.compose.standins
+
+test: lint typecheck pytest test-compose   ## everything CI runs
 
 bench: $(STAMP)          ## short versions of every benchmark (< 10 min)
 	$(BIN)/python -m bench

@@ -13,6 +13,7 @@ from liqmon.event import (
     canon,
     cents_to_str,
     make_event_id,
+    make_venue_event_id,
     parse_decimal,
     to_cents,
 )
@@ -109,9 +110,8 @@ def test_a_dust_liquidation_is_valid_at_zero_dollars() -> None:
             LiquidationEvent.from_fields({**fields, "usd": bad})
 
 
-def test_a_venue_id_names_the_liquidation() -> None:
-    one = make_event_id("dydx", "dydx-perpetual", "BTC-USD", "long", 1, "2", "3", "fill-1")
-    same = make_event_id("dydx", "dydx-perpetual", "BTC-USD", "short", 9, "5", "7", "fill-1")
-    other = make_event_id("dydx", "dydx-perpetual", "BTC-USD", "long", 1, "2", "3", "fill-2")
-    assert one == same != other
-    assert one != make_event_id("dydx", "dydx-perpetual", "BTC-USD", "long", 1, "2", "3")
+def test_a_venue_name_makes_the_id() -> None:
+    one = make_venue_event_id("dydx", "BTC-USD", "fill-1")
+    assert one == make_venue_event_id("dydx", "BTC-USD", "fill-1") and len(one) == 32
+    assert one != make_venue_event_id("dydx", "BTC-USD", "fill-2")
+    assert one != make_venue_event_id("kraken", "BTC-USD", "fill-1")

@@ -21,9 +21,10 @@ SCHEMA_VERSION: Final = "1"
 
 Side = Literal["long", "short"]
 Margin = Literal["linear", "inverse"]
-#: `fill`: the price of the trade the venue flags as a liquidation (dYdX, Kraken);
-#: `base_price`: the liquidated position's entry price (Bitfinex `BASE_PRICE`).
-PriceKind = Literal["avg_fill", "bankruptcy", "fill", "base_price"]
+#: `fill`: the price of the trade the venue flags as a liquidation (dYdX, Kraken, Deribit);
+#: `order`: a liquidation order's price; `base_price`: the liquidated position's entry
+#: price (Bitfinex `BASE_PRICE`).
+PriceKind = Literal["avg_fill", "bankruptcy", "order", "fill", "base_price"]
 
 CENT: Final = Decimal("0.01")
 #: Upper bound on one liquidation's notional; anything above is a broken frame, not a trade.
@@ -93,25 +94,27 @@ def make_event_id(
     ts: int,
     qty_venue: Decimal | str,
     price_raw: Decimal | str,
-    venue_id: str | None = None,
 ) -> str:
     """Deterministic id: the same liquidation gives the same id across restarts and replays.
 
     sha256 over the venue's own values (quantity and price as sent, canonicalised); the
     first 32 hex digits (docs/EVENTS.md, field `id`). Canonical text makes `"5.000"` and
-    `"5"` the same liquidation. A venue that names each liquidation itself (dYdX trade `id`,
-    Kraken `uid`, Bitfinex `POS_ID`) passes `venue_id` and the id is over exchange, product,
-    instrument and that name only: two fills of one liquidation with equal size, price and
-    time are still two events, and a re-sent record whose other values moved (a snapshot's
-    copy) is still one.
+    `"5"` the same liquidation.
     """
-    if venue_id is not None:
-        material = "|".join((exchange, product, instrument, "#" + venue_id))
-        return hashlib.sha256(material.encode()).hexdigest()[:32]
     material = "|".join(
         (exchange, product, instrument, side, str(ts), canon(qty_venue), canon(price_raw))
     )
     return hashlib.sha256(material.encode()).hexdigest()[:32]
+
+
+def make_venue_event_id(exchange: str, *parts: str) -> str:
+    """Deterministic id from the venue's own identifiers, for venues whose event time is not
+    theirs (BitMEX: the collector's receive time), whose one trade is two liquidations
+    (Deribit `MT`), or that name each liquidation (dYdX trade `id`, Kraken `uid`, Bitfinex
+    `POS_ID`: two fills of one liquidation at the same size, price and time stay two events,
+    and a re-sent copy whose other values moved stays one): sha256 over `exchange|part|…`,
+    the first 32 hex digits."""
+    return hashlib.sha256("|".join((exchange, *parts)).encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True, slots=True)

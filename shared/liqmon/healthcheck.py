@@ -1,56 +1,142 @@
-"""`python -m liqmon.healthcheck <service>`: the container healthcheck (exit 0 = healthy).
+"""`python -m liqmon.healthcheck [service]`: the container healthcheck (exit 0 = healthy).
 
-- web: `GET /api/health` on the local port answers 200.
-- collectors: their status hash in Redis was refreshed recently (it expires otherwise).
-- aggregator, alerter: a consumer heartbeat in its consumers sorted set is recent.
+Without an argument it checks what this container runs: the service(s) named after `run`
+in PID 1's command line (`liqmon run <service>`), so the image declares one HEALTHCHECK
+for every service. Each check asks whether *this* replica works, not the whole system:
+
+- web: `GET /api/health` on its own port answers 200 (it does even when Redis is down:
+  the process is alive and reports the outage in the body).
+- collector-<venue>: the venue's status hash in Redis was refreshed in the last 30 s (the
+  collector refreshes it every few seconds while it runs, connected or not).
+- aggregator: a consumer heartbeat of the last 30 s was written from this host. The
+  aggregator's token starts with its host name (`liqmon_aggregator.service`), which in a
+  container is the container's own, so a replica that hangs turns unhealthy even while
+  another replica keeps beating.
+- collectors grouped in one process (`liqmon run collectors`, `liqmon run collector-a
+  collector-b`): every venue it runs, as above.
+- exchange-sim: every simulator port answers `GET /_sim/scenarios` with 200 (a static
+  page: the port serves, whatever state the venues are in).
+- alerter: an alerter heartbeat of the last 30 s (any replica).
+- anything else: Redis answers PING.
+
+The web's and the simulator's settings are imported lazily, only in their own containers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
+from redis.asyncio import Redis
+
+from liqmon.keys import Keys
 from liqmon.redis_client import create_redis
 from liqmon.settings import CommonSettings, load_settings
+from liqmon.venues import from_service, parse_venue_list
 
+#: A heartbeat or status older than this means the process stopped working.
 FRESH_MS = 30_000
+HTTP_TIMEOUT_S = 4.0
 
 
-def _web_ok() -> bool:
-    port = os.environ.get("LIQMON_WEB_PORT", "8000")
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=4) as resp:
+def running_services(cmdline: bytes) -> list[str]:
+    """The services a NUL-separated command line `… run <service> [args]` runs: one, or
+    every venue's collector of a grouped collectors process; [] when it runs none."""
+    args = [arg.decode(errors="replace") for arg in cmdline.split(b"\0") if arg]
+    if "run" not in args[:-1]:
+        return []
+    service, *rest = args[args.index("run") + 1 :]
+    if service == "collectors":
+        text = ",".join(rest) or os.environ.get("LIQMON_COLLECTORS", "")
+        return [venue.service for venue in parse_venue_list(text)]
+    if from_service(service) and rest and all(from_service(arg) for arg in rest):
+        return [service, *rest]
+    return [service]
+
+
+def _http_ok(url: str) -> bool:
+    with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT_S) as resp:
         return bool(resp.status == 200)
 
 
-async def _redis_ok(service: str) -> bool:
+def web_ok() -> bool:
+    from liqmon_web.settings import WebSettings
+
+    return _http_ok(f"http://127.0.0.1:{load_settings(WebSettings).web_port}/api/health")
+
+
+def simulator_ok() -> bool:
+    from liqmon_sim.settings import SimSettings
+    from liqmon_sim.venues.plugin import default_ports
+
+    ports = {**default_ports(), **load_settings(SimSettings).sim_ports}
+    listening = [port for port in ports.values() if port]  # 0: that server is off
+    urls = [f"http://127.0.0.1:{port}/_sim/scenarios" for port in listening]
+    return bool(urls) and all(_http_ok(url) for url in urls)
+
+
+async def collector_fresh(redis: Redis, keys: Keys, venue: str, now_ms: int) -> bool:
+    updated = await redis.hget(keys.collector_status(venue), "updated")
+    return updated is not None and now_ms - int(updated) < FRESH_MS
+
+
+async def aggregator_alive_here(redis: Redis, keys: Keys, host: str, now_ms: int) -> bool:
+    """Whether a consumer with a fresh heartbeat runs on `host` (its token's first part)."""
+    fresh = await redis.zrangebyscore(keys.aggregator_consumers, now_ms - FRESH_MS, "+inf")
+    if not fresh:
+        return False
+    pipe = redis.pipeline(transaction=False)
+    for name in fresh:
+        pipe.hget(keys.aggregator_status(str(name)), "token")
+    tokens = await pipe.execute()
+    return any(str(token).partition(":")[0] == host for token in tokens if token)
+
+
+async def redis_check(service: str) -> bool:
     settings = load_settings(CommonSettings)
     redis = create_redis(settings.redis_url, socket_timeout=3)
+    now_ms = time.time_ns() // 1_000_000
     try:
-        now = time.time_ns() // 1_000_000
         if service.startswith("collector-"):
-            updated = await redis.hget(settings.keys.collector_status(service[10:]), "updated")
-            return updated is not None and now - int(updated) < FRESH_MS
-        if service in ("aggregator", "alerter"):
-            k = settings.keys
-            beats = k.aggregator_consumers if service == "aggregator" else k.alerter_consumers
-            fresh = await redis.zrangebyscore(beats, now - FRESH_MS, "+inf", start=0, num=1)
-            return bool(fresh)
+            return await collector_fresh(redis, settings.keys, service[10:], now_ms)
+        if service == "aggregator":
+            return await aggregator_alive_here(redis, settings.keys, socket.gethostname(), now_ms)
+        if service == "alerter":  # any alerter replica's heartbeat (they share one queue)
+            beats = settings.keys.alerter_consumers
+            return bool(await redis.zrangebyscore(beats, now_ms - FRESH_MS, "+inf", start=0, num=1))
         return bool(await redis.ping())
     finally:
         await redis.aclose()
 
 
+def check(service: str) -> bool:
+    if service == "web":
+        return web_ok()
+    if service == "exchange-sim":
+        return simulator_ok()
+    return asyncio.run(redis_check(service))
+
+
 def main(argv: list[str]) -> int:
-    service = argv[0] if argv else "web"
-    try:
-        ok = _web_ok() if service == "web" else asyncio.run(_redis_ok(service))
-    except Exception as exc:  # any failure means unhealthy; say why for `docker inspect`
-        sys.stderr.write(f"unhealthy: {exc}\n")
+    services = argv or running_services(Path("/proc/1/cmdline").read_bytes())
+    if not services:
+        sys.stderr.write("unhealthy: no service given and PID 1 is not `liqmon run <service>`\n")
         return 1
-    return 0 if ok else 1
+    for service in services:
+        try:
+            ok = check(service)
+        except Exception as exc:  # any failure means unhealthy; say why for `docker inspect`
+            sys.stderr.write(f"unhealthy: {service}: {exc}\n")
+            return 1
+        if not ok:
+            sys.stderr.write(f"unhealthy: {service}: no fresh sign of life\n")
+            return 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from liqmon.alert import ALERT_VERSION, alert_id
 from liqmon.keys import Keys
 from tests.aggregator.factory import make_event
 from tests.browser.conftest import WebServer
-from tests.browser.pages import Dashboard
+from tests.browser.pages import SUBSCRIBED_PROBE, Dashboard
 
 pytestmark = pytest.mark.browser
 
@@ -51,6 +51,7 @@ async def test_alert_panel_lists_pushes_and_notifies(
     first = await fire(redis, keys, 1, symbol=HOSTILE)
     context = await browser.new_context(viewport={"width": 1440, "height": 900})
     await context.add_init_script(NOTIFICATION_RECORDER)
+    await context.add_init_script(SUBSCRIBED_PROBE)  # goto() waits for the stream
     page = Dashboard(await context.new_page(), web.url)
     try:
         await page.goto()

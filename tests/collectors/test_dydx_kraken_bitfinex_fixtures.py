@@ -3,13 +3,13 @@ expected.json lists (or none); the side rules, units, ids and hostile input beyo
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 
 import jsonschema_rs
 import orjson
 import pytest
 
+from liqmon.collector.exactjson import load_exact
 from liqmon.collector.frames import FrameParser, parse
 from liqmon.event import LiquidationEvent
 from liqmon_bitfinex.parser import StatusParser, perpetual_coin
@@ -24,7 +24,7 @@ VENUES = ("dydx", "kraken", "bitfinex")
 
 
 def kraken_specs() -> dict[str, KrakenInstrument]:
-    doc = json.loads(fixture_text("kraken/kraken_futures_instruments_excerpt_2021.json"))
+    doc = load_exact(fixture_text("kraken/kraken_futures_instruments_excerpt_2021.json"))
     return parse_instruments(doc)
 
 
@@ -236,8 +236,10 @@ def test_kraken_instruments_listing() -> None:
     specs = kraken_specs()
     assert set(specs) == {"PI_XBTUSD", "PI_XRPUSD", "PI_ETHUSD"}
     assert all(s.contract_size == 1 and s.kind == "futures_inverse" for s in specs.values())
-    doc = {"result": "success", "instruments": [{"symbol": "PF_X", "contractSize": 0.001}]}
-    assert parse_instruments(doc)["PF_X"].contract_size == Decimal("0.001")
+    body = '{"result":"success","instruments":[{"symbol":"PF_X","contractSize":0.001},'
+    body += '{"symbol":"PF_Y","contractSize":0},{"symbol":"PF_Z"}]}'
+    listed = parse_instruments(load_exact(body))  # as the venue fetches it: exact numbers
+    assert set(listed) == {"PF_X"} and listed["PF_X"].contract_size == Decimal("0.001")
 
 
 # --- Bitfinex --------------------------------------------------------------------------

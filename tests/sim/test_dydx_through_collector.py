@@ -182,4 +182,6 @@ async def test_a_refused_market_is_asked_for_three_times_then_left_alone(
             await stream_equals_ledger(redis, keys, server.ledger, exchange_of)
             status = await status_is(redis, keys.collector_status("dydx"), connected="1")
             assert status["reconnects"] == "0" and int(status["venue_errors"]) == 3
+            notes = orjson.loads(status["notes"])
+            assert notes["markets"] == "2" and notes["markets_refused"] == "ADA-USD"
     assert server.stats["subscribes_refused"] == 3

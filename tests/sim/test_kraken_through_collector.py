@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from redis.asyncio import Redis
 
 from liqmon.collector.service import CollectorService
@@ -157,4 +158,6 @@ async def test_a_refused_product_does_not_hold_up_the_others(
             await stream_equals_ledger(redis, keys, server.ledger, exchange_of)
             status = await status_is(redis, keys.collector_status("kraken"), connected="1")
             assert status["reconnects"] == "0" and status["venue_errors"] == "1"
+            notes = orjson.loads(status["notes"])  # what /api/health shows
+            assert notes["products_refused"] == "PF_SOLUSD" and "inferred" in notes["side"]
     assert server.stats["subscribes_refused"] == 1

@@ -21,23 +21,14 @@ from redis.asyncio import Redis
 
 from liqmon.keys import Keys
 from liqmon_sim.ledger import Totals
+from liqmon_sim.venues.plugin import plugins
 from tests.procs import ServiceProcess
 from tests.sim.conftest import until, until_async
 
-VENUE_OF_PRODUCT = {
-    "binance-usdm": "binance-usdm",
-    "binance-coinm": "binance-coinm",
-    "okx-swap": "okx",
-    "okx-futures": "okx",
-    "bybit-linear": "bybit-linear",
-    "bybit-inverse": "bybit-inverse",
-}
+#: Event product -> simulator venue, where they differ (elsewhere they are the same name).
+VENUE_OF_PRODUCT = {"okx-swap": "okx", "okx-futures": "okx"}
 #: The simulator venues each collector subscribes to.
-COLLECTS = {
-    "collector-binance": ("binance-usdm", "binance-coinm"),
-    "collector-okx": ("okx",),
-    "collector-bybit": ("bybit-linear", "bybit-inverse"),
-}
+COLLECTS = {f"collector-{p.exchange}": p.venues for p in plugins()}
 
 
 class Collectors:
@@ -99,7 +90,9 @@ async def assert_stream_matches(
         ids[fields["id"]] += 1
         if ids[fields["id"]] > 1:
             continue
-        cell = cells.setdefault(f"{VENUE_OF_PRODUCT[fields['product']]}/{fields['side']}", [0, 0])
+        cell = cells.setdefault(
+            f"{VENUE_OF_PRODUCT.get(fields['product'], fields['product'])}/{fields['side']}", [0, 0]
+        )
         cell[0] += 1
         cell[1] += int(Decimal(fields["usd"]) * 100)
     assert len(ids) == ledger.count, "unique liquidations: exactly the ledger's"

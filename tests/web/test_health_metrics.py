@@ -74,6 +74,16 @@ async def test_degraded_names_each_problem(web: Web, redis: Redis, keys: Keys) -
     assert body["collectors"]["okx"]["up"] is False
 
 
+async def test_a_collectors_notes_are_passed_through(web: Web, redis: Redis, keys: Keys) -> None:
+    notes = {"side_convention": "position", "side_matched": "12"}
+    await set_collector(redis, keys, "binance", notes=orjson.dumps(notes).decode())
+    await set_collector(redis, keys, "okx", notes="{broken")
+    body = (await web.client.get("/api/health")).json()
+    Health.model_validate(body)
+    assert body["collectors"]["binance"]["notes"] == notes
+    assert body["collectors"]["okx"]["notes"] is None
+
+
 async def test_degraded_when_the_aggregator_lags(redis_url: str, redis: Redis, keys: Keys) -> None:
     for ex in ("binance", "okx"):
         await set_collector(redis, keys, ex)

@@ -29,6 +29,7 @@ from decimal import ROUND_FLOOR, Decimal
 from functools import partial
 from typing import Final
 
+from liqmon.collector.exactjson import dump_exact, load_exact, positive_number, signed_number
 from liqmon.collector.frames import (
     BadPart,
     FrameResult,
@@ -38,14 +39,7 @@ from liqmon.collector.frames import (
     load_json,
     require,
 )
-from liqmon.collector.jsonnum import (
-    as_text,
-    dumps_exact,
-    loads_exact,
-    number_field,
-    signed_number,
-)
-from liqmon.event import MAX_TS_MS, LiquidationEvent
+from liqmon.event import MAX_TS_MS, LiquidationEvent, make_venue_event_id
 
 EXCHANGE: Final = "bitfinex"
 PRODUCT: Final = "bitfinex-perpetual"
@@ -80,7 +74,7 @@ class StatusParser:
             self._event_frame(raw, result)
             return result
         try:
-            msg = loads_exact(raw)
+            msg = load_exact(raw)
             if not isinstance(msg, list) or len(msg) < 2 or type(msg[0]) is not int:
                 raise MalformedFrame("expected [CHAN_ID, …]")
         except MalformedFrame as exc:
@@ -145,8 +139,8 @@ def _event(record: object, recv_ts: int) -> LiquidationEvent:
         raise MalformedFrame(f"SYMBOL: expected a symbol, got {symbol!r:.70}")
     coin = perpetual_coin(symbol)
     assert coin is not None  # `_counted` let only USDt perpetuals through
-    amount = signed_number(record, 5, "AMOUNT")
-    price = number_field(record, 6, "BASE_PRICE")
+    amount = signed_number(record[5], "AMOUNT")
+    price = positive_number(record[6], "BASE_PRICE")
     return liquidation(
         exchange=EXCHANGE,
         product=PRODUCT,
@@ -160,20 +154,22 @@ def _event(record: object, recv_ts: int) -> LiquidationEvent:
         ts=_mts(record[2]),
         recv_ts=recv_ts,
         qty_venue=abs(amount),
-        venue_id=str(pos_id),
+        event_id=make_venue_event_id(EXCHANGE, symbol, str(pos_id)),
     )
 
 
 def _mts(value: object) -> int:
-    text = as_text(value, "MTS")
-    try:
-        ms = int(Decimal(text).to_integral_value(rounding=ROUND_FLOOR))
-    except ArithmeticError:
-        raise MalformedFrame(f"MTS: not a number: {text:.40}") from None
+    """Milliseconds, an integer or (the doc's example) a number with a fraction: floored."""
+    if type(value) is int:
+        ms = value
+    elif isinstance(value, Decimal) and value.is_finite() and value.adjusted() < 16:
+        ms = int(value.to_integral_value(rounding=ROUND_FLOOR))
+    else:
+        raise MalformedFrame(f"MTS: expected milliseconds, got {value!r:.40}")
     if not 0 < ms < MAX_TS_MS:
-        raise MalformedFrame(f"MTS: out of range: {text:.40}")
+        raise MalformedFrame(f"MTS: out of range: {value!r:.40}")
     return ms
 
 
 def _record_text(chan_id: int, record: object) -> str:
-    return f"[{chan_id},[{dumps_exact(record)}]]"
+    return f"[{chan_id},[{dump_exact(record)}]]"

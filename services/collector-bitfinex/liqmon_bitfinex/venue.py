@@ -67,5 +67,14 @@ class BitfinexVenue:
             )
         ]
 
+    def notes(self) -> dict[str, str]:
+        """What Bitfinex's numbers rest on (the status hash's `notes`, shown by /api/health)."""
+        return {
+            "side": "the sign of AMOUNT, the position: > 0 = long liquidated",
+            "price": "BASE_PRICE, the position's entry price: usd is the entry notional",
+            "coins": "Bitfinex's own coin codes (ALG, ATO, DSH, ...) mapped by a fixed table "
+            "(inferred)",
+        }
+
     def caches(self) -> list[SpecCache[Any]]:
         return []  # Bitfinex records carry coins and prices: no contract specs needed

@@ -40,7 +40,7 @@ from liqmon.collector.frames import (
     text_field,
 )
 from liqmon.collector.symbols import USD_QUOTES
-from liqmon.event import LiquidationEvent, parse_decimal
+from liqmon.event import LiquidationEvent, make_venue_event_id, parse_decimal
 
 EXCHANGE: Final = "dydx"
 PRODUCT: Final = "dydx-perpetual"
@@ -146,7 +146,7 @@ class TradesParser:
             ts=iso_ms(fields.get("createdAt")),
             recv_ts=recv_ts,
             qty_venue=size,
-            venue_id=text_field(fields, "id")[:128],
+            event_id=make_venue_event_id(EXCHANGE, market, text_field(fields, "id")[:128]),
         )
 
 

@@ -30,6 +30,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any, Final
 
+from liqmon.collector.exactjson import dump_exact, load_exact, positive_number
 from liqmon.collector.frames import (
     BadPart,
     FrameResult,
@@ -46,8 +47,7 @@ from liqmon.collector.frames import (
     side_field,
     text_field,
 )
-from liqmon.collector.jsonnum import dumps_exact, loads_exact, number_field
-from liqmon.event import LiquidationEvent
+from liqmon.event import InvalidEvent, LiquidationEvent, make_venue_event_id
 
 EXCHANGE: Final = "kraken"
 FEED: Final = "trade"
@@ -138,7 +138,7 @@ class TradeParser:
 
     def _trades(self, feed: str, raw: str, recv_ts: int, result: FrameResult) -> None:
         try:
-            msg = require(loads_exact(raw), "frame")
+            msg = require(load_exact(raw), "frame")
             trades = [msg] if feed == FEED else msg.get("trades")
             if not isinstance(trades, list):
                 raise MalformedFrame("trades: expected an array")
@@ -149,7 +149,7 @@ class TradeParser:
         for i, trade in enumerate(trades):
             if isinstance(trade, dict) and trade.get("type") != LIQUIDATION:
                 continue
-            part = (lambda: raw) if single else partial(dumps_exact, trade)
+            part = (lambda: raw) if single else partial(dump_exact, trade)
             build = partial(self._liquidation, trade, recv_ts)
             attempt(result, part, f"{feed}[{i}]", build, recv_ts)
 
@@ -158,8 +158,8 @@ class TradeParser:
         product_id = instrument_field(fields, "product_id")
         product, margin, coin = product_of(product_id)
         side = side_field(fields, "side", _SIDES)
-        qty = number_field(fields, "qty", "qty")
-        price = number_field(fields, "price", "price")
+        qty = positive_number(fields.get("qty"), "qty")
+        price = positive_number(fields.get("price"), "price")
         ts = ms_field(fields, "time")
         uid = text_field(fields, "uid")[:128]
         spec = self._specs.get(product_id.upper())
@@ -178,7 +178,7 @@ class TradeParser:
             ts=ts,
             recv_ts=recv_ts,
             qty_venue=qty,
-            venue_id=uid,
+            event_id=make_venue_event_id(EXCHANGE, product_id, uid),
         )
 
 
@@ -196,12 +196,10 @@ def parse_instruments(doc: Any) -> dict[str, KrakenInstrument]:
     for entry in listed:
         if not isinstance(entry, dict):
             continue
-        symbol, size_value = entry.get("symbol"), entry.get("contractSize")
-        if isinstance(size_value, float):  # a REST body decoded by orjson: its shortest repr
-            size_value = str(size_value)  # is the text Kraken sent (1, 0.001, …)
-        try:
-            size = number_field({"contractSize": size_value}, "contractSize", "contractSize")
-        except MalformedFrame:
+        symbol = entry.get("symbol")
+        try:  # the body is read with `load_exact`: contract sizes are the digits Kraken sent
+            size = positive_number(entry.get("contractSize"), "contractSize")
+        except InvalidEvent:
             continue
         if not isinstance(symbol, str) or not 0 < len(symbol) <= 64:
             continue

@@ -25,6 +25,7 @@ import orjson
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
+from liqmon.collector.exactjson import load_exact
 from liqmon.collector.instruments import SpecCache, fetch_json
 from liqmon.collector.listing import FollowedListing, answers
 from liqmon.collector.pool import FeedPool
@@ -112,9 +113,22 @@ class KrakenVenue:
 
     async def _load(self) -> dict[str, KrakenInstrument]:
         url = self.settings.kraken_rest_url.rstrip("/") + INSTRUMENTS_PATH
-        instruments = parse_instruments(await fetch_json(url))
+        instruments = parse_instruments(await fetch_json(url, loads=load_exact))
         self.listing.offer({s for s, spec in instruments.items() if spec.tradeable and wanted(s)})
         return instruments
+
+    def notes(self) -> dict[str, str]:
+        """What Kraken's numbers rest on (the status hash's `notes`, shown by /api/health)."""
+        group = self.listing.group
+        refused = sorted(p for shard in (group.shards if group else []) for p in shard.refused)
+        return {
+            "side": "the taker's side, taken as the liquidated account's order side: sell = "
+            "long liquidated (inferred: Kraken does not say the liquidated account takes)",
+            "units": "PI_/FI_ qty in USD contracts x contractSize; PF_/FF_ qty x contractSize "
+            "coins (the PF_ unit inferred: no recorded PF_ liquidation)",
+            "products": str(len(self.listing.wanted)),
+            "products_refused": ", ".join(refused[:20]) or "none",
+        }
 
     def feeds(self) -> list[FeedSpec]:
         return []  # the product ids come from the listing: opened in `supervise`

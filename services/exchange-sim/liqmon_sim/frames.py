@@ -35,7 +35,27 @@ def plain(value: Decimal) -> str:
 
 
 def dumps(obj: Any) -> bytes:
-    return orjson.dumps(obj)
+    """A `Decimal` goes out as a JSON number with its exact digits (`88635.6`, `100`), never
+    through a float: BitMEX and Deribit send prices and sizes as numbers."""
+    return orjson.dumps(obj, default=_decimal_number)
+
+
+def _decimal_number(value: object) -> orjson.Fragment:
+    if isinstance(value, Decimal) and value.is_finite():
+        return orjson.Fragment(plain(value))
+    raise TypeError(type(value).__name__)
+
+
+def dumps_numbers(obj: Any) -> bytes:
+    """For venues that send amounts as JSON numbers (HTX, Gate's documented shape): every
+    `Decimal` is written as a bare number with exactly its digits (`plain`), never a float."""
+    return orjson.dumps(obj, default=_number)
+
+
+def _number(value: object) -> orjson.Fragment:
+    if isinstance(value, Decimal):
+        return orjson.Fragment(plain(value).encode())
+    raise TypeError(type(value).__name__)
 
 
 # --- Binance -------------------------------------------------------------------------

@@ -43,6 +43,11 @@ class SimSettings(CommonSettings):
     )
     sim_bybit_batch_ms: int = Field(500, ge=0, description="push period per topic")
     sim_bybit_idle_timeout_s: float = Field(600.0, gt=0)
+    sim_htx_ping_interval_s: float = Field(5.0, gt=0, description="HTX pings every 5 s")
+    sim_gate_sampling_ms: int = Field(1000, ge=0, description="one per contract per period")
+    sim_gate_side_convention: Literal["order", "position"] = Field(
+        "order", description="what the sign of Gate's pushed size means (see venues/gate.py)"
+    )
     sim_ledger_path: str | None = None
     sim_ledger_max_entries: int = Field(200_000, ge=1)
     sim_control_enabled: bool = True

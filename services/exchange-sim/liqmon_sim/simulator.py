@@ -64,6 +64,9 @@ class SimConfig:
     okx_notice_delay: float = 30.0
     bybit_batch_ms: int = 500
     bybit_idle_timeout: float = 600.0
+    htx_ping_interval: float = 5.0
+    gate_sampling_ms: int = 1000
+    gate_side_convention: str = "order"  # "position": the other reading of Gate's size sign
     ledger_path: Path | None = None
     ledger_max_entries: int = 200_000  # entries kept in memory; totals are always exact
     control_enabled: bool = True
@@ -91,6 +94,9 @@ class SimConfig:
             okx_notice_delay=s.sim_okx_notice_delay_s,
             bybit_batch_ms=s.sim_bybit_batch_ms,
             bybit_idle_timeout=s.sim_bybit_idle_timeout_s,
+            htx_ping_interval=s.sim_htx_ping_interval_s,
+            gate_sampling_ms=s.sim_gate_sampling_ms,
+            gate_side_convention=s.sim_gate_side_convention,
             ledger_path=Path(s.sim_ledger_path) if s.sim_ledger_path else None,
             ledger_max_entries=s.sim_ledger_max_entries,
             control_enabled=s.sim_control_enabled,

@@ -59,6 +59,12 @@ def parse_collector(raw: dict[str, str], gaps: list[tuple[str, float]], now: int
     except orjson.JSONDecodeError:
         connections = []
     out["connections"] = connections if isinstance(connections, list) else []
+    # what a venue's numbers rest on where it is decided at run time (Gate's side rule)
+    try:
+        notes = orjson.loads(raw.get("notes") or "null")
+    except orjson.JSONDecodeError:
+        notes = None
+    out["notes"] = notes if isinstance(notes, dict) else None
     last = out["last_event_ts"]
     out["last_event_age_ms"] = now - last if isinstance(last, int) else None
     parsed_gaps = []

@@ -25,7 +25,7 @@ class Event(BaseModel):
     symbol: str = Field(examples=["BTC"])
     side: Literal["long", "short"]
     price: str = Field(description="decimal string", examples=["97000.5"])
-    price_kind: Literal["avg_fill", "bankruptcy", "fill", "base_price"]
+    price_kind: Literal["avg_fill", "bankruptcy", "order", "fill", "base_price"]
     qty: str = Field(description="decimal string, in units of symbol")
     usd: float = Field(description="USD notional, 2 decimals")
     ts: int = Field(description="event time, epoch ms")
@@ -96,7 +96,8 @@ class Health(BaseModel):
     collectors: dict[str, dict[str, Any]] = Field(
         description="per exchange: up, connected, sampled (the venue publishes only a sample), "
         "since, last_event_ts, last_event_age_ms, events, errors, reconnects, gap_open_since, "
-        "gaps [{start, end}], ..."
+        "gaps [{start, end}], notes (null, or what the venue's numbers rest on where that is "
+        "decided at run time: Gate's side convention and the REST evidence for it), ..."
     )
     aggregator: dict[str, Any] = Field(description="lag, pending, consumers, ...")
     alerter: dict[str, Any] = Field(

@@ -74,7 +74,8 @@ class Session:
                 await task
 
 
-Handler = Callable[["Feed", str | bytes, int], None]
+#: Parses one frame; returns a frame to send back at once (a venue's pong), or None.
+Handler = Callable[["Feed", str | bytes, int], str | None]
 
 
 class Feed:
@@ -172,6 +173,7 @@ class Feed:
             close_timeout=s.collector_close_timeout_seconds,
             max_size=s.collector_max_frame_bytes,
             max_queue=256,
+            additional_headers=dict(self.spec.headers) or None,
         )
         session = Session(ws)
         if self.spec.subscribe is not None:
@@ -194,23 +196,28 @@ class Feed:
         )
         return session
 
-    def _on_frame(self, session: Session, raw: str | bytes) -> None:
+    def _on_frame(self, session: Session, raw: str | bytes) -> str | None:
+        """Hand one frame to the collector; returns its reply for the venue, if any (sent by
+        the reader, or during subscribe by the venue's hook that delivered the frame)."""
         recv_ts = now_ms()
         session.last_rx = time.monotonic()
         if session.rx_signal is not None:
             session.rx_signal.set()
         self._status.frame(self.state, recv_ts)
         try:
-            self._handle(self, raw, recv_ts)
+            return self._handle(self, raw, recv_ts)
         except Exception:  # the reader's supervisor: a parser bug must not stop the feed
             self._status.counters.errors += 1
             logger.exception("%s: frame handler failed on %.200r", self.spec.product, raw)
+            return None
 
     async def _read(self, session: Session) -> None:
         count = 0
         try:
             async for message in session.ws:
-                self._on_frame(session, message)
+                reply = self._on_frame(session, message)
+                if reply is not None:
+                    await session.ws.send(reply)
                 count += 1
                 if count % 128 == 0:
                     await asyncio.sleep(0)  # a burst must not starve the writer task

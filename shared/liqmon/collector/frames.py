@@ -9,7 +9,9 @@ Binance arrays) and one bad part must not lose the good ones, so the result hold
   `contractSize`, OKX `ctVal`); the runtime refreshes the spec and calls `resolve()` again
   instead of dropping or guessing;
 - `control`: a recognised non-event frame (`"pong"`, `"ack"`, …), `error`: a venue error
-  message, `reconnect`: the venue asked us to move to a new connection (OKX notice 64008).
+  message, `reconnect`: the venue asked us to move to a new connection (OKX notice 64008),
+  `reply`: a frame the venue expects back at once on the same connection (HTX pings the
+  client and drops it unless each ping's `ts` is echoed in a pong).
 
 Numbers are computed with `EXACT` (80 significant digits, every trap on) so a product of two
 wire decimals is never rounded before the final cent rounding.
@@ -17,6 +19,7 @@ wire decimals is never rounded before the final cent rounding.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import (
@@ -32,7 +35,14 @@ from typing import Any, Final, Protocol, TypeVar
 import orjson
 
 from liqmon.collector.symbols import split_multiplier
-from liqmon.event import MAX_USD, InvalidEvent, LiquidationEvent, make_event_id, to_cents
+from liqmon.event import (
+    MAX_USD,
+    InvalidEvent,
+    LiquidationEvent,
+    make_event_id,
+    parse_decimal,
+    to_cents,
+)
 from liqmon.venues import SAMPLED_EXCHANGES
 
 EXACT: Final = Context(
@@ -98,6 +108,7 @@ class FrameResult:
     control: str | None = None
     error: str | None = None
     reconnect: bool = False
+    reply: str | None = None
 
 
 class FrameParser(Protocol):
@@ -137,6 +148,35 @@ def attempt(
         result.bad.append(BadPart(str(exc) or type(exc).__name__, raw_part(), context))
 
 
+def load_json_decimal(raw: str | bytes) -> Any:
+    """Like `load_json`, for venues that send prices and sizes as JSON numbers (BitMEX,
+    Deribit): non-integers become exact `Decimal`s, never binary floats."""
+    try:
+        return json.loads(raw, parse_float=Decimal, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:
+        raise MalformedFrame(f"invalid JSON: {str(exc)[:120]}") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number")
+
+
+def number_field(obj: dict[str, Any], name: str) -> Decimal:
+    """A positive finite number sent as a JSON number (read by `load_json_decimal`) or as a
+    decimal string; booleans and other types are refused."""
+    value = obj.get(name)
+    if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
+        raise MalformedFrame(f"{name}: expected a number, got {value!r:.60}")
+    return parse_decimal(value if isinstance(value, str) else str(value), name)
+
+
+def _decimal_json(value: object) -> orjson.Fragment:
+    """A `Decimal` read by `load_json_decimal` goes back out as the number it was."""
+    if isinstance(value, Decimal) and value.is_finite():
+        return orjson.Fragment(str(value))
+    raise TypeError(type(value).__name__)
+
+
 def load_json(raw: str | bytes) -> Any:
     try:
         return orjson.loads(raw)
@@ -146,7 +186,7 @@ def load_json(raw: str | bytes) -> Any:
 
 def dump_part(obj: object) -> str:
     try:
-        return orjson.dumps(obj).decode()
+        return orjson.dumps(obj, default=_decimal_json).decode()
     except TypeError:
         return repr(obj)[:16_384]
 
@@ -262,18 +302,19 @@ def liquidation(
     ts: int,
     recv_ts: int,
     qty_venue: Decimal,
-    venue_id: str | None = None,
+    event_id: str | None = None,
 ) -> LiquidationEvent:
     """Value (`coin_qty_usd` by the event's own `margin`) and build the event; the id is over
     the venue's own quantity and price (see `make_event_id`).
 
-    `sampled` is the venue's (liqmon.venues): a sampled feed's every event says so. A venue
-    that names each liquidation (dYdX, Kraken, Bitfinex) passes that name as `venue_id`.
+    `sampled` is the venue's (liqmon.venues): a sampled feed's every event says so.
+    `event_id` replaces that id where the venue's own identifiers make a better one (BitMEX:
+    no event time on the wire; Deribit: one trade can be two liquidations).
     """
     coin, qty, usd, coin_price = coin_qty_usd(margin, amount, price, base)
     return LiquidationEvent(
         # The id is over the venue's own values (its price, not the per-coin one).
-        id=make_event_id(exchange, product, instrument, side, ts, qty_venue, price, venue_id),
+        id=event_id or make_event_id(exchange, product, instrument, side, ts, qty_venue, price),
         exchange=exchange,
         product=product,
         margin=margin,  # type: ignore[arg-type]  # validated by LiquidationEvent

@@ -30,14 +30,20 @@ class SpecFetchError(RuntimeError):
     pass
 
 
-async def fetch_json(url: str, *, timeout: float = 10.0) -> Any:
-    """GET a JSON document (one short-lived client: spec refreshes are rare)."""
+async def fetch_json(
+    url: str, *, timeout: float = 10.0, loads: Callable[[str], Any] | None = None
+) -> Any:
+    """GET a JSON document (one short-lived client: spec refreshes are rare). `loads` parses
+    the body instead of orjson (a venue that sends amounts as JSON numbers reads them with
+    `liqmon.collector.exactjson.load_exact`; its ValueError becomes a SpecFetchError)."""
     try:
         async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as client:
             response = await client.get(url, headers={"Accept": "application/json"})
             response.raise_for_status()
+            if loads is not None:
+                return loads(response.text)
             return orjson.loads(response.content)
-    except (httpx.HTTPError, orjson.JSONDecodeError) as exc:
+    except (httpx.HTTPError, ValueError) as exc:  # orjson.JSONDecodeError is a ValueError
         raise SpecFetchError(f"GET {url}: {type(exc).__name__}: {exc}") from None
 
 

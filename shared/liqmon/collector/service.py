@@ -24,6 +24,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import orjson
 from redis.asyncio import Redis
 
 from liqmon.collector.connection import Feed
@@ -79,13 +80,18 @@ class CollectorService:
         self._venue_log = LogOnce(logger)
 
     # --- the hot path: called by each feed's reader for every frame -------------------
-    def handle(self, feed: Feed, raw: str | bytes, recv_ts: int) -> None:
+    def handle(self, feed: Feed, raw: str | bytes, recv_ts: int) -> str | None:
+        """Parse and queue one frame; returns the frame to send back, if the venue wants one."""
         if isinstance(raw, bytes):
+            decode = feed.spec.decode
             try:
-                raw = raw.decode()
-            except UnicodeDecodeError:
-                self._bad(feed, "binary frame is not UTF-8", raw, "")
-                return
+                raw = decode(raw) if decode is not None else raw.decode()
+            except ValueError as exc:  # UnicodeDecodeError is one
+                reason = (
+                    f"binary frame not readable: {exc}" if decode else "binary frame is not UTF-8"
+                )
+                self._bad(feed, reason[:300], raw, "")
+                return None
         result = feed.spec.parser.parse_frame(raw, recv_ts)
         if result.events:
             self.writer.submit(result.events)
@@ -99,6 +105,7 @@ class CollectorService:
             self._venue_log.warning(result.error[:40], "%s: %s", feed.spec.product, result.error)
         if result.reconnect:
             feed.request_rollover()
+        return result.reply
 
     def _bad(self, feed: Feed, reason: str, raw: str | bytes, context: str) -> None:
         self._reject(reason, raw, f"{feed.spec.product} {context}".strip())
@@ -118,6 +125,9 @@ class CollectorService:
             g.extra["redis_error"] = w.last_error[:300]
         else:
             g.extra.pop("redis_error", None)
+        notes = getattr(self.venue, "notes", None)
+        if notes is not None:
+            g.extra["notes"] = orjson.dumps(notes()).decode()
 
     # --- Service protocol -------------------------------------------------------------
     async def startup(self) -> None:

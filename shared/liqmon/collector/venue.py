@@ -8,7 +8,7 @@ is `liqmon.collector` and the same for every venue.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -17,8 +17,9 @@ from websockets.asyncio.client import ClientConnection
 from liqmon.collector.frames import FrameParser
 from liqmon.collector.instruments import SpecCache
 
-#: Receives a frame that arrived while subscribing (so none is lost).
-Deliver = Callable[[str | bytes], None]
+#: Receives a frame that arrived while subscribing (so none is lost); returns the reply the
+#: venue expects, if any (see `FrameResult.reply`), which the subscribe hook sends.
+Deliver = Callable[[str | bytes], str | None]
 #: Sends the subscription on a fresh connection and returns once it is confirmed; raises
 #: `SubscribeError` if the venue refuses. Frames that are not the confirmation go to deliver.
 Subscribe = Callable[[ClientConnection, Deliver], Awaitable[None]]
@@ -38,7 +39,10 @@ class FeedSpec:
     drops the connection if nothing answers within the pong timeout. `max_lifetime` is the
     venue's hard connection limit (Binance: 24 h); the runtime opens a replacement before it.
     `ping_when_busy` sends the ping every `quiet_seconds` even while frames flow (a venue
-    that asks for a fixed heartbeat: Bybit, 20 s).
+    that asks for a fixed heartbeat: Bybit, 20 s). `decode` turns a binary frame into text
+    (HTX gzips every frame; it raises ValueError for a frame it cannot read); without it a
+    binary frame must be UTF-8. `headers` go with the WebSocket handshake (Gate's
+    `X-Gate-Size-Decimal`).
     """
 
     product: str
@@ -50,12 +54,17 @@ class FeedSpec:
     max_lifetime: float | None = None
     ping_when_busy: bool = False
     caches: Sequence[SpecCache[Any]] = field(default_factory=tuple)
+    decode: Callable[[bytes], str] | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 class Venue(Protocol):
     """A venue may also define `async supervise(pool: FeedPool, stop)`: the runtime runs it
     beside the feeds so the venue can open and retire connections while it runs (see
-    `liqmon.collector.pool` and `liqmon.collector.topics`; Bybit does)."""
+    `liqmon.collector.pool` and `liqmon.collector.topics`; Bybit does; Gate checks its side
+    convention there). And `notes() -> dict[str, str]`: what the venue's numbers rest on
+    where that is decided at run time (Gate's side convention), published in the status
+    hash's `notes` field (JSON) and shown by /api/health."""
 
     exchange: str  # "binance"; the status/gap keys' name
     source: str  # "collector-binance"; the dead letters' source and the service name

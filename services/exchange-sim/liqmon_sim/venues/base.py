@@ -37,7 +37,10 @@ RECENT = 2_000  # emitted liquidations kept for duplicates/replays
 
 
 class Conn:
-    """One client connection and what the venue knows about it."""
+    """One client connection and what the venue knows about it. `binary`: the venue sends
+    binary frames (HTX: gzip), not text."""
+
+    binary = False
 
     def __init__(self, ws: ServerConnection) -> None:
         self.ws = ws
@@ -64,14 +67,17 @@ class Conn:
         return transport.get_write_buffer_size() if transport is not None else 0
 
     def send(self, payload: bytes, now_ms: int) -> bool:
-        """Queue one text frame; False if the connection cannot take it.
+        """Queue one text (or `binary`) frame; False if the connection cannot take it.
 
         Frames queued in one loop iteration go to the socket in one write (`_flush`, run
         by call_soon): one syscall per burst instead of one per frame."""
         if not self.live:
             return False
         try:
-            self.ws.protocol.send_text(payload)
+            if self.binary:
+                self.ws.protocol.send_binary(payload)
+            else:
+                self.ws.protocol.send_text(payload)
         except Exception:  # the connection started closing between the check and the write
             return False
         if not self._flush_scheduled:
@@ -194,8 +200,10 @@ class VenueServer:
     def ready_for(self, venue: Venue) -> bool:
         """True when every instrument `venue` lists reaches a live subscriber: a client that
         is still subscribing topic by topic (Bybit) is not ready. Tests wait on this before
-        they start load, so nothing they count goes to a half-subscribed client."""
-        raise NotImplementedError
+        they start load, so nothing they count goes to a half-subscribed client. The default
+        suits a venue whose one subscription covers every instrument (a wildcard): any live
+        subscriber is ready; a venue subscribed per instrument overrides it."""
+        return self.has_audience_for(venue)
 
     def pending_count(self, run: int | None = None) -> int:
         raise NotImplementedError

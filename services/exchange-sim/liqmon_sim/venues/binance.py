@@ -20,7 +20,7 @@ import asyncio
 import logging
 import random
 from collections import deque
-from collections.abc import Coroutine, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
@@ -44,6 +44,7 @@ from liqmon_sim.market import Liquidation
 from liqmon_sim.rest import binance_exchange_info
 from liqmon_sim.venues.base import Conn, VenueServer, now_ms
 from liqmon_sim.venues.plugin import SimContext, SimPlugin
+from liqmon_sim.venues.sampling import SampledServer
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ class BinanceConn(Conn):
         self.pings = 0  # ping frames sent to this client
 
 
-class BinanceServer(VenueServer):
+class BinanceServer(SampledServer):
     def __init__(
         self, venue: Venue, ledger: Ledger, catalog: Catalog, options: BinanceOptions
     ) -> None:
@@ -90,7 +91,6 @@ class BinanceServer(VenueServer):
         self.options = options
         self.usdm = venue == "binance-usdm"
         self.api = "fapi" if self.usdm else "dapi"
-        self.pending: dict[str, Liquidation] = {}
 
     # --- routing --------------------------------------------------------------------
 
@@ -262,46 +262,8 @@ class BinanceServer(VenueServer):
             for c in self.conns
         )
 
-    def pending_count(self, run: int | None = None) -> int:
-        if run is None:
-            return len(self.pending)
-        return sum(1 for liq in self.pending.values() if liq.run == run)
-
-    def submit(self, liq: Liquidation) -> None:
-        if self.options.sampling_ms <= 0:
-            self._push(liq, now_ms())
-            return
-        old = self.pending.get(liq.inst.inst_id)
-        if old is not None:
-            self.ledger.record_suppressed(old, run=old.run, now_ms=now_ms())
-            self.stats["suppressed"] += 1
-        self.pending[liq.inst.inst_id] = liq
-
-    def background(self) -> list[tuple[str, Coroutine[Any, Any, None]]]:
-        return [(f"{self.name}.flusher", self.flusher())]
-
-    async def flusher(self) -> None:
-        """Push the sampled slots on every `sampling_ms` boundary of the wall clock."""
-        while True:
-            period = self.options.sampling_ms
-            now = now_ms()
-            if period <= 0:
-                self.flush(now)
-                await asyncio.sleep(0.05)
-                continue
-            boundary = (now // period + 1) * period
-            await asyncio.sleep((boundary - now) / 1000)
-            self.flush(boundary)
-
-    def flush(self, push_ms: int) -> None:
-        """Push every slot whose liquidation happened by `push_ms` (later ones wait: the
-        flusher can wake a little after the boundary)."""
-        pending, self.pending = self.pending, {}
-        for symbol, liq in pending.items():
-            if liq.ts <= push_ms:
-                self._push(liq, push_ms)
-            else:
-                self.pending[symbol] = liq
+    def sampling_ms(self) -> int:
+        return self.options.sampling_ms
 
     def _push(self, liq: Liquidation, push_ms: int) -> None:
         raw = frames.dumps(frames.binance_event(liq, push_ms))

@@ -1,0 +1,1 @@
+"""BitMEX collector: the `liquidation` table (inverse, linear and quanto contracts)."""

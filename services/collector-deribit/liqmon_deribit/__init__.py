@@ -1,0 +1,1 @@
+"""Deribit collector: liquidation trades of every future (inverse and linear)."""

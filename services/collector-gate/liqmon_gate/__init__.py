@@ -1,0 +1,1 @@
+"""Gate collector: futures.public_liquidates for every USDT-settled contract."""

@@ -1,0 +1,123 @@
+"""Which liquidated position a Gate `futures.public_liquidates` size stands for.
+
+Gate's documentation does not settle it. The channel calls `size` the "liquidate order
+quantity", and Gate signs order sizes (negative = sell), so a negative size would be a forced
+sell, i.e. a LONG liquidated: the `order` convention, the best evidence and our start-up
+reading. But the doc's example numbers are copied from the private channel, where `size` is
+the position's size (negative = a SHORT position): the `position` convention.
+
+So the collector does not trust either silently. Every liquidation it emits is also kept
+here as a sample (contract, time, price, signed size; one per contract and second, bounded)
+and `SideCheck` (the venue's supervisor) looks the samples up in Gate's public REST history
+`GET /api/v4/futures/usdt/liq_orders`, whose rows carry both the position `size` and the
+signed `order_size`. A row with the same contract, second (±1) and order price is a match;
+the sign of its `order_size` against the push's sign is one vote for a convention. The
+convention in force is the one with more votes (ties keep the current one). A switch is
+logged loudly, once per direction, and applies to liquidations parsed from then on (those
+already written keep their side: the stream is append-only). The status hash's `notes`
+(shown by /api/health) say which convention is in force and on how many matches it rests.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Final, Literal
+
+logger = logging.getLogger(__name__)
+
+Convention = Literal["order", "position"]
+RULES: Final[dict[Convention, str]] = {
+    "order": "size < 0 ⇒ long liquidated (size is the liquidation order's: negative = forced sell)",
+    "position": "size < 0 ⇒ short liquidated (size is the liquidated position's)",
+}
+
+
+@dataclass(slots=True)
+class Sample:
+    contract: str
+    ts: int  # ms, the push's element time
+    price: Decimal
+    size: Decimal  # signed, as pushed
+    attempts: int = 0
+
+
+class SideConvention:
+    def __init__(
+        self, initial: Convention = "order", *, max_samples: int = 500, max_attempts: int = 5
+    ) -> None:
+        self.in_force: Convention = initial
+        self.initial: Convention = initial
+        self.votes: dict[Convention, int] = {"order": 0, "position": 0}
+        self.unmatched = 0  # samples given up after `max_attempts` lookups
+        self.switched_at = 0  # ms of the latest switch (0: never)
+        self._samples: OrderedDict[tuple[str, int], Sample] = OrderedDict()
+        self._max_samples = max_samples
+        self.max_attempts = max_attempts
+        self._logged: set[tuple[Convention, Convention]] = set()
+
+    def side(self, size: Decimal) -> str:
+        negative_is_long = self.in_force == "order"
+        return "long" if (size < 0) == negative_is_long else "short"
+
+    def observe(self, contract: str, ts: int, price: Decimal, size: Decimal) -> None:
+        """Keep a liquidation to check against the REST history (one per contract and
+        second: the history's time has one-second resolution)."""
+        key = (contract, ts // 1000)
+        if key in self._samples:
+            return
+        if len(self._samples) >= self._max_samples:
+            self._samples.popitem(last=False)
+        self._samples[key] = Sample(contract, ts, price, size)
+
+    def pending(self, older_than_ms: int) -> list[Sample]:
+        return [s for s in self._samples.values() if s.ts <= older_than_ms]
+
+    def forget(self, sample: Sample) -> None:
+        self._samples.pop((sample.contract, sample.ts // 1000), None)
+
+    def give_up(self, sample: Sample) -> None:
+        self.unmatched += 1
+        self.forget(sample)
+
+    def vote(self, sample: Sample, order_size: Decimal, now_ms: int) -> None:
+        """One matched history row: its signed liquidation-order size against the push's."""
+        self.forget(sample)
+        said: Convention = "order" if (order_size < 0) == (sample.size < 0) else "position"
+        self.votes[said] += 1
+        other: Convention = "position" if self.in_force == "order" else "order"
+        if self.votes[other] > self.votes[self.in_force]:
+            previous, self.in_force, self.switched_at = self.in_force, other, now_ms
+            if (previous, other) not in self._logged:
+                self._logged.add((previous, other))
+                logger.error(
+                    "GATE SIDE CONVENTION SWITCHED: the REST liquidation history disagrees with "
+                    "the %r reading (%d of %d matched liquidations say %r). From now on: %s",
+                    previous, self.votes[other], self.matched, other, RULES[other],
+                )  # fmt: skip
+
+    @property
+    def matched(self) -> int:
+        return self.votes["order"] + self.votes["position"]
+
+    def notes(self) -> dict[str, str]:
+        """What /api/health shows (via the status hash's `notes`)."""
+        if self.matched == 0:
+            basis = "documentation's best evidence, not yet confirmed by the REST history"
+        else:
+            basis = (
+                f"REST liq_orders history: {self.votes[self.in_force]} of {self.matched} "
+                f"matched liquidations agree"
+            )
+        return {
+            "side_convention": self.in_force,
+            "side_rule": RULES[self.in_force],
+            "side_basis": basis,
+            "side_matched": str(self.matched),
+            "side_votes_order": str(self.votes["order"]),
+            "side_votes_position": str(self.votes["position"]),
+            "side_unmatched": str(self.unmatched),
+            "side_switched_at": str(self.switched_at),
+        }

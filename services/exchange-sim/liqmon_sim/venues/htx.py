@@ -1,0 +1,424 @@
+"""HTX order-push notifications (`public.*.liquidation_orders`) and the contract-info lists.
+
+One server, one port, both products: `/linear-swap-notification` (`htx-linear`: USDT-M
+swaps `BTC-USDT` and quarterly futures `BTC-USDT-261225`) and `/swap-notification`
+(`htx-inverse`: coin-M swaps `BTC-USD`). As the real venue:
+
+- every frame the server sends is GZIP-compressed binary (acks, pings, pushes);
+- `{"op":"sub","cid":…,"topic":"public.*.liquidation_orders"}` (or one contract) is acked
+  `{"op":"sub","cid":…,"topic":…,"ts":…,"err-code":0}`; an unknown contract gets 2011, a
+  second subscription after the wildcard 2014 "Repeated subscription.". On the USDT-M
+  endpoint the wildcard covers swaps only unless the request says `business_type: all`;
+- the server pings every `ping_interval` (real: 5 s) with `{"op":"ping","ts":"<ms>"}` (a
+  string, as recorded in 2026) and, after `max_missed` (real: 5) pings without a pong echoing
+  the same `ts`, sends `{"op":"close"}` and closes the socket ("Bye");
+- each liquidation is pushed at once (HTX documents no throttling) as `{"op":"notify",…,
+  "data":[…]}` with JSON numbers: `volume` contracts, `price`, `created_at`; USDT-M frames
+  also carry `amount` (coins) and `trade_turnover`, coin-M frames do not (2020 recordings).
+
+REST: `GET /linear-swap-api/v1/swap_contract_info[?business_type=swap|futures|all]` (swaps
+only by default) and `GET /swap-api/v1/swap_contract_info`, `contract_size` printed with 18
+decimals as the real responses do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Final
+
+import orjson
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from liqmon_sim.catalog import EXPIRY_CODE, Coin, Instrument, Venue, decimals, pow10, tick_for
+from liqmon_sim.frames import dumps_numbers as dumps
+from liqmon_sim.ledger import Ledger
+from liqmon_sim.malformed import NON_ASCII, OVERSIZE_BYTES
+from liqmon_sim.market import Liquidation
+from liqmon_sim.venues.base import Conn, VenueServer, now_ms
+from liqmon_sim.venues.plugin import SimContext, SimPlugin
+
+PATHS: Final[dict[str, Venue]] = {
+    "/linear-swap-notification": "htx-linear",
+    "/swap-notification": "htx-inverse",
+}
+WILDCARD: Final = "public.*.liquidation_orders"
+CONTRACT_INFO: Final[dict[str, Venue]] = {
+    "/linear-swap-api/v1/swap_contract_info": "htx-linear",
+    "/swap-api/v1/swap_contract_info": "htx-inverse",
+}
+
+
+@dataclass
+class HtxOptions:
+    ping_interval: float = 5.0
+    max_missed: int = 5
+    #: False: a subscription naming `business_type` is refused (2040), as a venue that
+    #: does not know the field might
+    business_type_ok: bool = True
+
+
+def gzip(payload: bytes) -> bytes:
+    deflater = zlib.compressobj(wbits=16 + zlib.MAX_WBITS)
+    return deflater.compress(payload) + deflater.flush()
+
+
+def entry(liq: Liquidation) -> dict[str, Any]:
+    """One `data[]` element; `direction` is the liquidation ORDER's side."""
+    inst = liq.inst
+    out: dict[str, Any] = {
+        "symbol": inst.coin,
+        "contract_code": inst.inst_id,
+        "direction": "sell" if liq.side == "long" else "buy",
+        "offset": "close",
+        "volume": liq.qty,
+        "price": liq.price,
+        "created_at": liq.ts,
+    }
+    if inst.ct_type == "linear":
+        amount = liq.qty * inst.contract_size
+        out["amount"] = amount
+        out["trade_turnover"] = amount * liq.price
+        out["contract_type"] = "quarter" if inst.delivery else "swap"
+        out["pair"] = inst.pair
+        out["business_type"] = "futures" if inst.delivery else "swap"
+        out["trade_partition"] = "USDT"
+    return out
+
+
+def push(liq: Liquidation, ts: int, data: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    topic = f"public.{liq.inst.inst_id}.liquidation_orders"
+    return {"op": "notify", "topic": topic, "ts": ts, "data": data or [entry(liq)]}
+
+
+class HtxConn(Conn):
+    binary = True
+
+    def __init__(self, ws: ServerConnection, venue: Venue) -> None:
+        super().__init__(ws)
+        self.venue = venue
+        self.wildcard = False
+        self.futures_too = venue == "htx-inverse"  # coin-M: the wildcard covers every swap
+        self.contracts: set[str] = set()
+        self.unanswered: list[str] = []  # ts of pings without a pong
+
+    def send(self, payload: bytes, now_ms: int) -> bool:
+        return super().send(gzip(payload), now_ms)
+
+    def wants(self, inst: Instrument) -> bool:
+        if inst.inst_id in self.contracts:
+            return True
+        return self.wildcard and (self.futures_too or not inst.delivery)
+
+
+class HtxServer(VenueServer):
+    name = "htx"
+    venue: Venue = "htx-linear"  # also serves htx-inverse (see `served`)
+
+    def __init__(self, ledger: Ledger, catalog: Any, options: HtxOptions) -> None:
+        super().__init__(ledger)
+        self.catalog = catalog
+        self.options = options
+
+    @property
+    def served(self) -> tuple[Venue, ...]:
+        return tuple(PATHS.values())
+
+    def route(self, path: str) -> Venue | None:
+        return PATHS.get(path.split("?", 1)[0])
+
+    # --- REST -----------------------------------------------------------------------
+
+    def rest(self, path: str, query: dict[str, list[str]]) -> tuple[int, Any] | None:
+        venue = CONTRACT_INFO.get(path)
+        if venue is None:
+            return None
+        business = query.get("business_type", ["swap"])[0] or "swap"
+        if venue == "htx-inverse":
+            business = "all"
+        if business not in ("swap", "futures", "all"):
+            return 200, self.rest_error(400)
+        listed = [
+            i
+            for i in self.catalog.rest_visible(venue, now_ms())
+            if business == "all" or (business == "futures") == i.delivery
+        ]
+        data = [contract_info(i) for i in sorted(listed, key=lambda i: i.inst_id)]
+        return 200, {"status": "ok", "data": data, "ts": now_ms()}  # sizes: exact Fragments
+
+    def rest_error(self, status: int) -> Any:
+        code, msg = (
+            (1032, "Access frequency exceeded.") if status == 429 else (1000, "System error.")
+        )
+        return {"status": "error", "err_code": code, "err_msg": msg, "ts": now_ms()}
+
+    # --- connections ----------------------------------------------------------------
+
+    async def handler(self, ws: ServerConnection) -> None:
+        venue = self.route(ws.request.path if ws.request else "") or "htx-linear"
+        conn = HtxConn(ws, venue)
+        self._opened(conn)
+        pinger = asyncio.ensure_future(self._pinger(conn))
+        try:
+            async for message in ws:
+                conn.last_client_ms = now_ms()
+                reply = self._answer(conn, message)
+                if reply is not None:
+                    conn.send(dumps(reply), now_ms())
+        except ConnectionClosed:
+            pass
+        finally:
+            pinger.cancel()
+            self._closed(conn)
+
+    async def _pinger(self, conn: HtxConn) -> None:
+        while conn.open:
+            await asyncio.sleep(self.options.ping_interval)
+            if conn.stalled:
+                continue
+            if len(conn.unanswered) >= self.options.max_missed:
+                self.stats["ping_timeouts"] += 1
+                conn.send(dumps({"op": "close", "ts": now_ms()}), now_ms())
+                await conn.drop("close", 1000, "Bye")
+                return
+            ts = str(now_ms())
+            conn.unanswered.append(ts)
+            conn.send(dumps({"op": "ping", "ts": ts}), now_ms())
+            self.stats["pings_sent"] += 1
+
+    def _answer(self, conn: HtxConn, message: str | bytes) -> dict[str, Any] | None:
+        if isinstance(message, bytes):  # a client may send gzip too
+            try:
+                message = zlib.decompress(message, 16 + zlib.MAX_WBITS).decode()
+            except (zlib.error, UnicodeDecodeError):
+                message = ""
+        try:
+            request = orjson.loads(message)
+        except orjson.JSONDecodeError:
+            request = None
+        if not isinstance(request, dict):
+            return {"op": "error", "ts": now_ms(), "err-code": 2040, "err-msg": "Invalid request."}
+        op = request.get("op")
+        if op == "pong":
+            ts = request.get("ts")
+            if ts in conn.unanswered:  # echoed exactly: a string stays a string
+                del conn.unanswered[: conn.unanswered.index(ts) + 1]
+            return None
+        if op not in ("sub", "unsub"):
+            return {"op": "error", "ts": now_ms(), "err-code": 2010, "err-msg": "Topic error."}
+        topic, cid = request.get("topic"), request.get("cid")
+        ack: dict[str, Any] = {"op": op, "cid": cid, "topic": topic, "ts": now_ms()}
+        code = self._subscribe(conn, op, topic, request.get("business_type"))
+        ack["err-code"] = code
+        if code:
+            ack["err-msg"] = ERRORS[code]
+        self._changed()
+        return ack
+
+    def _subscribe(self, conn: HtxConn, op: str, topic: object, business: object) -> int:
+        if not isinstance(topic, str) or not (
+            topic.startswith("public.") and topic.endswith(".liquidation_orders")
+        ):
+            return 2010
+        contract = topic[len("public.") : -len(".liquidation_orders")]
+        if op == "unsub":
+            if contract == "*":
+                conn.wildcard = False
+            conn.contracts.discard(contract)
+            return 0
+        if conn.wildcard:
+            return 2014
+        if business is not None and not self.options.business_type_ok:
+            return 2040
+        if contract == "*":
+            conn.wildcard = True
+            conn.futures_too = conn.futures_too or business == "all"
+            return 0
+        if self.catalog.get(conn.venue, contract) is None:
+            return 2011
+        conn.contracts.add(contract)
+        return 0
+
+    # --- delivery -------------------------------------------------------------------
+
+    def has_audience(self) -> bool:
+        return any(
+            isinstance(c, HtxConn) and c.live and (c.wildcard or c.contracts) for c in self.conns
+        )
+
+    def has_audience_for(self, venue: Venue) -> bool:
+        return any(
+            isinstance(c, HtxConn) and c.live and c.venue == venue and (c.wildcard or c.contracts)
+            for c in self.conns
+        )
+
+    def pending_count(self, run: int | None = None) -> int:
+        return 0  # pushed at once
+
+    def submit(self, liq: Liquidation) -> None:
+        now = now_ms()
+        raw = dumps(push(liq, now))
+        seq = self._emitted(liq, self._send_to(liq.inst, raw, now), now)
+        if seq:
+            self._remember(liq, seq, raw)
+
+    def _send_to(self, inst: Instrument, raw: bytes, now: int) -> int:
+        clients = 0
+        for conn in self.conns:
+            if isinstance(conn, HtxConn) and conn.venue == inst.venue and conn.wants(inst):
+                clients += conn.send(raw, now)
+        return clients
+
+    def _send_again(self, liq: Liquidation, frame: bytes | None, now_ms: int) -> int:
+        assert frame is not None
+        return self._send_to(liq.inst, frame, now_ms)
+
+    def send_malformed(self, liq: Liquidation, kind: str, rng: random.Random) -> None:
+        now = now_ms()
+        payload, label = malformed(rng, liq, kind, now)
+        clients = self._send_to(liq.inst, payload, now)
+        self._malformed_emitted(liq.inst.venue, label, kind, liq, clients, now)
+
+
+ERRORS: Final = {
+    2010: "Topic error.",
+    2011: "Contract doesn't exist.",
+    2014: "Repeated subscription.",
+    2040: "Missing required parameter.",
+}
+
+
+def contract_info(inst: Instrument) -> dict[str, Any]:
+    """One entry of swap_contract_info (keys in the order of the 2022 responses)."""
+    out: dict[str, Any] = {
+        "symbol": inst.coin,
+        "contract_code": inst.inst_id,
+        "contract_size": orjson.Fragment(f"{inst.contract_size:.18f}".encode()),
+        "price_tick": orjson.Fragment(f"{inst.tick:.18f}".encode()),
+    }
+    if inst.ct_type == "linear":
+        out["delivery_date"] = EXPIRY_CODE if inst.delivery else ""
+    out.update(
+        delivery_time="", create_date="20201021", contract_status=1,
+        settlement_date="1645315200000",
+    )  # fmt: skip
+    if inst.ct_type == "linear":
+        out.update(
+            support_margin_mode="cross" if inst.delivery else "all",
+            business_type="futures" if inst.delivery else "swap",
+            pair=inst.pair,
+            contract_type="quarter" if inst.delivery else "swap",
+            trade_partition="USDT",
+        )
+    return out
+
+
+def malformed(rng: random.Random, liq: Liquidation, kind: str, push_ms: int) -> tuple[bytes, str]:
+    """A broken push carrying one broken element (numbers broken as numbers, not strings)."""
+    element = entry(liq)
+    frame = push(liq, push_ms, [element])
+    label = liq.inst.inst_id
+    if kind == "invalid_json":
+        text = dumps(frame)
+        return text[: rng.randint(5, len(text) - 2)], label
+    if kind in ("oversize", "non_ascii_symbol", "unknown_instrument"):
+        label = {
+            "oversize": "X" * OVERSIZE_BYTES,
+            "non_ascii_symbol": f"{NON_ASCII}-USDT",
+            "unknown_instrument": f"ZZ{rng.randrange(10**6)}-USDT",
+        }[kind]
+        element["contract_code"] = label
+        return dumps(frame), label[:16]
+    key = rng.choice(["volume", "price"])
+    if kind == "missing_field":
+        element.pop(rng.choice(["volume", "price", "direction", "contract_code", "created_at"]))
+    elif kind == "wrong_type":
+        target, name, value = rng.choice(
+            [(element, "volume", [1]), (element, "created_at", "soon"), (frame, "data", "x")]
+        )
+        target[name] = value
+    elif kind == "negative":
+        element[key] = -element[key]
+    elif kind == "zero":
+        element[key] = Decimal(0)
+    elif kind == "nan":
+        element[key] = orjson.Fragment(rng.choice([b"NaN", b"Infinity", b"-Infinity"]))
+    elif kind == "huge":
+        element["volume"] = orjson.Fragment(rng.choice([b"1e308", b"9" * 40, b"1E+30"]))
+    else:
+        raise ValueError(f"unknown malformed kind {kind!r}")
+    return dumps(frame), label
+
+
+# --- the plug-in --------------------------------------------------------------------
+
+
+def instruments(coin: Coin) -> list[Instrument]:
+    """USDT-M: a swap for every coin OKX lists (flag `o`), sized to about $100 a contract
+    (BTC 0.001, ETH 0.01, as the real ones), plus the quarterly for flag `f`; coin-M: a swap
+    of 100 USD (BTC) or 10 USD a contract for every coin with flag `i`."""
+    out: list[Instrument] = []
+    tick = tick_for(coin.price)
+    pdec = decimals(tick)
+    if "o" in coin.flags:
+        size = pow10(math.floor(math.log10(100 / coin.price)))
+        pair = f"{coin.name}-USDT"
+        listed = [(pair, False, 0.8)]
+        if "f" in coin.flags:
+            listed.append((f"{pair}-{EXPIRY_CODE}", True, 0.05))
+        out += [
+            Instrument(
+                "htx-linear", code, coin.name, "linear", "USDT", dated, 1, size, Decimal(1),
+                tick, pdec, Decimal(1), coin.weight * factor, coin.name, pair,
+            )
+            for code, dated, factor in listed
+        ]  # fmt: skip
+    if "i" in coin.flags:
+        size = Decimal(100) if coin.name == "BTC" else Decimal(10)
+        out.append(
+            Instrument(
+                "htx-inverse", f"{coin.name}-USD", coin.name, "inverse", "USD", False, 1, size,
+                Decimal(1), tick, pdec, Decimal(1), coin.weight * 0.3, coin.name,
+                f"{coin.name}-USD",
+            )
+        )  # fmt: skip
+    return out
+
+
+def notional(inst: Instrument, qty: Decimal, price: Decimal) -> Decimal:
+    # USDT-M: volume × contract_size coins × price; coin-M: volume × contract_size USD
+    if inst.ct_type == "linear":
+        return qty * inst.contract_size * price
+    return qty * inst.contract_size
+
+
+def _servers(ctx: SimContext) -> list[VenueServer]:
+    options = HtxOptions(ping_interval=ctx.config.htx_ping_interval)
+    return [HtxServer(ctx.ledger, ctx.catalog, options)]
+
+
+def _collector_env(host: str, ports: Mapping[str, int]) -> dict[str, str]:
+    port = ports["htx"]
+    return {
+        "LIQMON_HTX_WS_URL": f"ws://{host}:{port}",
+        "LIQMON_HTX_REST_URL": f"http://{host}:{port}",
+    }
+
+
+PLUGIN = SimPlugin(
+    exchange="htx",
+    venues=tuple(PATHS.values()),
+    ports={"htx": 9111},
+    instruments=instruments,
+    notional=notional,
+    servers=_servers,
+    collector_env=_collector_env,
+    # HTX carries about 10-18 % of market liquidation volume, mostly USDT-M
+    weights={"htx-linear": 0.25, "htx-inverse": 0.05},
+)

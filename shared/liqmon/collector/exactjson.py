@@ -1,0 +1,76 @@
+"""JSON whose numbers are read as exact decimals, for venues that send bare JSON numbers.
+
+Binance, OKX and Bybit send every amount as a decimal string, which `parse_decimal` reads.
+HTX sends `"volume":227.0,"price":23350.5` and Gate sends `price` and `size` sometimes as
+numbers, sometimes as strings. Reading those through a binary float would lose digits
+(`0.1 + 0.2`), so such frames are parsed with every non-integer number kept as the
+`Decimal` of its exact text; integers stay `int`. `NaN`/`Infinity` tokens are refused.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any, NoReturn
+
+import orjson
+
+from liqmon.collector.frames import MalformedFrame
+from liqmon.event import InvalidEvent, parse_decimal
+
+
+def _no_constants(token: str) -> NoReturn:
+    raise MalformedFrame(f"invalid JSON: {token} is not a number")
+
+
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_no_constants)
+
+
+def load_exact(raw: str) -> Any:
+    """Parse a frame with exact numbers; `MalformedFrame` if it is not JSON."""
+    try:
+        return _DECODER.decode(raw)
+    except MalformedFrame:
+        raise
+    except RecursionError:
+        raise MalformedFrame("invalid JSON: nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, or an integer of more than 4300 digits
+        raise MalformedFrame(f"invalid JSON: {str(exc)[:200]}") from None
+
+
+def _number_text(value: object) -> orjson.Fragment:
+    if isinstance(value, Decimal):
+        return orjson.Fragment(str(value).encode())
+    raise TypeError
+
+
+def dump_exact(obj: object) -> str:
+    """The inverse of `load_exact`, for dead-lettering one part of a frame: every `Decimal`
+    is written back as the number it was read from."""
+    try:
+        return orjson.dumps(obj, default=_number_text).decode()
+    except TypeError:
+        return repr(obj)[:16_384]
+
+
+def _as_text(value: object, name: str) -> str:
+    if isinstance(value, bool) or value is None:
+        raise InvalidEvent(f"{name}: expected a number, got {value!r:.60}")
+    if isinstance(value, int | Decimal):
+        return str(value)
+    if isinstance(value, str):
+        return value
+    raise InvalidEvent(f"{name}: expected a number, got {type(value).__name__}")
+
+
+def positive_number(value: object, name: str) -> Decimal:
+    """A positive finite amount sent as a JSON number or a decimal string."""
+    return parse_decimal(_as_text(value, name), name)
+
+
+def signed_number(value: object, name: str) -> Decimal:
+    """A non-zero finite amount whose sign carries meaning (Gate `size`)."""
+    text = _as_text(value, name)
+    negative = text.startswith("-")
+    magnitude = parse_decimal(text[1:] if negative else text, name)
+    return -magnitude if negative else magnitude
