@@ -14,6 +14,7 @@ import pytest
 from redis.asyncio import Redis
 
 from liqmon.keys import Keys
+from liqmon_sim.venues.plugin import plugins
 from tests.collectors.servers import status_is
 from tests.procs import ServiceProcess
 from tests.sim.standalone import stream_equals_ledger
@@ -79,3 +80,10 @@ async def test_three_venues_with_their_quirks_equal_the_ledger(
     assert any(f["usd"] == "0.00" for f in events if f["exchange"] == "dydx") or (
         sim.venues["dydx"].options.dust_fraction * len(events) < 3  # too few to expect one
     )
+
+
+def test_every_simulator_server_has_its_own_default_port() -> None:
+    """The demo (compose, `liqmon up` without free ports) binds every server's default port:
+    two plug-ins on one port would leave a venue without its simulator."""
+    ports = [port for p in plugins() for port in p.ports.values()]
+    assert len(ports) == len(set(ports)), sorted(ports)

@@ -302,7 +302,7 @@ def _collector_env(host: str, ports: Mapping[str, int]) -> dict[str, str]:
 PLUGIN = SimPlugin(
     exchange=EXCHANGE,
     venues=(VENUE,),
-    ports={EXCHANGE: 9123},
+    ports={EXCHANGE: 9133},
     instruments=instruments,
     notional=notional,
     servers=_servers,

@@ -351,7 +351,7 @@ def _collector_env(host: str, ports: Mapping[str, int]) -> dict[str, str]:
 PLUGIN = SimPlugin(
     exchange=EXCHANGE,
     venues=(VENUE,),
-    ports={EXCHANGE: 9121},
+    ports={EXCHANGE: 9131},
     instruments=instruments,
     notional=notional,
     servers=_servers,

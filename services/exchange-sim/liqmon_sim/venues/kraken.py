@@ -343,7 +343,7 @@ def _collector_env(host: str, ports: Mapping[str, int]) -> dict[str, str]:
 PLUGIN = SimPlugin(
     exchange=EXCHANGE,
     venues=(INVERSE, LINEAR),
-    ports={EXCHANGE: 9122},
+    ports={EXCHANGE: 9132},
     instruments=instruments,
     notional=notional,
     servers=_servers,
