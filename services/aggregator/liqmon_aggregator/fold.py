@@ -155,7 +155,8 @@ def _coin_pairs(coins: dict[tuple[str, str], list[int]]) -> tuple[list[str], lis
         for name, v in zip(coin_fields(sym, side), row, strict=True):
             if v:
                 fields += (name, str(v))
-        ranks[side] += (sym, str(row[0]))
+        if row[0]:  # $0.00 (dust) changes no total: it must not rank a coin at zero
+            ranks[side] += (sym, str(row[0]))
     return fields, ranks["L"], ranks["S"]
 
 
