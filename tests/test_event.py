@@ -13,6 +13,7 @@ from liqmon.event import (
     canon,
     cents_to_str,
     make_event_id,
+    make_venue_event_id,
     parse_decimal,
     to_cents,
 )
@@ -76,8 +77,8 @@ def test_parse_decimal_refuses_junk(text: object) -> None:
     "change",
     [
         {"side": "buy"},
-        {"exchange": "kraken"},
-        {"usd_cents": 0},
+        {"exchange": "mexc"},
+        {"usd_cents": -1},
         {"ts": 5},
         {"symbol": ""},
         {"price": Decimal("-1")},
@@ -96,3 +97,21 @@ def test_from_fields_refuses_other_versions_and_missing_fields() -> None:
     del fields["usd"]
     with pytest.raises(InvalidEvent):
         LiquidationEvent.from_fields(fields)
+
+
+def test_a_dust_liquidation_is_valid_at_zero_dollars() -> None:
+    dust = sample(qty=Decimal("1E-9"), usd_cents=0)
+    fields = dust.to_fields()
+    assert fields["usd"] == "0.00"
+    assert LiquidationEvent.from_fields(fields) == dust
+    assert LiquidationEvent.from_fields({**fields, "usd": "-0.00"}) == dust
+    for bad in ("-0.01", "0.001", "-1"):
+        with pytest.raises(InvalidEvent):
+            LiquidationEvent.from_fields({**fields, "usd": bad})
+
+
+def test_a_venue_name_makes_the_id() -> None:
+    one = make_venue_event_id("dydx", "BTC-USD", "fill-1")
+    assert one == make_venue_event_id("dydx", "BTC-USD", "fill-1") and len(one) == 32
+    assert one != make_venue_event_id("dydx", "BTC-USD", "fill-2")
+    assert one != make_venue_event_id("kraken", "BTC-USD", "fill-1")

@@ -21,7 +21,10 @@ SCHEMA_VERSION: Final = "1"
 
 Side = Literal["long", "short"]
 Margin = Literal["linear", "inverse"]
-PriceKind = Literal["avg_fill", "bankruptcy", "order", "fill"]
+#: `fill`: the price of the trade the venue flags as a liquidation (dYdX, Kraken, Deribit);
+#: `order`: a liquidation order's price; `base_price`: the liquidated position's entry
+#: price (Bitfinex `BASE_PRICE`).
+PriceKind = Literal["avg_fill", "bankruptcy", "order", "fill", "base_price"]
 
 CENT: Final = Decimal("0.01")
 #: Upper bound on one liquidation's notional; anything above is a broken frame, not a trade.
@@ -52,8 +55,9 @@ def cents_to_str(cents: int) -> str:
     return f"{sign}{whole}.{frac:02d}"
 
 
-def parse_decimal(text: object, name: str) -> Decimal:
-    """Parse an exchange's decimal string, refusing floats, NaN, infinities, <= 0 and junk.
+def parse_decimal(text: object, name: str, *, allow_zero: bool = False) -> Decimal:
+    """Parse an exchange's decimal string, refusing floats, NaN, infinities, <= 0 and junk
+    (0 itself is accepted with `allow_zero`: a stream `usd` of a dust liquidation).
 
     Exchanges send numbers as strings; a JSON number here means a broken or hostile frame,
     and letting it through would reintroduce binary floats.
@@ -64,6 +68,8 @@ def parse_decimal(text: object, name: str) -> Decimal:
         value = Decimal(text)
     except InvalidOperation:
         raise InvalidEvent(f"{name}: not a number: {text!r:.80}") from None
+    if allow_zero and value.is_zero() and value.is_finite():
+        return abs(value)  # "-0.00" is zero, not a sign
     if not value.is_finite() or value <= 0:
         raise InvalidEvent(f"{name}: must be a positive finite number, got {text!r:.80}")
     if not -30 <= value.adjusted() <= 15:
@@ -103,8 +109,11 @@ def make_event_id(
 
 def make_venue_event_id(exchange: str, *parts: str) -> str:
     """Deterministic id from the venue's own identifiers, for venues whose event time is not
-    theirs (BitMEX: the collector's receive time) or whose one trade is two liquidations
-    (Deribit `MT`): sha256 over `exchange|part|…`, the first 32 hex digits."""
+    theirs (BitMEX: the collector's receive time), whose one trade is two liquidations
+    (Deribit `MT`), or that name each liquidation (dYdX trade `id`, Kraken `uid`, Bitfinex
+    `POS_ID`: two fills of one liquidation at the same size, price and time stay two events,
+    and a re-sent copy whose other values moved stays one): sha256 over `exchange|part|…`,
+    the first 32 hex digits."""
     return hashlib.sha256("|".join((exchange, *parts)).encode()).hexdigest()[:32]
 
 
@@ -144,7 +153,8 @@ class LiquidationEvent:
             value: Decimal = getattr(self, name)
             if not value.is_finite() or value <= 0:
                 raise InvalidEvent(f"{name} must be positive and finite, got {value}")
-        if not 0 < self.usd_cents <= to_cents(MAX_USD):
+        # 0 is a real value: a dust liquidation (dYdX trades 1e-9 BTC) still counts, at $0.00.
+        if not 0 <= self.usd_cents <= to_cents(MAX_USD):
             raise InvalidEvent(f"usd out of range: {cents_to_str(self.usd_cents)}")
         if not MIN_TS_MS <= self.ts < MAX_TS_MS:
             raise InvalidEvent(f"ts out of range: {self.ts}")
@@ -196,7 +206,7 @@ class LiquidationEvent:
             ts, recv_ts = int(f["ts"]), int(f["recv_ts"])
         except ValueError:
             raise InvalidEvent("ts/recv_ts must be integers") from None
-        usd = parse_decimal(f["usd"], "usd")
+        usd = parse_decimal(f["usd"], "usd", allow_zero=True)
         if usd != usd.quantize(CENT):
             raise InvalidEvent(f"usd must have at most 2 decimals: {f['usd']!r}")
         return cls(

@@ -177,13 +177,19 @@ class Keys:
     def agg_largest(self, gen: int, window: str) -> str:
         """Sorted set: one member per bucket in the window, that bucket's largest event.
 
-        Score = cents, member = `<event id> <EVENT JSON>` (ties -> greatest id)."""
+        Score = cents, member = its event id (ties -> greatest id); the EVENT JSON is in
+        `agg_largest_events`."""
         return self.agg(f"g{gen}", "lg", window)
 
     def agg_bucket(self, gen: int, bucket: int) -> str:
         """Hash: one bucket's totals (the window-hash fields) and its largest event (`x:mx`
-        cents, `x:mid` id, `x:mm` largest-set member)."""
+        cents, `x:mid` its id: the member of the largest zsets)."""
         return self.agg(f"g{gen}", "b", str(bucket))
+
+    def agg_largest_events(self, gen: int) -> str:
+        """Hash: event id -> EVENT JSON, for each event that is some bucket's largest (one
+        copy however many windows' largest zsets hold its id)."""
+        return self.agg(f"g{gen}", "lg-events")
 
     def agg_bucket_index(self, gen: int) -> str:
         """Sorted set: the buckets that hold applied events (member and score = the bucket
@@ -191,8 +197,8 @@ class Keys:
         return self.agg(f"g{gen}", "buckets")
 
     def agg_bucket_coins(self, gen: int, bucket: int) -> str:
-        """String: one bucket's per-coin sums, msgpack records appended one batch at a time
-        (liqmon.windows.BUCKET_RECORD); far smaller than hash fields per coin."""
+        """String: one bucket's per-coin sums, msgpack records (liqmon.windows.BUCKET_RECORD)
+        added one batch at a time; far smaller than hash fields per coin."""
         return self.agg(f"g{gen}", "b", str(bucket), "coins")
 
     def agg_bucket_ids(self, gen: int, bucket: int) -> str:

@@ -110,6 +110,30 @@ VENUES: Final[tuple[VenueInfo, ...]] = (
         package="liqmon_deribit",
         sim="liqmon_sim.venues.deribit",
     ),
+    VenueInfo(
+        exchange="dydx",
+        name="dYdX",
+        products=("dydx-perpetual",),
+        sampled=False,
+        package="liqmon_dydx",
+        sim="liqmon_sim.venues.dydx",
+    ),
+    VenueInfo(
+        exchange="kraken",
+        name="Kraken Futures",
+        products=("kraken-inverse", "kraken-linear"),
+        sampled=False,
+        package="liqmon_kraken",
+        sim="liqmon_sim.venues.kraken",
+    ),
+    VenueInfo(
+        exchange="bitfinex",
+        name="Bitfinex",
+        products=("bitfinex-perpetual",),
+        sampled=False,
+        package="liqmon_bitfinex",
+        sim="liqmon_sim.venues.bitfinex",
+    ),
 )
 
 BY_EXCHANGE: Final[dict[str, VenueInfo]] = {v.exchange: v for v in VENUES}

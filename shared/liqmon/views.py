@@ -20,6 +20,7 @@ is back; the gap itself is recorded when one starts (from the `collector_alive` 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Final
 
 import orjson
@@ -92,11 +93,10 @@ def _ranking(flat: list[Any], counts: list[Any]) -> list[dict[str, Any]]:
     ]
 
 
-def _largest(lg: list[Any]) -> dict[str, Any] | None:
-    if not lg:
+def _largest(raw: Any) -> dict[str, Any] | None:
+    if not raw:
         return None
-    member = _s(lg[0])  # "<id> <EVENT JSON>"
-    event: dict[str, Any] = orjson.loads(member[member.index(" {") + 1 :])
+    event: dict[str, Any] = orjson.loads(_s(raw))
     return event
 
 
@@ -109,22 +109,29 @@ def _side_totals(totals: dict[str, int], exchange: str | None) -> dict[str, Any]
     return {k: out[k] for k in ("long_usd", "short_usd", "long_count", "short_count")}
 
 
-async def read_summary(redis: Redis, keys: Keys, *, top: int = 10) -> dict[str, Any]:
-    """All windows: totals, per-exchange split, top coins, largest event, flags."""
+async def read_summary(
+    redis: Redis, keys: Keys, *, top: int = 10, collected: Sequence[str] = EXCHANGES
+) -> dict[str, Any]:
+    """All windows: totals, per-exchange split, top coins, largest event, flags.
+
+    `collected`: the exchanges whose collection the windows' completeness rests on (the
+    web passes the venues it expects; a venue switched off for good then stops marking
+    every window partial). Totals and the per-exchange split always cover every venue."""
     gen = await read_generation(redis, keys)
     script_keys: list[str] = []
     for w in WINDOWS:
         script_keys += window_keys(keys, gen, w)
-    for ex in EXCHANGES:
+    for ex in collected:
         script_keys += [
             keys.collector_gaps(ex),
             keys.collector_status(ex),
             keys.collector_first_start(ex),
         ]
+    script_keys.append(keys.agg_largest_events(gen))
     script = scripts.load(redis, __package__, "summary")
     count_suffix = total_fields("L")[1][len("L") :]  # "n": `<sym>:Ln` is the count of `<sym>:L`
     reply = await script(
-        keys=script_keys, args=[max(1, top), len(WINDOWS), len(EXCHANGES), count_suffix]
+        keys=script_keys, args=[max(1, top), len(WINDOWS), len(collected), count_suffix]
     )
     now = int(reply[0])
     gap_end = 0

@@ -10,12 +10,13 @@ The aggregator writes it (Python folds a batch, its Lua scripts store it) and th
 - A window totals hash (and each bucket's totals hash) has the fields `total_fields`:
   `L`/`S` (cents), `Ln`/`Sn` (counts), `<ex>:L`, `<ex>:Ln`, … per exchange, and `cap`
   (capped one-second slots). A bucket hash also has the largest event of the bucket:
-  `x:mx` (cents), `x:mid` (id), `x:mm` (its member in the largest zset): the `x:` prefix
-  marks fields that are not sums.
+  `x:mx` (cents) and `x:mid` (its id, the member of the windows' largest zsets; the EVENT
+  JSON is kept once, in `Keys.agg_largest_events`): the `x:` prefix marks fields that are
+  not sums. Every value stays short, so Redis keeps the hash compact (listpack).
 - A window coin hash has, per coin and side, `coin_fields`: `<sym>:L` (cents), `<sym>:Ln`
   (count) and the price-weight limbs `<sym>:Lp0`..`<sym>:Lp3` (same for S). A bucket keeps
-  the same sums as msgpack records appended to one string (`BUCKET_RECORD`), read back by
-  evict.lua and selfcheck.lua.
+  the same sums as msgpack records (`BUCKET_RECORD`) in one string, read back by
+  bucket.lua (in evict.lua and selfcheck.lua).
 - Money is integer cents. The USD-weighted average price of a coin/side is
   sum(price_units * cents) / sum(cents) with price_units = price * PRICE_SCALE rounded
   half-even; the numerator is kept exactly as `LIMBS` limbs of `LIMB_BITS` bits, summed
@@ -63,7 +64,9 @@ LIMB_MASK: Final = (1 << LIMB_BITS) - 1
 MAX_PRICE_WEIGHT: Final = 1 << (LIMBS * LIMB_BITS)
 
 CAP: Final = "cap"
-LARGEST_CENTS, LARGEST_ID, LARGEST_MEMBER = "x:mx", "x:mid", "x:mm"
+LARGEST_CENTS, LARGEST_ID = "x:mx", "x:mid"
+#: Bucket-hash fields that are not sums start with this.
+NON_SUM_PREFIX: Final = "x:"
 #: One record of a bucket's coin sums: msgpack array [symbol, side (L|S), cents, count,
 #: p0, p1, p2, p3] (trailing zero limbs left out). Records of one coin/side add up.
 BUCKET_RECORD: Final = "[symbol, side, cents, count, p0, p1, p2, p3]"

@@ -58,6 +58,7 @@ async def test_fields_written_by_lua_are_the_layouts_and_eviction_empties_them(
         assert await redis.hgetall(keys.agg_window_coins(1, w)) == {}, w
         assert await redis.zcard(keys.agg_rank(1, w, "L")) == 0
     assert await redis.zcard(keys.agg_bucket_index(1)) == 0
+    assert await redis.hlen(keys.agg_largest_events(1)) == 0
     assert await redis.keys(keys.agg("g1", "b") + ":*") == []
 
 

@@ -30,8 +30,10 @@ class SseClient:
     def __init__(self, url: str) -> None:
         self.url = url
         self.ids: Counter[str] = Counter()
-        self.last_id: str | None = None
-        self.connected = asyncio.Event()  # subscribed: see `_read`
+        #: From the (empty) stream's start: whatever is written before the server has
+        #: subscribed this client is replayed to it, so no entry depends on that timing.
+        self.last_id: str | None = "0-0"
+        self.connected = asyncio.Event()
         self.reconnects = 0
         self.resets = 0
 
@@ -42,6 +44,7 @@ class SseClient:
                 with contextlib.suppress(httpx.HTTPError):
                     async with client.stream("GET", self.url, headers=headers) as resp:
                         assert resp.status_code == 200, resp.status_code
+                        self.connected.set()
                         await self._read(resp)
                 self.reconnects += 1
                 await asyncio.sleep(0.1)
@@ -49,10 +52,6 @@ class SseClient:
     async def _read(self, resp: httpx.Response) -> None:
         event, sid = "message", None
         async for line in resp.aiter_lines():
-            if line in ("event: summary", ": keep-alive"):
-                # the server sends these only to a subscribed client (the `retry:` line
-                # and the headers come before): from now on it gets every new entry
-                self.connected.set()
             if line == "":
                 if event == "liquidation" and sid is not None:
                     self.ids[sid] += 1

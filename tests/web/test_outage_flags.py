@@ -62,3 +62,17 @@ async def test_an_exchange_that_never_ran_is_not_an_outage(
 ) -> None:
     await run_collector(redis, keys, "binance")  # okx and bybit have never run here
     assert await incomplete(web) == [False] * 6
+
+
+async def test_a_venue_switched_off_for_good_is_not_an_outage(
+    web: Web, redis: Redis, keys: Keys
+) -> None:
+    # the test web expects binance and okx (tests.web.helpers.settings_for): bybit ran once,
+    # then the user dropped it from LIQMON_VENUES; its stale markers must not flag windows
+    await run_collector(redis, keys, "binance")
+    await run_collector(redis, keys, "okx")
+    await run_collector(redis, keys, "bybit")
+    await expire(redis, keys.collector_status("bybit"))
+    assert await incomplete(web) == [False] * 6
+    await expire(redis, keys.collector_status("okx"))  # an expected venue down: flagged
+    assert await incomplete(web) == [True] * 6

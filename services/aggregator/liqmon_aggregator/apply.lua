@@ -7,7 +7,8 @@ the distinct fields a batch touches, not with its events. Layout: liqmon.windows
 
 KEYS
   1 events stream   2 generation pointer   3 watermarks hash   4 stats hash   5 recent zset
-  6 late-ids set (rebuild only)   7 bucket index zset
+  6 late-ids set (rebuild only)   7 bucket index zset   then, after the windows' keys,
+  the largest events hash (id -> EVENT JSON) at 8 + 5 * number of windows
   8.. for each window i (liqmon.windows.WINDOWS order) the five keys of
       liqmon.windows.window_keys, starting at 8 + 5 * (i - 1)
   then per bucket 4 keys from its `k`: totals hash, coins string, ids hash, caps hash;
@@ -21,7 +22,7 @@ ARGV
        events or -1, lo min ts of its future events or -1, i first ARGV index of its ids,
        c id count, p planned "A"/"D" per id, s [sampled slots of applied events],
        t [field, delta, ...] totals, r ARGV index of its coin records (0 = none),
-       x [cents, id, member] largest applied event or [] }]
+       x [cents, id, EVENT JSON] largest applied event or [] }]
     w [per group of windows {i [window indexes], t [field, delta, ...],
        c [field, delta, ...], l [sym, delta, ...] rank L, s [sym, delta, ...] rank S}]
     s [KEYS index, field, delta, ...] series   e [KEYS index, expire-at ms, ...]
@@ -29,7 +30,7 @@ ARGV
       too-late events that still feed the series (rebuild), deduped by KEYS[6]
     r [score, member, ...] recent candidates   R recent size   a [stream ids to XACK]
     n [applied, duplicates, too_late, future]
-    f [the field names "cap", "x:mx", "x:mid", "x:mm" (liqmon.windows)]
+    f [the field names "cap", "x:mx", "x:mid" (liqmon.windows)]
     v the layout version (liqmon.windows.LAYOUT_VERSION), kept in the stats hash
   2.. the ids (raw) and the buckets' coin records (msgpack) the plan points at
 RETURNS {"OK", now, "wm,..."} | {"RETRY", now, "wm,...", {per bucket "0"/"1" per id:
@@ -97,7 +98,8 @@ wm_text = table.concat(wm_text, ',')
 if not ok then return {'RETRY', fmt(now), wm_text, presence} end
 
 -- apply: everything below only adds what Python folded
-local CAP, XMAX, XID, XMEMBER = plan.f[1], plan.f[2], plan.f[3], plan.f[4]
+local CAP, XMAX, XID = plan.f[1], plan.f[2], plan.f[3]
+local LGE = KEYS[8 + 5 * NW]
 local function chunked(cmd, key, head, list, step)
   for s = 1, #list, step do
     local args = {}
@@ -121,7 +123,12 @@ for _, bk in ipairs(plan.b) do
     end
     if #new_ids > 0 then chunked('HSET', ik, false, new_ids, 2000) end
     incr_pairs(hk, bk.t)
-    if bk.r > 0 then redis.call('APPEND', ck, ARGV[bk.r]) end
+    if bk.r > 0 then
+      -- GET + SET, not APPEND: a SET string has its exact size, an APPENDed one keeps
+      -- up to as much again in spare room
+      local old = redis.call('GET', ck)
+      redis.call('SET', ck, old and (old .. ARGV[bk.r]) or ARGV[bk.r])
+    end
     local capped = 0
     for _, slot in ipairs(bk.s) do capped = capped + redis.call('HSETNX', sk, slot, '') end
     if capped > 0 then
@@ -132,16 +139,18 @@ for _, bk in ipairs(plan.b) do
     end
     local x = bk.x
     if #x == 3 then
-      local cur = redis.call('HMGET', hk, XMAX, XID, XMEMBER)
+      local cur = redis.call('HMGET', hk, XMAX, XID)
       local mx, mid = tonumber(cur[1]) or -1, cur[2] or ''
       local cents = tonumber(x[1])
       if cents > mx or (cents == mx and x[2] > mid) then
-        redis.call('HSET', hk, XMAX, x[1], XID, x[2], XMEMBER, x[3])
+        redis.call('HSET', hk, XMAX, x[1], XID, x[2])
+        if cur[2] then redis.call('HDEL', LGE, cur[2]) end
+        redis.call('HSET', LGE, x[2], x[3])
         for w = 1, NW do
           if bk.n > wm[w] then
             local lg = KEYS[8 + 5 * (w - 1) + 4]
-            if cur[3] then redis.call('ZREM', lg, cur[3]) end
-            redis.call('ZADD', lg, x[1], x[3])
+            if cur[2] then redis.call('ZREM', lg, cur[2]) end
+            redis.call('ZADD', lg, x[1], x[2])
           end
         end
       end

@@ -4,7 +4,8 @@ Layout: liqmon.windows (field names); buckets are read with bucket.lua (included
 KEYS
   1 watermarks hash   2.. 6 the window's five keys (liqmon.windows.window_keys: totals
   hash, coin hash, rank zset L, rank zset S, largest zset)   7 generation pointer
-  8 bucket index zset   9.. for each listed bucket four keys: totals hash, coins string
+  8 bucket index zset   9 largest events hash (id -> EVENT JSON)
+  10.. for each listed bucket four keys: totals hash, coins string
   (msgpack records [symbol, side, cents, count, p0..p3]), ids hash, caps hash
 ARGV
   1 window name   2 now ms override ("" = Redis TIME)   3 bucket ms   4 window span (buckets)
@@ -15,7 +16,7 @@ ARGV
   9 generation of these keys   10 "1" = do nothing unless it is the live generation (so a
     tick that raced `liqmon rebuild` cannot recreate keys of a dropped generation)
   11 field prefix of the non-sum fields of a bucket hash ("x:")   12 the field holding the
-     bucket's member in the largest zset ("x:mm")
+     id of the bucket's largest event, its member in the largest zset ("x:mid")
 RETURNS {buckets evicted, watermark after} ({0, -1} when the generation is not live;
   {-1, wm} when the bucket list is stale: read the index again)
 INVARIANTS
@@ -38,7 +39,7 @@ local G, span, last = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local delete = ARGV[7] == '1'
 local listed = {}
 for b in string.gmatch(ARGV[6], '[^,]+') do listed[#listed + 1] = tonumber(b) end
-if not (now and G and span and last) or #KEYS ~= 8 + 4 * #listed then
+if not (now and G and span and last) or #KEYS ~= 9 + 4 * #listed then
   return redis.error_reply('evict: bad arguments')
 end
 local function fmt(v) return string.format('%d', v) end
@@ -93,7 +94,7 @@ local function rank_acc(side, sym, v)
 end
 for j, b in ipairs(listed) do
  if b > wm and b <= upto then
-  local k = 9 + 4 * (j - 1)
+  local k = 10 + 4 * (j - 1)
   for_each_sum(KEYS[k], KEYS[k + 1], xpre, function(kind, f, v, sym, side)
     if kind == 't' then
       acc(dw, KEYS[2], f, v)
@@ -104,6 +105,7 @@ for j, b in ipairs(listed) do
   end)
   local mm = redis.call('HGET', KEYS[k], ARGV[12])
   if mm then redis.call('ZREM', KEYS[6], mm) end
+  if mm and delete then redis.call('HDEL', KEYS[9], mm) end
   if delete then
     redis.call('DEL', KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3])
     redis.call('ZREM', KEYS[8], fmt(b))

@@ -14,15 +14,13 @@ from redis.asyncio import Redis
 
 from liqmon import scripts
 from liqmon.keys import Keys
-from liqmon.windows import BUCKET_MS, LARGEST_MEMBER, WINDOWS, window_buckets
+from liqmon.windows import BUCKET_MS, LARGEST_ID, NON_SUM_PREFIX, WINDOWS, window_buckets
 
 from .apply import Clock
 from .layout import Layout, bucket_numbers
 
 logger = logging.getLogger(__name__)
 
-#: Bucket-hash fields that are not sums start with this (`x:mx`, `x:mid`, `x:mm`).
-NON_SUM_PREFIX = LARGEST_MEMBER[: LARGEST_MEMBER.index(":") + 1]
 #: Buckets per evict.lua call (keeps each script run short: Redis waits while it runs).
 MAX_BUCKETS_PER_CALL = 500
 
@@ -69,6 +67,7 @@ class Evictor:
                     if len(listed) == MAX_BUCKETS_PER_CALL:
                         last = listed[-1]
                 call_keys = [wm_key, *layout.window_keys[window], self.keys.agg_generation, index]
+                call_keys.append(self.keys.agg_largest_events(gen))
                 for bucket in listed:
                     call_keys += layout.bucket_keys(bucket)
                 override = "" if self.clock is None else now
@@ -77,7 +76,7 @@ class Evictor:
                     args=[
                         window, override, BUCKET_MS, span, last, ",".join(map(str, listed)),
                         "1" if delete else "0", names, gen, "0" if self.pinned else "1",
-                        NON_SUM_PREFIX, LARGEST_MEMBER,
+                        NON_SUM_PREFIX, LARGEST_ID,
                     ],
                 )  # fmt: skip
                 if int(after) == -1:

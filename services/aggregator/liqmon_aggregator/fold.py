@@ -27,7 +27,6 @@ from liqmon.windows import (
     CAP,
     LARGEST_CENTS,
     LARGEST_ID,
-    LARGEST_MEMBER,
     LAYOUT_VERSION,
     RECENT_SIZE,
     WINDOW_SPEC,
@@ -156,7 +155,8 @@ def _coin_pairs(coins: dict[tuple[str, str], list[int]]) -> tuple[list[str], lis
         for name, v in zip(coin_fields(sym, side), row, strict=True):
             if v:
                 fields += (name, str(v))
-        ranks[side] += (sym, str(row[0]))
+        if row[0]:  # $0.00 (dust) changes no total: it must not rank a coin at zero
+            ranks[side] += (sym, str(row[0]))
     return fields, ranks["L"], ranks["S"]
 
 
@@ -272,8 +272,7 @@ def fold(
             entry["s"] = sorted(slots)
             entry["r"] = len(argv) + 1
             argv.append(_records(s.coins))
-            member = f"{best.event.id} {best.member_json()}"
-            entry["x"] = [str(best.event.usd_cents), best.event.id, member]
+            entry["x"] = [str(best.event.usd_cents), best.event.id, best.member_json()]
         plan_buckets.append(entry)
 
     # windows that include the same applied buckets share one set of deltas
@@ -349,9 +348,9 @@ def fold(
     plan = {
         "g": group, "gen": layout.gen, "cg": int(check_generation),
         "now": clock_ms if clock_ms is not None else -1, "G": BUCKET_MS, "W": WINDOW_SPEC,
-        "F": max_future_ms, "wm": [str(w) for w in wm], "f": [CAP, LARGEST_CENTS, LARGEST_ID,
-        LARGEST_MEMBER], "b": plan_buckets, "w": plan_groups, "s": plan_series,
-        "e": plan_expire, "u": plan_late, "r": recent, "R": RECENT_SIZE, "a": acks,
+        "F": max_future_ms, "wm": [str(w) for w in wm], "f": [CAP, LARGEST_CENTS, LARGEST_ID],
+        "b": plan_buckets, "w": plan_groups, "s": plan_series, "e": plan_expire,
+        "u": plan_late, "r": recent, "R": RECENT_SIZE, "a": acks,
         "n": [counts[APPLIED], counts[DUPLICATE], counts[TOO_LATE], counts[FUTURE]],
         "v": LAYOUT_VERSION,
     }  # fmt: skip

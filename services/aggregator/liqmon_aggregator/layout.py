@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from liqmon.keys import Keys
 from liqmon.windows import WINDOWS, series_scope, window_keys
 
-#: apply.lua's fixed KEYS: 7 of its own, then five per window.
-FIXED_KEYS = 7 + 5 * len(WINDOWS)
+#: apply.lua's fixed KEYS: 7 of its own, five per window, the largest events hash.
+FIXED_KEYS = 8 + 5 * len(WINDOWS)
 #: Keys per bucket: totals hash, coins string, ids hash, caps hash.
 BUCKET_KEYS = 4
 
@@ -48,6 +48,7 @@ class Layout:
         ]
         for w in WINDOWS:
             out += self.window_keys[w]
+        out.append(k.agg_largest_events(g))
         return out
 
     def bucket_keys(self, bucket: int) -> list[str]:

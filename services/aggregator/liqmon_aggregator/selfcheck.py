@@ -16,10 +16,9 @@ from redis.exceptions import ResponseError
 
 from liqmon import scripts
 from liqmon.keys import Keys
-from liqmon.windows import read_generation
+from liqmon.windows import NON_SUM_PREFIX, read_generation
 
 from .apply import Clock
-from .evictor import NON_SUM_PREFIX
 from .layout import Layout, bucket_numbers
 
 logger = logging.getLogger(__name__)

@@ -22,8 +22,7 @@ INVARIANTS
   * Settling (sent/dead) acks and deletes the outbox entry in the same step.
 ]]
 local op, owner, consumer = ARGV[1], ARGV[2], ARGV[3]
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = server_ms()  -- liqmon.scripts' prelude: Redis TIME in ms
 local lease_until = string.format('%.0f', now + tonumber(ARGV[4]))
 local ttl = ARGV[9]
 

@@ -33,12 +33,13 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from liqmon import scripts
 from liqmon.alert import alert_document
+from liqmon.backoff import Backoff
 from liqmon.bus import now_ms
 from liqmon.keys import ALERTER_GROUP, Keys
 from liqmon.logs import LogOnce
 
-from . import scripts
 from .channels import AnyChannel, Outcome, attempt
 from .groupread import Entry
 from .redact import Redactor
@@ -85,7 +86,7 @@ class ChannelWorker:
         self.telegram_api = telegram_api
         self.policy = policy
         self.redact = redactor
-        self._script = scripts.load(redis, "delivery")
+        self._script = scripts.load(redis, __package__, "delivery")
         self.outbox = keys.alerter_outbox(channel.name)
         self._log_once = LogOnce(logger)
 
@@ -178,15 +179,14 @@ class ChannelWorker:
     async def _record(self, op: str, alert: str, entry_id: str, reason: str = "") -> None:
         """Record `sent` / `dead`, retrying while Redis is unreachable: sending the alert
         again because its record failed would be a repeat without any crash."""
-        delay = 0.1
+        backoff = Backoff(0.1, 5.0, jitter=0.5)
         while True:
             try:
                 await self._op(op, alert, entry_id, reason)
                 return
             except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
                 self._log_once.warning("record", "recording %s failed (%s); retrying", op, exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+                await asyncio.sleep(backoff.next())
 
     async def _dead(self, alert: str, entry_id: str, reason: str) -> None:
         await self._record("dead", alert, entry_id, reason)

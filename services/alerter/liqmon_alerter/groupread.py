@@ -27,6 +27,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from liqmon.backoff import Backoff
 from liqmon.keys import ALERTER_GROUP
 
 logger = logging.getLogger(__name__)
@@ -103,7 +104,8 @@ class GroupReader:
         return []
 
     async def run(self, stop: asyncio.Event, handle: Handler) -> None:
-        history, failures, next_janitor = True, 0, 0.0
+        history, next_janitor = True, 0.0
+        backoff = Backoff(0.2, 5.0, jitter=0.5)
         while not stop.is_set():
             try:
                 if time.monotonic() >= next_janitor:
@@ -116,14 +118,13 @@ class GroupReader:
                 entries = await self._new_or_stop(stop)
                 if entries:
                     await handle(entries)
-                failures = 0
+                backoff.reset()
             except TRANSIENT as exc:
-                failures += 1
                 history = True
                 if "NOGROUP" in str(exc):  # the stream was deleted: start again
                     with contextlib.suppress(*TRANSIENT):
                         await ensure_group(self.redis, self.stream, self.start_id)
-                delay = min(5.0, 0.1 * 2**failures)
+                delay = backoff.next()
                 logger.warning("%s: read error (%s); retrying in %.1fs", self.stream, exc, delay)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), delay)

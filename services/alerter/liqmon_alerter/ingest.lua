@@ -31,8 +31,7 @@ INVARIANTS
 ]]
 local group, sid = ARGV[1], ARGV[2]
 local p = cjson.decode(ARGV[3])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = server_ms()  -- liqmon.scripts' prelude: Redis TIME in ms
 local ev = p.ev
 local function fmt(n) return string.format('%.0f', n) end
 local function done(status, fired)

@@ -24,12 +24,12 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from liqmon import scripts
 from liqmon.alert import ALERT_VERSION, alert_id
 from liqmon.event import LiquidationEvent
 from liqmon.keys import ALERTER_GROUP, Keys
 from liqmon.logs import LogOnce
 
-from . import scripts
 from .rules import CascadeRule, LargeRule, RulesFile
 
 ALERTS_MAXLEN = 10_000
@@ -53,7 +53,7 @@ class Judge:
         self.max_age_ms = max_age_ms
         self.max_future_ms = max_future_ms
         self.channels = [c.name for c in rules.channel]
-        self._script = scripts.load(redis, "ingest")
+        self._script = scripts.load(redis, __package__, "ingest")
         self._log_once = LogOnce(logging.getLogger(__name__))
 
     def _outboxes(self, names: list[str]) -> list[int]:

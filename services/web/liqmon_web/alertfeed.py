@@ -21,8 +21,11 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from liqmon.alert import alert_document
+from liqmon.backoff import Backoff
 from liqmon.keys import Keys
 from liqmon.logs import LogOnce
+from liqmon_web.sse_frames import sse_frame
+from liqmon_web.stream_ids import as_entries
 
 logger = logging.getLogger(__name__)
 
@@ -34,15 +37,11 @@ CHANNEL_INT_FIELDS = ("sent", "retries", "deadlettered", "takeovers", "last_sent
 
 def alert_frame(stream_id: str, doc: dict[str, Any]) -> bytes:
     """SSE `event: alert` (no `id:` line: the liquidation stream owns Last-Event-ID)."""
-    data = orjson.dumps({"stream_id": stream_id, **doc})
-    return b"event: alert\ndata: " + data + b"\n\n"
+    return sse_frame("alert", None, orjson.dumps({"stream_id": stream_id, **doc}))
 
 
 def _delivery(claim: str | None) -> str:
     return (claim or "queued").split("|", 1)[0]
-
-
-Entry = tuple[str, dict[str, str]]
 
 
 async def read_alerts(
@@ -52,7 +51,7 @@ async def read_alerts(
     exclusive)."""
     top = f"({cursor}" if cursor is not None else "+"
     reply: Any = await redis.xrevrange(keys.alerts, max=top, min="-", count=limit + 1)
-    entries: list[Entry] = reply or []
+    entries = as_entries(reply)
     more = len(entries) > limit
     entries = entries[:limit]
     docs = [(str(sid), alert_document(fields)) for sid, fields in entries]
@@ -130,20 +129,19 @@ async def run_alert_feed(
     once and handed to every SSE client (`publish`)."""
     log_once = LogOnce(logger)
     last: str | None = None  # the newest id seen; fixed at the tip on the first read
-    backoff = 0.1
+    backoff = Backoff(0.1, 2.0, jitter=0.5)
     while not stopping.is_set():
         try:
             if last is None:
                 newest = await reader.xrevrange(keys.alerts, count=1)
                 last = str(newest[0][0]) if newest else "0-0"
             reply: Any = await reader.xread({keys.alerts: last}, count=100, block=READ_BLOCK_MS)
-            backoff = 0.1
+            backoff.reset()
         except RedisError as exc:
             log_once.warning("alert-feed", "alert feed: %s; retrying", exc)
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 2.0)
+            await asyncio.sleep(backoff.next())
             continue
-        entries: list[Entry] = reply[0][1] if reply else []
+        entries = as_entries(reply[0][1] if reply else [])
         for sid, fields in entries:
             last = str(sid)
             publish(alert_frame(last, alert_document(fields)))

@@ -103,7 +103,11 @@ def create_app(settings: WebSettings) -> FastAPI:
             settings.redis_url, block_ms=READ_BLOCK_MS, name="liqmon-web-reader"
         )
         cache = SummaryCache(
-            redis, settings.keys, settings.web_summary_cache_ms, settings.web_summary_push_ms
+            redis,
+            settings.keys,
+            settings.web_summary_cache_ms,
+            settings.web_summary_push_ms,
+            collected=settings.web_expected_collectors,
         )
         broadcaster = Broadcaster(redis, reader, settings.keys, settings)
         feed = SummaryFeed(cache, broadcaster, settings.web_summary_push_ms)

@@ -25,7 +25,7 @@ class Event(BaseModel):
     symbol: str = Field(examples=["BTC"])
     side: Literal["long", "short"]
     price: str = Field(description="decimal string", examples=["97000.5"])
-    price_kind: Literal["avg_fill", "bankruptcy", "order", "fill"]
+    price_kind: Literal["avg_fill", "bankruptcy", "order", "fill", "base_price"]
     qty: str = Field(description="decimal string, in units of symbol")
     usd: float = Field(description="USD notional, 2 decimals")
     ts: int = Field(description="event time, epoch ms")

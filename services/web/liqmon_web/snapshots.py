@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import orjson
@@ -27,15 +28,17 @@ from redis.asyncio import Redis
 
 from liqmon import views
 from liqmon.keys import Keys
+from liqmon.venues import EXCHANGES
 
 #: How many `top` values are kept (a few are in use; never grow unbounded).
 MAX_ENTRIES = 8
 #: A body with an unchanged token is served up to this many `max_age`s old (refreshed in
 #: the background meanwhile); older, the request reads.
 STALE_FACTOR = 3
-#: A token older than this (the feed polls every 10 ms while anyone watches) makes a
-#: request start one background poll; the request itself never waits for a token it has.
-TOKEN_FRESH_S = 0.05
+#: A token older than this (the feed polls at least 4 times a second while anyone
+#: watches) makes a request start one background poll; the request itself never waits
+#: for a token it has.
+TOKEN_FRESH_S = 0.5
 
 
 class ChangeToken(NamedTuple):
@@ -70,9 +73,17 @@ class _Entry:
 
 
 class SummaryCache:
-    def __init__(self, redis: Redis, keys: Keys, max_age_ms: int, min_age_ms: int) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        keys: Keys,
+        max_age_ms: int,
+        min_age_ms: int,
+        collected: Sequence[str] = EXCHANGES,
+    ) -> None:
         self._redis = redis
         self._keys = keys
+        self._collected = tuple(collected)  # the venues completeness rests on
         self._max_age = max_age_ms / 1000
         self._min_age = min(min_age_ms, max_age_ms) / 1000
         self._entries: dict[int, _Entry] = {}
@@ -86,6 +97,11 @@ class SummaryCache:
         self.errors = 0
 
     # --- the change token -------------------------------------------------------------
+    @property
+    def token_at(self) -> float:
+        """When the last token was read (monotonic s; 0: never)."""
+        return self._token_at
+
     async def poll_token(self) -> ChangeToken:
         """Read the token now (concurrent callers share one read) and remember it."""
         if self._token_read is not None:
@@ -170,7 +186,9 @@ class SummaryCache:
         try:
             if token is None:
                 token = await self.poll_token()
-            summary: dict[str, Any] = await views.read_summary(self._redis, self._keys, top=top)
+            summary: dict[str, Any] = await views.read_summary(
+                self._redis, self._keys, top=top, collected=self._collected
+            )
             body = orjson.dumps(summary)
             self.reads += 1
             self._entries[top] = _Entry(body, token, time.monotonic())

@@ -4,8 +4,12 @@ A client should see an event in its totals within 100 ms, and a process should p
 same whatever the number of clients. So:
 
 - While anyone is watching (a stream client, or an /api/summary request in the last
-  `ACTIVE_S`), the feed polls the aggregator's change token every `POLL_S` (10 ms): one
-  tiny pipelined round trip (snapshots.read_change_token), ~100 a second per process.
+  `ACTIVE_S`), the feed polls the aggregator's change token: one tiny pipelined round trip
+  (snapshots.read_change_token). Every `POLL_S` (10 ms) while events are arriving (this
+  process's stream reader saw one in the last `FLOWING_S`), since only then can the
+  aggregator be applying them; every `IDLE_POLL_S` otherwise (an eviction or a rebuild
+  changes the windows too, but no event is waiting to be seen). A quiet market costs
+  four round trips a second.
 - When the token moved, the summary is read once, serialized once, wrapped in ONE SSE
   frame and handed to every client's one-slot box (latest wins), at most once per
   `web_summary_push_ms` (50 ms: <= 20 pushes a second however fast events arrive); a
@@ -39,8 +43,11 @@ SSE_SUMMARY_TOP = 10
 REFRESH_S = 1.0
 #: An /api/summary request keeps the token polled for this long.
 ACTIVE_S = 10.0
-#: Token poll period while active.
+#: Token poll period while events arrive, and while they do not.
 POLL_S = 0.01
+IDLE_POLL_S = 0.25
+#: Events read this recently mean the aggregator may be applying some.
+FLOWING_S = 2.0
 
 
 class SummaryFeed:
@@ -53,6 +60,9 @@ class SummaryFeed:
         self.pushes = 0
         self.errors = 0
 
+    def _idle_poll_due(self) -> bool:
+        return time.monotonic() - self.cache.token_at >= IDLE_POLL_S
+
     def active(self) -> bool:
         requested = time.monotonic() - self.cache.requested_at < ACTIVE_S
         return self.broadcaster.watching() or requested
@@ -60,9 +70,13 @@ class SummaryFeed:
     async def run(self) -> None:
         pushed: ChangeToken | None = None
         pushed_at = 0.0
+        events_read, flowed_at = self.broadcaster.events_read, 0.0
         while not self.broadcaster.stopping.is_set():
             await asyncio.sleep(self.poll_s)
-            if not self.active():
+            if events_read != self.broadcaster.events_read:
+                events_read, flowed_at = self.broadcaster.events_read, time.monotonic()
+            idle = time.monotonic() - flowed_at >= FLOWING_S
+            if not self.active() or (idle and not self._idle_poll_due()):
                 continue
             try:
                 token = await self.cache.poll_token()

@@ -25,18 +25,17 @@ the horizon docs/EVENTS.md states (refused at append), so no event-id check happ
 
 from __future__ import annotations
 
-from importlib import resources
-from typing import Any, Final
+from typing import Any
 
 from redis.asyncio import Redis
 
+from liqmon import scripts
 from liqmon.event import InvalidEvent, LiquidationEvent
 from liqmon.keys import Keys
 from liqmon_web.filters import EventFilter, EventKey
 from liqmon_web.stream_ids import StreamId, as_entries, parse_stream_id
 
 PAGE_MAX = 1000
-ENTRIES_BY_ID_LUA: Final = resources.files(__package__).joinpath("entries_by_id.lua").read_text()
 
 Item = dict[str, Any]
 
@@ -144,7 +143,7 @@ async def read_indexed(
     indexes = [_IndexCursor(keys.events_by_symbol(s), high) for s in sorted(names)]
     # With nothing but coins to match, every event the index names matches: read no more.
     only_symbols = not (flt.exchanges or flt.side or flt.min_cents or flt.since or flt.until)
-    script = redis.register_script(ENTRIES_BY_ID_LUA)
+    script = scripts.load(redis, __package__, "entries_by_id")
     pending: list[StreamId] = []  # read from an index, not used yet (newest first)
     items: list[Item] = []
     read = 0

@@ -1,0 +1,1 @@
+"""Bitfinex collector: the status channel liq:global (derivatives liquidations)."""
