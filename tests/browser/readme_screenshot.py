@@ -26,10 +26,11 @@ from pathlib import Path
 import httpx
 from playwright.async_api import async_playwright
 
+from liqmon.collector.streamwrite import StreamAppender
 from liqmon.embedded_redis import EmbeddedRedis, free_port
 from liqmon.keys import Keys
 from liqmon.redis_client import create_redis
-from tests.browser.events import market_events, write
+from tests.browser.events import market_events
 from tests.browser.pages import CHROMIUM, CHROMIUM_ARGS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -63,9 +64,11 @@ async def backfill(url: str, redis_url: str, count: int) -> None:
         else:
             events.append(event)
     redis = create_redis(redis_url)
+    # the collectors' own append path: the live demo writes the same stream and indexes
+    appender = StreamAppender(redis, Keys("liq"), retention_ms=48 * 3_600_000)
     try:
         for start in range(0, len(events), 500):
-            await write(redis, Keys("liq"), events[start : start + 500])
+            await appender.append(events[start : start + 500])
     finally:
         await redis.aclose()
 
