@@ -13,10 +13,11 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Coroutine
-from typing import Any, Protocol
+from collections.abc import Awaitable, Coroutine
+from typing import Any, Protocol, TypeVar
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class Service(Protocol):
@@ -55,6 +56,26 @@ class TaskSet:
             task.cancel()
         if tasks:
             await asyncio.wait(tasks, timeout=timeout)
+
+
+async def unless_stopped(
+    work: Awaitable[T], stop: asyncio.Event, default: T, ignore: tuple[type[BaseException], ...]
+) -> T:
+    """`work`'s result, or `default` if `stop` is set first: the work is then cancelled and
+    awaited, its `ignore` errors (and the cancellation) swallowed. For a blocking read that a
+    shutdown must interrupt without losing anything (what it took stays pending)."""
+    task = asyncio.ensure_future(work)
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, *ignore):
+        await task
+    return default
 
 
 async def serve(

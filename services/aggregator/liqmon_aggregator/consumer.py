@@ -31,6 +31,7 @@ from liqmon.deadletter import append_deadletters, deadletter_fields
 from liqmon.event import InvalidEvent, LiquidationEvent
 from liqmon.keys import AGGREGATOR_GROUP, Keys
 from liqmon.logs import LogOnce
+from liqmon.runtime import unless_stopped
 
 from .apply import APPLIED, DUPLICATE, FUTURE, TOO_LATE, Applier, Plan, Prepared, prepare
 from .settings import ConsumerSettings
@@ -273,22 +274,7 @@ class Consumer:
     async def _read_or_stop(self, stop: asyncio.Event, block_ms: int | None) -> list[Entry]:
         """A blocking read that a stop request interrupts (entries it may have taken stay
         in our PEL and are re-read on the next start or claimed by another consumer)."""
-        read = asyncio.ensure_future(self.read_new(block_ms))
-        stopper = asyncio.ensure_future(stop.wait())
-        try:
-            await asyncio.wait({read, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopper.cancel()
-        if read.done():
-            return read.result()
-        read.cancel()
-        try:
-            await read
-        except asyncio.CancelledError:
-            pass
-        except TRANSIENT:
-            pass
-        return []
+        return await unless_stopped(self.read_new(block_ms), stop, [], TRANSIENT)
 
 
 _COUNTER = {APPLIED: "applied", DUPLICATE: "duplicates", TOO_LATE: "too_late", FUTURE: "future"}

@@ -29,6 +29,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from liqmon.backoff import Backoff
 from liqmon.keys import ALERTER_GROUP
+from liqmon.runtime import unless_stopped
 
 logger = logging.getLogger(__name__)
 
@@ -90,18 +91,8 @@ class GroupReader:
                 return
 
     async def _new_or_stop(self, stop: asyncio.Event) -> list[Entry]:
-        read = asyncio.ensure_future(self._read(self.reader, ">", self.block_ms))
-        stopper = asyncio.ensure_future(stop.wait())
-        try:
-            await asyncio.wait({read, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopper.cancel()
-        if read.done():
-            return read.result()
-        read.cancel()
-        with contextlib.suppress(asyncio.CancelledError, *TRANSIENT):
-            await read
-        return []
+        read = self._read(self.reader, ">", self.block_ms)
+        return await unless_stopped(read, stop, [], TRANSIENT)
 
     async def run(self, stop: asyncio.Event, handle: Handler) -> None:
         history, next_janitor = True, 0.0
