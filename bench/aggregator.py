@@ -25,6 +25,7 @@ import asyncio
 import gc
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -216,6 +217,7 @@ async def main(quick: bool, batch: int, live_only: bool) -> None:
     finally:
         await redis.aclose()
         server.stop()
+    shutil.rmtree(workdir, ignore_errors=True)  # only on success: its logs explain a failure
 
 
 if __name__ == "__main__":
