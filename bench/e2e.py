@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import multiprocessing as mp
 import os
 import statistics
@@ -38,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,11 +54,10 @@ from liqmon.embedded_redis import EmbeddedRedis, free_port
 from liqmon.keys import AGGREGATOR_GROUP, Keys
 from liqmon.redis_client import create_redis
 from liqmon.venues import VENUES
+from liqmon_sim.scenarios import crash as crash_scenario
 from liqmon_sim.venues.plugin import demo_environment, free_ports
 
 SERVICES = ("exchange-sim", "aggregator", "web", "collector-binance", "collector-okx")
-#: The crash scenario's mean rate per unit of rate multiplier (liqmon_sim.scenarios.crash).
-CRASH_MEAN_PER_MULTIPLIER = 2_000.0 * 1.45
 
 
 def pct(values: list[float], q: float) -> float:
@@ -123,12 +124,23 @@ class Stack:
             except subprocess.TimeoutExpired:
                 proc.kill()
 
-    def errors(self) -> dict[str, int]:
+    def error_lines(self) -> dict[str, list[str]]:
         out = {}
         for name in self.services:
             text = (self.tmp / f"{name}.log").read_text(errors="replace")
-            out[name] = sum(1 for line in text.splitlines() if " ERROR " in line)
+            out[name] = [line for line in text.splitlines() if " ERROR " in line]
         return out
+
+    def errors(self) -> dict[str, int]:
+        return {name: len(lines) for name, lines in self.error_lines().items()}
+
+    def first_errors(self, per_service: int = 2) -> list[str]:
+        """The first ERROR lines of each log (the logs go with the temporary directory)."""
+        return [
+            f"    {name}: {line[:300]}"
+            for name, lines in self.error_lines().items()
+            for line in lines[:per_service]
+        ]
 
 
 class Pipeline:
@@ -146,7 +158,7 @@ class Pipeline:
             services = ("exchange-sim", "aggregator", "web", *collectors)
             env.update(
                 LIQMON_SIM_SCENARIO="crash",
-                LIQMON_SIM_RATE_MULTIPLIER=str(args.rate / CRASH_MEAN_PER_MULTIPLIER),
+                LIQMON_SIM_RATE_MULTIPLIER=str(args.rate / crash_scenario.MEAN_RATE),
             )
         else:
             env.update(LIQMON_SIM_SCENARIO="quiet", LIQMON_SIM_BINANCE_SAMPLING_MS="0")
@@ -213,6 +225,25 @@ class Pipeline:
         await self.http.post(
             f"{self.sim}/_sim/control", params={"action": "run", "n": n, "rate": rate}
         )
+
+    def pids(self) -> dict[str, int]:
+        """Every process of the pipeline by name (services, redis-server, SSE clients)."""
+        out = {name: proc.pid for name, proc in self.stack.procs.items()}
+        out["redis-server"] = self.redis_server.process.pid
+        for i, (client, _) in enumerate(self.client_procs):
+            out[f"sse-clients{i or ''}"] = client.pid
+        return out
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """User + system CPU seconds each process has used so far."""
+        out = {}
+        for name, pid in self.pids().items():
+            try:
+                times = psutil.Process(pid).cpu_times()
+                out[name] = times.user + times.system
+            except psutil.Error:
+                out[name] = float("nan")
+        return out
 
     def rss_mb(self) -> dict[str, float]:
         out = {}
@@ -331,6 +362,8 @@ async def crash(pipe: Pipeline, args: argparse.Namespace) -> None:
           f"{len(VENUES)} venues ({layout}), {args.clients} SSE clients, {args.seconds:.0f} s; "
           f"{machine()}; load {os.getloadavg()[0]:.1f}")  # fmt: skip
     e0, a0, t0 = await pipe.emitted(), await pipe.applied(), time.monotonic()
+    cpu0 = pipe.cpu_seconds()
+    await pipe.redis.config_resetstat()
     probe.recording = True
     backlogs, unanswered = [], 0
     while time.monotonic() - t0 < args.seconds:
@@ -340,21 +373,65 @@ async def crash(pipe: Pipeline, args: argparse.Namespace) -> None:
         except httpx.TimeoutException:  # the simulator itself is saturated
             unanswered += 1
     e1, a1, took = await pipe.emitted(), await pipe.applied(), time.monotonic() - t0
+    cpu1 = pipe.cpu_seconds()
     lat = probe.latencies
+    print(
+        f"  asked {args.rate:7.0f}/s  emitted {(e1 - e0) / took:7.0f}/s "
+        f"({(e1 - e0) / took / args.rate:.0%} of asked)  load {os.getloadavg()[0]:.1f} at end"
+    )
     print(f"  emitted {(e1 - e0) / took:7.0f}/s  applied {(a1 - a0) / took:7.0f}/s  "
           f"backlog max {max(backlogs, default=0)} last {backlogs[-1] if backlogs else 0} "
           f"({unanswered} stats unanswered)")  # fmt: skip
     print(f"  frame -> tape latency over {len(lat)} events: p50 {pct(lat, 0.5):.1f} ms, "
           f"p99 {pct(lat, 0.99):.1f} ms")  # fmt: skip
     print(f"  RSS MB: {', '.join(f'{k} {v:.0f}' for k, v in sorted(pipe.rss_mb().items()))}")
+    print_cpu(cpu0, cpu1, a1 - a0, took)
+    stats = await pipe.redis.info("commandstats")
+    costly = sorted(stats.items(), key=lambda kv: -kv[1]["usec"])[:6]
+    print("  redis: " + ", ".join(
+        f"{k.removeprefix('cmdstat_')} {v['calls'] / max(1, a1 - a0):.2f} calls "
+        f"{v['usec'] / max(1, a1 - a0):.1f} us per event" for k, v in costly
+    ))  # fmt: skip
     print(f"  ERROR lines logged: {pipe.stack.errors()}")
+    print("\n".join(pipe.stack.first_errors()))
+
+
+def print_cpu(before: dict[str, float], after: dict[str, float], events: int, took: float) -> None:
+    """CPU per applied event by process: what each costs, independent of how loaded the
+    machine is, and the cores the whole pipeline needs per 10,000 events/s."""
+    used = {name: after[name] - before.get(name, 0.0) for name in after}
+    per_event = {name: 1e6 * sec / max(1, events) for name, sec in used.items()}
+    venues = {k.removeprefix("collector-"): v for k, v in per_event.items() if "collector" in k}
+    print(f"  CPU per applied event (us), {events} events in {took:.0f} s; cores busy:")
+    for name, us in sorted(per_event.items(), key=lambda kv: -kv[1]):
+        if "collector" not in name:
+            print(f"    {name:18s} {us:6.1f} us  {used[name] / took:4.2f} cores")
+    cores = sum(v for k, v in used.items() if "collector" in k) / took
+    each = ", ".join(f"{k} {v:.0f}" for k, v in venues.items())
+    label = "collectors (sum)"
+    print(f"    {label:18s} {sum(venues.values()):6.1f} us  {cores:4.2f} cores ({each})")
+    total = sum(per_event.values())
+    print(f"    {'total':18s} {total:6.1f} us  -> {total * 1e4 / 1e6:.2f} cores per 10,000/s")
+
+
+@contextlib.contextmanager
+def run_directory(keep_under: str | None) -> Iterator[Path]:
+    """A temporary directory for one run's Redis and logs; kept under `keep_under` if given."""
+    if keep_under:
+        Path(keep_under).mkdir(parents=True, exist_ok=True)
+        path = Path(tempfile.mkdtemp(dir=keep_under))
+        print(f"  logs: {path}")
+        yield path
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        yield Path(tmp)
 
 
 async def main_async(args: argparse.Namespace) -> None:
     modes = ["soak", "peak"] if args.mode == "both" else [args.mode]
     for mode in modes:
-        with tempfile.TemporaryDirectory() as tmp:
-            pipe = Pipeline(args, Path(tmp))
+        with run_directory(args.keep_logs) as tmp:
+            pipe = Pipeline(args, tmp)
             try:
                 if mode == "soak":
                     await soak(pipe, args)
@@ -370,6 +447,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="short soak and peak (~2.5 min)")
     parser.add_argument("--mode", choices=["soak", "peak", "both", "crash"], default="both")
+    parser.add_argument("--keep-logs", metavar="DIR", help="keep each run's logs under DIR")
     parser.add_argument("--grouped", action="store_true", help="crash: one collectors process")
     parser.add_argument("--rate", type=float, default=1000.0, help="soak rate /s")
     parser.add_argument("--seconds", type=float, default=1800.0, help="soak duration")
