@@ -191,7 +191,7 @@ class Pipeline:
                 )
                 if all(stats["venues"][k]["ready"].get(k) for k in wanted):
                     break
-            except httpx.TransportError:
+            except (httpx.TransportError, ValueError):  # not listening / not answering yet
                 pass
             assert time.monotonic() < deadline, self.stack.errors()
             await asyncio.sleep(0.2)
