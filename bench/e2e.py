@@ -20,9 +20,12 @@ is under one second of the rate. Baseline in the same run: the simulator alone (
 rate its clients take is printed by bench/sim_throughput.py; here: the emitted rate).
 Crash: every venue's collector (one process each, as compose runs them; `--grouped`: one
 process) against the simulator's `crash` scenario (every venue, BTC dominating, fat tails,
-1 s bursts of 10x the base every 20 s) scaled so its MEAN rate is `--rate` (what the sampled
-venues withhold is not emitted and not counted); every 5 s the emitted and applied counts
-and the backlog; at the end the rates over the run, the backlog's max and last, latency.
+1 s bursts of 10x the base every 20 s) scaled so its MEAN rate of liquidations is `--rate`
+(the scenario keeps the sampled venues to a small share, so what they withhold is small;
+it is counted as suppressed, never as emitted); every 5 s the emitted and applied counts
+and the backlog; at the end asked vs emitted, the backlog's max and last, latency, and each
+process's CPU time per event (what a loaded machine changes least) with Redis's per-command
+cost per event.
 Latency: a probe SSE client parses each event and takes now - event `ts` (the simulator
 stamps `ts` when it builds the frame), i.e. exchange frame -> browser tape, p50/p99.
 """
@@ -55,9 +58,16 @@ from liqmon.keys import AGGREGATOR_GROUP, Keys
 from liqmon.redis_client import create_redis
 from liqmon.venues import VENUES
 from liqmon_sim.scenarios import crash as crash_scenario
+from liqmon_sim.scenarios import get_scenario
 from liqmon_sim.venues.plugin import demo_environment, free_ports
 
 SERVICES = ("exchange-sim", "aggregator", "web", "collector-binance", "collector-okx")
+
+
+def crash_liquidations_per_s() -> float:
+    """The crash scenario's mean liquidations per second at rate multiplier 1 (arrivals
+    times the cluster's average size), before the sampled venues' rule."""
+    return crash_scenario.MEAN_RATE * get_scenario("crash").per_arrival
 
 
 def pct(values: list[float], q: float) -> float:
@@ -158,7 +168,7 @@ class Pipeline:
             services = ("exchange-sim", "aggregator", "web", *collectors)
             env.update(
                 LIQMON_SIM_SCENARIO="crash",
-                LIQMON_SIM_RATE_MULTIPLIER=str(args.rate / crash_scenario.MEAN_RATE),
+                LIQMON_SIM_RATE_MULTIPLIER=str(args.rate / crash_liquidations_per_s()),
             )
         else:
             env.update(LIQMON_SIM_SCENARIO="quiet", LIQMON_SIM_BINANCE_SAMPLING_MS="0")
@@ -384,6 +394,11 @@ async def crash(pipe: Pipeline, args: argparse.Namespace) -> None:
           f"({unanswered} stats unanswered)")  # fmt: skip
     print(f"  frame -> tape latency over {len(lat)} events: p50 {pct(lat, 0.5):.1f} ms, "
           f"p99 {pct(lat, 0.99):.1f} ms")  # fmt: skip
+    servers = (await pipe.http.get(f"{pipe.sim}/_sim/stats")).json()["venues"].values()
+    print("  simulator since start (what was generated but not emitted): " + ", ".join(
+        f"{k} {sum(int(v.get(k, 0)) for v in servers)}"
+        for k in ("liquidations_emitted", "suppressed", "undelivered", "slow_client_drops")
+    ))  # fmt: skip
     print(f"  RSS MB: {', '.join(f'{k} {v:.0f}' for k, v in sorted(pipe.rss_mb().items()))}")
     print_cpu(cpu0, cpu1, e1 - e0, a1 - a0, took)
     stats = await pipe.redis.info("commandstats")

@@ -103,6 +103,7 @@ def test_crash_weights_the_complete_feeds_and_its_mean_is_named():
     crash = get_scenario("crash")
     rates = [crash.rate(t + 0.5) for t in range(20, 20 + 20 * 30)]
     assert sum(rates) / len(rates) == pytest.approx(MEAN_RATE)
+    assert crash.per_arrival == pytest.approx(1.7)  # 35% clusters of 1-3 more
     shares = crash.venue_weights
     assert shares is not None and set(shares) == set(sim_venues())
     sampled = {row.exchange for row in VENUES if row.sampled}

@@ -32,7 +32,7 @@ from liqmon_sim.faults import Faults
 from liqmon_sim.ledger import Ledger
 from liqmon_sim.malformed import kinds_for
 from liqmon_sim.market import Market
-from liqmon_sim.scenarios.base import RateFn, Scenario
+from liqmon_sim.scenarios.base import CLUSTER_MAX, RateFn, Scenario
 from liqmon_sim.venues.base import VenueServer, now_ms
 from liqmon_sim.venues.plugin import default_weights
 
@@ -270,7 +270,7 @@ class Driver:
         server = self.venues[venue]
         size = 1
         if budget > 1 and rng.random() < self.scenario.cluster_prob:
-            size += rng.randint(1, min(3, budget - 1))
+            size += rng.randint(1, min(CLUSTER_MAX, budget - 1))
         counted = 0
         now = now_ms()
         for _ in range(size):

@@ -25,7 +25,8 @@ BASE_RATE = 2_000.0
 BURST_EVERY_S = 20.0
 BURST_S = 1.0
 BURST_FACTOR = 10.0
-#: The mean of `_rate` over a burst period (after the ramp): what rate_multiplier 1 means.
+#: The mean of `_rate` over a burst period (after the ramp), in arrivals per second; each
+#: arrival is `Scenario.per_arrival` liquidations on average (clusters).
 MEAN_RATE = BASE_RATE * (1 + (BURST_FACTOR - 1) * BURST_S / BURST_EVERY_S)
 #: A sampled venue's share relative to its usual one (see the module docstring).
 SAMPLED_WEIGHT = 0.05
