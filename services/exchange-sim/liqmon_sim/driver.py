@@ -8,7 +8,9 @@ it keeps generating until exactly N are on the wire, then sets its `done` event.
 venue has no live subscriber nothing is generated for it (an exchange's events do not
 wait for you, but a test's ledger should only list what could be received).
 
-Timing: arrivals are a Poisson process at the scenario's rate; at `math.inf` the driver
+Timing: arrivals are a Poisson process at the scenario's rate (each gap drawn at the rate of
+the moment the arrival was due, so a pump behind schedule still owes a burst's arrivals
+after the burst); at `math.inf` the driver
 emits in chunks and waits while any client's write buffer is above `HIGH_WATER`, dropping a
 client that stays above it for `SLOW_CLIENT_S`; at a finite rate the arrivals due go out in
 turns at least `TICK_S` apart (one write per connection per turn), and a client with more
@@ -177,7 +179,8 @@ class Driver:
                 await self._audience_change(run)
                 next_due = None
                 continue
-            rate = run.rate(loop.time() - started) * (self.rate_multiplier if run.scaled else 1.0)
+            scale = self.rate_multiplier if run.scaled else 1.0
+            rate = run.rate(loop.time() - started) * scale
             if rate <= 0:
                 await asyncio.sleep(0.05)
                 next_due = None
@@ -205,7 +208,11 @@ class Driver:
                     behind = False
                     break
                 remaining -= self._generate(run, audience, remaining)
-                next_due += self.rng.expovariate(rate)
+                # the gap at the rate of the moment the arrival was DUE, not of now: a pump
+                # that falls behind in a burst still owes the burst's arrivals afterwards
+                # (re-spaced at the base rate, most of a burst it could not meet was lost)
+                due_rate = run.rate(next_due - started) * scale
+                next_due += self.rng.expovariate(due_rate if due_rate > 0 else rate)
             await self._drop_hopeless()
             # caught up: wake again when the next one is due, but not sooner than TICK_S, so
             # at thousands per second each connection gets its frames in one write per turn
