@@ -323,16 +323,16 @@ def _parse_route(path: str, query: str, legacy: bool) -> Route | None:
 
 
 def _servers(ctx: SimContext) -> list[VenueServer]:
-    cfg = ctx.config
-    sampling = cfg.binance_sampling_ms
+    cfg = ctx.settings
+    sampling = cfg.sim_binance_sampling_ms
     # one options object: a `sampling` control change applies to both products
     options = BinanceOptions(
         sampling_ms=ctx.scenario.binance_sampling_ms if sampling is None else sampling,
-        ping_interval=cfg.binance_ping_interval,
-        pong_timeout=cfg.binance_pong_timeout,
-        max_connection_s=cfg.binance_max_connection_s,
-        max_msgs_per_s=cfg.binance_max_msgs_per_s,
-        legacy_root=cfg.binance_legacy_root,
+        ping_interval=cfg.sim_binance_ping_interval_s,
+        pong_timeout=cfg.sim_binance_pong_timeout_s,
+        max_connection_s=cfg.sim_binance_max_connection_s,
+        max_msgs_per_s=cfg.sim_binance_max_msgs_per_s,
+        legacy_root=cfg.sim_binance_legacy_root,
     )
     return [BinanceServer(v, ctx.ledger, ctx.catalog, options) for v in VENUES]
 

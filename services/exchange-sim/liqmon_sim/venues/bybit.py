@@ -267,8 +267,8 @@ class BybitServer(VenueServer):
 
 
 def _servers(ctx: SimContext) -> list[VenueServer]:
-    cfg = ctx.config
-    options = BybitOptions(cfg.bybit_batch_ms, cfg.bybit_idle_timeout)
+    cfg = ctx.settings
+    options = BybitOptions(cfg.sim_bybit_batch_ms, cfg.sim_bybit_idle_timeout_s)
     return [BybitServer(ctx.ledger, ctx.catalog, options, random.Random(ctx.seed + 1))]
 
 

@@ -377,13 +377,9 @@ def notional(inst: Instrument, qty: Decimal, price: Decimal) -> Decimal:
 
 
 def _servers(ctx: SimContext) -> list[VenueServer]:
-    cfg = ctx.config
-    if cfg.gate_side_convention not in ("order", "position"):
-        raise ValueError(
-            f"gate_side_convention: order or position, not {cfg.gate_side_convention!r}"
-        )
+    cfg = ctx.settings
     options = GateOptions(
-        sampling_ms=cfg.gate_sampling_ms, side_convention=cfg.gate_side_convention
+        sampling_ms=cfg.sim_gate_sampling_ms, side_convention=cfg.sim_gate_side_convention
     )
     return [GateServer(ctx.ledger, ctx.catalog, options)]
 

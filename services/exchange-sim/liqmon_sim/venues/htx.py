@@ -399,7 +399,7 @@ def notional(inst: Instrument, qty: Decimal, price: Decimal) -> Decimal:
 
 
 def _servers(ctx: SimContext) -> list[VenueServer]:
-    options = HtxOptions(ping_interval=ctx.config.htx_ping_interval)
+    options = HtxOptions(ping_interval=ctx.settings.sim_htx_ping_interval_s)
     return [HtxServer(ctx.ledger, ctx.catalog, options)]
 
 

@@ -298,13 +298,13 @@ class OkxServer(VenueServer):
 
 
 def _servers(ctx: SimContext) -> list[VenueServer]:
-    cfg = ctx.config
+    cfg = ctx.settings
     options = OkxOptions(
-        idle_timeout=cfg.okx_idle_timeout,
-        idle_rule="client" if cfg.okx_idle_rule == "client" else "any",
-        batch_ms=cfg.okx_batch_ms,
+        idle_timeout=cfg.sim_okx_idle_timeout_s,
+        idle_rule=cfg.sim_okx_idle_rule,
+        batch_ms=cfg.sim_okx_batch_ms,
         replay_on_subscribe=ctx.faults.okx_replay_on_subscribe,
-        notice_delay=cfg.okx_notice_delay,
+        notice_delay=cfg.sim_okx_notice_delay_s,
     )
     return [OkxServer(ctx.ledger, ctx.catalog, options, random.Random(ctx.seed))]
 

@@ -25,16 +25,17 @@ from liqmon.venues import VENUES
 
 if TYPE_CHECKING:
     from liqmon_sim.catalog import Coin, Instrument
+    from liqmon_sim.settings import SimSettings
     from liqmon_sim.venues.base import VenueServer
 
 
 @dataclass(frozen=True)
 class SimContext:
-    """What a plug-in builds its servers from (`config` is the `SimConfig`)."""
+    """What a plug-in builds its servers from (`settings`: the simulator's knobs)."""
 
     ledger: Any
     catalog: Any
-    config: Any
+    settings: SimSettings
     faults: Any
     seed: int
     scenario: Any
