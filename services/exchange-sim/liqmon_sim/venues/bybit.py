@@ -19,22 +19,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import orjson
 from websockets.asyncio.server import ServerConnection
-from websockets.exceptions import ConnectionClosed
 
 from liqmon_sim import frames, malformed
 from liqmon_sim.catalog import Catalog, Instrument, Venue, bybit_instruments
 from liqmon_sim.ledger import Ledger
 from liqmon_sim.market import Liquidation
 from liqmon_sim.rest import bybit_instruments_info
-from liqmon_sim.venues.base import Conn, VenueServer, now_ms
-from liqmon_sim.venues.plugin import SimContext, SimPlugin
+from liqmon_sim.venues.base import Conn, VenueServer, now_ms, text_of
+from liqmon_sim.venues.plugin import SimContext, SimPlugin, collector_urls
 
 logger = logging.getLogger(__name__)
 
@@ -107,25 +106,14 @@ class BybitServer(VenueServer):
 
     async def handler(self, ws: ServerConnection) -> None:
         venue = self.route(ws.request.path if ws.request else "") or "bybit-linear"
-        conn = BybitConn(ws, venue, self._conn_id())
-        self._opened(conn)
-        try:
-            async for message in ws:
-                conn.last_client_ms = now_ms()
-                reply = self._answer(conn, message)
-                if reply is not None:  # queued like pushes: an ack precedes what it enables
-                    conn.send(reply, now_ms())
-        except ConnectionClosed:
-            pass
-        finally:
-            self._closed(conn)
+        await self._serve(BybitConn(ws, venue, self._conn_id()), self._answer)
 
     def _conn_id(self) -> str:
         h = f"{self.rng.getrandbits(128):032x}"
         return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     def _answer(self, conn: BybitConn, message: str | bytes) -> bytes | None:
-        text = message if isinstance(message, str) else message.decode("utf-8", "replace")
+        text = text_of(message)
         try:
             request = orjson.loads(text)
         except orjson.JSONDecodeError:
@@ -277,14 +265,6 @@ def _usd(inst: Instrument, qty: Decimal, price: Decimal) -> Decimal:
     return qty * price if inst.ct_type == "linear" else qty
 
 
-def _collector_env(host: str, ports: Mapping[str, int]) -> dict[str, str]:
-    port = ports["bybit"]
-    return {
-        "LIQMON_BYBIT_WS_URL": f"ws://{host}:{port}{WS_PREFIX.rstrip('/')}",
-        "LIQMON_BYBIT_REST_URL": f"http://{host}:{port}",
-    }
-
-
 PLUGIN = SimPlugin(
     exchange="bybit",
     venues=tuple(CATEGORIES.values()),
@@ -292,7 +272,7 @@ PLUGIN = SimPlugin(
     instruments=bybit_instruments,
     notional=_usd,
     servers=_servers,
-    collector_env=_collector_env,
+    collector_env=collector_urls({"bybit": WS_PREFIX.rstrip("/")}),
     spec_free=frozenset(CATEGORIES.values()),
     weights={"bybit-linear": 0.35, "bybit-inverse": 0.05},
 )
