@@ -15,7 +15,8 @@ same ledger and control on every port over HTTP (api.py): GET /_sim/stats, /_sim
 /_sim/totals, /_sim/wait, /_sim/scenarios; POST /_sim/control?action=… (see control.py).
 
 Layout: catalog (instruments and specs) -> market (liquidations, USD) -> frames/malformed
-(wire shapes) -> venues/ (Binance, OKX and Bybit servers) <- driver (scenarios, runs, faults) ->
+(wire shapes) -> venues/ (one plug-in per exchange, on base.py's connection loop and
+sampling.py's or batching.py's delivery) <- driver (scenarios, runs, faults) ->
 ledger (what went out); simulator ties them together; api (a Starlette app per port, reached
 through http) serves REST and /_sim.
 """

@@ -258,7 +258,9 @@ class VenueServer:
         return self.has_audience_for(venue)
 
     def pending_count(self, run: int | None = None) -> int:
-        raise NotImplementedError
+        """Liquidations submitted but not yet on the wire (of `run`, or of every run); a
+        venue that pushes each one when it is submitted (no batch, no sample) has none."""
+        return 0
 
     def max_buffered(self) -> int:
         return max((c.buffered() for c in self.conns if c.live), default=0)

@@ -202,9 +202,6 @@ class BitfinexServer(VenueServer):
     def ready_for(self, venue: Venue) -> bool:
         return venue == VENUE and self.has_audience()  # one channel carries every pair
 
-    def pending_count(self, run: int | None = None) -> int:
-        return 0
-
     def _broadcast(self, records: list[list[Any]], now: int) -> int:
         return sum(
             conn.send(self._frame(conn, records), now)

@@ -256,9 +256,6 @@ class BitmexServer(VenueServer):
             c.live and isinstance(c, BitmexConn) and "liquidation" in c.topics for c in self.conns
         )
 
-    def pending_count(self, run: int | None = None) -> int:
-        return 0  # every insert/update goes out at once
-
     def submit(self, liq: Liquidation) -> None:
         now = now_ms()
         key = (liq.inst.inst_id, liq.side)

@@ -33,6 +33,7 @@ from liqmon_sim.ledger import Ledger
 from liqmon_sim.market import Liquidation
 from liqmon_sim.rest import bybit_instruments_info
 from liqmon_sim.venues.base import Conn, VenueServer, now_ms, text_of
+from liqmon_sim.venues.batching import BatchedServer
 from liqmon_sim.venues.plugin import SimContext, SimPlugin, collector_urls
 
 logger = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ class BybitConn(Conn):
         self.topics: set[str] = set()
 
 
-class BybitServer(VenueServer):
+class BybitServer(BatchedServer):
     name = "bybit"
     venue: Venue = "bybit-linear"  # also serves bybit-inverse (see `served`)
 
@@ -206,15 +207,11 @@ class BybitServer(VenueServer):
             return sum(len(v) for v in self.pending.values())
         return sum(1 for liqs in self.pending.values() for liq in liqs if liq.run == run)
 
-    def submit(self, liq: Liquidation) -> None:
-        self.pending.setdefault((liq.inst.venue, liq.inst.inst_id), []).append(liq)
-        if self.options.batch_ms <= 0:
-            self.flush()
+    def batch_ms(self) -> int:
+        return self.options.batch_ms
 
-    async def flusher(self) -> None:
-        while True:
-            await asyncio.sleep(max(self.options.batch_ms, 20) / 1000)
-            self.flush()
+    def _queue(self, liq: Liquidation) -> None:
+        self.pending.setdefault((liq.inst.venue, liq.inst.inst_id), []).append(liq)
 
     def flush(self) -> None:
         if not self.pending:

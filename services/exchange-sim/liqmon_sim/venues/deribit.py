@@ -48,6 +48,7 @@ from liqmon_sim.catalog import (
 from liqmon_sim.ledger import Ledger
 from liqmon_sim.market import Liquidation, Side
 from liqmon_sim.venues.base import Conn, VenueServer, now_ms, text_of
+from liqmon_sim.venues.batching import BatchedServer
 from liqmon_sim.venues.plugin import SimContext, SimPlugin, collector_urls
 
 WS_PATH = "/ws/api/v2"
@@ -132,7 +133,7 @@ class _Trade:
     body: dict[str, Any]
 
 
-class DeribitServer(VenueServer):
+class DeribitServer(BatchedServer):
     name = "deribit"
     venue: Venue = "deribit-inverse"  # also serves deribit-linear
 
@@ -258,7 +259,10 @@ class DeribitServer(VenueServer):
         trades = [t for ts in self.pending.values() for t in ts]
         return sum(1 for t in trades for x in t.liqs if run is None or x.run == run)
 
-    def submit(self, liq: Liquidation) -> None:
+    def batch_ms(self) -> int:
+        return self.options.batch_ms
+
+    def _queue(self, liq: Liquidation) -> None:
         flag = self._flag()
         direction = "sell" if liq.side == "long" else "buy"  # a T-party long sells
         if flag == "M":
@@ -282,8 +286,6 @@ class DeribitServer(VenueServer):
         if self.rng.random() < self.options.ordinary_share:
             batch.append(_Trade([], self._body(liq, self.rng.choice(("buy", "sell")), None)))
         batch.append(_Trade(liqs, self._body(liq, direction, flag)))
-        if self.options.batch_ms <= 0:
-            self.flush()
 
     def _flag(self) -> str:
         draw = self.rng.random()
@@ -310,11 +312,6 @@ class DeribitServer(VenueServer):
         if flag is not None:
             body["liquidation"] = flag
         return body
-
-    async def flusher(self) -> None:
-        while True:
-            await asyncio.sleep(max(self.options.batch_ms, 20) / 1000)
-            self.flush()
 
     def flush(self) -> None:
         if not self.pending:

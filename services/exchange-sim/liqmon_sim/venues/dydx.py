@@ -246,9 +246,6 @@ class DydxServer(VenueServer):
         markets = {m for c in self.conns if isinstance(c, DydxConn) and c.live for m in c.markets}
         return venue == VENUE and bool(self.listed) and set(self.listed) <= markets
 
-    def pending_count(self, run: int | None = None) -> int:
-        return 0  # nothing is batched: every liquidation goes out when submitted
-
     def _next_id(self, liq: Liquidation) -> str:
         digest = hashlib.sha256(f"{liq.inst.inst_id}|{liq.ts}|{next(self._ids)}".encode())
         return digest.hexdigest()[:24]

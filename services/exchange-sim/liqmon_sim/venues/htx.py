@@ -248,9 +248,6 @@ class HtxServer(VenueServer):
             for c in self.conns
         )
 
-    def pending_count(self, run: int | None = None) -> int:
-        return 0  # pushed at once
-
     def submit(self, liq: Liquidation) -> None:
         now = now_ms()
         raw = dumps(push(liq, now))

@@ -263,9 +263,6 @@ class KrakenServer(VenueServer):
         }
         return bool(listed) and listed <= products
 
-    def pending_count(self, run: int | None = None) -> int:
-        return 0  # nothing is batched
-
     def submit(self, liq: Liquidation) -> None:
         product = liq.inst.inst_id
         past = self.history.setdefault(product, deque(maxlen=self.options.history))

@@ -30,6 +30,7 @@ from liqmon_sim.ledger import Ledger
 from liqmon_sim.market import Liquidation
 from liqmon_sim.rest import okx_instruments as okx_rest_instruments
 from liqmon_sim.venues.base import Conn, VenueServer, now_ms, text_of
+from liqmon_sim.venues.batching import BatchedServer
 from liqmon_sim.venues.plugin import SimContext, SimPlugin, collector_urls
 
 logger = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ class OkxConn(Conn):
         self.replayed = False
 
 
-class OkxServer(VenueServer):
+class OkxServer(BatchedServer):
     venue = name = "okx"
 
     def __init__(
@@ -216,15 +217,11 @@ class OkxServer(VenueServer):
             return len(self.pending)
         return sum(1 for liq in self.pending if liq.run == run)
 
-    def submit(self, liq: Liquidation) -> None:
-        self.pending.append(liq)
-        if self.options.batch_ms <= 0:
-            self.flush()
+    def batch_ms(self) -> int:
+        return self.options.batch_ms
 
-    async def flusher(self) -> None:
-        while True:
-            await asyncio.sleep(max(self.options.batch_ms, 20) / 1000)
-            self.flush()
+    def _queue(self, liq: Liquidation) -> None:
+        self.pending.append(liq)
 
     def flush(self) -> None:
         if not self.pending:
