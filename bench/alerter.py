@@ -22,11 +22,11 @@ import time
 from decimal import Decimal
 
 from liqmon.bus import append_events
+from liqmon.consumer_group import ensure_group
 from liqmon.embedded_redis import EmbeddedRedis
 from liqmon.event import PRODUCTS, LiquidationEvent
 from liqmon.keys import ALERTER_GROUP, Keys
 from liqmon.redis_client import create_redis
-from liqmon_alerter.groupread import ensure_group
 from liqmon_alerter.ingest import Judge
 from liqmon_alerter.rules import parse_rules
 
@@ -81,7 +81,7 @@ async def one_run(url: str, n: int, seed: int, judge_events: bool) -> float:
     events = make_events(n, seed)
     for i in range(0, n, 5000):
         await append_events(redis, KEYS, events[i : i + 5000], retention_ms=48 * 3_600_000)
-    await ensure_group(redis, KEYS.events, "0")
+    await ensure_group(redis, KEYS.events, ALERTER_GROUP, "0")
     judge = Judge(
         redis, KEYS, parse_rules(RULES, "bench", {}), max_age_ms=300_000, max_future_ms=60_000
     )

@@ -10,8 +10,8 @@ import orjson
 from redis.asyncio import Redis
 
 from liqmon.alert import ALERT_VERSION, alert_id
+from liqmon.consumer_group import ensure_group
 from liqmon.keys import ALERTER_GROUP, Keys
-from liqmon_alerter.groupread import ensure_group
 from tests.aggregator.factory import make_event
 from tests.alerter.conftest import drained, now_ms, publish, until
 from tests.alerter.fakes import FakeServices, whale_rule
@@ -49,7 +49,7 @@ async def test_a_dead_owners_delivery_waits_for_its_lease_then_is_taken_over(
         "event": orjson.dumps(event.to_json_dict()).decode(),
     }  # fmt: skip
     outbox = keys.alerter_outbox("bot")
-    await ensure_group(redis, outbox, "0")
+    await ensure_group(redis, outbox, ALERTER_GROUP, "0")
     await redis.xadd(outbox, fields)  # type: ignore[arg-type]
     # a process "ghost" took the entry and started sending, then died; its lease runs 1.5 s
     await redis.xreadgroup(ALERTER_GROUP, "ghost", {outbox: ">"})

@@ -18,6 +18,7 @@ import socket
 import httpx
 from redis.asyncio import Redis
 
+from liqmon.consumer_group import Entry, GroupMember, GroupReader, ensure_group
 from liqmon.event import InvalidEvent, LiquidationEvent
 from liqmon.keys import ALERTER_GROUP, Keys
 from liqmon.logs import LogOnce
@@ -26,7 +27,6 @@ from liqmon.runtime import TaskSet
 
 from .channels import USER_AGENT
 from .delivery import ChannelWorker, RetryPolicy
-from .groupread import Entry, GroupReader, ensure_group
 from .ingest import Judge
 from .redact import Redactor
 from .rules import RulesFile
@@ -73,9 +73,10 @@ class AlerterService:
 
     def _reader(self, stream: str, start_id: str = "0") -> GroupReader:
         s = self.settings
+        member = GroupMember(stream, ALERTER_GROUP, self.consumer, s.alerter_batch)
         return GroupReader(
-            self.redis, self.reader, stream, self.consumer, s.alerter_batch,
-            s.alerter_block_ms, s.alerter_claim_idle_ms, s.alerter_janitor_ms, start_id,
+            self.redis, self.reader, member, s.alerter_block_ms, s.alerter_claim_idle_ms,
+            s.alerter_janitor_ms, start_id,
         )  # fmt: skip
 
     async def startup(self) -> None:
@@ -89,9 +90,10 @@ class AlerterService:
         # a new group starts max_age back: older events could not alert anyway
         start = int(sec) * 1000 + int(usec) // 1000 - s.alerts_max_age
         self.events_start = f"{max(start, 0)}-0"
-        await ensure_group(self.redis, self.keys.events, self.events_start)
+        await ensure_group(self.redis, self.keys.events, ALERTER_GROUP, self.events_start)
         for channel in self.rules.channel:
-            await ensure_group(self.redis, self.keys.alerter_outbox(channel.name), "0")
+            outbox = self.keys.alerter_outbox(channel.name)
+            await ensure_group(self.redis, outbox, ALERTER_GROUP, "0")
         # the channels of the running rules file (a channel removed from it leaves health)
         pipe = self.redis.pipeline(transaction=True)
         pipe.delete(self.keys.alerter_channels)
