@@ -32,7 +32,7 @@ from typing import Any, Literal
 import httpx
 import orjson
 
-from liqmon.bus import now_ms
+from liqmon.clock import now_ms
 
 from .rules import DiscordChannel, SlackChannel, TelegramChannel, WebhookChannel
 

@@ -35,7 +35,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from liqmon import scripts
 from liqmon.alert import alert_document
 from liqmon.backoff import Backoff
-from liqmon.bus import now_ms
+from liqmon.clock import now_ms
 from liqmon.consumer_group import Entry
 from liqmon.keys import ALERTER_GROUP, Keys
 from liqmon.logs import LogOnce
