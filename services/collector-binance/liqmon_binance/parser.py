@@ -32,6 +32,7 @@ from typing import Any, Final
 
 from liqmon.collector.frames import (
     BadPart,
+    EventBuilder,
     FrameResult,
     MalformedFrame,
     SpecMissing,
@@ -39,7 +40,6 @@ from liqmon.collector.frames import (
     attempt,
     dump_part,
     instrument_field,
-    liquidation,
     load_json,
     ms_field,
     mul,
@@ -72,6 +72,7 @@ class ForceOrderParser:
         self.product = product
         self.margin = "linear" if product == USDM else "inverse"
         self._specs = specs
+        self._events = EventBuilder("binance", "avg_fill", product, self.margin)
 
     def parse_frame(self, raw: str, recv_ts: int) -> FrameResult:
         result = FrameResult()
@@ -119,20 +120,7 @@ class ForceOrderParser:
             if spec is None or spec.contract_size is None:
                 raise SpecMissing(instrument)
             amount, base = mul(filled, spec.contract_size), spec.base
-        return liquidation(
-            exchange="binance",
-            product=self.product,
-            margin=self.margin,
-            instrument=instrument,
-            base=base,
-            side=side,
-            price=price,
-            price_kind="avg_fill",
-            amount=amount,
-            ts=ts,
-            recv_ts=recv_ts,
-            qty_venue=filled,
-        )
+        return self._events.event(instrument, base, side, price, amount, ts, recv_ts, filled)
 
     @staticmethod
     def _linear_base(instrument: str, spec: BinanceSpec | None) -> str:

@@ -33,15 +33,15 @@ from typing import Any, Final
 
 from liqmon.collector.frames import (
     BadPart,
+    EventBuilder,
     FrameResult,
     MalformedFrame,
     SpecSource,
-    attempt,
+    attempt_each,
     dump_part,
     instrument_field,
-    liquidation,
-    load_json,
     ms_field,
+    open_frame,
     require,
     side_field,
 )
@@ -96,13 +96,12 @@ class AllLiquidationParser:
         self.category = category
         self.product = PRODUCTS[category]
         self._specs = specs
+        self._events = EventBuilder("bybit", "bankruptcy", self.product, category)
 
     def parse_frame(self, raw: str, recv_ts: int) -> FrameResult:
         result = FrameResult()
-        try:
-            msg = require(load_json(raw), "frame")
-        except MalformedFrame as exc:
-            result.bad.append(BadPart(str(exc), raw, "bybit"))
+        msg = open_frame(raw, result, "bybit")
+        if msg is None:
             return result
         if "op" in msg:
             self._op_frame(msg, raw, result)
@@ -115,11 +114,8 @@ class AllLiquidationParser:
         if not isinstance(data, list) or not data:
             result.bad.append(BadPart("data: expected a non-empty array", raw, label))
             return result
-        single = len(data) == 1
-        for i, entry in enumerate(data):
-            part = (lambda: raw) if single else partial(dump_part, {"topic": name, "data": [entry]})
-            build = partial(self._event, entry, recv_ts)
-            attempt(result, part, f"{label} data[{i}]", build, recv_ts)
+        one_entry = partial(_one_entry, name)
+        attempt_each(result, raw, data, f"{label} data", self._event, recv_ts, one_entry)
         return result
 
     @staticmethod
@@ -143,20 +139,7 @@ class AllLiquidationParser:
         size = parse_decimal(fields.get("v"), "v")
         price = parse_decimal(fields.get("p"), "p")
         ts = ms_field(fields, "T")
-        return liquidation(
-            exchange="bybit",
-            product=self.product,
-            margin=self.category,
-            instrument=symbol,
-            base=self._base(symbol),
-            side=side,
-            price=price,
-            price_kind="bankruptcy",
-            amount=size,
-            ts=ts,
-            recv_ts=recv_ts,
-            qty_venue=size,
-        )
+        return self._events.event(symbol, self._base(symbol), side, price, size, ts, recv_ts)
 
     def _base(self, symbol: str) -> str:
         spec = self._specs.get(symbol)
@@ -165,6 +148,10 @@ class AllLiquidationParser:
         if spec.quote.upper() not in USD_QUOTES:
             raise MalformedFrame(f"{symbol}: quote {spec.quote!r:.20} is not a USD currency")
         return spec.base
+
+
+def _one_entry(topic: str, entry: object) -> str:
+    return dump_part({"topic": topic, "data": [entry]})
 
 
 def parse_instruments_page(doc: Any, category: str) -> tuple[dict[str, BybitInstrument], str]:

@@ -33,8 +33,10 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Final
 
+from liqmon.collector.exactjson import load_exact, positive_number
 from liqmon.collector.frames import (
     BadPart,
+    EventBuilder,
     FrameResult,
     MalformedFrame,
     SpecMissing,
@@ -42,12 +44,9 @@ from liqmon.collector.frames import (
     attempt,
     dump_part,
     instrument_field,
-    liquidation,
     load_json,
-    load_json_decimal,
     ms_field,
-    number_field,
-    require,
+    open_frame,
     text_field,
 )
 from liqmon.event import LiquidationEvent, make_venue_event_id
@@ -83,16 +82,16 @@ class TradesParser:
     ) -> None:
         self._specs = specs
         self._on_test_request = on_test_request
+        self._events = {m: EventBuilder("deribit", "fill", p, m) for m, p in PRODUCTS.items()}
 
     def parse_frame(self, raw: str, recv_ts: int) -> FrameResult:
         result = FrameResult()
-        try:
-            # Most frames are batches of ordinary trades (no number of theirs is read): only
-            # a frame that may hold a liquidation pays for exact-decimal parsing.
-            load = load_json_decimal if '"liquidation"' in raw else load_json
-            msg = require(load(raw), "frame")
-        except MalformedFrame as exc:
-            result.bad.append(BadPart(str(exc), raw, "deribit"))
+        # Most frames are batches of ordinary trades (no number of theirs is read): only a
+        # frame that may hold a liquidation pays for exact-decimal parsing.
+        msg = open_frame(
+            raw, result, "deribit", load_exact if '"liquidation"' in raw else load_json
+        )
+        if msg is None:
             return result
         method = msg.get("method")
         if method == "subscription":
@@ -148,25 +147,18 @@ class TradesParser:
             raise MalformedFrame(f"direction: expected buy or sell, got {direction!r:.40}")
         side = liquidated_side(str(direction), party)
         trade_id = text_field(trade, "trade_id")
-        price, amount = number_field(trade, "price"), number_field(trade, "amount")
+        price, amount = (
+            positive_number(trade.get("price"), "price"),
+            positive_number(trade.get("amount"), "amount"),
+        )
         ts = ms_field(trade, "timestamp")
         spec = self._specs.get(instrument)
         if spec is None:
             raise SpecMissing(instrument)
-        return liquidation(
-            exchange="deribit",
-            product=PRODUCTS[spec.margin],
-            margin=spec.margin,
-            instrument=instrument,
-            base=spec.base,
-            side=side,
-            price=price,
-            price_kind="fill",
-            amount=amount,
-            ts=ts,
-            recv_ts=recv_ts,
-            qty_venue=amount,
-            event_id=make_venue_event_id("deribit", instrument, trade_id, party),
+        event_id = make_venue_event_id("deribit", instrument, trade_id, party)
+        events = self._events[spec.margin]
+        return events.event(
+            instrument, spec.base, side, price, amount, ts, recv_ts, event_id=event_id
         )
 
 

@@ -34,18 +34,20 @@ from typing import Any, Final
 
 import orjson
 
-from liqmon.collector.exactjson import dump_exact, load_exact, positive_number
+from liqmon.collector.exactjson import load_exact, positive_number
 from liqmon.collector.frames import (
     BadPart,
+    EventBuilder,
     FrameResult,
     MalformedFrame,
     SpecMissing,
     SpecSource,
-    attempt,
+    attempt_each,
+    dump_part,
     instrument_field,
-    liquidation,
     ms_field,
     mul,
+    open_frame,
     require,
     side_field,
 )
@@ -103,13 +105,12 @@ class LiquidationOrdersParser:
         self.margin = margin
         self.product = PRODUCTS[margin]
         self._specs = specs  # contract_code -> contract_size
+        self._events = EventBuilder("htx", "bankruptcy", self.product, margin)
 
     def parse_frame(self, raw: str, recv_ts: int) -> FrameResult:
         result = FrameResult()
-        try:
-            msg = require(load_exact(raw), "frame")
-        except MalformedFrame as exc:
-            result.bad.append(BadPart(str(exc), raw, "htx"))
+        msg = open_frame(raw, result, "htx", load_exact)
+        if msg is None:
             return result
         op = msg.get("op")
         if op == "notify":
@@ -149,12 +150,8 @@ class LiquidationOrdersParser:
         if not isinstance(data, list) or not data:
             result.bad.append(BadPart("data: expected a non-empty array", raw, label))
             return
-        single = len(data) == 1
-        for i, entry in enumerate(data):
-            part = (lambda: raw) if single else partial(_one_entry, topic, entry)
-            attempt(
-                result, part, f"{label} data[{i}]", partial(self._event, entry, recv_ts), recv_ts
-            )
+        one_entry = partial(_one_entry, topic)
+        attempt_each(result, raw, data, f"{label} data", self._event, recv_ts, one_entry)
 
     def _event(self, entry: object, recv_ts: int) -> LiquidationEvent:
         fields = require(entry, "data[]")
@@ -174,24 +171,11 @@ class LiquidationOrdersParser:
                 raise MalformedFrame(
                     f"amount {amount} disagrees with volume {volume} × contract_size {size}"
                 )
-        return liquidation(
-            exchange="htx",
-            product=self.product,
-            margin=self.margin,
-            instrument=code,
-            base=base,
-            side=side,
-            price=price,
-            price_kind="bankruptcy",
-            amount=value,
-            ts=ts,
-            recv_ts=recv_ts,
-            qty_venue=volume,
-        )
+        return self._events.event(code, base, side, price, value, ts, recv_ts, volume)
 
 
 def _one_entry(topic: str, entry: object) -> str:
-    return dump_exact({"op": "notify", "topic": topic, "data": [entry]})
+    return dump_part({"op": "notify", "topic": topic, "data": [entry]})
 
 
 def parse_contract_info(doc: Any) -> dict[str, Decimal]:

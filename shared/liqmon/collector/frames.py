@@ -19,7 +19,6 @@ wire decimals is never rounded before the final cent rounding.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import (
@@ -30,6 +29,7 @@ from decimal import (
     InvalidOperation,
     Overflow,
 )
+from functools import partial
 from typing import Any, Final, Protocol, TypeVar
 
 import orjson
@@ -40,7 +40,6 @@ from liqmon.event import (
     InvalidEvent,
     LiquidationEvent,
     make_event_id,
-    parse_decimal,
     to_cents,
 )
 from liqmon.venues import SAMPLED_EXCHANGES
@@ -148,30 +147,8 @@ def attempt(
         result.bad.append(BadPart(str(exc) or type(exc).__name__, raw_part(), context))
 
 
-def load_json_decimal(raw: str | bytes) -> Any:
-    """Like `load_json`, for venues that send prices and sizes as JSON numbers (BitMEX,
-    Deribit): non-integers become exact `Decimal`s, never binary floats."""
-    try:
-        return json.loads(raw, parse_float=Decimal, parse_constant=_no_constant)
-    except (ValueError, RecursionError) as exc:
-        raise MalformedFrame(f"invalid JSON: {str(exc)[:120]}") from None
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number")
-
-
-def number_field(obj: dict[str, Any], name: str) -> Decimal:
-    """A positive finite number sent as a JSON number (read by `load_json_decimal`) or as a
-    decimal string; booleans and other types are refused."""
-    value = obj.get(name)
-    if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
-        raise MalformedFrame(f"{name}: expected a number, got {value!r:.60}")
-    return parse_decimal(value if isinstance(value, str) else str(value), name)
-
-
 def _decimal_json(value: object) -> orjson.Fragment:
-    """A `Decimal` read by `load_json_decimal` goes back out as the number it was."""
+    """A `Decimal` read by `exactjson.load_exact` goes back out as the number it was."""
     if isinstance(value, Decimal) and value.is_finite():
         return orjson.Fragment(str(value))
     raise TypeError(type(value).__name__)
@@ -195,6 +172,41 @@ def require(obj: object, name: str) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise MalformedFrame(f"{name}: expected an object, got {type(obj).__name__}")
     return obj
+
+
+def open_frame(
+    raw: str, result: FrameResult, context: str, load: Callable[[str], Any] = load_json
+) -> dict[str, Any] | None:
+    """The frame as a JSON object (read by `load`), or None once `result` has it as a bad
+    part (not JSON, or not an object), dead-lettered whole under `context`."""
+    try:
+        return require(load(raw), "frame")
+    except MalformedFrame as exc:
+        result.bad.append(BadPart(str(exc), raw, context))
+        return None
+
+
+def attempt_each(
+    result: FrameResult,
+    whole: str | None,
+    parts: list[Any],
+    context: str,
+    build: Callable[[Any, int], LiquidationEvent],
+    recv_ts: int,
+    part_text: Callable[[Any], str],
+) -> None:
+    """`attempt` `build(part, recv_ts)` for every part of a frame, as `f"{context}[{i}]"`.
+
+    A part that fails is dead-lettered with `whole` (the frame's text) when it is the
+    frame's only part and `whole` is given, else with `part_text(part)`: only built then.
+    """
+    whole_frame: Callable[[], str] | None = None
+    if whole is not None and len(parts) == 1:
+        text = whole
+        whole_frame = lambda: text  # noqa: E731
+    for i, part in enumerate(parts):
+        raw_part = whole_frame or partial(part_text, part)
+        attempt(result, raw_part, f"{context}[{i}]", partial(build, part, recv_ts), recv_ts)
 
 
 def text_field(obj: dict[str, Any], name: str) -> str:
@@ -288,44 +300,68 @@ def coin_qty_usd(
     return coin, exact(mul(qty_from_usd(usd, price), multiplier)), usd, coin_price
 
 
-def liquidation(
-    *,
-    exchange: str,
-    product: str,
-    margin: str,
-    instrument: str,
-    base: str,
-    side: str,
-    price: Decimal,
-    price_kind: str,
-    amount: Decimal,
-    ts: int,
-    recv_ts: int,
-    qty_venue: Decimal,
-    event_id: str | None = None,
-) -> LiquidationEvent:
-    """Value (`coin_qty_usd` by the event's own `margin`) and build the event; the id is over
-    the venue's own quantity and price (see `make_event_id`).
+class EventBuilder:
+    """Builds the events of one venue's parser: what all of them share is bound once (the
+    exchange, whether its feed is sampled per liqmon.venues, the kind of price it sends, the
+    product and, unless the instrument's spec says it per event, the margin), so each call
+    names only what the liquidation itself says. A parser of several products keeps one
+    builder per product.
 
-    `sampled` is the venue's (liqmon.venues): a sampled feed's every event says so.
-    `event_id` replaces that id where the venue's own identifiers make a better one (BitMEX:
-    no event time on the wire; Deribit: one trade can be two liquidations).
+    `event()` values the liquidation (`coin_qty_usd` by the event's own `margin`) and builds
+    it; the id is over the venue's own quantity `qty_venue` (default: `amount`) and price
+    (see `make_event_id`). `event_id` replaces that id where the venue's own identifiers make
+    a better one (BitMEX: no event time on the wire; Deribit: one trade can be two
+    liquidations; dYdX, Kraken, Bitfinex: each liquidation is named).
     """
-    coin, qty, usd, coin_price = coin_qty_usd(margin, amount, price, base)
-    return LiquidationEvent(
-        # The id is over the venue's own values (its price, not the per-coin one).
-        id=event_id or make_event_id(exchange, product, instrument, side, ts, qty_venue, price),
-        exchange=exchange,
-        product=product,
-        margin=margin,  # type: ignore[arg-type]  # validated by LiquidationEvent
-        instrument=instrument,
-        symbol=coin,
-        side=side,  # type: ignore[arg-type]
-        price=coin_price,
-        price_kind=price_kind,  # type: ignore[arg-type]
-        qty=qty,
-        usd_cents=to_cents(usd),
-        ts=ts,
-        recv_ts=recv_ts,
-        sampled=exchange in SAMPLED_EXCHANGES,
-    )
+
+    __slots__ = ("exchange", "margin", "price_kind", "product", "sampled")
+
+    def __init__(self, exchange: str, price_kind: str, product: str = "", margin: str = "") -> None:
+        self.exchange = exchange
+        self.price_kind = price_kind
+        self.product = product
+        self.margin = margin
+        self.sampled = exchange in SAMPLED_EXCHANGES
+
+    def event(
+        self,
+        instrument: str,
+        base: str,
+        side: str,
+        price: Decimal,
+        amount: Decimal,
+        ts: int,
+        recv_ts: int,
+        qty_venue: Decimal | None = None,
+        *,
+        margin: str = "",
+        event_id: str | None = None,
+    ) -> LiquidationEvent:
+        product, margin = self.product, margin or self.margin
+        coin, qty, usd, coin_price = coin_qty_usd(margin, amount, price, base)
+        return LiquidationEvent(
+            # The id is over the venue's own values (its price, not the per-coin one).
+            id=event_id
+            or make_event_id(
+                self.exchange,
+                product,
+                instrument,
+                side,
+                ts,
+                amount if qty_venue is None else qty_venue,
+                price,
+            ),
+            exchange=self.exchange,
+            product=product,
+            margin=margin,  # type: ignore[arg-type]  # validated by LiquidationEvent
+            instrument=instrument,
+            symbol=coin,
+            side=side,  # type: ignore[arg-type]
+            price=coin_price,
+            price_kind=self.price_kind,  # type: ignore[arg-type]
+            qty=qty,
+            usd_cents=to_cents(usd),
+            ts=ts,
+            recv_ts=recv_ts,
+            sampled=self.sampled,
+        )
