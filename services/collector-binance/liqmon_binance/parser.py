@@ -33,18 +33,16 @@ from typing import Any, Final
 from liqmon.collector.frames import (
     BadPart,
     EventBuilder,
+    FlatRecord,
     FrameResult,
     MalformedFrame,
     SpecMissing,
     SpecSource,
     attempt,
     dump_part,
-    instrument_field,
     load_json,
-    ms_field,
     mul,
     require,
-    side_field,
 )
 from liqmon.collector.symbols import USD_QUOTES, strip_usd_quote
 from liqmon.event import LiquidationEvent, parse_decimal
@@ -52,6 +50,8 @@ from liqmon.event import LiquidationEvent, parse_decimal
 USDM: Final = "binance-usdm"
 COINM: Final = "binance-coinm"
 _SIDES: Final = {"BUY": "short", "SELL": "long"}  # order side: SELL closes a long
+#: `o.z` is the accumulated fill (never `q` or `l`), `o.ap` the average fill price.
+_ORDER: Final = FlatRecord("s", "S", _SIDES, "z", "ap", "T", label="o.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,11 +105,7 @@ class ForceOrderParser:
         if event.get("e") != "forceOrder":
             raise MalformedFrame(f"not a forceOrder event: e={event.get('e')!r:.40}")
         order = require(event.get("o"), "o")
-        instrument = instrument_field(order, "s")
-        side = side_field(order, "S", _SIDES, label="o.S")
-        filled = parse_decimal(order.get("z"), "o.z")
-        price = parse_decimal(order.get("ap"), "o.ap")
-        ts = ms_field(order, "T")
+        instrument, side, filled, price, ts = _ORDER.read(order)
         spec: BinanceSpec | None = self._specs.get(instrument)
         if self.product == USDM:
             if spec is None and (len(self._specs) or not getattr(self._specs, "attempted", True)):

@@ -55,6 +55,7 @@ from liqmon.collector.frames import (
     side_field,
     text_field,
 )
+from liqmon.collector.instruments import specs_by_name
 from liqmon.collector.symbols import USD_QUOTES
 from liqmon.event import InvalidEvent, LiquidationEvent, make_venue_event_id
 from liqmon.logs import LogOnce
@@ -304,11 +305,4 @@ def parse_instruments(doc: Any) -> dict[str, BitmexInstrument]:
     """The whole `/api/v1/instrument/active` array (read with `load_exact`)."""
     if not isinstance(doc, list):
         raise ValueError(f"instrument/active: expected an array, got {str(doc)[:200]}")
-    out: dict[str, BitmexInstrument] = {}
-    for entry in doc:
-        symbol = entry.get("symbol") if isinstance(entry, dict) else None
-        if isinstance(symbol, str) and 0 < len(symbol) <= 64 and isinstance(entry, dict):
-            spec = parse_instrument(entry)
-            if spec is not None:
-                out[symbol] = spec
-    return out
+    return specs_by_name(doc, "symbol", parse_instrument)

@@ -34,19 +34,17 @@ from typing import Any, Final
 from liqmon.collector.frames import (
     BadPart,
     EventBuilder,
+    FlatRecord,
     FrameResult,
     MalformedFrame,
     SpecSource,
     attempt_each,
     dump_part,
-    instrument_field,
-    ms_field,
     open_frame,
     require,
-    side_field,
 )
 from liqmon.collector.symbols import USD_QUOTES, strip_usd_quote
-from liqmon.event import LiquidationEvent, parse_decimal
+from liqmon.event import LiquidationEvent
 
 TOPIC_PREFIX: Final = "allLiquidation."
 CATEGORIES: Final = ("linear", "inverse")
@@ -54,6 +52,7 @@ PRODUCTS: Final = {"linear": "bybit-linear", "inverse": "bybit-inverse"}
 #: req_id prefix of subscriptions sent on a live connection (new listings).
 LIVE_PREFIX: Final = "live-"
 _SIDES: Final = {"Buy": "long", "Sell": "short"}  # position side (docs/venues/bybit.md)
+_RECORD: Final = FlatRecord("s", "S", _SIDES, "v", "p", "T")
 _INVERSE_DATED: Final = re.compile(r"^(.+?)USD[FGHJKMNQUVXZ]\d{2}$")  # BTCUSDH25
 
 
@@ -134,11 +133,7 @@ class AllLiquidationParser:
 
     def _event(self, entry: object, recv_ts: int) -> LiquidationEvent:
         fields = require(entry, "data[]")
-        symbol = instrument_field(fields, "s")
-        side = side_field(fields, "S", _SIDES)
-        size = parse_decimal(fields.get("v"), "v")
-        price = parse_decimal(fields.get("p"), "p")
-        ts = ms_field(fields, "T")
+        symbol, side, size, price, ts = _RECORD.read(fields)
         return self._events.event(symbol, self._base(symbol), side, price, size, ts, recv_ts)
 
     def _base(self, symbol: str) -> str:

@@ -28,7 +28,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from liqmon.collector.topics import TopicShard, chunk_topics
-from liqmon.collector.venue import Deliver
+from liqmon.collector.venue import Deliver, recv_json
 from liqmon_bybit.parser import LIVE_PREFIX
 
 PING = orjson.dumps({"op": "ping"}).decode()
@@ -75,11 +75,7 @@ async def subscribe_shard(
     for chunk in limits.chunks(shard.wanted):
         await send(chunk)
     while pending:
-        raw = await ws.recv()
-        try:
-            msg = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            msg = None
+        raw, msg = await recv_json(ws)
         if not isinstance(msg, dict) or msg.get("op") != "subscribe":
             deliver(raw)
             continue

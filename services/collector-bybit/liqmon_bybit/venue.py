@@ -81,11 +81,11 @@ class BybitVenue:
         self.listed: dict[str, set[str]] = {c: set() for c in CATEGORIES}
         self._listing_changed = asyncio.Event()
         self.specs: dict[str, SpecCache[BybitInstrument]] = {
-            c: SpecCache(
+            c: SpecCache.of_collector(
                 f"bybit {c} instruments",
                 partial(self._load, c),
-                refresh_seconds=settings.bybit_listing_refresh_seconds,
-                min_gap_seconds=settings.collector_spec_min_gap_seconds,
+                settings,
+                settings.bybit_listing_refresh_seconds,
             )
             for c in CATEGORIES
         }

@@ -49,6 +49,7 @@ from liqmon.collector.frames import (
     open_frame,
     text_field,
 )
+from liqmon.collector.instruments import specs_by_name
 from liqmon.event import LiquidationEvent, make_venue_event_id
 
 PRODUCTS: Final = {"inverse": "deribit-inverse", "linear": "deribit-linear"}
@@ -185,11 +186,4 @@ def parse_instruments(doc: Any) -> dict[str, DeribitInstrument]:
     rows = doc.get("result") if isinstance(doc, dict) else doc
     if not isinstance(rows, list):
         raise ValueError(f"get_instruments: unexpected response {str(doc)[:200]}")
-    out: dict[str, DeribitInstrument] = {}
-    for entry in rows:
-        name = entry.get("instrument_name") if isinstance(entry, dict) else None
-        if isinstance(name, str) and 0 < len(name) <= 64 and isinstance(entry, dict):
-            spec = parse_instrument(entry)
-            if spec is not None:
-                out[name] = spec
-    return out
+    return specs_by_name(rows, "instrument_name", parse_instrument)

@@ -107,11 +107,8 @@ class DydxVenue:
         self.settings = settings
         self.parser = TradesParser()
         self.listing = FollowedListing("dydx markets", self._group)
-        self.markets: SpecCache[str] = SpecCache(
-            "dydx markets",
-            self._load,
-            refresh_seconds=settings.dydx_listing_refresh_seconds,
-            min_gap_seconds=settings.collector_spec_min_gap_seconds,
+        self.markets: SpecCache[str] = SpecCache.of_collector(
+            "dydx markets", self._load, settings, settings.dydx_listing_refresh_seconds
         )
 
     async def _load(self) -> dict[str, str]:

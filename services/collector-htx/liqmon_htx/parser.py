@@ -38,24 +38,25 @@ from liqmon.collector.exactjson import load_exact, positive_number
 from liqmon.collector.frames import (
     BadPart,
     EventBuilder,
+    FlatRecord,
     FrameResult,
     MalformedFrame,
     SpecMissing,
     SpecSource,
     attempt_each,
     dump_part,
-    instrument_field,
-    ms_field,
     mul,
     open_frame,
     require,
-    side_field,
 )
 from liqmon.event import LiquidationEvent
 
 TOPIC: Final = "public.*.liquidation_orders"
 PRODUCTS: Final = {"linear": "htx-linear", "inverse": "htx-inverse"}
 _SIDES: Final = {"sell": "long", "buy": "short"}  # order side -> the position it closes
+_RECORD: Final = FlatRecord(
+    "contract_code", "direction", _SIDES, "volume", "price", "created_at", positive_number
+)
 #: Subscribe answers that are not failures: 0 ok, 2014 "Repeated subscription".
 _ACK_CODES: Final = (0, 2014)
 _TOPIC_PREFIX, _TOPIC_SUFFIX = "public.", ".liquidation_orders"
@@ -155,11 +156,7 @@ class LiquidationOrdersParser:
 
     def _event(self, entry: object, recv_ts: int) -> LiquidationEvent:
         fields = require(entry, "data[]")
-        code = instrument_field(fields, "contract_code")
-        side = side_field(fields, "direction", _SIDES)
-        volume = positive_number(fields.get("volume"), "volume")
-        price = positive_number(fields.get("price"), "price")
-        ts = ms_field(fields, "created_at")
+        code, side, volume, price, ts = _RECORD.read(fields)
         base = coin_of(code)
         size = self._specs.get(code)
         if size is None:

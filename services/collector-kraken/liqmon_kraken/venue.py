@@ -103,11 +103,8 @@ class KrakenVenue:
     def __init__(self, settings: KrakenSettings) -> None:
         self.settings = settings
         self.listing = FollowedListing("kraken products", self._group)
-        self.specs: SpecCache[KrakenInstrument] = SpecCache(
-            "kraken instruments",
-            self._load,
-            refresh_seconds=settings.kraken_listing_refresh_seconds,
-            min_gap_seconds=settings.collector_spec_min_gap_seconds,
+        self.specs: SpecCache[KrakenInstrument] = SpecCache.of_collector(
+            "kraken instruments", self._load, settings, settings.kraken_listing_refresh_seconds
         )
         self.parser = TradeParser(self.specs)
 

@@ -40,6 +40,7 @@ from liqmon.event import (
     InvalidEvent,
     LiquidationEvent,
     make_event_id,
+    parse_decimal,
     to_cents,
 )
 from liqmon.venues import SAMPLED_EXCHANGES
@@ -246,6 +247,34 @@ def ms_field(obj: dict[str, Any], name: str) -> int:
     if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 16:
         return int(value)
     raise MalformedFrame(f"{name}: expected milliseconds, got {value!r:.60}")
+
+
+@dataclass(frozen=True, slots=True)
+class FlatRecord:
+    """Where one venue's flat liquidation record keeps the five facts every event needs
+    (instrument, side word, size, price, ms time), read in one order so the first bad field
+    is the one reported. `number` reads an amount (`parse_decimal` for decimal strings,
+    `exactjson.positive_number` for JSON numbers); `label` prefixes the side and amount
+    names in error messages (Binance: `o.` for its order object)."""
+
+    instrument: str
+    side: str
+    sides: Mapping[str, str]
+    size: str
+    price: str
+    ts: str
+    number: Callable[[Any, str], Decimal] = parse_decimal
+    label: str = ""
+
+    def read(self, record: dict[str, Any]) -> tuple[str, str, Decimal, Decimal, int]:
+        label = self.label
+        return (
+            instrument_field(record, self.instrument),
+            side_field(record, self.side, self.sides, label and label + self.side),
+            self.number(record.get(self.size), label + self.size),
+            self.number(record.get(self.price), label + self.price),
+            ms_field(record, self.ts),
+        )
 
 
 def mul(*values: Decimal) -> Decimal:
