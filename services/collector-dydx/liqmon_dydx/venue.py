@@ -19,17 +19,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
+from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
 import orjson
 from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed
 
 from liqmon.collector.instruments import SpecCache, fetch_json
 from liqmon.collector.listing import FollowedListing, answers
 from liqmon.collector.pool import FeedPool
-from liqmon.collector.topics import ShardedTopics, TopicShard
+from liqmon.collector.topics import ShardedTopics, TopicShard, send_live
 from liqmon.collector.venue import Deliver, FeedSpec, SubscribeError
 from liqmon_dydx.parser import CHANNEL, EXCHANGE, PRODUCT, TradesParser, parse_markets
 from liqmon_dydx.settings import DydxSettings
@@ -87,16 +87,9 @@ async def subscribe_markets(
                 return
 
 
-async def send_changes(shard: TopicShard, added: list[str], removed: list[str]) -> None:
-    """Live (un)subscriptions on the shard's open connection; skipped if it is down."""
-    ws = shard.ws
-    if ws is None:
-        return
-    with contextlib.suppress(ConnectionClosed):
-        for market in removed:
-            await ws.send(request("unsubscribe", market))
-        for market in added:
-            await ws.send(request("subscribe", market))
+def requests(op: str, markets: list[str]) -> Iterator[str]:
+    """One market a request (the live changes: `topics.send_live`)."""
+    return (request(op, market) for market in markets)
 
 
 class DydxVenue:
@@ -139,7 +132,7 @@ class DydxVenue:
             PRODUCT,
             capacity=self.settings.dydx_markets_per_connection,
             make_spec=self._feed_spec,
-            send_changes=send_changes,
+            send_changes=partial(send_live, requests),
             pool=pool,
         )
 

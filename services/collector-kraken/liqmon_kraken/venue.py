@@ -18,18 +18,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
 import orjson
 from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed
 
 from liqmon.collector.exactjson import load_exact
 from liqmon.collector.instruments import SpecCache, fetch_json
 from liqmon.collector.listing import FollowedListing, answers
 from liqmon.collector.pool import FeedPool
-from liqmon.collector.topics import ShardedTopics, TopicShard
+from liqmon.collector.topics import ShardedTopics, TopicShard, send_live
 from liqmon.collector.venue import Deliver, FeedSpec
 from liqmon_kraken.parser import (
     EXCHANGE,
@@ -83,17 +83,10 @@ async def subscribe_products(
                 return
 
 
-async def send_changes(
-    per_request: int, shard: TopicShard, added: list[str], removed: list[str]
-) -> None:
-    """Live (un)subscriptions on the shard's open connection; skipped if it is down."""
-    ws = shard.ws
-    if ws is None:
-        return
-    with contextlib.suppress(ConnectionClosed):
-        for op, products in (("unsubscribe", removed), ("subscribe", added)):
-            for start in range(0, len(products), per_request):
-                await ws.send(request(op, products[start : start + per_request]))
+def requests(per_request: int, op: str, products: list[str]) -> Iterator[str]:
+    """`per_request` products a request (the live changes: `topics.send_live`)."""
+    for start in range(0, len(products), per_request):
+        yield request(op, products[start : start + per_request])
 
 
 class KrakenVenue:
@@ -139,7 +132,7 @@ class KrakenVenue:
             LABEL,
             capacity=self.settings.kraken_products_per_connection,
             make_spec=self._feed_spec,
-            send_changes=partial(send_changes, per_request),
+            send_changes=partial(send_live, partial(requests, per_request)),
             pool=pool,
         )
 
