@@ -21,6 +21,12 @@ from typing import Final
 COLLECTOR_PREFIX: Final = "collector-"
 
 
+def service_name(exchange: str) -> str:
+    """`okx` -> `collector-okx`: a collector's service name, its log and Redis client name
+    and the `source` of its dead letters."""
+    return f"{COLLECTOR_PREFIX}{exchange}"
+
+
 @dataclass(frozen=True, slots=True)
 class VenueInfo:
     """One exchange.
@@ -42,7 +48,7 @@ class VenueInfo:
 
     @property
     def service(self) -> str:
-        return f"{COLLECTOR_PREFIX}{self.exchange}"
+        return service_name(self.exchange)
 
     @property
     def main_module(self) -> str:

@@ -27,7 +27,6 @@ async def load_specs(url: str, product: str) -> dict[str, BinanceSpec]:
 
 class BinanceVenue:
     exchange = "binance"
-    source = "collector-binance"
 
     def __init__(self, settings: BinanceSettings) -> None:
         self.settings = settings

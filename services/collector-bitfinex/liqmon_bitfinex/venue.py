@@ -46,7 +46,6 @@ async def subscribe(ws: ClientConnection, deliver: Deliver) -> None:
 
 class BitfinexVenue:
     exchange = EXCHANGE
-    source = "collector-bitfinex"
 
     def __init__(self, settings: BitfinexSettings) -> None:
         self.settings = settings

@@ -66,7 +66,6 @@ async def _subscribe_one(
 
 class BitmexVenue:
     exchange = "bitmex"
-    source = "collector-bitmex"
 
     def __init__(self, settings: BitmexSettings) -> None:
         self.settings = settings

@@ -70,7 +70,6 @@ async def load_listing(rest_url: str, category: str, limit: int) -> dict[str, By
 
 class BybitVenue:
     exchange = "bybit"
-    source = "collector-bybit"
 
     def __init__(self, settings: BybitSettings) -> None:
         self.settings = settings

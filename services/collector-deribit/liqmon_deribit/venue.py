@@ -66,7 +66,6 @@ async def load_specs(rest_url: str, currencies: tuple[str, ...]) -> dict[str, De
 
 class DeribitVenue:
     exchange = "deribit"
-    source = "collector-deribit"
 
     def __init__(self, settings: DeribitSettings) -> None:
         self.settings = settings

@@ -94,7 +94,6 @@ def requests(op: str, markets: list[str]) -> Iterator[str]:
 
 class DydxVenue:
     exchange = EXCHANGE
-    source = "collector-dydx"
 
     def __init__(self, settings: DydxSettings) -> None:
         self.settings = settings

@@ -70,7 +70,6 @@ async def load_contracts(rest_url: str) -> dict[str, Decimal]:
 
 class GateVenue:
     exchange = "gate"
-    source = "collector-gate"
 
     def __init__(self, settings: GateSettings) -> None:
         self.settings = settings

@@ -99,7 +99,6 @@ async def load_contract_sizes(rest_url: str, margin: str) -> dict[str, Any]:
 
 class HtxVenue:
     exchange = "htx"
-    source = "collector-htx"
 
     def __init__(self, settings: HtxSettings) -> None:
         self.settings = settings

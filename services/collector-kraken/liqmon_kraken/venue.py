@@ -91,7 +91,6 @@ def requests(per_request: int, op: str, products: list[str]) -> Iterator[str]:
 
 class KrakenVenue:
     exchange = EXCHANGE
-    source = "collector-kraken"
 
     def __init__(self, settings: KrakenSettings) -> None:
         self.settings = settings

@@ -70,7 +70,6 @@ async def subscribe(ws: ClientConnection, deliver: Deliver) -> None:
 
 class OkxVenue:
     exchange = "okx"
-    source = "collector-okx"
 
     def __init__(self, settings: OkxSettings) -> None:
         self.settings = settings

@@ -80,8 +80,9 @@ class Venue(Protocol):
     where that is decided at run time (Gate's side convention), published in the status
     hash's `notes` field (JSON) and shown by /api/health."""
 
-    exchange: str  # "binance"; the status/gap keys' name
-    source: str  # "collector-binance"; the dead letters' source and the service name
+    #: "binance": the status/gap keys' name; the service name, log name and dead letters'
+    #: source are `liqmon.venues.service_name(exchange)` ("collector-binance").
+    exchange: str
 
     def feeds(self) -> list[FeedSpec]: ...
 
