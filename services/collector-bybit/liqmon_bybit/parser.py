@@ -43,6 +43,7 @@ from liqmon.collector.frames import (
     open_frame,
     require,
 )
+from liqmon.collector.instruments import listed_objects
 from liqmon.collector.symbols import USD_QUOTES, strip_usd_quote
 from liqmon.event import LiquidationEvent
 
@@ -156,18 +157,11 @@ def parse_instruments_page(doc: Any, category: str) -> tuple[dict[str, BybitInst
     "status",…}],"nextPageCursor":"…"}}`; the cursor is "" on the last page. Entries without
     a symbol or coins are skipped.
     """
-    result = doc.get("result") if isinstance(doc, dict) else None
-    if (
-        not isinstance(doc, dict)
-        or doc.get("retCode") not in (0, "0")
-        or not isinstance(result, dict)
-        or not isinstance(result.get("list"), list)
-    ):
-        raise ValueError(f"instruments-info: unexpected response {str(doc)[:200]}")
+    result: Any = doc.get("result") if isinstance(doc, dict) else None
+    rows = result.get("list") if isinstance(result, dict) else None
+    ok = isinstance(doc, dict) and doc.get("retCode") in (0, "0")
     out: dict[str, BybitInstrument] = {}
-    for entry in result["list"]:
-        if not isinstance(entry, dict):
-            continue
+    for entry in listed_objects(doc, "instruments-info", rows, ok):
         symbol, base, quote = entry.get("symbol"), entry.get("baseCoin"), entry.get("quoteCoin")
         if not all(isinstance(v, str) and 0 < len(v) <= 64 for v in (symbol, base, quote)):
             continue

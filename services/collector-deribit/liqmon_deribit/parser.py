@@ -49,7 +49,7 @@ from liqmon.collector.frames import (
     open_frame,
     text_field,
 )
-from liqmon.collector.instruments import specs_by_name
+from liqmon.collector.instruments import listed_objects, specs_by_name
 from liqmon.event import LiquidationEvent, make_venue_event_id
 
 PRODUCTS: Final = {"inverse": "deribit-inverse", "linear": "deribit-linear"}
@@ -184,6 +184,5 @@ def parse_instrument(entry: dict[str, Any]) -> DeribitInstrument | None:
 def parse_instruments(doc: Any) -> dict[str, DeribitInstrument]:
     """`{"jsonrpc":"2.0","result":[…]}` (or the bare array) -> specs by instrument name."""
     rows = doc.get("result") if isinstance(doc, dict) else doc
-    if not isinstance(rows, list):
-        raise ValueError(f"get_instruments: unexpected response {str(doc)[:200]}")
-    return specs_by_name(rows, "instrument_name", parse_instrument)
+    listed = listed_objects(doc, "get_instruments", rows)
+    return specs_by_name(listed, "instrument_name", parse_instrument)

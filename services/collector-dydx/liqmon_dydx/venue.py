@@ -111,13 +111,11 @@ class DydxVenue:
 
     def notes(self) -> dict[str, str]:
         """What dYdX's numbers rest on (the status hash's `notes`, shown by /api/health)."""
-        group = self.listing.group
-        refused = sorted(m for shard in (group.shards if group else []) for m in shard.refused)
         return {
             "side": "the liquidated taker's fill side (type LIQUIDATED): SELL = long liquidated",
             "units": "size in coins, price in USD (USDC); dust fills count at $0.00",
             "markets": str(len(self.listing.wanted)),
-            "markets_refused": ", ".join(refused[:20]) or "none",
+            "markets_refused": self.listing.refused_text(),
         }
 
     def feeds(self) -> list[FeedSpec]:

@@ -49,6 +49,7 @@ from liqmon.collector.frames import (
     open_frame,
     require,
 )
+from liqmon.collector.instruments import listed_objects
 from liqmon.event import LiquidationEvent
 
 TOPIC: Final = "public.*.liquidation_orders"
@@ -182,16 +183,10 @@ def parse_contract_info(doc: Any) -> dict[str, Decimal]:
     (parsed with `load_exact`, so the sizes are exact). Entries without a code or a positive
     size are skipped; a response that is not `ok` is a ValueError.
     """
-    if (
-        not isinstance(doc, dict)
-        or doc.get("status") != "ok"
-        or not isinstance(doc.get("data"), list)
-    ):
-        raise ValueError(f"swap_contract_info: unexpected response {str(doc)[:200]}")
+    rows = doc.get("data") if isinstance(doc, dict) else None
+    ok = isinstance(doc, dict) and doc.get("status") == "ok"
     out: dict[str, Decimal] = {}
-    for entry in doc["data"]:
-        if not isinstance(entry, dict):
-            continue
+    for entry in listed_objects(doc, "swap_contract_info", rows, ok):
         code = entry.get("contract_code")
         if not isinstance(code, str) or not 0 < len(code) <= 64:
             continue

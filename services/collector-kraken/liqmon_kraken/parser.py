@@ -48,6 +48,7 @@ from liqmon.collector.frames import (
     side_field,
     text_field,
 )
+from liqmon.collector.instruments import listed_objects
 from liqmon.event import InvalidEvent, LiquidationEvent, make_venue_event_id
 
 EXCHANGE: Final = "kraken"
@@ -179,12 +180,9 @@ def parse_instruments(doc: Any) -> dict[str, KrakenInstrument]:
     uses upper case). Entries without a symbol or a positive contractSize are skipped.
     """
     listed = doc.get("instruments") if isinstance(doc, dict) else None
-    if not isinstance(doc, dict) or doc.get("result") != "success" or not isinstance(listed, list):
-        raise ValueError(f"instruments: unexpected response {str(doc)[:200]}")
+    ok = isinstance(doc, dict) and doc.get("result") == "success"
     out: dict[str, KrakenInstrument] = {}
-    for entry in listed:
-        if not isinstance(entry, dict):
-            continue
+    for entry in listed_objects(doc, "instruments", listed, ok):
         symbol = entry.get("symbol")
         try:  # the body is read with `load_exact`: contract sizes are the digits Kraken sent
             size = positive_number(entry.get("contractSize"), "contractSize")

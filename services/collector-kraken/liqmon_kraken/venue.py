@@ -108,15 +108,13 @@ class KrakenVenue:
 
     def notes(self) -> dict[str, str]:
         """What Kraken's numbers rest on (the status hash's `notes`, shown by /api/health)."""
-        group = self.listing.group
-        refused = sorted(p for shard in (group.shards if group else []) for p in shard.refused)
         return {
             "side": "the taker's side, taken as the liquidated account's order side: sell = "
             "long liquidated (inferred: Kraken does not say the liquidated account takes)",
             "units": "PI_/FI_ qty in USD contracts x contractSize; PF_/FF_ qty x contractSize "
             "coins (the PF_ unit inferred: no recorded PF_ liquidation)",
             "products": str(len(self.listing.wanted)),
-            "products_refused": ", ".join(refused[:20]) or "none",
+            "products_refused": self.listing.refused_text(),
         }
 
     def feeds(self) -> list[FeedSpec]:

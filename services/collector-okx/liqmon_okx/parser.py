@@ -41,6 +41,7 @@ from liqmon.collector.frames import (
     open_frame,
     require,
 )
+from liqmon.collector.instruments import listed_objects
 from liqmon.event import LiquidationEvent, parse_decimal
 
 CHANNEL: Final = "liquidation-orders"
@@ -166,16 +167,10 @@ def parse_instruments(doc: Any) -> dict[str, OkxSpec]:
     Entries without a usable `ctType`/`ctVal`/`ctMult` are skipped (their liquidations stay
     held and are dead-lettered if the spec never becomes usable).
     """
-    if (
-        not isinstance(doc, dict)
-        or doc.get("code") not in ("0", 0)
-        or not isinstance(doc.get("data"), list)
-    ):
-        raise ValueError(f"instruments: unexpected response {str(doc)[:200]}")
+    rows = doc.get("data") if isinstance(doc, dict) else None
+    ok = isinstance(doc, dict) and doc.get("code") in ("0", 0)
     specs: dict[str, OkxSpec] = {}
-    for entry in doc["data"]:
-        if not isinstance(entry, dict):
-            continue
+    for entry in listed_objects(doc, "instruments", rows, ok):
         inst_id, inst_type, ct_type = (
             entry.get("instId"),
             entry.get("instType"),

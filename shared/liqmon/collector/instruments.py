@@ -50,6 +50,14 @@ async def fetch_json(
         raise SpecFetchError(f"GET {url}: {type(exc).__name__}: {exc}") from None
 
 
+def listed_objects(doc: Any, what: str, rows: object, ok: bool = True) -> list[dict[str, Any]]:
+    """The objects among a listing response's `rows` (other entries are skipped); a
+    ValueError naming `what` if the response is not `ok` or `rows` is not an array."""
+    if not ok or not isinstance(rows, list):
+        raise ValueError(f"{what}: unexpected response {str(doc)[:200]}")
+    return [entry for entry in rows if isinstance(entry, dict)]
+
+
 def specs_by_name(
     rows: list[Any], name: str, parse: Callable[[dict[str, Any]], S | None]
 ) -> dict[str, S]:

@@ -35,6 +35,12 @@ class FollowedListing:
         self._make_group = make_group
         self._changed = asyncio.Event()
 
+    def refused_text(self, most: int = 20) -> str:
+        """The topics the venue refused on the open connections, for the status `notes`."""
+        shards = self.group.shards if self.group else []
+        refused = sorted(topic for shard in shards for topic in shard.refused)
+        return ", ".join(refused[:most]) or "none"
+
     def offer(self, topics: set[str]) -> None:
         """The topics of a fresh listing (called by the venue's spec loader)."""
         if not topics:
