@@ -69,9 +69,8 @@ class BitmexVenue:
 
     def __init__(self, settings: BitmexSettings) -> None:
         self.settings = settings
-        rest = settings.bitmex_rest_url
         self.specs: SpecCache[BitmexInstrument] = SpecCache.of_collector(
-            "bitmex instruments", partial(load_specs, rest), settings
+            "bitmex instruments", partial(load_specs, settings.bitmex_rest_url), settings
         )
         self.parser = LiquidationParser(self.specs)
 

@@ -73,9 +73,8 @@ class OkxVenue:
 
     def __init__(self, settings: OkxSettings) -> None:
         self.settings = settings
-        rest = settings.okx_rest_url
         self.specs: SpecCache[OkxSpec] = SpecCache.of_collector(
-            "okx instruments", partial(load_specs, rest), settings
+            "okx instruments", partial(load_specs, settings.okx_rest_url), settings
         )
 
     def feeds(self) -> list[FeedSpec]:
