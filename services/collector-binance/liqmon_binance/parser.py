@@ -32,7 +32,6 @@ from typing import Any, Final
 
 from liqmon.collector.frames import (
     BadPart,
-    EventBuilder,
     FlatRecord,
     FrameResult,
     MalformedFrame,
@@ -41,10 +40,10 @@ from liqmon.collector.frames import (
     attempt,
     dump_part,
     load_json,
-    mul,
     require,
 )
 from liqmon.collector.symbols import USD_QUOTES, strip_usd_quote
+from liqmon.collector.valuation import EventBuilder, mul
 from liqmon.event import LiquidationEvent, parse_decimal
 
 USDM: Final = "binance-usdm"

@@ -32,13 +32,13 @@ from typing import Final
 from liqmon.collector.exactjson import load_exact, positive_number, signed_number
 from liqmon.collector.frames import (
     BadPart,
-    EventBuilder,
     FrameResult,
     MalformedFrame,
     attempt,
     dump_part,
     open_frame,
 )
+from liqmon.collector.valuation import EventBuilder
 from liqmon.event import MAX_TS_MS, LiquidationEvent, make_venue_event_id
 
 EXCHANGE: Final = "bitfinex"

@@ -39,9 +39,7 @@ from typing import Any, Final
 
 from liqmon.collector.exactjson import load_exact, positive_number
 from liqmon.collector.frames import (
-    EXACT,
     BadPart,
-    EventBuilder,
     FrameResult,
     MalformedFrame,
     SpecMissing,
@@ -49,7 +47,6 @@ from liqmon.collector.frames import (
     attempt,
     dump_part,
     instrument_field,
-    mul,
     open_frame,
     require,
     side_field,
@@ -57,6 +54,7 @@ from liqmon.collector.frames import (
 )
 from liqmon.collector.instruments import specs_by_name
 from liqmon.collector.symbols import USD_QUOTES
+from liqmon.collector.valuation import EXACT, EventBuilder, mul
 from liqmon.event import InvalidEvent, LiquidationEvent, make_venue_event_id
 from liqmon.logs import LogOnce
 

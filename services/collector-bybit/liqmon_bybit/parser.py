@@ -33,7 +33,6 @@ from typing import Any, Final
 
 from liqmon.collector.frames import (
     BadPart,
-    EventBuilder,
     FlatRecord,
     FrameResult,
     MalformedFrame,
@@ -45,6 +44,7 @@ from liqmon.collector.frames import (
 )
 from liqmon.collector.instruments import listed_objects
 from liqmon.collector.symbols import USD_QUOTES, strip_usd_quote
+from liqmon.collector.valuation import EventBuilder
 from liqmon.event import LiquidationEvent
 
 TOPIC_PREFIX: Final = "allLiquidation."

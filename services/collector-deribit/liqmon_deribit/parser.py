@@ -36,7 +36,6 @@ from typing import Any, Final
 from liqmon.collector.exactjson import load_exact, positive_number
 from liqmon.collector.frames import (
     BadPart,
-    EventBuilder,
     FrameResult,
     MalformedFrame,
     SpecMissing,
@@ -50,6 +49,7 @@ from liqmon.collector.frames import (
     text_field,
 )
 from liqmon.collector.instruments import listed_objects, specs_by_name
+from liqmon.collector.valuation import EventBuilder
 from liqmon.event import LiquidationEvent, make_venue_event_id
 
 PRODUCTS: Final = {"inverse": "deribit-inverse", "linear": "deribit-linear"}

@@ -28,7 +28,6 @@ from typing import Any, Final
 
 from liqmon.collector.frames import (
     BadPart,
-    EventBuilder,
     FrameResult,
     MalformedFrame,
     attempt,
@@ -40,6 +39,7 @@ from liqmon.collector.frames import (
     text_field,
 )
 from liqmon.collector.symbols import USD_QUOTES
+from liqmon.collector.valuation import EventBuilder
 from liqmon.event import LiquidationEvent, make_venue_event_id, parse_decimal
 
 EXCHANGE: Final = "dydx"

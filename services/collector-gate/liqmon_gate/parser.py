@@ -34,7 +34,6 @@ from typing import Any, Final
 from liqmon.collector.exactjson import load_exact, positive_number, signed_number
 from liqmon.collector.frames import (
     BadPart,
-    EventBuilder,
     FrameResult,
     MalformedFrame,
     SpecMissing,
@@ -42,10 +41,10 @@ from liqmon.collector.frames import (
     attempt_each,
     dump_part,
     instrument_field,
-    mul,
     open_frame,
     require,
 )
+from liqmon.collector.valuation import EventBuilder, mul
 from liqmon.event import LiquidationEvent, make_event_id
 from liqmon_gate.side import SideConvention
 

@@ -37,7 +37,6 @@ import orjson
 from liqmon.collector.exactjson import load_exact, positive_number
 from liqmon.collector.frames import (
     BadPart,
-    EventBuilder,
     FlatRecord,
     FrameResult,
     MalformedFrame,
@@ -45,11 +44,11 @@ from liqmon.collector.frames import (
     SpecSource,
     attempt_each,
     dump_part,
-    mul,
     open_frame,
     require,
 )
 from liqmon.collector.instruments import listed_objects
+from liqmon.collector.valuation import EventBuilder, mul
 from liqmon.event import LiquidationEvent
 
 TOPIC: Final = "public.*.liquidation_orders"

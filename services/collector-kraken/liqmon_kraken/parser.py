@@ -33,7 +33,6 @@ from typing import Any, Final
 from liqmon.collector.exactjson import load_exact, positive_number
 from liqmon.collector.frames import (
     BadPart,
-    EventBuilder,
     FrameResult,
     MalformedFrame,
     SpecMissing,
@@ -42,13 +41,13 @@ from liqmon.collector.frames import (
     dump_part,
     instrument_field,
     ms_field,
-    mul,
     open_frame,
     require,
     side_field,
     text_field,
 )
 from liqmon.collector.instruments import listed_objects
+from liqmon.collector.valuation import EventBuilder, mul
 from liqmon.event import InvalidEvent, LiquidationEvent, make_venue_event_id
 
 EXCHANGE: Final = "kraken"

@@ -29,7 +29,6 @@ from typing import Any, Final
 
 from liqmon.collector.frames import (
     BadPart,
-    EventBuilder,
     FrameResult,
     MalformedFrame,
     SpecMissing,
@@ -37,11 +36,11 @@ from liqmon.collector.frames import (
     attempt_each,
     dump_part,
     ms_field,
-    mul,
     open_frame,
     require,
 )
 from liqmon.collector.instruments import listed_objects
+from liqmon.collector.valuation import EventBuilder, mul
 from liqmon.event import LiquidationEvent, parse_decimal
 
 CHANNEL: Final = "liquidation-orders"
