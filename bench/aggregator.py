@@ -37,15 +37,16 @@ from pathlib import Path
 
 from liqmon import views
 from liqmon.embedded_redis import EmbeddedRedis
-from liqmon.event import PRODUCTS, LiquidationEvent, to_cents
+from liqmon.event import to_cents
 from liqmon.keys import Keys
 from liqmon.redis_client import create_redis
 from liqmon_aggregator.testing import backlog
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench._common import SYMBOLS, WEIGHTS, linear_event  # (after the path insert)
+
 PREFIX = "bench"
 RETENTION_MS = 48 * 3_600_000
-SYMBOLS = [f"C{i:03d}" for i in range(200)]
-WEIGHTS = [1 / (i + 1) for i in range(200)]  # Zipf-ish: a few coins dominate, like markets
 
 
 def make_events(n: int, now: int, seed: int, live: bool = False) -> list[dict[str, str]]:
@@ -56,16 +57,13 @@ def make_events(n: int, now: int, seed: int, live: bool = False) -> list[dict[st
     symbols = rng.choices(SYMBOLS, WEIGHTS, k=n)
     for i in range(n):
         exchange = rng.choice(("binance", "okx", "bybit"))
-        event = LiquidationEvent(
+        event = linear_event(
+            exchange,
             id=f"{seed:08x}{i:024x}",
-            exchange=exchange,
-            product=PRODUCTS[exchange][0],
-            margin="linear",
             instrument=f"{symbols[i]}-USDT",
             symbol=symbols[i],
             side=rng.choice(("long", "short")),
             price=Decimal(rng.randrange(1, 10**8)) / 1000,
-            price_kind="avg_fill",
             qty=Decimal("1.5"),
             usd_cents=rng.randrange(100, 10**8),
             ts=(now - n // 15 + i // 15 - rng.randrange(0, 1000))

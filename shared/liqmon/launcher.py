@@ -32,6 +32,7 @@ from pydantic import ValidationError
 
 from liqmon.backoff import Backoff
 from liqmon.embedded_redis import EmbeddedRedis, die_with_parent
+from liqmon.runtime import wait_or_stop
 from liqmon.venues import VENUES, parse_venue_list
 
 logger = logging.getLogger("liqmon.up")
@@ -116,8 +117,7 @@ async def _supervise(child: Child, stop: asyncio.Event) -> None:
             child.restarts,
             delay,
         )
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), delay)
+        await wait_or_stop(stop, delay)
 
 
 def port_taken(host: str, port: str) -> str | None:

@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from liqmon.bus import now_ms
+from liqmon.clock import now_ms
 from liqmon.keys import Keys
 from liqmon_htx.parser import gunzip_text
 from liqmon_sim.catalog import EXPIRY_CODE

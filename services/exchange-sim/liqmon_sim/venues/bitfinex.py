@@ -35,7 +35,7 @@ import orjson
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from liqmon.collector.exactjson import dump_exact
+from liqmon.collector.frames import dump_part
 from liqmon_sim import malformed
 from liqmon_sim.catalog import Coin, Instrument, Venue, exponent, tick_for
 from liqmon_sim.ledger import Ledger
@@ -176,7 +176,7 @@ class BitfinexServer(VenueServer):
             members.append(next(conn.seq))
         if conn.flags & TIMESTAMP:
             members.append(now_ms())
-        return dump_exact(members).encode()
+        return dump_part(members).encode()
 
     async def _heartbeat(self, conn: BitfinexConn) -> None:
         with contextlib.suppress(ConnectionClosed):

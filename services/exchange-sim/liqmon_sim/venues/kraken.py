@@ -37,7 +37,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame, Opcode
 
-from liqmon.collector.exactjson import dump_exact
+from liqmon.collector.frames import dump_part
 from liqmon_sim import malformed
 from liqmon_sim.catalog import EXPIRY_CODE, Coin, Instrument, Venue, exponent, tick_for
 from liqmon_sim.ledger import Ledger
@@ -120,7 +120,7 @@ def trade(liq: Liquidation, uid: str, seq: int, kind: str = "liquidation") -> di
 
 def encode(obj: Any) -> bytes:
     """JSON with `Decimal`s as numbers carrying exactly their digits (as Kraken writes them)."""
-    return dump_exact(obj).encode()
+    return dump_part(obj).encode()
 
 
 class KrakenConn(Conn):
