@@ -11,7 +11,8 @@ import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from liqmon_sim.simulator import ExchangeSimulator, SimConfig
+from liqmon_sim.settings import SimSettings
+from liqmon_sim.simulator import ExchangeSimulator
 from tests.conftest import FIXTURES
 from tests.polling import poll
 
@@ -84,12 +85,13 @@ async def http_post(url: str, **params: Any) -> httpx.Response:
 
 @pytest.fixture
 async def make_sim() -> AsyncIterator[Callable[..., Any]]:
-    """`sim = await make_sim(scenario="quiet", ...)`: started, stopped after the test."""
+    """`sim = await make_sim(sim_okx_batch_ms=0, ...)`: a simulator on free ports built from
+    these `SimSettings` (scenario `quiet` unless named), started, stopped after the test."""
     started: list[ExchangeSimulator] = []
 
-    async def factory(**kwargs: Any) -> ExchangeSimulator:
-        kwargs.setdefault("scenario", "quiet")
-        sim = ExchangeSimulator(SimConfig(**kwargs))
+    async def factory(**settings: Any) -> ExchangeSimulator:
+        settings.setdefault("sim_scenario", "quiet")
+        sim = ExchangeSimulator(SimSettings(**settings))
         await sim.start()
         started.append(sim)
         return sim
