@@ -175,6 +175,7 @@ class Broadcaster:
         self._admitted = 0
         self._log_once = LogOnce(logger)
         self.position: StreamId | None = None
+        self.arrived = asyncio.Event()  # set at every batch read: wakes the summary feed
         # counters for /metrics
         self.events_read = 0
         self.malformed = 0
@@ -314,6 +315,7 @@ class Broadcaster:
             encoded, bad = encode_entries(entries, self._log_once)
             self.malformed += bad
             self.events_read += len(encoded)
+            self.arrived.set()
             position = parse_stream_id(str(entries[-1][0]))
             assert position is not None
             self.position = position

@@ -9,7 +9,9 @@ same per client whatever the number of clients. So:
   process's stream reader saw one in the last `FLOWING_S`), since only then can the
   aggregator be applying them; every `IDLE_POLL_S` otherwise (an eviction or a rebuild
   changes the windows too, but no event is waiting to be seen). A quiet market costs
-  four round trips a second.
+  four round trips a second, and the feed sleeps between them: the stream reader wakes
+  it when an event arrives (`Broadcaster.arrived`), so the first event after a quiet
+  spell is polled for at once.
 - When the token moved, the summary is read at once (in the token's generation: no
   second look-up), serialized once, wrapped in ONE SSE frame and handed to every client's
   one-slot box (latest wins). Pushes are spaced by `push_spacing`: at least
@@ -21,7 +23,7 @@ same per client whatever the number of clients. So:
   read per push.
 - With no change it is still pushed once a second (`REFRESH_S`): a collector's outage
   flags the windows without the aggregator, and clients treat a silent stream as dead.
-- Nobody watching: no Redis traffic at all.
+- Nobody watching: no Redis traffic at all (four wake-ups a second).
 
 The read also refreshes the `/api/summary` cache for the stream's `top`, so REST clients
 get the same bytes the stream just sent.
@@ -30,6 +32,7 @@ get the same bytes the stream just sent.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 
@@ -74,25 +77,40 @@ class SummaryFeed:
         scaled = min(MAX_SPACING_S, self.broadcaster.clients * PER_CLIENT_S)
         return max(self.push_s, scaled)
 
-    def _idle_poll_due(self) -> bool:
-        return time.monotonic() - self.cache.token_at >= IDLE_POLL_S
-
     def active(self) -> bool:
         requested = time.monotonic() - self.cache.requested_at < ACTIVE_S
         return self.broadcaster.watching() or requested
 
+    async def _pause(self, pushed_at: float, flowing: bool) -> None:
+        """Until the next token poll is worth making. Nobody watching: an idle period.
+        Events arriving: one poll period, and not before the push spacing is over (a
+        change seen then could not go out yet). Quiet: until an idle poll is due, or at
+        once when the stream reader sees an event (the first event after a quiet spell
+        is not kept waiting, and a quiet process does not wake every poll period)."""
+        if not self.active():
+            await asyncio.sleep(IDLE_POLL_S)
+            return
+        now = time.monotonic()
+        if flowing:
+            await asyncio.sleep(max(self.poll_s, pushed_at + self.push_spacing() - now))
+            return
+        arrived = self.broadcaster.arrived
+        arrived.clear()
+        due_in = max(self.poll_s, self.cache.token_at + IDLE_POLL_S - now)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(arrived.wait(), due_in)
+
     async def run(self) -> None:
         pushed: ChangeToken | None = None
         pushed_at = 0.0
-        events_read, flowed_at = self.broadcaster.events_read, 0.0
+        events_read, flowed_at = self.broadcaster.events_read, -FLOWING_S
         while not self.broadcaster.stopping.is_set():
-            # no poll before the spacing is over: a change seen then could not go out yet
-            wait = pushed_at + self.push_spacing() - time.monotonic()
-            await asyncio.sleep(max(self.poll_s, wait))
+            await self._pause(pushed_at, time.monotonic() - flowed_at < FLOWING_S)
             if events_read != self.broadcaster.events_read:
                 events_read, flowed_at = self.broadcaster.events_read, time.monotonic()
-            idle = time.monotonic() - flowed_at >= FLOWING_S
-            if not self.active() or (idle and not self._idle_poll_due()):
+            flowing = time.monotonic() - flowed_at < FLOWING_S
+            idle_poll_due = time.monotonic() - self.cache.token_at >= IDLE_POLL_S
+            if not self.active() or not (flowing or idle_poll_due):
                 continue
             try:
                 token = await self.cache.poll_token()
