@@ -19,8 +19,10 @@ and this process timing sequential HTTP requests.
 - floor (same run): `?symbol=NOSUCHCOIN`, an empty index: the HTTP, validation and one
   index read, nothing found; what a request costs on this machine before any event.
 
-Printed: p50/p99 per request (median of 3 rounds of `--requests` requests each), and the
-time to list every match (the index: one request; the scan: following `next` to the end).
+Printed: p50/p99 per request and the web process's CPU time per request (less sensitive
+to other jobs on the machine than the latency; median of 3 rounds of `--requests`
+requests each), and the time to list every match (the index: one request; the scan:
+following `next` to the end).
 
 `--against PYTHON`: also start the web with another interpreter (another checkout's venv,
 e.g. the code before a change) on the same Redis, and run every round against both, one
@@ -41,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
 from liqmon.embedded_redis import EmbeddedRedis, free_port
 from liqmon.keys import Keys
@@ -123,6 +126,7 @@ async def run(args: argparse.Namespace) -> None:
         env.update(REDIS_URL=server.url, LIQMON_LOG_LEVEL="WARNING")
         pythons = {"": sys.executable, **({"against ": args.against} if args.against else {})}
         bases: dict[str, str] = {}
+        procs: dict[str, psutil.Process] = {}
         for label, python in pythons.items():
             port = free_port()
             webs.append(
@@ -134,6 +138,7 @@ async def run(args: argparse.Namespace) -> None:
                 )
             )
             bases[label] = f"http://127.0.0.1:{port}"
+            procs[label] = psutil.Process(webs[-1].pid)
             await wait_http(f"{bases[label]}/api/health")
         cases = {
             "floor  ?symbol=NOSUCHCOIN": {"symbol": "NOSUCHCOIN", "limit": "100"},
@@ -153,7 +158,10 @@ async def run(args: argparse.Namespace) -> None:
             for _ in range(3):
                 for row, (label, params) in rows.items():
                     client = clients[label]
+                    cpu0 = sum(procs[label].cpu_times()[:2])
                     lat = [(await timed(client, params))[0] for _ in range(args.requests)]
+                    cpu = (sum(procs[label].cpu_times()[:2]) - cpu0) / args.requests * 1000
+                    figures[row].setdefault("cpu", []).append(cpu)
                     figures[row].setdefault("p50", []).append(pct_list(lat, 0.5))
                     figures[row].setdefault("p99", []).append(pct_list(lat, 0.99))
                     ms, items, requests = await list_all(client, params)
@@ -172,9 +180,10 @@ async def run(args: argparse.Namespace) -> None:
             print(f"  (`against`: the web run by {args.against}, same Redis, rounds interleaved)")
         for name, fig in figures.items():
             print(
-                f"  {name:32s} p50 {statistics.median(fig['p50']):7.2f} ms   p99 "
-                f"{statistics.median(fig['p99']):7.2f} ms   every match: "
-                f"{statistics.median(fig['all']):8.0f} ms in {fig['requests'][0]:.0f} "
+                f"  {name:32s} p50 {statistics.median(fig['p50']):6.2f} ms  p99 "
+                f"{statistics.median(fig['p99']):6.2f} ms  web CPU "
+                f"{statistics.median(fig['cpu']):5.2f} ms/request  every match: "
+                f"{statistics.median(fig['all']):7.0f} ms in {fig['requests'][0]:.0f} "
                 f"request(s), {fig['found'][0]:.0f} found"
             )
         print("  (target: the rare coin's p99 <= 20 ms at 1M events, complete to the end)")
