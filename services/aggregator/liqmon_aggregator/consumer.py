@@ -40,11 +40,6 @@ logger = logging.getLogger(__name__)
 
 Entry = tuple[str, dict[str, str]]
 TRANSIENT = (RedisConnectionError, RedisTimeoutError, OSError)
-#: A batch this small (the aggregator keeping up at a low rate) is parsed on the event
-#: loop, not in a worker thread: the thread's two wake-ups cost more than parsing a few
-#: entries (~10 µs each), and on a loaded machine each wake-up can wait milliseconds for
-#: a core, which was most of an event's delay to the windows (bench/summary_freshness.py).
-INLINE_TRIAGE = 100
 
 
 async def ensure_group(redis: Redis, keys: Keys) -> None:
@@ -259,10 +254,7 @@ class Consumer:
                 applying = asyncio.ensure_future(self.finish(parsed)) if parsed else None
                 parsed = None
                 try:
-                    if entries and len(entries) <= INLINE_TRIAGE:
-                        await asyncio.sleep(0)  # let `applying` send its script first
-                        parsed = self.triage(entries, {})
-                    elif entries:
+                    if entries:
                         parsed = await asyncio.to_thread(self.triage, entries, {})
                 finally:
                     if applying is not None:
