@@ -155,8 +155,11 @@ async def run(args: argparse.Namespace) -> None:
         try:
             for label, params in rows.values():  # warm-up (connections, page cache)
                 await timed(clients[label], params)
-            for _ in range(3):
-                for row, (label, params) in rows.items():
+            for round_ in range(3):
+                order = list(rows.items())
+                if round_ % 2:  # with --against, neither web always goes first
+                    order.sort(key=lambda item: item[1][0] == "")
+                for row, (label, params) in order:
                     client = clients[label]
                     cpu0 = sum(procs[label].cpu_times()[:2])
                     lat = [(await timed(client, params))[0] for _ in range(args.requests)]
