@@ -7,7 +7,7 @@ aggregator's change token (`ChangeToken`: the window generation, its `applied` c
 and its watermarks) read just before it. A request gets the cached bytes while the token
 is unchanged (refreshed in the background after `web_summary_cache_ms`, since a
 collector's outage flags the windows without the aggregator); a moved token means a read.
-So an applied event shows up in /api/summary within one token poll (5 ms) plus at most
+So an applied event shows up in /api/summary within one token poll (10 ms) plus at most
 one push spacing (`web_summary_push_ms`, 20 ms: a changing summary costs at most one read
 per spacing); between changes every request gets the same bytes. Concurrent misses share
 one read (single flight): a burst of 1,000 requests costs one Redis round trip.

@@ -5,7 +5,7 @@ same per client whatever the number of clients. So:
 
 - While anyone is watching (a stream client, or an /api/summary request in the last
   `ACTIVE_S`), the feed polls the aggregator's change token: one tiny pipelined round trip
-  (snapshots.read_change_token). Every `POLL_S` (5 ms) while events are arriving (this
+  (snapshots.read_change_token). Every `POLL_S` (10 ms) while events are arriving (this
   process's stream reader saw one in the last `FLOWING_S`), since only then can the
   aggregator be applying them; every `IDLE_POLL_S` otherwise (an eviction or a rebuild
   changes the windows too, but no event is waiting to be seen). A quiet market costs
@@ -52,7 +52,7 @@ REFRESH_S = 1.0
 #: An /api/summary request keeps the token polled for this long.
 ACTIVE_S = 10.0
 #: Token poll period while events arrive, and while they do not.
-POLL_S = 0.005
+POLL_S = 0.01
 IDLE_POLL_S = 0.25
 #: Events read this recently mean the aggregator may be applying some.
 FLOWING_S = 2.0
