@@ -76,6 +76,7 @@ FIGURES = (
         "web",
         ("--quick",),
         (
+            "web process idle",
             "delivered",
             "latency XADD->client",
             "web process",
