@@ -175,7 +175,7 @@ class Broadcaster:
         self._admitted = 0
         self._log_once = LogOnce(logger)
         self.position: StreamId | None = None
-        self.arrived = asyncio.Event()  # set at every batch read: wakes the summary feed
+        self.arrived = asyncio.Event()  # an event read or a client came: wakes the summary feed
         # counters for /metrics
         self.events_read = 0
         self.malformed = 0
@@ -219,6 +219,7 @@ class Broadcaster:
             sub.summary = self._summary  # a new client sees the panels at once
             sub.wake.set()
         self._subs.add(sub)
+        self.arrived.set()
         if self.stopping.is_set():
             sub.close("shutdown")
         return sub

@@ -23,7 +23,8 @@ same per client whatever the number of clients. So:
   read per push.
 - With no change it is still pushed once a second (`REFRESH_S`): a collector's outage
   flags the windows without the aggregator, and clients treat a silent stream as dead.
-- Nobody watching: no Redis traffic at all (four wake-ups a second).
+- Nobody watching: no Redis traffic at all; the feed sleeps (4 wake-ups a second) until
+  an event or a new stream client wakes it.
 
 The read also refreshes the `/api/summary` cache for the stream's `top`, so REST clients
 get the same bytes the stream just sent.
@@ -82,21 +83,22 @@ class SummaryFeed:
         return self.broadcaster.watching() or requested
 
     async def _pause(self, pushed_at: float, flowing: bool) -> None:
-        """Until the next token poll is worth making. Nobody watching: an idle period.
-        Events arriving: one poll period, and not before the push spacing is over (a
-        change seen then could not go out yet). Quiet: until an idle poll is due, or at
-        once when the stream reader sees an event (the first event after a quiet spell
-        is not kept waiting, and a quiet process does not wake every poll period)."""
-        if not self.active():
-            await asyncio.sleep(IDLE_POLL_S)
-            return
+        """Until the next token poll is worth making. Events arriving while someone
+        watches: one poll period, and not before the push spacing is over (a change seen
+        then could not go out yet). Otherwise until an idle poll is due (nobody watching:
+        an idle period), or at once when the stream reader sees an event or a client
+        subscribes (`Broadcaster.arrived`): the first event after a quiet spell, or a new
+        dashboard, is not kept waiting, and a quiet process does not wake every poll."""
         now = time.monotonic()
-        if flowing:
+        active = self.active()
+        if active and flowing:
             await asyncio.sleep(max(self.poll_s, pushed_at + self.push_spacing() - now))
             return
         arrived = self.broadcaster.arrived
         arrived.clear()
-        due_in = max(self.poll_s, self.cache.token_at + IDLE_POLL_S - now)
+        due_in = (
+            max(self.poll_s, self.cache.token_at + IDLE_POLL_S - now) if active else IDLE_POLL_S
+        )
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(arrived.wait(), due_in)
 
