@@ -28,17 +28,21 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from liqmon.deadletter import append_deadletters, deadletter_fields
-from liqmon.event import InvalidEvent, LiquidationEvent
+from liqmon.event import InvalidEvent
 from liqmon.keys import AGGREGATOR_GROUP, Keys
 from liqmon.logs import LogOnce
 from liqmon.runtime import unless_stopped
 
-from .apply import APPLIED, DUPLICATE, FUTURE, TOO_LATE, Applier, Plan, Prepared, prepare
+from .apply import APPLIED, DUPLICATE, FUTURE, TOO_LATE, Applier, Plan, Prepared
+from .prepared import entry_dict, prepare_entry
 from .settings import ConsumerSettings
 
 logger = logging.getLogger(__name__)
 
-Entry = tuple[str, dict[str, str]]
+#: A stream entry as Redis sends it: its id and `[field, value, field, value, …]` (empty
+#: for an entry trimmed while pending). Reads ask redis-py for the raw reply (see `_raw`):
+#: its per-entry dict costs more than the rest of reading, and triage needs none.
+Entry = tuple[str, list[str]]
 TRANSIENT = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
@@ -55,7 +59,7 @@ async def ensure_group(redis: Redis, keys: Keys) -> None:
 class Triaged:
     """One batch after triage: what to apply, what to dead-letter, what was trimmed."""
 
-    entries: dict[str, dict[str, str]]
+    entries: dict[str, list[str]]
     good: list[Prepared] = field(default_factory=list)
     plan: Plan | None = None
     letters: list[tuple[str, dict[str, str]]] = field(default_factory=list)
@@ -87,23 +91,18 @@ class Consumer:
 
     # --- reading ----------------------------------------------------------------------
     async def read_history(self, after: str) -> list[Entry]:
-        reply = await self.redis.xreadgroup(
-            AGGREGATOR_GROUP,
-            self.name,
-            {self.keys.events: after},
-            count=self.settings.aggregator_batch,
-        )
-        return _entries(reply)
+        return _entries(await _raw(self.redis, b"XREADGROUP", *self._group_args(None, after)))
 
     async def read_new(self, block_ms: int | None) -> list[Entry]:
-        reply = await self.reader.xreadgroup(
-            AGGREGATOR_GROUP,
-            self.name,
-            {self.keys.events: ">"},
-            count=self.settings.aggregator_batch,
-            block=block_ms,
-        )
-        return _entries(reply)
+        return _entries(await _raw(self.reader, b"XREADGROUP", *self._group_args(block_ms, ">")))
+
+    def _group_args(self, block_ms: int | None, after: str) -> list[str | int]:
+        """XREADGROUP's arguments: our batch of the events stream after `after`."""
+        args: list[str | int] = ["GROUP", AGGREGATOR_GROUP, self.name]
+        args += ["COUNT", self.settings.aggregator_batch]
+        if block_ms is not None:
+            args += ["BLOCK", block_ms]
+        return [*args, "STREAMS", self.keys.events, after]
 
     async def deliveries(self, entries: Sequence[Entry]) -> dict[str, int]:
         """Delivery counts of (our own) pending entries, from XPENDING."""
@@ -129,16 +128,17 @@ class Consumer:
         dead-letter and entries trimmed meanwhile. The CPU half of processing: no Redis
         round trip, so it can overlap with the previous batch's apply.lua."""
         out = Triaged(entries=dict(entries))
+        max_deliveries = self.settings.aggregator_max_deliveries
         for sid, fields in entries:
             if not fields:
                 out.trimmed.append(sid)
                 continue
             times = delivered.get(sid, 1)
-            if times > self.settings.aggregator_max_deliveries:
+            if times > max_deliveries:
                 out.letters.append((sid, _letter(sid, fields, f"failed {times - 1} deliveries")))
                 continue
             try:
-                out.good.append(prepare(sid, LiquidationEvent.from_fields(fields)))
+                out.good.append(prepare_entry(sid, fields))
             except (InvalidEvent, ValueError) as exc:
                 self._log_once.warning(str(exc)[:60], "dead-lettering %s: %s", sid, exc)
                 out.letters.append((sid, _letter(sid, fields, f"malformed: {exc}")))
@@ -205,15 +205,12 @@ class Consumer:
         """XAUTOCLAIM idle entries of any consumer into ours and process them."""
         cursor, claimed = "0-0", 0
         for _ in range(1000):
-            reply = await self.redis.xautoclaim(
-                self.keys.events,
-                AGGREGATOR_GROUP,
-                self.name,
-                min_idle_ms,
-                start_id=cursor,
-                count=self.settings.aggregator_batch,
-            )
-            cursor, entries, deleted = str(reply[0]), list(reply[1]), list(reply[2])
+            reply = await _raw(
+                self.redis, b"XAUTOCLAIM", self.keys.events, AGGREGATOR_GROUP, self.name,
+                min_idle_ms, cursor, "COUNT", self.settings.aggregator_batch,
+            )  # fmt: skip
+            cursor, entries = str(reply[0]), _stream_entries(reply[1])
+            deleted = list(reply[2]) if len(reply) > 2 else []
             if deleted:  # 7.0+: trimmed entries already left the PEL
                 await self.redis.hincrby(self.keys.agg_counters, "trimmed", len(deleted))
             if entries:
@@ -281,16 +278,23 @@ _COUNTER = {APPLIED: "applied", DUPLICATE: "duplicates", TOO_LATE: "too_late", F
 _COUNTER["?"] = "failed"
 
 
+async def _raw(client: Redis, command: bytes, *args: str | int) -> Any:
+    """A command's reply as Redis sent it: redis-py looks up the reply's parser by the
+    command's name as a string, so a name given as bytes has none."""
+    return await client.execute_command(command, *args)  # type: ignore[no-untyped-call]
+
+
 def _entries(reply: Any) -> list[Entry]:
-    if not reply:
-        return []
-    out: list[Entry] = []
-    for _stream, items in reply:
-        out += [(str(sid), fields or {}) for sid, fields in items]
-    return out
+    """XREADGROUP's raw reply (one stream, or nil after a BLOCK timeout) as entries."""
+    return _stream_entries(reply[0][1]) if reply else []
 
 
-def _letter(sid: str, fields: dict[str, str], reason: str) -> dict[str, str]:
-    raw = orjson.dumps(fields, option=orjson.OPT_NON_STR_KEYS).decode()
+def _stream_entries(items: list[Any]) -> list[Entry]:
+    """Entries of a raw reply; XAUTOCLAIM on Redis 6.2 gives nil for a deleted entry."""
+    return [(item[0], item[1] or []) for item in items if item is not None]
+
+
+def _letter(sid: str, fields: list[str], reason: str) -> dict[str, str]:
+    raw = orjson.dumps(entry_dict(fields), option=orjson.OPT_NON_STR_KEYS).decode()
     context = f"stream_id={sid}"
     return deadletter_fields(source="aggregator", reason=reason, raw=raw, context=context)

@@ -20,8 +20,6 @@ from typing import Any
 import msgpack
 import orjson
 
-from liqmon.event import LiquidationEvent
-from liqmon.keys import id_field
 from liqmon.windows import (
     BUCKET_MS,
     CAP,
@@ -32,41 +30,17 @@ from liqmon.windows import (
     WINDOW_SPEC,
     WINDOWS,
     coin_fields,
-    price_limbs,
-    price_units,
     total_fields,
 )
 
 from .layout import Layout
+from .prepared import Prepared
 
 #: Verdicts, one letter per event, as apply.lua's plan and the counters name them.
 APPLIED, DUPLICATE, TOO_LATE, FUTURE = "A", "D", "T", "F"
 HOUR_MS = 3_600_000
 #: A coin record's cents stay below this, so Lua (doubles) reads them exactly.
 RECORD_MAX_CENTS = 1 << 52
-MAX_ID_BYTES = 128
-
-
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """One stream entry ready to fold (or the reason it cannot be: `prepare` raises)."""
-
-    stream_id: str
-    event: LiquidationEvent
-    limbs: tuple[int, ...]
-    id_key: bytes
-
-    def member_json(self) -> str:
-        return orjson.dumps(self.event.to_json_dict(self.stream_id)).decode()
-
-
-def prepare(stream_id: str, event: LiquidationEvent) -> Prepared:
-    """Raises ValueError for an event the windows cannot hold (absurd price, huge id)."""
-    limbs = price_limbs(price_units(event.price), event.usd_cents)
-    key = id_field(event.id)
-    if len(key) > MAX_ID_BYTES:
-        raise ValueError(f"event id longer than {MAX_ID_BYTES} bytes")
-    return Prepared(stream_id, event, limbs, key)
 
 
 @dataclass
@@ -102,8 +76,8 @@ class _Sums:
     totals: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
     coins: dict[tuple[str, str], list[int]] = field(default_factory=dict)
 
-    def add_event(self, p: Prepared, side: str) -> None:
-        ev, t = p.event, self.totals
+    def add_event(self, ev: Prepared) -> None:
+        side, t = ev.side, self.totals
         names = _TOTAL_NAMES.get((side, ev.exchange))
         if names is None:
             names = _TOTAL_NAMES[(side, ev.exchange)] = (
@@ -117,11 +91,11 @@ class _Sums:
         t[names[3]] += 1
         row = self.coins.get((ev.symbol, side))
         if row is None:
-            self.coins[(ev.symbol, side)] = [cents, 1, *p.limbs]
+            self.coins[(ev.symbol, side)] = [cents, 1, *ev.limbs]
         else:
             row[0] += cents
             row[1] += 1
-            for i, limb in enumerate(p.limbs, 2):
+            for i, limb in enumerate(ev.limbs, 2):
                 row[i] += limb
 
     def merge(self, other: _Sums) -> None:
@@ -134,10 +108,6 @@ class _Sums:
             else:
                 for i, v in enumerate(src):
                     row[i] += v
-
-
-def _side(event: LiquidationEvent) -> str:
-    return "L" if event.side == "long" else "S"
 
 
 def _pairs(values: dict[str, int]) -> list[str]:
@@ -213,8 +183,7 @@ def fold(
     acks: list[str] = []
     counts = {APPLIED: 0, DUPLICATE: 0, TOO_LATE: 0, FUTURE: 0}
     late_events: list[Prepared] = []
-    for p in batch:
-        ev = p.event
+    for ev in batch:
         seen = first.get(ev.id)
         if seen is not None:
             verdict = DUPLICATE if seen in (APPLIED, DUPLICATE) else seen
@@ -230,18 +199,18 @@ def fold(
                 bucket.hi = max(bucket.hi, ev.ts)
                 if bucket.late:
                     verdict = TOO_LATE
-                    late_events.append(p)
+                    late_events.append(ev)
                 else:
-                    verdict = DUPLICATE if (n, p.id_key) in known.applied else APPLIED
-                    bucket.ids.append(p.id_key)
+                    verdict = DUPLICATE if (n, ev.id_key) in known.applied else APPLIED
+                    bucket.ids.append(ev.id_key)
                     bucket.planned.append(verdict)
                     if verdict == APPLIED:
-                        bucket.applied.append(p)
+                        bucket.applied.append(ev)
             first[ev.id] = verdict
         verdicts.append(verdict)
         counts[verdict] += 1
         if verdict != FUTURE:
-            acks.append(p.stream_id)
+            acks.append(ev.stream_id)
 
     # per bucket: ids to check, its totals and coin records, caps, largest
     plan_buckets: list[dict[str, Any]] = []
@@ -261,18 +230,17 @@ def fold(
             s = sums[n] = _Sums()
             slots = set()
             best = bucket.applied[0]
-            for p in bucket.applied:
-                ev = p.event
-                s.add_event(p, _side(ev))
+            for ev in bucket.applied:
+                s.add_event(ev)
                 if ev.sampled:
                     slots.add(f"{ev.exchange}|{ev.instrument}|{ev.ts // 1000}")
-                if (ev.usd_cents, ev.id) > (best.event.usd_cents, best.event.id):
-                    best = p
+                if (ev.usd_cents, ev.id) > (best.usd_cents, best.id):
+                    best = ev
             entry["t"] = _pairs(s.totals)
             entry["s"] = sorted(slots)
             entry["r"] = len(argv) + 1
             argv.append(_records(s.coins))
-            entry["x"] = [str(best.event.usd_cents), best.event.id, best.member_json()]
+            entry["x"] = [str(best.usd_cents), best.id, best.member_json()]
         plan_buckets.append(entry)
 
     # windows that include the same applied buckets share one set of deltas
@@ -300,7 +268,7 @@ def fold(
     expire: dict[int, int] = {}
     counted: list[tuple[int, str, str]] = []
 
-    def series_slots(ev: LiquidationEvent, counts_expiry: bool) -> tuple[int, ...]:
+    def series_slots(ev: Prepared, counts_expiry: bool) -> tuple[int, ...]:
         skey = (ev.ts // HOUR_MS, ev.exchange, ev.symbol)
         slots = slots_of.get(skey)
         if slots is None:
@@ -319,9 +287,8 @@ def fold(
         return slots
 
     for s_bucket in buckets.values():
-        for p in s_bucket.applied:
-            ev = p.event
-            name = f"{ev.ts // 60_000 % 60}:{_side(ev)}"
+        for ev in s_bucket.applied:
+            name = f"{ev.ts // 60_000 % 60}:{ev.side}"
             for at in series_slots(ev, True):
                 series[(at, name)] += ev.usd_cents
     plan_series: list[Any] = []
@@ -332,18 +299,17 @@ def fold(
         plan_expire += (idx, when)
     plan_late: list[Any] = []
     if late_series:
-        for p in late_events:
-            ev = p.event
+        for ev in late_events:
             argv.append(ev.id)
-            name = f"{ev.ts // 60_000 % 60}:{_side(ev)}"
+            name = f"{ev.ts // 60_000 % 60}:{ev.side}"
             when = (ev.ts // HOUR_MS + 1) * HOUR_MS + retention_ms
             plan_late += (len(argv), *series_slots(ev, False), name, str(ev.usd_cents), when)
 
     applied = [p for b in buckets.values() for p in b.applied]
-    applied.sort(key=lambda p: p.event.ts, reverse=True)
+    applied.sort(key=lambda p: p.ts, reverse=True)
     recent: list[Any] = []
     for p in applied[:RECENT_SIZE]:
-        recent += (p.event.ts, p.member_json())
+        recent += (p.ts, p.member_json())
 
     plan = {
         "g": group, "gen": layout.gen, "cg": int(check_generation),
