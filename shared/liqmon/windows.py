@@ -62,6 +62,7 @@ LIMBS: Final = 4
 LIMB_MASK: Final = (1 << LIMB_BITS) - 1
 #: price_units * cents must stay below this or the event is refused (dead-lettered).
 MAX_PRICE_WEIGHT: Final = 1 << (LIMBS * LIMB_BITS)
+_LIMB_SHIFTS: Final = tuple(LIMB_BITS * i for i in range(LIMBS))
 
 CAP: Final = "cap"
 LARGEST_CENTS, LARGEST_ID = "x:mx", "x:mid"
@@ -101,12 +102,26 @@ def price_units(price: Decimal) -> int:
     return int(_EXACT.multiply(price, _SCALE).to_integral_value(rounding=ROUND_HALF_EVEN))
 
 
-def price_limbs(price_units: int, cents: int) -> tuple[int, ...]:
-    """Split price_units * cents into `LIMBS` limbs (summed independently, exact)."""
+def price_weight(price_units: int, cents: int) -> int:
+    """price_units * cents, the event's share of its coin's average price; raises
+    ValueError past MAX_PRICE_WEIGHT (one event's limbs must each fit LIMB_BITS)."""
     weight = price_units * cents
     if not 0 <= weight < MAX_PRICE_WEIGHT:
         raise ValueError("price * usd out of range for the average")
-    return tuple((weight >> (LIMB_BITS * i)) & LIMB_MASK for i in range(LIMBS))
+    return weight
+
+
+def weight_limbs(weight: int) -> tuple[int, ...]:
+    """Split a price weight, or a sum of them, into `LIMBS` limbs of LIMB_BITS (the last
+    one takes the rest). Limbs are summed independently and stay exact: a sum of n events'
+    weights splits into limbs no larger than the sums of their limbs (below n << LIMB_BITS)."""
+    low = [(weight >> shift) & LIMB_MASK for shift in _LIMB_SHIFTS[:-1]]
+    return (*low, weight >> _LIMB_SHIFTS[-1])
+
+
+def price_limbs(price_units: int, cents: int) -> tuple[int, ...]:
+    """Split price_units * cents into `LIMBS` limbs (summed independently, exact)."""
+    return weight_limbs(price_weight(price_units, cents))
 
 
 def avg_price(limbs: tuple[int, ...] | list[int], cents: int) -> str | None:

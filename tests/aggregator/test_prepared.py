@@ -47,7 +47,7 @@ def outcome(fn: Any, sid: str, fields: Any) -> tuple[str, Any]:
     except ValueError as exc:  # InvalidEvent is one
         return type(exc).__name__, str(exc)
     values = (p.stream_id, p.id, p.exchange, p.instrument, p.symbol, p.side, p.ts)
-    more = (p.usd_cents, p.sampled, p.limbs, p.id_key, p.event, p.member_json())
+    more = (p.usd_cents, p.sampled, p.weight, p.id_key, p.event, p.member_json())
     return "ok", (*values, *more)
 
 

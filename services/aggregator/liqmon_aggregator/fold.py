@@ -12,6 +12,7 @@ folded again (`Verdicts.update`).
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from liqmon.windows import (
     WINDOWS,
     coin_fields,
     total_fields,
+    weight_limbs,
 )
 
 from .layout import Layout
@@ -71,32 +73,56 @@ class _Bucket:
 _TOTAL_NAMES: dict[tuple[str, str], tuple[str, ...]] = {}
 
 
+def _total_names(side: str, exchange: str) -> tuple[str, ...]:
+    names = _TOTAL_NAMES.get((side, exchange))
+    if names is None:
+        names = _TOTAL_NAMES[(side, exchange)] = (
+            *total_fields(side),
+            *total_fields(side, exchange),
+        )
+    return names
+
+
 @dataclass
 class _Sums:
+    """Deltas: the totals fields, and per (coin, side) [cents, count, *price limbs]."""
+
     totals: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
     coins: dict[tuple[str, str], list[int]] = field(default_factory=dict)
 
-    def add_event(self, ev: Prepared) -> None:
-        side, t = ev.side, self.totals
-        names = _TOTAL_NAMES.get((side, ev.exchange))
-        if names is None:
-            names = _TOTAL_NAMES[(side, ev.exchange)] = (
-                *total_fields(side),
-                *total_fields(side, ev.exchange),
-            )
-        cents = ev.usd_cents
-        t[names[0]] += cents
-        t[names[1]] += 1
-        t[names[2]] += cents
-        t[names[3]] += 1
-        row = self.coins.get((ev.symbol, side))
-        if row is None:
-            self.coins[(ev.symbol, side)] = [cents, 1, *ev.limbs]
-        else:
-            row[0] += cents
-            row[1] += 1
-            for i, limb in enumerate(ev.limbs, 2):
-                row[i] += limb
+    @classmethod
+    def of(cls, events: Sequence[Prepared]) -> _Sums:
+        """One dict update per event: sums per (coin, side, exchange) first, then the
+        fields those feed; each coin's summed price weight is split into limbs once."""
+        rows: dict[tuple[str, str, str], list[int]] = {}
+        for ev in events:
+            key = (ev.symbol, ev.side, ev.exchange)
+            row = rows.get(key)
+            if row is None:
+                rows[key] = [ev.usd_cents, 1, ev.weight]
+            else:
+                row[0] += ev.usd_cents
+                row[1] += 1
+                row[2] += ev.weight
+        out = cls()
+        t = out.totals
+        coins: dict[tuple[str, str], list[int]] = {}
+        for (symbol, side, exchange), (cents, count, weight) in rows.items():
+            names = _total_names(side, exchange)
+            t[names[0]] += cents
+            t[names[1]] += count
+            t[names[2]] += cents
+            t[names[3]] += count
+            coin = coins.get((symbol, side))
+            if coin is None:
+                coins[(symbol, side)] = [cents, count, weight]
+            else:
+                coin[0] += cents
+                coin[1] += count
+                coin[2] += weight
+        for coin_side, (cents, count, weight) in coins.items():
+            out.coins[coin_side] = [cents, count, *weight_limbs(weight)]
+        return out
 
     def merge(self, other: _Sums) -> None:
         for name, v in other.totals.items():
@@ -108,6 +134,14 @@ class _Sums:
             else:
                 for i, v in enumerate(src):
                     row[i] += v
+
+
+def _ts(ev: Prepared) -> int:
+    return ev.ts
+
+
+def _largest(ev: Prepared) -> tuple[int, str]:
+    return ev.usd_cents, ev.id
 
 
 def _pairs(values: dict[str, int]) -> list[str]:
@@ -227,15 +261,13 @@ def fold(
             entry["p"] = "".join(bucket.planned)
             argv += bucket.ids
         if bucket.applied:
-            s = sums[n] = _Sums()
-            slots = set()
-            best = bucket.applied[0]
-            for ev in bucket.applied:
-                s.add_event(ev)
-                if ev.sampled:
-                    slots.add(f"{ev.exchange}|{ev.instrument}|{ev.ts // 1000}")
-                if (ev.usd_cents, ev.id) > (best.usd_cents, best.id):
-                    best = ev
+            s = sums[n] = _Sums.of(bucket.applied)
+            slots = {
+                f"{ev.exchange}|{ev.instrument}|{ev.ts // 1000}"
+                for ev in bucket.applied
+                if ev.sampled
+            }
+            best = max(bucket.applied, key=_largest)
             entry["t"] = _pairs(s.totals)
             entry["s"] = sorted(slots)
             entry["r"] = len(argv) + 1
@@ -268,8 +300,8 @@ def fold(
     expire: dict[int, int] = {}
     counted: list[tuple[int, str, str]] = []
 
-    def series_slots(ev: Prepared, counts_expiry: bool) -> tuple[int, ...]:
-        skey = (ev.ts // HOUR_MS, ev.exchange, ev.symbol)
+    def series_slots(ts: int, exchange: str, symbol: str, counts_expiry: bool) -> tuple[int, ...]:
+        skey = (ts // HOUR_MS, exchange, symbol)
         slots = slots_of.get(skey)
         if slots is None:
             found = []
@@ -286,11 +318,15 @@ def fold(
                 counted.append(skey)
         return slots
 
+    # summed per minute, exchange, coin and side first: one dict update per event
+    minutes: defaultdict[tuple[int, str, str, str], int] = defaultdict(int)
     for s_bucket in buckets.values():
         for ev in s_bucket.applied:
-            name = f"{ev.ts // 60_000 % 60}:{ev.side}"
-            for at in series_slots(ev, True):
-                series[(at, name)] += ev.usd_cents
+            minutes[(ev.ts // 60_000, ev.exchange, ev.symbol, ev.side)] += ev.usd_cents
+    for (minute, exchange, symbol, side), cents in minutes.items():
+        name = f"{minute % 60}:{side}"
+        for at in series_slots(minute * 60_000, exchange, symbol, True):
+            series[(at, name)] += cents
     plan_series: list[Any] = []
     for (idx, name), v in series.items():
         plan_series += (idx, name, str(v))
@@ -303,12 +339,12 @@ def fold(
             argv.append(ev.id)
             name = f"{ev.ts // 60_000 % 60}:{ev.side}"
             when = (ev.ts // HOUR_MS + 1) * HOUR_MS + retention_ms
-            plan_late += (len(argv), *series_slots(ev, False), name, str(ev.usd_cents), when)
+            hashes = series_slots(ev.ts, ev.exchange, ev.symbol, False)
+            plan_late += (len(argv), *hashes, name, str(ev.usd_cents), when)
 
     applied = [p for b in buckets.values() for p in b.applied]
-    applied.sort(key=lambda p: p.ts, reverse=True)
     recent: list[Any] = []
-    for p in applied[:RECENT_SIZE]:
+    for p in heapq.nlargest(RECENT_SIZE, applied, key=_ts):  # sorted(…, reverse)[:n]
         recent += (p.ts, p.member_json())
 
     plan = {

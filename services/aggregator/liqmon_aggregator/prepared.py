@@ -33,7 +33,7 @@ from liqmon.event import (
     to_cents,
 )
 from liqmon.keys import id_field
-from liqmon.windows import price_limbs, price_units
+from liqmon.windows import price_units, price_weight
 
 MAX_ID_BYTES = 128
 #: The side as apply.lua's field names spell it.
@@ -50,10 +50,10 @@ _USD = re.compile(r"([0-9]{1,13})\.([0-9]{2})", re.ASCII)
 
 @dataclass(slots=True)
 class Prepared:
-    """What fold reads of one entry. `side` is "L" or "S"; `limbs` the price weight
-    (`liqmon.windows.price_limbs`); `id_key` the dedup field of the id. `source` is the
-    parsed event, or the entry's values (in FIELDS order) until the event is needed
-    (`member_json`)."""
+    """What fold reads of one entry. `side` is "L" or "S"; `weight` its share of the
+    coin's average price (`liqmon.windows.price_weight`); `id_key` the dedup field of the
+    id; `source` the parsed event, or the entry's values (in FIELDS order) until the event
+    is needed (`member_json`)."""
 
     stream_id: str
     id: str
@@ -64,7 +64,7 @@ class Prepared:
     ts: int
     usd_cents: int
     sampled: bool
-    limbs: tuple[int, ...]
+    weight: int
     id_key: bytes
     source: LiquidationEvent | list[str]
 
@@ -80,13 +80,13 @@ class Prepared:
 
 def prepare(stream_id: str, event: LiquidationEvent) -> Prepared:
     """Raises ValueError for an event the windows cannot hold (absurd price, huge id)."""
-    limbs = price_limbs(price_units(event.price), event.usd_cents)
+    weight = price_weight(price_units(event.price), event.usd_cents)
     key = id_field(event.id)
     if len(key) > MAX_ID_BYTES:
         raise ValueError(f"event id longer than {MAX_ID_BYTES} bytes")
     return Prepared(
         stream_id, event.id, event.exchange, event.instrument, event.symbol,
-        SIDE_LETTER[event.side], event.ts, event.usd_cents, event.sampled, limbs, key, event,
+        SIDE_LETTER[event.side], event.ts, event.usd_cents, event.sampled, weight, key, event,
     )  # fmt: skip
 
 
@@ -150,7 +150,7 @@ def _quick(stream_id: str, values: list[str]) -> Prepared | None:
     try:
         units = price_units(parse_decimal(price, "price"))
         parse_decimal(qty, "qty")
-        limbs = price_limbs(units, cents)
+        weight = price_weight(units, cents)
     except ValueError:  # InvalidEvent too: the full path says which
         return None
     key = id_field(id_)
@@ -159,5 +159,5 @@ def _quick(stream_id: str, values: list[str]) -> Prepared | None:
     del recv_ts  # checked (an integer), not folded
     return Prepared(
         stream_id, id_, exchange, instrument, symbol, SIDE_LETTER[side], ts, cents,
-        sampled == "1", limbs, key, values,
+        sampled == "1", weight, key, values,
     )  # fmt: skip
