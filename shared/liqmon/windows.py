@@ -27,6 +27,7 @@ The aggregator writes it (Python folds a batch, its Lua scripts store it) and th
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import Final
 
@@ -100,6 +101,24 @@ def coin_fields(symbol: str, side: str) -> tuple[str, ...]:
 def price_units(price: Decimal) -> int:
     """Price in units of 1 / PRICE_SCALE USD, rounded half-even (exact Decimal arithmetic)."""
     return int(_EXACT.multiply(price, _SCALE).to_integral_value(rounding=ROUND_HALF_EVEN))
+
+
+#: Decimals of PRICE_SCALE: a price with at most this many has whole units.
+_PRICE_DECIMALS: Final = len(str(PRICE_SCALE)) - 1
+#: A price as collectors write it: digits and at most _PRICE_DECIMALS decimals (at most 16
+#: integer digits: the magnitude liqmon.event.parse_decimal allows).
+_PLAIN_PRICE: Final = re.compile(rf"([0-9]{{1,16}})(?:\.([0-9]{{1,{_PRICE_DECIMALS}}}))?", re.ASCII)
+
+
+def plain_price_units(text: str) -> int | None:
+    """`price_units(parse_decimal(text, ...))` without Decimal for a plain positive decimal
+    string (`"95000.5"`: its digits are the units); None for any other spelling (exponent,
+    sign, zero, more decimals, junk): those take the Decimal path."""
+    match = _PLAIN_PRICE.fullmatch(text)
+    if match is None:
+        return None
+    frac = match[2] or ""
+    return int(match[1] + frac + "0" * (_PRICE_DECIMALS - len(frac))) or None
 
 
 def price_weight(price_units: int, cents: int) -> int:

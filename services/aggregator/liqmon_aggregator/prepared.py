@@ -33,7 +33,7 @@ from liqmon.event import (
     to_cents,
 )
 from liqmon.keys import id_field
-from liqmon.windows import price_units, price_weight
+from liqmon.windows import plain_price_units, price_units, price_weight
 
 MAX_ID_BYTES = 128
 #: The side as apply.lua's field names spell it.
@@ -147,8 +147,10 @@ def _quick(stream_id: str, values: list[str]) -> Prepared | None:
     cents = int(usd_match[1]) * 100 + int(usd_match[2])
     if cents > _MAX_CENTS:
         return None
+    units = plain_price_units(price) if type(price) is str else None
+    if units is None:
+        return None
     try:
-        units = price_units(parse_decimal(price, "price"))
         parse_decimal(qty, "qty")
         weight = price_weight(units, cents)
     except ValueError:  # InvalidEvent too: the full path says which
