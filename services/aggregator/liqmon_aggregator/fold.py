@@ -21,6 +21,7 @@ from typing import Any
 import msgpack
 import orjson
 
+from liqmon.event import MAX_TS_MS
 from liqmon.windows import (
     BUCKET_MS,
     CAP,
@@ -215,36 +216,46 @@ def fold(
     first: dict[str, str] = {}
     verdicts: list[str] = []
     acks: list[str] = []
-    counts = {APPLIED: 0, DUPLICATE: 0, TOO_LATE: 0, FUTURE: 0}
     late_events: list[Prepared] = []
+    applied_before = known.applied
+    # a valid event's ts is below MAX_TS_MS: with no clock yet, nothing is in the future
+    horizon = limit if limit is not None else MAX_TS_MS
     for ev in batch:
-        seen = first.get(ev.id)
+        event_id = ev.id
+        seen = first.get(event_id)
         if seen is not None:
             verdict = DUPLICATE if seen in (APPLIED, DUPLICATE) else seen
         else:
-            n = ev.ts // BUCKET_MS
+            ts = ev.ts
+            n = ts // BUCKET_MS
             bucket = buckets.get(n)
             if bucket is None:
                 bucket = buckets[n] = _Bucket(n, oldest is not None and n <= oldest)
-            if limit is not None and ev.ts > limit:
+            if ts > horizon:
                 verdict = FUTURE
-                bucket.lo = ev.ts if bucket.lo < 0 else min(bucket.lo, ev.ts)
+                if bucket.lo < 0 or ts < bucket.lo:
+                    bucket.lo = ts
             else:
-                bucket.hi = max(bucket.hi, ev.ts)
+                if ts > bucket.hi:
+                    bucket.hi = ts
                 if bucket.late:
                     verdict = TOO_LATE
                     late_events.append(ev)
                 else:
-                    verdict = DUPLICATE if (n, ev.id_key) in known.applied else APPLIED
-                    bucket.ids.append(ev.id_key)
+                    key = ev.id_key
+                    verdict = APPLIED
+                    if applied_before and (n, key) in applied_before:
+                        verdict = DUPLICATE
+                    bucket.ids.append(key)
                     bucket.planned.append(verdict)
                     if verdict == APPLIED:
                         bucket.applied.append(ev)
-            first[ev.id] = verdict
+            first[event_id] = verdict
         verdicts.append(verdict)
-        counts[verdict] += 1
         if verdict != FUTURE:
             acks.append(ev.stream_id)
+    verdict_text = "".join(verdicts)
+    counts = {v: verdict_text.count(v) for v in (APPLIED, DUPLICATE, TOO_LATE, FUTURE)}
 
     # per bucket: ids to check, its totals and coin records, caps, largest
     plan_buckets: list[dict[str, Any]] = []
@@ -358,4 +369,4 @@ def fold(
     }  # fmt: skip
     argv[0] = orjson.dumps(plan).decode()
     checked = [(n, b.ids) for n, b in buckets.items()]
-    return Plan(keys, argv, "".join(verdicts), counted, checked, layout.gen)
+    return Plan(keys, argv, verdict_text, counted, checked, layout.gen)
