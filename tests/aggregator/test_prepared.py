@@ -68,7 +68,7 @@ def entries(draw: st.DrawFn) -> dict[Any, Any]:
     return fields
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(entries())
 def test_quick_check_agrees_with_the_full_one(fields: dict[Any, Any]) -> None:
     want = outcome(full, "1-0", fields)
