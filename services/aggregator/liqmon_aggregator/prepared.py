@@ -114,7 +114,7 @@ def prepare_entry(stream_id: str, flat: list[str]) -> Prepared:
 def entry_dict(flat: list[str]) -> dict[str, str]:
     """`[field, value, …]` as a dict (a repeated field: its last value, as redis-py)."""
     it = iter(flat)
-    return dict(zip(it, it, strict=True))
+    return dict(zip(it, it, strict=False))
 
 
 def _quick(stream_id: str, values: list[str]) -> Prepared | None:
