@@ -35,6 +35,10 @@ logger = logging.getLogger(__name__)
 
 #: One stream entry of a decoded client: (stream id, field map; empty once trimmed).
 Entry = tuple[str, dict[str, str]]
+#: The same entry as Redis sends it: (stream id, `[field, value, field, value, …]`).
+#: `GroupMember` reads replies raw: redis-py's per-entry dict costs more than the rest of
+#: reading, and the aggregator's hot path needs none (`GroupReader` builds the dicts).
+RawEntry = tuple[str, list[str]]
 Handler = Callable[[list[Entry]], Awaitable[None]]
 #: Errors a read retries after a backoff (Redis unreachable or slow).
 TRANSIENT = (RedisConnectionError, RedisTimeoutError, OSError)
@@ -51,12 +55,22 @@ async def ensure_group(redis: Redis, stream: str, group: str, start_id: str) -> 
             raise
 
 
-def stream_entries(reply: Any) -> list[Entry]:
-    """The entries of an XREADGROUP reply (one or more streams), in order."""
-    out: list[Entry] = []
-    for _stream, items in reply or []:
-        out += [(str(sid), fields or {}) for sid, fields in items]
-    return out
+def entry_dict(flat: list[str]) -> dict[str, str]:
+    """`[field, value, …]` as a dict (a repeated field: its last value, as redis-py; a
+    dangling field is dropped)."""
+    it = iter(flat)
+    return dict(zip(it, it, strict=False))
+
+
+async def raw_reply(client: Redis, command: bytes, *args: str | int) -> Any:
+    """A command's reply as Redis sent it: redis-py looks up the reply's parser by the
+    command's name as a string, so a name given as bytes has none."""
+    return await client.execute_command(command, *args)  # type: ignore[no-untyped-call]
+
+
+def raw_entries(items: list[Any]) -> list[RawEntry]:
+    """The entries of a raw reply; XAUTOCLAIM on Redis 6.2 gives nil for a deleted one."""
+    return [(item[0], item[1] or []) for item in items if item is not None]
 
 
 @dataclass(frozen=True)
@@ -68,14 +82,15 @@ class GroupMember:
     consumer: str
     batch: int
 
-    async def read(self, client: Redis, after: str, block_ms: int | None = None) -> list[Entry]:
+    async def read(self, client: Redis, after: str, block_ms: int | None = None) -> list[RawEntry]:
         """One XREADGROUP: our pending entries after `after`, or new ones with `after=">"`."""
-        reply = await client.xreadgroup(
-            self.group, self.consumer, {self.stream: after}, count=self.batch, block=block_ms
-        )
-        return stream_entries(reply)
+        args: list[str | int] = ["GROUP", self.group, self.consumer, "COUNT", self.batch]
+        if block_ms is not None:
+            args += ["BLOCK", block_ms]
+        reply = await raw_reply(client, b"XREADGROUP", *args, "STREAMS", self.stream, after)
+        return raw_entries(reply[0][1]) if reply else []  # nil after a BLOCK timeout
 
-    async def pending_pages(self, redis: Redis) -> AsyncIterator[list[Entry]]:
+    async def pending_pages(self, redis: Redis) -> AsyncIterator[list[RawEntry]]:
         """Our own pending entries, oldest first, a page at a time. Each page starts after
         the last one, so an entry its handler leaves pending is not read again this pass."""
         after = "0"
@@ -85,18 +100,17 @@ class GroupMember:
 
     async def idle_pages(
         self, redis: Redis, min_idle_ms: int
-    ) -> AsyncIterator[tuple[list[Entry], list[str]]]:
+    ) -> AsyncIterator[tuple[list[RawEntry], list[str]]]:
         """XAUTOCLAIM every entry idle longer than `min_idle_ms` (on any consumer) into
         ours, a page at a time: (claimed entries, ids deleted from the stream while pending
         — Redis 7.0+ already took those out of the PEL)."""
         cursor = "0-0"
         for _ in range(MAX_CLAIM_PAGES):
-            reply: Any = await redis.xautoclaim(
-                self.stream, self.group, self.consumer, min_idle_ms,
-                start_id=cursor, count=self.batch,
+            reply = await raw_reply(
+                redis, b"XAUTOCLAIM", self.stream, self.group, self.consumer, min_idle_ms,
+                cursor, "COUNT", self.batch,
             )  # fmt: skip
-            cursor = str(reply[0])
-            entries = [(str(sid), fields or {}) for sid, fields in reply[1]]
+            cursor, entries = str(reply[0]), raw_entries(reply[1])
             deleted = [str(sid) for sid in reply[2]] if len(reply) > 2 else []
             yield entries, deleted
             if cursor in ("0-0", "0"):
@@ -124,17 +138,17 @@ class GroupReader:
 
     async def _history(self, handle: Handler) -> None:
         async for entries in self.member.pending_pages(self.redis):
-            await handle(entries)
+            await handle(_decoded(entries))
 
     async def _claim_idle(self, handle: Handler) -> None:
         async for entries, _deleted in self.member.idle_pages(self.redis, self.claim_idle_ms):
             if entries:
                 logger.info("claimed %d idle entries of %s", len(entries), self.member.stream)
-                await handle(entries)
+                await handle(_decoded(entries))
 
     async def _new_or_stop(self, stop: asyncio.Event) -> list[Entry]:
         read = self.member.read(self.reader, ">", self.block_ms)
-        return await unless_stopped(read, stop, [], RETRIED)
+        return _decoded(await unless_stopped(read, stop, [], RETRIED))
 
     async def run(self, stop: asyncio.Event, handle: Handler) -> None:
         history, next_janitor = True, 0.0
@@ -161,3 +175,7 @@ class GroupReader:
                 delay = backoff.next()
                 logger.warning("%s: read error (%s); retrying in %.1fs", m.stream, exc, delay)
                 await wait_or_stop(stop, delay)
+
+
+def _decoded(entries: list[RawEntry]) -> list[Entry]:
+    return [(sid, entry_dict(flat)) for sid, flat in entries]

@@ -25,14 +25,16 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from liqmon import consumer_group
-from liqmon.consumer_group import TRANSIENT, Entry, GroupMember
+from liqmon.consumer_group import TRANSIENT, GroupMember, entry_dict
+from liqmon.consumer_group import RawEntry as Entry
 from liqmon.deadletter import append_deadletters, deadletter_fields
-from liqmon.event import InvalidEvent, LiquidationEvent
+from liqmon.event import InvalidEvent
 from liqmon.keys import AGGREGATOR_GROUP, Keys
 from liqmon.logs import LogOnce
 from liqmon.runtime import unless_stopped
 
-from .apply import APPLIED, DUPLICATE, FUTURE, TOO_LATE, Applier, Plan, Prepared, prepare
+from .apply import APPLIED, DUPLICATE, FUTURE, TOO_LATE, Applier, Plan, Prepared
+from .prepared import prepare_entry
 from .settings import ConsumerSettings
 
 logger = logging.getLogger(__name__)
@@ -47,7 +49,7 @@ async def ensure_group(redis: Redis, keys: Keys) -> None:
 class Triaged:
     """One batch after triage: what to apply, what to dead-letter, what was trimmed."""
 
-    entries: dict[str, dict[str, str]]
+    entries: dict[str, list[str]]
     good: list[Prepared] = field(default_factory=list)
     plan: Plan | None = None
     letters: list[tuple[str, dict[str, str]]] = field(default_factory=list)
@@ -73,6 +75,7 @@ class Consumer:
         self.applier = applier
         self.settings = settings
         self.name = name
+        #: reads raw entries (`[field, value, …]`): triage needs no dict per entry
         self.member = GroupMember(keys.events, AGGREGATOR_GROUP, name, settings.aggregator_batch)
         self.counts: Counter[str] = Counter()
         self._log_once = LogOnce(logger)
@@ -106,16 +109,17 @@ class Consumer:
         dead-letter and entries trimmed meanwhile. The CPU half of processing: no Redis
         round trip, so it can overlap with the previous batch's apply.lua."""
         out = Triaged(entries=dict(entries))
+        max_deliveries = self.settings.aggregator_max_deliveries
         for sid, fields in entries:
             if not fields:
                 out.trimmed.append(sid)
                 continue
             times = delivered.get(sid, 1)
-            if times > self.settings.aggregator_max_deliveries:
+            if times > max_deliveries:
                 out.letters.append((sid, _letter(sid, fields, f"failed {times - 1} deliveries")))
                 continue
             try:
-                out.good.append(prepare(sid, LiquidationEvent.from_fields(fields)))
+                out.good.append(prepare_entry(sid, fields))
             except (InvalidEvent, ValueError) as exc:
                 self._log_once.warning(str(exc)[:60], "dead-lettering %s: %s", sid, exc)
                 out.letters.append((sid, _letter(sid, fields, f"malformed: {exc}")))
@@ -244,7 +248,7 @@ _COUNTER = {APPLIED: "applied", DUPLICATE: "duplicates", TOO_LATE: "too_late", F
 _COUNTER["?"] = "failed"
 
 
-def _letter(sid: str, fields: dict[str, str], reason: str) -> dict[str, str]:
-    raw = orjson.dumps(fields, option=orjson.OPT_NON_STR_KEYS).decode()
+def _letter(sid: str, fields: list[str], reason: str) -> dict[str, str]:
+    raw = orjson.dumps(entry_dict(fields), option=orjson.OPT_NON_STR_KEYS).decode()
     context = f"stream_id={sid}"
     return deadletter_fields(source="aggregator", reason=reason, raw=raw, context=context)
