@@ -39,7 +39,7 @@ standins: $(STAMP)       ## the offline base images the compose tests build (cac
 
 test: lint typecheck pytest test-compose   ## everything CI runs
 
-bench: $(STAMP)          ## short versions of every benchmark (< 10 min)
+bench: $(STAMP)          ## the performance figures, short form (< 10 min)
 	$(BIN)/python -m bench
 
 clean:

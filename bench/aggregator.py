@@ -9,7 +9,9 @@
    Target: ratio >= 1.0 and >= 40,000 events/s for live traffic (event times advancing
    with the stream, up to 1 s out of order, 200 coins with Zipf-like popularity). The
    backfill rate (event times spread over 23 h, so nearly every event opens its own
-   bucket) is printed too.
+   bucket) is printed too. So is the CPU the aggregator process spends per event over the
+   same stretch, beside this process's CPU per event for the raw XADDs: on a machine
+   shared with other work the rates swing with the load, CPU time much less.
 2. Reading the full summary (all windows, top 10s, largest, per exchange) with 10k and
    100k (and 1M without --quick) events in the 1d window: p50/p99 of views.read_summary,
    beside a full-scan baseline over the same events (XRANGE + sums in Python, what the
@@ -37,15 +39,16 @@ from pathlib import Path
 
 from liqmon import views
 from liqmon.embedded_redis import EmbeddedRedis
-from liqmon.event import PRODUCTS, LiquidationEvent, to_cents
+from liqmon.event import to_cents
 from liqmon.keys import Keys
 from liqmon.redis_client import create_redis
 from liqmon_aggregator.testing import backlog
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench._common import SYMBOLS, WEIGHTS, linear_event  # (after the path insert)
+
 PREFIX = "bench"
 RETENTION_MS = 48 * 3_600_000
-SYMBOLS = [f"C{i:03d}" for i in range(200)]
-WEIGHTS = [1 / (i + 1) for i in range(200)]  # Zipf-ish: a few coins dominate, like markets
 
 
 def make_events(n: int, now: int, seed: int, live: bool = False) -> list[dict[str, str]]:
@@ -56,16 +59,13 @@ def make_events(n: int, now: int, seed: int, live: bool = False) -> list[dict[st
     symbols = rng.choices(SYMBOLS, WEIGHTS, k=n)
     for i in range(n):
         exchange = rng.choice(("binance", "okx", "bybit"))
-        event = LiquidationEvent(
+        event = linear_event(
+            exchange,
             id=f"{seed:08x}{i:024x}",
-            exchange=exchange,
-            product=PRODUCTS[exchange][0],
-            margin="linear",
             instrument=f"{symbols[i]}-USDT",
             symbol=symbols[i],
             side=rng.choice(("long", "short")),
             price=Decimal(rng.randrange(1, 10**8)) / 1000,
-            price_kind="avg_fill",
             qty=Decimal("1.5"),
             usd_cents=rng.randrange(100, 10**8),
             ts=(now - n // 15 + i // 15 - rng.randrange(0, 1000))
@@ -78,14 +78,28 @@ def make_events(n: int, now: int, seed: int, live: bool = False) -> list[dict[st
     return out
 
 
+XADD_CPU_US: list[float] = []  # this process's CPU per event of each xadd_all
+
+
 async def xadd_all(redis, key: str, entries: list[dict[str, str]]) -> float:  # type: ignore[no-untyped-def]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for i in range(0, len(entries), 500):
         pipe = redis.pipeline(transaction=False)
         for fields in entries[i : i + 500]:
             pipe.xadd(key, fields)
         await pipe.execute()
+    XADD_CPU_US.append((time.process_time() - cpu) / len(entries) * 1e6)
     return len(entries) / (time.perf_counter() - started)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+#: The aggregator's CPU per event over the measured stretch of each `fold`.
+FOLD_CPU_US: list[float] = []
 
 
 async def fold(redis, keys: Keys, env: dict[str, str], total: int, log: Path) -> float:  # type: ignore[no-untyped-def]
@@ -95,12 +109,12 @@ async def fold(redis, keys: Keys, env: dict[str, str], total: int, log: Path) ->
             [sys.executable, "-m", "liqmon", "run", "aggregator"],
             env=env, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
-    samples: list[tuple[float, int]] = []
+    samples: list[tuple[float, int, float]] = []
     try:
         start = int(await redis.hget(keys.agg_stats(1), "applied") or 0)
         while True:
             applied = int(await redis.hget(keys.agg_stats(1), "applied") or 0) - start
-            samples.append((time.perf_counter(), applied))
+            samples.append((time.perf_counter(), applied, cpu_seconds(proc.pid)))
             if await backlog(redis, keys) == (0, 0):
                 break
             if proc.poll() is not None:
@@ -111,6 +125,8 @@ async def fold(redis, keys: Keys, env: dict[str, str], total: int, log: Path) ->
         proc.wait(15)
     lo = next(s for s in samples if s[1] >= 0.1 * total)
     hi = next(s for s in samples if s[1] >= 0.9 * total)
+    if hi[1] > lo[1]:
+        FOLD_CPU_US.append((hi[2] - lo[2]) / (hi[1] - lo[1]) * 1e6)
     return (hi[1] - lo[1]) / (hi[0] - lo[0]) if hi[0] > lo[0] else float("nan")
 
 
@@ -186,20 +202,24 @@ async def main(quick: bool, batch: int, live_only: bool) -> None:
             await read_costs(redis, keys, size, rounds=200 if quick else 500)
         # live: what a running system sees; three runs, each beside its own baseline
         rates, raws, script_us = [], [], []
+        cpus: list[tuple[float, float]] = []
         for run in range(3):
             live = make_events(60_000 if quick else 300_000, now, seed=7 + run, live=True)
             raw_rate = await xadd_all(redis, "bench:raw-xadd", live)
             await redis.delete("bench:raw-xadd")
             await xadd_all(redis, keys.events, live)
             await redis.config_resetstat()
+            raw_cpu = XADD_CPU_US[-2]  # the raw-xadd run's, not the preload's
             rate = await fold(redis, keys, env, len(live), workdir / "aggregator.log")
             evalsha = (await redis.info("commandstats")).get("cmdstat_evalsha", {})
             script_us.append(evalsha.get("usec", 0) / len(live))
             rates.append(rate)
             raws.append(raw_rate)
+            cpus.append((FOLD_CPU_US[-1], raw_cpu))
             print(
                 f"  live run {run + 1}: {len(live):,} events: one aggregator {rate:9,.0f} events/s"
                 f"  | raw pipelined XADD {raw_rate:9,.0f} events/s  (ratio {rate / raw_rate:.2f})"
+                f"; CPU per event: aggregator {cpus[-1][0]:.1f} us | XADD client {raw_cpu:.1f} us"
             )
             now = time.time_ns() // 1_000_000
         rate, raw_rate = statistics.median(rates), statistics.median(raws)
@@ -208,6 +228,11 @@ async def main(quick: bool, batch: int, live_only: bool) -> None:
             f"  live, median of 3: one aggregator {rate:9,.0f} events/s | raw pipelined XADD"
             f" {raw_rate:9,.0f} events/s | ratio (median of the runs' own) {ratio:.2f}"
             f"  (targets: ratio >= 1.0, >= 40,000/s)"
+        )
+        print(
+            f"  CPU per event, median of 3: aggregator process"
+            f" {statistics.median(c for c, _ in cpus):.1f} us | raw pipelined XADD, client"
+            f" {statistics.median(x for _, x in cpus):.1f} us"
         )
         per_event = statistics.median(script_us)
         print(

@@ -18,17 +18,22 @@ import argparse
 import asyncio
 import random
 import statistics
+import sys
 import time
 from decimal import Decimal
+from pathlib import Path
 
 from liqmon.bus import append_events
+from liqmon.consumer_group import ensure_group
 from liqmon.embedded_redis import EmbeddedRedis
-from liqmon.event import PRODUCTS, LiquidationEvent
+from liqmon.event import LiquidationEvent
 from liqmon.keys import ALERTER_GROUP, Keys
 from liqmon.redis_client import create_redis
-from liqmon_alerter.groupread import ensure_group
 from liqmon_alerter.ingest import Judge
 from liqmon_alerter.rules import parse_rules
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench._common import SYMBOLS, WEIGHTS, linear_event  # (after the path insert)
 
 KEYS = Keys("bench")
 RULES = """
@@ -52,8 +57,6 @@ min_usd = 50_000_000
 per = "symbol"
 channels = ["bot"]
 """
-SYMBOLS = [f"C{i:03d}" for i in range(200)]
-WEIGHTS = [1 / (i + 1) for i in range(200)]
 
 
 def make_events(n: int, seed: int) -> list[LiquidationEvent]:
@@ -63,11 +66,10 @@ def make_events(n: int, seed: int) -> list[LiquidationEvent]:
     for i in range(n):
         exchange = rng.choice(("binance", "okx", "bybit"))
         out.append(
-            LiquidationEvent(
-                id=f"{seed:08x}{i:024x}", exchange=exchange, product=PRODUCTS[exchange][0],
-                margin="linear", instrument="X-USDT", symbol=rng.choices(SYMBOLS, WEIGHTS)[0],
-                side=rng.choice(("long", "short")), price=Decimal("100.5"),
-                price_kind="avg_fill", qty=Decimal("1"),
+            linear_event(
+                exchange, id=f"{seed:08x}{i:024x}",
+                instrument="X-USDT", symbol=rng.choices(SYMBOLS, WEIGHTS)[0],
+                side=rng.choice(("long", "short")), price=Decimal("100.5"), qty=Decimal("1"),
                 usd_cents=int(rng.paretovariate(1.2) * 500_000), ts=now - rng.randrange(60_000),
                 recv_ts=now, sampled=False,
             )
@@ -81,7 +83,7 @@ async def one_run(url: str, n: int, seed: int, judge_events: bool) -> float:
     events = make_events(n, seed)
     for i in range(0, n, 5000):
         await append_events(redis, KEYS, events[i : i + 5000], retention_ms=48 * 3_600_000)
-    await ensure_group(redis, KEYS.events, "0")
+    await ensure_group(redis, KEYS.events, ALERTER_GROUP, "0")
     judge = Judge(
         redis, KEYS, parse_rules(RULES, "bench", {}), max_age_ms=300_000, max_future_ms=60_000
     )

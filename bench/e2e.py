@@ -230,6 +230,18 @@ class Pipeline:
                 return int(g.get("lag") or 0), int(g["pending"])
         return 0, 0
 
+    async def backlogs(self, t0: float, seconds: float) -> tuple[list[int], int]:
+        """Every 5 s until `seconds` after `t0`: the backlog (emitted - applied); and how
+        many polls the simulator left unanswered (it is saturated itself)."""
+        backlogs, unanswered = [], 0
+        while time.monotonic() - t0 < seconds:
+            await asyncio.sleep(5)
+            try:
+                backlogs.append(await self.emitted() - await self.applied())
+            except httpx.TimeoutException:
+                unanswered += 1
+        return backlogs, unanswered
+
     async def run_at(self, rate: float, seconds: float) -> None:
         n = max(1, int(rate * seconds))
         await self.http.post(
@@ -349,13 +361,7 @@ async def peak(pipe: Pipeline, args: argparse.Namespace) -> None:
     if args.confirm_seconds and best:
         e0, t0 = await pipe.emitted(), time.monotonic()
         await pipe.run_at(best, args.confirm_seconds)
-        lags, unanswered = [], 0
-        while time.monotonic() - t0 < args.confirm_seconds:
-            await asyncio.sleep(5)
-            try:
-                lags.append(await pipe.emitted() - await pipe.applied())
-            except httpx.TimeoutException:  # the simulator itself is saturated
-                unanswered += 1
+        lags, unanswered = await pipe.backlogs(t0, args.confirm_seconds)
         if not lags:
             print(f"  confirm {best:.0f}/s: the simulator never answered its stats (saturated)")
             return
@@ -375,13 +381,7 @@ async def crash(pipe: Pipeline, args: argparse.Namespace) -> None:
     cpu0 = pipe.cpu_seconds()
     await pipe.redis.config_resetstat()
     probe.recording = True
-    backlogs, unanswered = [], 0
-    while time.monotonic() - t0 < args.seconds:
-        await asyncio.sleep(5)
-        try:
-            backlogs.append(await pipe.emitted() - await pipe.applied())
-        except httpx.TimeoutException:  # the simulator itself is saturated
-            unanswered += 1
+    backlogs, unanswered = await pipe.backlogs(t0, args.seconds)
     e1, a1, took = await pipe.emitted(), await pipe.applied(), time.monotonic() - t0
     cpu1 = pipe.cpu_seconds()
     lat = probe.latencies

@@ -22,21 +22,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import sys
 import time
 from collections import Counter
 from decimal import Decimal
+from pathlib import Path
 
 from liqmon.collector.streamwrite import StreamAppender
 from liqmon.embedded_redis import EmbeddedRedis
-from liqmon.event import PRODUCTS, LiquidationEvent
+from liqmon.event import LiquidationEvent
 from liqmon.keys import Keys
 from liqmon.redis_client import create_redis
 from liqmon_aggregator.testing import drain
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench._common import SYMBOLS, WEIGHTS, linear_event  # (after the path insert)
+
 PREFIX = "bench"
 RETENTION_MS = 48 * 3_600_000
-SYMBOLS = [f"C{i:03d}" for i in range(200)]
-WEIGHTS = [1 / (i + 1) for i in range(200)]
 
 
 def make_events(n: int, now: int, seed: int = 11) -> list[LiquidationEvent]:
@@ -48,16 +51,13 @@ def make_events(n: int, now: int, seed: int = 11) -> list[LiquidationEvent]:
         exchange = rng.choice(("binance", "okx", "bybit"))
         ts = now - RETENTION_MS + 3_600_000 + int(i * step) - rng.randrange(0, 1000)
         out.append(
-            LiquidationEvent(
+            linear_event(
+                exchange,
                 id=f"{rng.getrandbits(128):032x}",
-                exchange=exchange,
-                product=PRODUCTS[exchange][0],
-                margin="linear",
                 instrument=f"{symbols[i]}USDT",
                 symbol=symbols[i],
                 side=rng.choice(("long", "short")),
                 price=Decimal(rng.randrange(1, 10**7)) / 1000,
-                price_kind="avg_fill",
                 qty=Decimal(rng.randrange(1, 10**5)) / 100,
                 usd_cents=rng.randrange(100, 10**8),
                 ts=ts,

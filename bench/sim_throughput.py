@@ -23,7 +23,8 @@ import time
 
 from websockets.asyncio.server import ServerConnection, serve
 
-from liqmon_sim.simulator import ExchangeSimulator, SimConfig
+from liqmon_sim.settings import SimSettings
+from liqmon_sim.simulator import ExchangeSimulator
 
 FRAME = (
     b'{"e":"forceOrder","E":1791565603055,"o":{"s":"BTCUSDT","S":"SELL","o":"LIMIT","f":"IOC",'
@@ -79,7 +80,7 @@ async def finish(child: subprocess.Popen[str]) -> dict[str, int]:
 
 
 async def bench_sim(seconds: float) -> tuple[float, float, float]:
-    async with ExchangeSimulator(SimConfig(scenario="max")) as sim:
+    async with ExchangeSimulator(SimSettings(sim_scenario="max")) as sim:
         urls = sim.urls
         child = run_client(
             {

@@ -19,8 +19,14 @@ and this process timing sequential HTTP requests.
 - floor (same run): `?symbol=NOSUCHCOIN`, an empty index: the HTTP, validation and one
   index read, nothing found; what a request costs on this machine before any event.
 
-Printed: p50/p99 per request (median of 3 rounds of `--requests` requests each), and the
-time to list every match (the index: one request; the scan: following `next` to the end).
+Printed: p50/p99 per request and the web process's CPU time per request (less sensitive
+to other jobs on the machine than the latency; median of 3 rounds of `--requests`
+requests each), and the time to list every match (the index: one request; the scan:
+following `next` to the end).
+
+`--against PYTHON`: also start the web with another interpreter (another checkout's venv,
+e.g. the code before a change) on the same Redis, and run every round against both, one
+after the other, so old and new see the same data and the same machine load.
 Target (issue: crash-day headroom, filtered tape): p99 <= 20 ms at 1M events.
 """
 
@@ -32,12 +38,12 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
 from liqmon.embedded_redis import EmbeddedRedis, free_port
 from liqmon.keys import Keys
@@ -108,7 +114,7 @@ async def list_all(client: httpx.AsyncClient, params: dict[str, str]) -> tuple[f
 async def run(args: argparse.Namespace) -> None:
     server = EmbeddedRedis(None, persistent=False)
     server.start()
-    web = None
+    webs: list[subprocess.Popen[bytes]] = []
     try:
         began = time.monotonic()
         rare = await load(server.url, args.events, args.rare)
@@ -116,49 +122,78 @@ async def run(args: argparse.Namespace) -> None:
             f"loaded {args.events:,} events + index in {time.monotonic() - began:.0f} s; "
             f"RARE (Bybit) has {rare} of them"
         )
-        port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("LIQMON_")}
-        env.update(REDIS_URL=server.url, LIQMON_WEB_PORT=str(port), LIQMON_LOG_LEVEL="WARNING")
-        with tempfile.TemporaryFile() as log:
-            web = subprocess.Popen(
-                [sys.executable, "-m", "liqmon", "run", "web"], env=env, stdout=log,
-                stderr=subprocess.STDOUT,
-            )  # fmt: skip
-            base = f"http://127.0.0.1:{port}"
-            await wait_http(f"{base}/api/health")
-            cases = {
-                "floor  ?symbol=NOSUCHCOIN": {"symbol": "NOSUCHCOIN", "limit": "100"},
-                "index  ?symbol=RARE": {"symbol": "RARE", "limit": "100"},
-                "scan   ?exchange=bybit": {"exchange": "bybit", "limit": "100"},
-            }
-            figures: dict[str, dict[str, list[float]]] = {name: {} for name in cases}
-            async with httpx.AsyncClient(base_url=base, timeout=60) as client:
-                for params in cases.values():  # warm-up (connections, page cache)
-                    await timed(client, params)
-                for _ in range(3):
-                    for name, params in cases.items():
-                        lat = [(await timed(client, params))[0] for _ in range(args.requests)]
-                        figures[name].setdefault("p50", []).append(pct_list(lat, 0.5))
-                        figures[name].setdefault("p99", []).append(pct_list(lat, 0.99))
-                        ms, items, requests = await list_all(client, params)
-                        figures[name].setdefault("all", []).append(ms)
-                        figures[name]["found"] = [float(items)]
-                        figures[name]["requests"] = [float(requests)]
-            print(
-                f"/api/liquidations, {args.events:,} events, one coin with {rare} "
-                f"(median of 3 rounds, {args.requests} sequential requests each):"
-            )
-            for name, fig in figures.items():
-                print(
-                    f"  {name:24s} p50 {statistics.median(fig['p50']):7.2f} ms   p99 "
-                    f"{statistics.median(fig['p99']):7.2f} ms   every match: "
-                    f"{statistics.median(fig['all']):8.0f} ms in {fig['requests'][0]:.0f} "
-                    f"request(s), {fig['found'][0]:.0f} found"
+        env.update(REDIS_URL=server.url, LIQMON_LOG_LEVEL="WARNING")
+        pythons = {"": sys.executable, **({"against ": args.against} if args.against else {})}
+        bases: dict[str, str] = {}
+        procs: dict[str, psutil.Process] = {}
+        for label, python in pythons.items():
+            port = free_port()
+            webs.append(
+                subprocess.Popen(
+                    [python, "-m", "liqmon", "run", "web"],
+                    env={**env, "LIQMON_WEB_PORT": str(port)},
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.STDOUT,
                 )
-            print("  (target: the rare coin's p99 <= 20 ms at 1M events, complete to the end)")
+            )
+            bases[label] = f"http://127.0.0.1:{port}"
+            procs[label] = psutil.Process(webs[-1].pid)
+            await wait_http(f"{bases[label]}/api/health")
+        cases = {
+            "floor  ?symbol=NOSUCHCOIN": {"symbol": "NOSUCHCOIN", "limit": "100"},
+            "index  ?symbol=RARE": {"symbol": "RARE", "limit": "100"},
+            "scan   ?exchange=bybit": {"exchange": "bybit", "limit": "100"},
+        }
+        rows = {
+            f"{label}{name}": (label, params) for label in bases for name, params in cases.items()
+        }
+        figures: dict[str, dict[str, list[float]]] = {row: {} for row in rows}
+        clients = {
+            label: httpx.AsyncClient(base_url=base, timeout=60) for label, base in bases.items()
+        }
+        try:
+            for label, params in rows.values():  # warm-up (connections, page cache)
+                await timed(clients[label], params)
+            for round_ in range(3):
+                order = list(rows.items())
+                if round_ % 2:  # with --against, neither web always goes first
+                    order.sort(key=lambda item: item[1][0] == "")
+                for row, (label, params) in order:
+                    client = clients[label]
+                    cpu0 = sum(procs[label].cpu_times()[:2])
+                    lat = [(await timed(client, params))[0] for _ in range(args.requests)]
+                    cpu = (sum(procs[label].cpu_times()[:2]) - cpu0) / args.requests * 1000
+                    figures[row].setdefault("cpu", []).append(cpu)
+                    figures[row].setdefault("p50", []).append(pct_list(lat, 0.5))
+                    figures[row].setdefault("p99", []).append(pct_list(lat, 0.99))
+                    ms, items, requests = await list_all(client, params)
+                    figures[row].setdefault("all", []).append(ms)
+                    figures[row]["found"] = [float(items)]
+                    figures[row]["requests"] = [float(requests)]
+        finally:
+            for client in clients.values():
+                await client.aclose()
+        print(
+            f"/api/liquidations, {args.events:,} events, one coin with {rare} "
+            f"(median of 3 rounds, {args.requests} sequential requests each; "
+            f"load {os.getloadavg()[0]:.1f}):"
+        )
+        if args.against:
+            print(f"  (`against`: the web run by {args.against}, same Redis, rounds interleaved)")
+        for name, fig in figures.items():
+            print(
+                f"  {name:32s} p50 {statistics.median(fig['p50']):6.2f} ms  p99 "
+                f"{statistics.median(fig['p99']):6.2f} ms  web CPU "
+                f"{statistics.median(fig['cpu']):5.2f} ms/request  every match: "
+                f"{statistics.median(fig['all']):7.0f} ms in {fig['requests'][0]:.0f} "
+                f"request(s), {fig['found'][0]:.0f} found"
+            )
+        print("  (target: the rare coin's p99 <= 20 ms at 1M events, complete to the end)")
     finally:
-        if web is not None:
+        for web in webs:
             web.terminate()
+        for web in webs:
             web.wait(10)
         server.stop()
 
@@ -169,6 +204,7 @@ def main() -> int:
     parser.add_argument("--events", type=int)
     parser.add_argument("--rare", type=int, default=50, help="events of the rare coin")
     parser.add_argument("--requests", type=int)
+    parser.add_argument("--against", metavar="PYTHON", help="also time the web run by PYTHON")
     args = parser.parse_args()
     args.events = args.events or (200_000 if args.quick else 1_000_000)
     args.requests = args.requests or (50 if args.quick else 200)

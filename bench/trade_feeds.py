@@ -13,10 +13,10 @@ Each figure is the median of 3 runs. No I/O: the parser alone, one core.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
-from collections.abc import Callable
+import sys
 from decimal import Decimal
+from functools import partial
+from pathlib import Path
 
 import orjson
 
@@ -24,6 +24,9 @@ from liqmon.collector.frames import FrameParser
 from liqmon_bitfinex.parser import StatusParser
 from liqmon_dydx.parser import TradesParser
 from liqmon_kraken.parser import KrakenInstrument, TradeParser
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench._common import frames_per_second  # (after the path insert)
 
 TS = 1_791_547_200_000
 
@@ -54,16 +57,6 @@ def bitfinex_frame(i: int, is_match: int) -> str:
     )
 
 
-def rate(parse: Callable[[str], object], frames: list[str]) -> float:
-    runs = []
-    for _ in range(3):
-        start = time.perf_counter()
-        for raw in frames:
-            parse(raw)
-        runs.append(len(frames) / (time.perf_counter() - start))
-    return statistics.median(runs)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
@@ -80,8 +73,8 @@ def main() -> None:
     ]  # fmt: skip
     print(f"{'frames':<20} {'parser /s':>12} {'orjson.loads /s':>16} {'ratio':>7}")
     for name, venue_parser, frames in cases:
-        ours = rate(lambda raw, p=venue_parser: p.parse_frame(raw, TS), frames)  # type: ignore[misc]
-        base = rate(orjson.loads, frames)
+        ours = frames_per_second(frames, lambda p=venue_parser: partial(p.parse_frame, recv_ts=TS))
+        base = frames_per_second(frames, lambda: orjson.loads)
         print(f"{name:<20} {ours:>12,.0f} {base:>16,.0f} {ours / base:>7.2f}")
 
 

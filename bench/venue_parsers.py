@@ -17,16 +17,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from decimal import Decimal
+from functools import partial
+from pathlib import Path
 
 import orjson
 
 from liqmon_bitmex.parser import BitmexInstrument, LiquidationParser
 from liqmon_deribit.parser import DeribitInstrument, TradesParser
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench._common import frames_per_second  # (after the path insert)
 
 RECV = 1_800_000_000_000
 
@@ -69,16 +72,6 @@ def exact_json(raw: str) -> object:
     return json.loads(raw, parse_float=Decimal)
 
 
-def rate(frames: list[str], work: Callable[[str], object]) -> float:
-    runs = []
-    for _ in range(3):
-        started = time.perf_counter()
-        for raw in frames:
-            work(raw)
-        runs.append(len(frames) / (time.perf_counter() - started))
-    return statistics.median(runs)
-
-
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer frames")
@@ -95,18 +88,11 @@ def main(argv: list[str]) -> int:
     ]  # fmt: skip
     sys.stdout.write(f"{'frames':<22}{'orjson':>12}{'json+Decimal':>14}{'parser':>12}  frames/s\n")
     for name, frames, make in cases:
-        fast, slow = rate(frames, orjson.loads), rate(frames, exact_json)
+        fast = frames_per_second(frames, lambda: orjson.loads)
+        slow = frames_per_second(frames, lambda: exact_json)
         # a fresh parser per run: BitMEX's order state must see each insert first
-        runs = []
-        for _ in range(3):
-            parse: Callable[[str, int], object] = make()
-            started = time.perf_counter()
-            for raw in frames:
-                parse(raw, RECV)
-            runs.append(len(frames) / (time.perf_counter() - started))
-        sys.stdout.write(
-            f"{name:<22}{fast:>12,.0f}{slow:>14,.0f}{statistics.median(runs):>12,.0f}\n"
-        )
+        ours = frames_per_second(frames, lambda make=make: partial(make(), recv_ts=RECV))
+        sys.stdout.write(f"{name:<22}{fast:>12,.0f}{slow:>14,.0f}{ours:>12,.0f}\n")
     return 0
 
 

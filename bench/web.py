@@ -49,6 +49,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._web_clients import PROBES, RawHttp, clients_process  # (after the path insert)
 from tests.web.helpers import make_event
 
+#: How long the idle web process is watched before the fan-out starts.
+IDLE_S = 5.0
+
 
 # --- helpers --------------------------------------------------------------------------
 def pct(hist: dict[int, int], q: float) -> float:
@@ -178,6 +181,16 @@ async def run(args: argparse.Namespace) -> None:
             base = f"http://127.0.0.1:{port}"
             await wait_http(f"{base}/api/health")
             proc = psutil.Process(web.pid)
+
+            # 0. idle: nobody watching, no events (the process should be asleep)
+            await asyncio.sleep(1.0)
+            idle0, idle_t0 = proc.cpu_times(), time.monotonic()
+            await asyncio.sleep(IDLE_S)
+            idle1 = proc.cpu_times()
+            idle = (idle1.user + idle1.system - idle0.user - idle0.system) / (
+                time.monotonic() - idle_t0
+            )
+            print(f"web process idle (no client, no event, {IDLE_S:.0f} s): CPU {idle:.4f} cores")
 
             # 1. fan-out
             ctx = mp.get_context("spawn")

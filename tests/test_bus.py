@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from liqmon.bus import append_events, now_ms
+from liqmon.bus import append_events
+from liqmon.clock import now_ms
 from liqmon.deadletter import DEADLETTER_RAW_LIMIT, append_deadletters, deadletter_fields
 from liqmon.event import LiquidationEvent
 from liqmon.keys import Keys

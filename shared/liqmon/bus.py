@@ -4,7 +4,7 @@ Production events reach `liq:v1:events` only through `liqmon.collector.streamwri
 (one atomic script per batch: the per-symbol index, the append-time dedup). This plain
 pipelined XADD writes exactly the same entries but checks nothing, so tests use it to put
 repeats and old events on the stream (the aggregator must stay exact whatever reaches it).
-`now_ms` is re-exported for those tests' convenience.
+Production code never imports it; the clock is `liqmon.clock`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from liqmon.clock import now_ms
 from liqmon.event import LiquidationEvent
 from liqmon.keys import Keys
 
-__all__ = ["append_events", "now_ms"]
+__all__ = ["append_events"]
 
 
 async def append_events(

@@ -72,9 +72,8 @@ def web_ok() -> bool:
 
 def simulator_ok() -> bool:
     from liqmon_sim.settings import SimSettings
-    from liqmon_sim.venues.plugin import default_ports
 
-    ports = {**default_ports(), **load_settings(SimSettings).sim_ports}
+    ports = load_settings(SimSettings).with_default_ports().sim_ports
     listening = [port for port in ports.values() if port]  # 0: that server is off
     urls = [f"http://127.0.0.1:{port}/_sim/scenarios" for port in listening]
     return bool(urls) and all(_http_ok(url) for url in urls)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import signal
@@ -29,8 +28,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from liqmon.backoff import Backoff
 from liqmon.embedded_redis import EmbeddedRedis, die_with_parent
+from liqmon.runtime import wait_or_stop
 from liqmon.venues import VENUES, parse_venue_list
 
 logger = logging.getLogger("liqmon.up")
@@ -79,14 +81,15 @@ def demo_environment(host: str = "127.0.0.1") -> dict[str, str]:
     """Ports for every simulator server (free ones, or those `LIQMON_SIM_PORTS` names) and
     the collector URLs that point at them."""
     # the simulator is the one service the launcher must know to wire the demo together
+    from liqmon_sim.settings import SimSettings
     from liqmon_sim.venues.plugin import demo_environment as sim_environment
     from liqmon_sim.venues.plugin import free_ports
 
     ports = free_ports()
-    with contextlib.suppress(ValueError, TypeError):  # a bad value: the simulator says so
-        ports.update(
-            {k: int(v) for k, v in json.loads(os.environ.get("LIQMON_SIM_PORTS", "{}")).items()}
-        )
+    # the ports the environment names, parsed as the simulator parses them (validating `{}`
+    # reads the environment like `SimSettings()`); a bad value: the simulator says so
+    with contextlib.suppress(ValidationError):
+        ports.update(SimSettings.model_validate({}).sim_ports)
     return {
         **sim_environment(host, ports),
         "LIQMON_SIM_SCENARIO": os.environ.get("LIQMON_SIM_SCENARIO", "demo"),
@@ -114,8 +117,7 @@ async def _supervise(child: Child, stop: asyncio.Event) -> None:
             child.restarts,
             delay,
         )
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), delay)
+        await wait_or_stop(stop, delay)
 
 
 def port_taken(host: str, port: str) -> str | None:

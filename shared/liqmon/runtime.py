@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol, TypeVar
 
 logger = logging.getLogger(__name__)
@@ -76,6 +76,25 @@ async def unless_stopped(
     with contextlib.suppress(asyncio.CancelledError, *ignore):
         await task
     return default
+
+
+async def wait_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    """Wait `seconds`, or less if `stop` is set meanwhile (a pause a shutdown cuts short)."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+async def every(
+    stop: asyncio.Event, seconds: float, job: Callable[[], Awaitable[object]], what: str
+) -> None:
+    """Run `job` now and then every `seconds` until `stop`. A failing run is logged and the
+    next one still comes: periodic upkeep (heartbeats, eviction) must outlive one error."""
+    while not stop.is_set():
+        try:
+            await job()
+        except Exception as exc:
+            logger.warning("%s failed: %s", what, exc)
+        await wait_or_stop(stop, seconds)
 
 
 async def serve(

@@ -5,7 +5,7 @@ exchange/product pairs are valid), whether a venue's feed is a sample, `liqmon r
 collector-<x>`, `liqmon up`, the web's expected collectors, the dashboard's venue list and
 the exchange simulator's plug-ins. Adding a venue is its collector package
 (`services/collector-<exchange>/`), its simulator module, its docs row (docs/VENUES.md) and
-ONE row here; nothing else lists venues.
+ONE row of the `VENUES` table here; nothing else lists venues.
 
 This module imports nothing of the collectors or the simulator (the web and the event model
 read it), so the rows name their packages as import strings, as uvicorn names protocols.
@@ -19,6 +19,12 @@ from types import ModuleType
 from typing import Final
 
 COLLECTOR_PREFIX: Final = "collector-"
+
+
+def service_name(exchange: str) -> str:
+    """`okx` -> `collector-okx`: a collector's service name, its log and Redis client name
+    and the `source` of its dead letters."""
+    return f"{COLLECTOR_PREFIX}{exchange}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +48,7 @@ class VenueInfo:
 
     @property
     def service(self) -> str:
-        return f"{COLLECTOR_PREFIX}{self.exchange}"
+        return service_name(self.exchange)
 
     @property
     def main_module(self) -> str:
@@ -53,88 +59,29 @@ class VenueInfo:
         return importlib.import_module(self.main_module)
 
 
-VENUES: Final[tuple[VenueInfo, ...]] = (
-    VenueInfo(
-        exchange="binance",
-        name="Binance",
-        products=("binance-usdm", "binance-coinm"),
-        sampled=True,
-        package="liqmon_binance",
-        sim="liqmon_sim.venues.binance",
-    ),
-    VenueInfo(
-        exchange="okx",
-        name="OKX",
-        products=("okx-swap", "okx-futures"),
-        sampled=True,
-        package="liqmon_okx",
-        sim="liqmon_sim.venues.okx",
-    ),
-    VenueInfo(
-        exchange="bybit",
-        name="Bybit",
-        products=("bybit-linear", "bybit-inverse"),
-        sampled=False,
-        package="liqmon_bybit",
-        sim="liqmon_sim.venues.bybit",
-    ),
-    VenueInfo(
-        exchange="htx",
-        name="HTX",
-        products=("htx-linear", "htx-inverse"),
-        sampled=False,
-        package="liqmon_htx",
-        sim="liqmon_sim.venues.htx",
-    ),
-    VenueInfo(
-        exchange="gate",
-        name="Gate",
-        products=("gate-usdt",),
-        sampled=True,
-        package="liqmon_gate",
-        sim="liqmon_sim.venues.gate",
-    ),
-    VenueInfo(
-        exchange="bitmex",
-        name="BitMEX",
-        products=("bitmex-inverse", "bitmex-linear", "bitmex-quanto"),
-        sampled=False,
-        package="liqmon_bitmex",
-        sim="liqmon_sim.venues.bitmex",
-    ),
-    VenueInfo(
-        exchange="deribit",
-        name="Deribit",
-        products=("deribit-inverse", "deribit-linear"),
-        sampled=False,
-        package="liqmon_deribit",
-        sim="liqmon_sim.venues.deribit",
-    ),
-    VenueInfo(
-        exchange="dydx",
-        name="dYdX",
-        products=("dydx-perpetual",),
-        sampled=False,
-        package="liqmon_dydx",
-        sim="liqmon_sim.venues.dydx",
-    ),
-    VenueInfo(
-        exchange="kraken",
-        name="Kraken Futures",
-        products=("kraken-inverse", "kraken-linear"),
-        sampled=False,
-        package="liqmon_kraken",
-        sim="liqmon_sim.venues.kraken",
-    ),
-    VenueInfo(
-        exchange="bitfinex",
-        name="Bitfinex",
-        products=("bitfinex-perpetual",),
-        sampled=False,
-        package="liqmon_bitfinex",
-        sim="liqmon_sim.venues.bitfinex",
-    ),
-)
+def _row(exchange: str, name: str, products: tuple[str, ...], sampled: bool) -> VenueInfo:
+    """A venue laid out as every venue is: collector package `liqmon_<exchange>`
+    (`services/collector-<exchange>/`), simulator plug-in `liqmon_sim.venues.<exchange>`."""
+    return VenueInfo(
+        exchange, name, products, sampled, f"liqmon_{exchange}", f"liqmon_sim.venues.{exchange}"
+    )
+
+
+# fmt: off
+VENUES: Final[tuple[VenueInfo, ...]] = tuple(_row(*row) for row in (
+    # exchange   name              products                                              sampled
+    ("binance",  "Binance",        ("binance-usdm", "binance-coinm"),                     True),
+    ("okx",      "OKX",            ("okx-swap", "okx-futures"),                           True),
+    ("bybit",    "Bybit",          ("bybit-linear", "bybit-inverse"),                     False),
+    ("htx",      "HTX",            ("htx-linear", "htx-inverse"),                         False),
+    ("gate",     "Gate",           ("gate-usdt",),                                        True),
+    ("bitmex",   "BitMEX",         ("bitmex-inverse", "bitmex-linear", "bitmex-quanto"),  False),
+    ("deribit",  "Deribit",        ("deribit-inverse", "deribit-linear"),                 False),
+    ("dydx",     "dYdX",           ("dydx-perpetual",),                                   False),
+    ("kraken",   "Kraken Futures", ("kraken-inverse", "kraken-linear"),                   False),
+    ("bitfinex", "Bitfinex",       ("bitfinex-perpetual",),                               False),
+))
+# fmt: on
 
 BY_EXCHANGE: Final[dict[str, VenueInfo]] = {v.exchange: v for v in VENUES}
 EXCHANGES: Final[tuple[str, ...]] = tuple(BY_EXCHANGE)

@@ -110,14 +110,21 @@ def _side_totals(totals: dict[str, int], exchange: str | None) -> dict[str, Any]
 
 
 async def read_summary(
-    redis: Redis, keys: Keys, *, top: int = 10, collected: Sequence[str] = EXCHANGES
+    redis: Redis,
+    keys: Keys,
+    *,
+    top: int = 10,
+    collected: Sequence[str] = EXCHANGES,
+    generation: int | None = None,
 ) -> dict[str, Any]:
     """All windows: totals, per-exchange split, top coins, largest event, flags.
 
     `collected`: the exchanges whose collection the windows' completeness rests on (the
     web passes the venues it expects; a venue switched off for good then stops marking
-    every window partial). Totals and the per-exchange split always cover every venue."""
-    gen = await read_generation(redis, keys)
+    every window partial). Totals and the per-exchange split always cover every venue.
+    `generation`: the live generation if the caller has just read it (one round trip
+    less); otherwise it is read here."""
+    gen = generation if generation is not None else await read_generation(redis, keys)
     script_keys: list[str] = []
     for w in WINDOWS:
         script_keys += window_keys(keys, gen, w)

@@ -27,6 +27,7 @@ The aggregator writes it (Python folds a batch, its Lua scripts store it) and th
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import Final
 
@@ -62,6 +63,7 @@ LIMBS: Final = 4
 LIMB_MASK: Final = (1 << LIMB_BITS) - 1
 #: price_units * cents must stay below this or the event is refused (dead-lettered).
 MAX_PRICE_WEIGHT: Final = 1 << (LIMBS * LIMB_BITS)
+_LIMB_SHIFTS: Final = tuple(LIMB_BITS * i for i in range(LIMBS))
 
 CAP: Final = "cap"
 LARGEST_CENTS, LARGEST_ID = "x:mx", "x:mid"
@@ -101,12 +103,44 @@ def price_units(price: Decimal) -> int:
     return int(_EXACT.multiply(price, _SCALE).to_integral_value(rounding=ROUND_HALF_EVEN))
 
 
-def price_limbs(price_units: int, cents: int) -> tuple[int, ...]:
-    """Split price_units * cents into `LIMBS` limbs (summed independently, exact)."""
+#: Decimals of PRICE_SCALE: a price with at most this many has whole units.
+_PRICE_DECIMALS: Final = len(str(PRICE_SCALE)) - 1
+#: A price as collectors write it: digits and at most _PRICE_DECIMALS decimals (at most 16
+#: integer digits: the magnitude liqmon.event.parse_decimal allows).
+_PLAIN_PRICE: Final = re.compile(rf"([0-9]{{1,16}})(?:\.([0-9]{{1,{_PRICE_DECIMALS}}}))?", re.ASCII)
+
+
+def plain_price_units(text: str) -> int | None:
+    """`price_units(parse_decimal(text, ...))` without Decimal for a plain positive decimal
+    string (`"95000.5"`: its digits are the units); None for any other spelling (exponent,
+    sign, zero, more decimals, junk): those take the Decimal path."""
+    match = _PLAIN_PRICE.fullmatch(text)
+    if match is None:
+        return None
+    frac = match[2] or ""
+    return int(match[1] + frac + "0" * (_PRICE_DECIMALS - len(frac))) or None
+
+
+def price_weight(price_units: int, cents: int) -> int:
+    """price_units * cents, the event's share of its coin's average price; raises
+    ValueError past MAX_PRICE_WEIGHT (one event's limbs must each fit LIMB_BITS)."""
     weight = price_units * cents
     if not 0 <= weight < MAX_PRICE_WEIGHT:
         raise ValueError("price * usd out of range for the average")
-    return tuple((weight >> (LIMB_BITS * i)) & LIMB_MASK for i in range(LIMBS))
+    return weight
+
+
+def weight_limbs(weight: int) -> tuple[int, ...]:
+    """Split a price weight, or a sum of them, into `LIMBS` limbs of LIMB_BITS (the last
+    one takes the rest). Limbs are summed independently and stay exact: a sum of n events'
+    weights splits into limbs no larger than the sums of their limbs (below n << LIMB_BITS)."""
+    low = [(weight >> shift) & LIMB_MASK for shift in _LIMB_SHIFTS[:-1]]
+    return (*low, weight >> _LIMB_SHIFTS[-1])
+
+
+def price_limbs(price_units: int, cents: int) -> tuple[int, ...]:
+    """Split price_units * cents into `LIMBS` limbs (summed independently, exact)."""
+    return weight_limbs(price_weight(price_units, cents))
 
 
 def avg_price(limbs: tuple[int, ...] | list[int], cents: int) -> str | None:

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import time
-
 from redis.asyncio import Redis
 
 from liqmon import views
 from liqmon.bus import append_events
+from liqmon.clock import now_ms
 from liqmon.keys import Keys
 from liqmon_aggregator.testing import drain
 from tests.aggregator.factory import make_event
 
 RETENTION = 48 * 3_600_000
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 async def test_summary_after_drain(redis: Redis, keys: Keys, redis_url: str) -> None:

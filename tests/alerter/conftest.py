@@ -7,8 +7,7 @@ import contextlib
 import json
 import os
 import re
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,19 +34,6 @@ def alert_schema() -> Any:
     block = re.search(r"## Alert document JSON Schema.*?```json\n(.*?)```", text, re.S)
     assert block, "EVENTS.md lost its alert JSON Schema"
     return jsonschema_rs.validator_for(json.loads(block.group(1)))
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
-async def until(predicate: Callable[[], Awaitable[bool]], timeout: float, what: str) -> None:
-    """Poll a Redis-side condition (the alerter is another task or process)."""
-    deadline = time.monotonic() + timeout
-    while not await predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 async def drained(redis: Redis, keys: Keys, channels: tuple[str, ...]) -> bool:

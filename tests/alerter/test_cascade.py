@@ -8,10 +8,12 @@ import pytest
 from redis.asyncio import Redis
 
 from liqmon.alert import alert_id
+from liqmon.clock import now_ms
 from liqmon.keys import Keys
 from tests.aggregator.factory import make_event
-from tests.alerter.conftest import alert_schema, drained, now_ms, publish, until
+from tests.alerter.conftest import alert_schema, drained, publish
 from tests.alerter.fakes import FakeServices
+from tests.polling import poll
 
 CASCADE = """
 [[rule]]
@@ -58,7 +60,7 @@ async def test_a_cascade_fires_once_per_episode(
         await publish(redis, keys, [episode1[1]])  # a duplicate must not count twice
         await publish(redis, keys, episode2 + cooled)
         await publish(redis, keys, episode1 + during + episode2 + cooled)  # a replay
-        await until(lambda: drained(redis, keys, ("bot",)), 15, "the alerter to judge all")
+        await poll(lambda: drained(redis, keys, ("bot",)), 15, "the alerter to judge all")
         await fakes.wait_for(lambda: len(fakes.got("webhook")) == 2)
     docs = [r.json for r in fakes.got("webhook")]
     assert len(docs) == 2
@@ -91,7 +93,7 @@ async def test_per_symbol_cascades_are_separate(
     async with alerter(PER_COIN, channels=("bot",)):
         await publish(redis, keys, events)
         await fakes.wait_for(lambda: len(fakes.got("webhook")) == 2)
-        await until(lambda: drained(redis, keys, ("bot",)), 10, "the alerter to judge all")
+        await poll(lambda: drained(redis, keys, ("bot",)), 10, "the alerter to judge all")
     coins = sorted(
         (r.json["cascade"]["coin"], r.json["cascade"]["count"]) for r in fakes.got("webhook")
     )
@@ -110,7 +112,7 @@ async def test_an_entry_the_script_refuses_is_skipped_not_stalling_the_rest(
     async with alerter(rules, channels=("bot",)):
         await publish(redis, keys, [poison, whale])
         await fakes.wait_for(lambda: len(fakes.got("webhook")) == 2)
-        await until(lambda: drained(redis, keys, ("bot",)), 10, "the alerter to judge all")
+        await poll(lambda: drained(redis, keys, ("bot",)), 10, "the alerter to judge all")
         stats = await redis.hgetall(keys.alerter_stats)
     # the DOGE whale fired before its cascade step failed; the BTC whale is not held up
     assert sorted(r.json["event"]["symbol"] for r in fakes.got("webhook")) == ["BTC", "DOGE"]
@@ -167,7 +169,7 @@ async def test_cascades_match_a_brute_force_model(
     )
     async with alerter(rules, channels=("bot",)):
         await publish(redis, keys, events)
-        await until(lambda: drained(redis, keys, ("bot",)), 20, "the alerter to judge all")
+        await poll(lambda: drained(redis, keys, ("bot",)), 20, "the alerter to judge all")
         stored = [f for _, f in await redis.xrange(keys.alerts)]
     got = [(int(f["ts"]), int(f["total_cents"]), int(f["count"])) for f in stored]
     expected = model_fires(events, 5, 400_000 * K, 7000)

@@ -13,8 +13,8 @@ from redis.asyncio import Redis
 
 from liqmon.keys import Keys
 from liqmon_alerter.redact import RedactingFilter, Redactor
-from tests.alerter.conftest import until
 from tests.alerter.fakes import SECRETS, TG_TOKEN, FakeServices, rules_toml, secrets_env, whale_rule
+from tests.polling import poll
 
 RULE = whale_rule()
 
@@ -93,5 +93,5 @@ async def test_container_healthcheck_follows_the_heartbeat(
         async def beating() -> bool:
             return bool(await redis.zcard(keys.alerter_consumers))
 
-        await until(beating, 10, "the first heartbeat")
+        await poll(beating, 10, "the first heartbeat")
         assert await healthcheck() == 0

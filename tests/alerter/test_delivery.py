@@ -10,10 +10,12 @@ import orjson
 from redis.asyncio import Redis
 
 from liqmon.alert import alert_id
+from liqmon.clock import now_ms
 from liqmon.keys import Keys
 from tests.aggregator.factory import make_event
-from tests.alerter.conftest import alert_schema, drained, now_ms, publish, until
+from tests.alerter.conftest import alert_schema, drained, publish
 from tests.alerter.fakes import HOOK_SECRET, SECRETS, FakeServices, whale_rule
+from tests.polling import poll
 
 ALL = ("phone", "desk", "team", "bot")
 SERVICES = ("telegram", "discord", "slack", "webhook")
@@ -40,7 +42,7 @@ async def test_each_qualifying_event_alerts_once_per_channel_and_nothing_else(
         await publish(redis, keys, [whales[0], eth])  # duplicated by the exchange / a replica
         await fakes.wait_for(lambda: counts(fakes) == dict.fromkeys(SERVICES, 4))
         await publish(redis, keys, whales)  # replayed after a reconnect
-        await until(lambda: drained(redis, keys, ALL), 10, "the alerter to judge everything")
+        await poll(lambda: drained(redis, keys, ALL), 10, "the alerter to judge everything")
         stats = await redis.hgetall(keys.alerter_stats)
     assert counts(fakes) == dict.fromkeys(SERVICES, 4)
     assert stats["duplicates"] == "5" and stats["stale"] == "1" and stats["future"] == "1"
@@ -84,7 +86,7 @@ async def test_429_and_5xx_are_retried_to_success(
     async with alerter(WHALE):
         await publish(redis, keys, [event])
         await fakes.wait_for(lambda: counts(fakes) == dict.fromkeys(SERVICES, 1), timeout=30)
-        await until(lambda: drained(redis, keys, ALL), 10, "every outbox to empty")
+        await poll(lambda: drained(redis, keys, ALL), 10, "every outbox to empty")
         states = {c: await redis.hgetall(keys.alerter_channel(c)) for c in ALL}
     assert counts(fakes) == dict.fromkeys(SERVICES, 1)
     assert fakes.attempts == dict.fromkeys(SERVICES, 3)
@@ -106,7 +108,7 @@ async def test_permanent_errors_are_dead_lettered_and_others_still_deliver(
     fakes.plan("slack", "gone")
     async with alerter(WHALE):
         await publish(redis, keys, [make_event(1, now_ms(), cents=200_000_000)])
-        await until(lambda: drained(redis, keys, ALL), 20, "every outbox to empty")
+        await poll(lambda: drained(redis, keys, ALL), 20, "every outbox to empty")
         letters = await redis.xrange(keys.alerter_deadletter)
         dumped = [
             str(v) for k in await redis.keys("liq:v1:alert*") for v in await _values(redis, k)

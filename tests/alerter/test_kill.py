@@ -11,10 +11,12 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
+from liqmon.clock import now_ms
 from liqmon.keys import Keys
 from tests.aggregator.factory import make_event
-from tests.alerter.conftest import drained, now_ms, publish, until
+from tests.alerter.conftest import drained, publish
 from tests.alerter.fakes import SECRETS, FakeServices, rules_toml, secrets_env, whale_rule
+from tests.polling import poll
 from tests.procs import ServiceProcess
 
 N = 120
@@ -65,7 +67,7 @@ async def test_sigkill_mid_burst_loses_nothing(
         expected = sorted(f"{90_000 + i:,}.5" for i in range(N))
         for service in ("telegram", "discord", "slack", "webhook"):
             await fakes.wait_for(lambda s=service: len(set(prices(fakes, s))) == N, timeout=90)
-        await until(lambda: drained(redis, keys, ALL), 30, "every outbox to empty")
+        await poll(lambda: drained(redis, keys, ALL), 30, "every outbox to empty")
     finally:
         if second is not None:
             second.stop()

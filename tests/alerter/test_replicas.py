@@ -10,11 +10,13 @@ import orjson
 from redis.asyncio import Redis
 
 from liqmon.alert import ALERT_VERSION, alert_id
+from liqmon.clock import now_ms
+from liqmon.consumer_group import ensure_group
 from liqmon.keys import ALERTER_GROUP, Keys
-from liqmon_alerter.groupread import ensure_group
 from tests.aggregator.factory import make_event
-from tests.alerter.conftest import drained, now_ms, publish, until
+from tests.alerter.conftest import drained, publish
 from tests.alerter.fakes import FakeServices, whale_rule
+from tests.polling import poll
 
 ALL = ("phone", "desk", "team", "bot")
 RULES = whale_rule()
@@ -32,7 +34,7 @@ async def test_two_replicas_send_each_alert_once_per_channel(
         await publish(redis, keys, events)  # half of them twice
         for service in ("telegram", "discord", "slack", "webhook"):
             await fakes.wait_for(lambda s=service: len(fakes.got(s)) >= 80, timeout=30)
-        await until(lambda: drained(redis, keys, ALL), 20, "every outbox to empty")
+        await poll(lambda: drained(redis, keys, ALL), 20, "every outbox to empty")
     for service in ("telegram", "discord", "slack", "webhook"):
         bodies = collections.Counter(r.body for r in fakes.got(service))
         assert len(bodies) == 80 and set(bodies.values()) == {1}, service
@@ -49,7 +51,7 @@ async def test_a_dead_owners_delivery_waits_for_its_lease_then_is_taken_over(
         "event": orjson.dumps(event.to_json_dict()).decode(),
     }  # fmt: skip
     outbox = keys.alerter_outbox("bot")
-    await ensure_group(redis, outbox, "0")
+    await ensure_group(redis, outbox, ALERTER_GROUP, "0")
     await redis.xadd(outbox, fields)  # type: ignore[arg-type]
     # a process "ghost" took the entry and started sending, then died; its lease runs 1.5 s
     await redis.xreadgroup(ALERTER_GROUP, "ghost", {outbox: ">"})
@@ -59,7 +61,7 @@ async def test_a_dead_owners_delivery_waits_for_its_lease_then_is_taken_over(
     async with alerter(BOT_ONLY, **settings):
         await fakes.wait_for(lambda: len(fakes.got("webhook")) == 1, timeout=20)
         sent_at = time.time_ns() // 1_000_000
-        await until(lambda: drained(redis, keys, ("bot",)), 10, "the outbox to empty")
+        await poll(lambda: drained(redis, keys, ("bot",)), 10, "the outbox to empty")
         state = await redis.hgetall(keys.alerter_channel("bot"))
     assert sent_at >= lease_until  # not before the ghost's lease lapsed
     assert fakes.got("webhook")[0].json["id"] == aid

@@ -9,10 +9,12 @@ import pytest
 from redis.asyncio import Redis
 
 from liqmon.alert import alert_id
+from liqmon.clock import now_ms
 from liqmon.keys import Keys
 from tests.aggregator.factory import make_event
-from tests.alerter.conftest import drained, now_ms, publish, until
+from tests.alerter.conftest import drained, publish
 from tests.alerter.fakes import SECRETS, FakeServices, whale_rule
+from tests.polling import poll
 from tests.web.helpers import live_server, settings_for, sse
 
 ALL = ("phone", "desk", "team", "bot")
@@ -38,7 +40,7 @@ async def test_alerts_api_stream_health_and_metrics(
         await publish(redis, keys, events[:1])
         frame = await stream.until("alert", timeout=15)
         await publish(redis, keys, events[1:])
-        await until(lambda: drained(redis, keys, ALL), 20, "every outbox to empty")
+        await poll(lambda: drained(redis, keys, ALL), 20, "every outbox to empty")
         pages = [await client.get("/api/alerts", params={"limit": 2})]
         while (nxt := pages[-1].json()["next"]) is not None:
             pages.append(await client.get("/api/alerts", params={"limit": 2, "cursor": nxt}))

@@ -8,7 +8,8 @@ from decimal import Decimal
 
 from redis.asyncio import Redis
 
-from liqmon.bus import append_events, now_ms
+from liqmon.bus import append_events
+from liqmon.clock import now_ms
 from liqmon.event import LiquidationEvent, to_cents
 from liqmon.keys import Keys
 from tests.web.helpers import index_by_symbol

@@ -20,6 +20,8 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from tests.polling import poll
+
 
 class LoopbackVenue:
     def __init__(self, rest: dict[str, Any] | None = None, *, max_age: float | None = None) -> None:
@@ -153,16 +155,7 @@ async def poll_until(
     predicate: Callable[[], Any], timeout: float = 10.0, step: float = 0.02
 ) -> None:
     """Poll an (async or sync) predicate until true, or fail after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(step)
+    await poll(predicate, timeout, every=step)
 
 
 @contextlib.asynccontextmanager

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from liqmon.bus import now_ms
+from liqmon.clock import now_ms
 from liqmon.collector.status import CollectorStatus
 from liqmon.keys import Keys
 from tests.collectors.servers import poll_until

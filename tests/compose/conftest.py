@@ -20,12 +20,6 @@ from tests.compose.stack import ComposeStack, compose_command
 IMAGE_LABEL = "org.opencontainers.image.title=liqmon"
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "compose: runs the system with docker compose on a real Docker engine"
-    )
-
-
 def _unavailable(reason: str) -> None:
     if os.environ.get("LIQMON_REQUIRE_DOCKER") == "1":
         pytest.fail(f"LIQMON_REQUIRE_DOCKER=1 but {reason}")

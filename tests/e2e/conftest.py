@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,9 +21,9 @@ from redis.asyncio import Redis
 
 from liqmon.embedded_redis import EmbeddedRedis, free_port
 from liqmon.keys import Keys
-from liqmon.redis_client import create_redis
 from liqmon_aggregator.testing import backlog
 from liqmon_sim.venues.plugin import demo_environment, free_ports
+from tests import polling
 from tests.procs import ServiceProcess
 
 COLLECTORS = ("collector-binance", "collector-okx")
@@ -49,12 +48,8 @@ FAST_ENV = {
 async def poll(
     check: Callable[[], Awaitable[bool]], timeout: float, what: str, every: float = 0.1
 ) -> None:
-    """Poll `check` until it is true; fail naming `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(every)
+    """`tests.polling.poll` at a gentler pace: each check here asks a whole stack."""
+    await polling.poll(check, timeout, what, every)
 
 
 class Stack:
@@ -186,14 +181,6 @@ class Stack:
             return await backlog(redis, keys) == (0, 0)
 
         await poll(done, timeout, f"{expected_unique} events applied and acked", every=0.25)
-
-
-@pytest.fixture
-async def redis_for_stack(redis_url: str) -> AsyncIterator[Redis]:
-    client = create_redis(redis_url)
-    await client.flushdb()
-    yield client
-    await client.aclose()
 
 
 StackFactory = Callable[..., Awaitable[Stack]]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -12,8 +11,10 @@ import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from liqmon_sim.simulator import ExchangeSimulator, SimConfig
+from liqmon_sim.settings import SimSettings
+from liqmon_sim.simulator import ExchangeSimulator
 from tests.conftest import FIXTURES
+from tests.polling import poll
 
 SUBSCRIBE_OKX = {
     "op": "subscribe",
@@ -56,19 +57,11 @@ async def drain(ws: ClientConnection, quiet: float = 0.3) -> list[str]:
 
 
 async def until(check: Callable[[], bool], timeout: float = 10.0, step: float = 0.02) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(step)
+    await poll(check, timeout, every=step)
 
 
 async def until_async(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
+    await poll(check, timeout, every=0.05)
 
 
 async def okx_subscribed(url: str) -> ClientConnection:
@@ -92,12 +85,13 @@ async def http_post(url: str, **params: Any) -> httpx.Response:
 
 @pytest.fixture
 async def make_sim() -> AsyncIterator[Callable[..., Any]]:
-    """`sim = await make_sim(scenario="quiet", ...)`: started, stopped after the test."""
+    """`sim = await make_sim(sim_okx_batch_ms=0, ...)`: a simulator on free ports built from
+    these `SimSettings` (scenario `quiet` unless named), started, stopped after the test."""
     started: list[ExchangeSimulator] = []
 
-    async def factory(**kwargs: Any) -> ExchangeSimulator:
-        kwargs.setdefault("scenario", "quiet")
-        sim = ExchangeSimulator(SimConfig(**kwargs))
+    async def factory(**settings: Any) -> ExchangeSimulator:
+        settings.setdefault("sim_scenario", "quiet")
+        sim = ExchangeSimulator(SimSettings(**settings))
         await sim.start()
         started.append(sim)
         return sim

@@ -69,7 +69,7 @@ async def test_subscribe_ack_list_and_errors_match_binance(make_sim):
 
 
 async def test_usdm_raw_combined_and_symbol_frames_have_the_fixture_shapes(make_sim):
-    sim = await make_sim(binance_sampling_ms=0)
+    sim = await make_sim(sim_binance_sampling_ms=0)
     # the combined client subscribed to both streams: two frames per liquidation
     raw_frames, wrapped = await _raw_and_combined(
         sim, "binance-usdm", "!forceOrder@arr/btcusdt@forceOrder", "BTCUSDT", n=5, per_event=2
@@ -94,7 +94,7 @@ async def test_usdm_raw_combined_and_symbol_frames_have_the_fixture_shapes(make_
 
 
 async def test_coinm_paths_and_frame_shape(make_sim):
-    sim = await make_sim(binance_sampling_ms=0)
+    sim = await make_sim(sim_binance_sampling_ms=0)
     base = sim.urls["LIQMON_BINANCE_COINM_WS_URL"]
     with pytest.raises(InvalidStatus) as refused:
         await connect(f"{base}/market/ws/!forceOrder@arr")
@@ -116,7 +116,7 @@ async def test_coinm_paths_and_frame_shape(make_sim):
 
 
 async def test_legacy_root_accepts_the_handshake_but_never_pushes(make_sim):
-    sim = await make_sim(binance_sampling_ms=0)
+    sim = await make_sim(sim_binance_sampling_ms=0)
     port = sim.server("binance-usdm").port
     legacy = await connect(f"ws://127.0.0.1:{port}/ws/!forceOrder@arr")
     current = await connect(f"ws://127.0.0.1:{port}/market/ws/!forceOrder@arr")
@@ -128,7 +128,7 @@ async def test_legacy_root_accepts_the_handshake_but_never_pushes(make_sim):
 
 
 async def test_server_pings_and_drops_a_client_that_stops_ponging(make_sim):
-    sim = await make_sim(binance_ping_interval=0.1, binance_pong_timeout=0.4)
+    sim = await make_sim(sim_binance_ping_interval_s=0.1, sim_binance_pong_timeout_s=0.4)
     base = sim.urls["LIQMON_BINANCE_USDM_WS_URL"]
     async with connect(f"{base}/ws/!forceOrder@arr") as healthy:
         deaf = await connect(f"{base}/ws/!forceOrder@arr")
@@ -144,7 +144,7 @@ async def test_server_pings_and_drops_a_client_that_stops_ponging(make_sim):
 
 
 async def test_connection_is_closed_at_the_maximum_lifetime(make_sim):
-    sim = await make_sim(binance_max_connection_s=0.5)
+    sim = await make_sim(sim_binance_max_connection_s=0.5)
     started = time.monotonic()
     async with connect(f"{sim.urls['LIQMON_BINANCE_COINM_WS_URL']}/ws/!forceOrder@arr") as ws:
         with pytest.raises(ConnectionClosed) as closed:
@@ -156,7 +156,7 @@ async def test_connection_is_closed_at_the_maximum_lifetime(make_sim):
 
 
 async def test_sampling_pushes_only_the_latest_per_symbol_per_window(make_sim):
-    sim = await make_sim(binance_sampling_ms=200)
+    sim = await make_sim(sim_binance_sampling_ms=200)
     async with connect(f"{sim.urls['LIQMON_BINANCE_USDM_WS_URL']}/ws/!forceOrder@arr") as ws:
         await until(lambda: sim.server("binance-usdm").has_audience())
         # 3 emitted, generated at 300/s: most are replaced in their slot before a boundary
@@ -174,7 +174,9 @@ async def test_sampling_pushes_only_the_latest_per_symbol_per_window(make_sim):
 
 
 async def test_stall_stops_pings_pongs_and_data_until_resumed(make_sim):
-    sim = await make_sim(binance_sampling_ms=0, binance_ping_interval=0.1, binance_pong_timeout=0.3)
+    sim = await make_sim(
+        sim_binance_sampling_ms=0, sim_binance_ping_interval_s=0.1, sim_binance_pong_timeout_s=0.3
+    )
     url = f"{sim.urls['LIQMON_BINANCE_USDM_WS_URL']}/ws/!forceOrder@arr"
     usdm = sim.server("binance-usdm")
     async with connect(url) as ws:

@@ -36,7 +36,7 @@ async def _run_with_faults(sim: Any, venues: list[str], n: int) -> dict[str, Any
 async def test_bitmex_scenario_equals_the_ledger(
     make_sim: Any, redis: Redis, keys: Keys, service_env: dict[str, str], tmp_path: Path
 ) -> None:
-    sim = await make_sim(scenario="demo", rate=0)
+    sim = await make_sim(sim_scenario="demo", sim_rate=0)
     server = sim.server("bitmex")
     assert isinstance(server, BitmexServer)
     server.options.merge_probability = 0.5
@@ -57,7 +57,7 @@ async def test_bitmex_scenario_equals_the_ledger(
 async def test_deribit_scenario_equals_the_ledger(
     make_sim: Any, redis: Redis, keys: Keys, service_env: dict[str, str], tmp_path: Path
 ) -> None:
-    sim = await make_sim(scenario="demo", rate=0)
+    sim = await make_sim(sim_scenario="demo", sim_rate=0)
     server = sim.server("deribit")
     assert isinstance(server, DeribitServer)
     server.options.heartbeat_seconds = 0.5  # many test_requests: each must be answered

@@ -18,7 +18,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from liqmon.bus import now_ms
+from liqmon.clock import now_ms
 from liqmon.collector.service import CollectorService
 from liqmon.keys import Keys
 from liqmon_bitmex.settings import BitmexSettings

@@ -28,7 +28,7 @@ ALL = ("collector-binance", "collector-okx", "collector-bybit")
 async def test_a_finite_bybit_run_arrives_exactly_once_with_the_ledger_totals(
     make_sim: Any, redis: Redis, keys: Keys, service_env: dict[str, str], tmp_path: Path
 ) -> None:
-    sim = await make_sim(scenario="demo", rate=0, bybit_batch_ms=100)
+    sim = await make_sim(sim_scenario="demo", sim_rate=0, sim_bybit_batch_ms=100)
     env = {
         **service_env,
         "LIQMON_BYBIT_PAGE_LIMIT": "50",  # several instruments-info pages
@@ -56,7 +56,7 @@ async def test_a_finite_bybit_run_arrives_exactly_once_with_the_ledger_totals(
 async def test_three_collectors_through_faults_keep_the_totals_exact(
     make_sim: Any, redis: Redis, keys: Keys, service_env: dict[str, str], tmp_path: Path
 ) -> None:
-    sim = await make_sim(binance_sampling_ms=0, bybit_batch_ms=100)
+    sim = await make_sim(sim_binance_sampling_ms=0, sim_bybit_batch_ms=100)
     async with collectors_on(sim, service_env, tmp_path, ALL) as collectors:
         run = await sim.control(
             "burst", n=600, rate=600, malformed_fraction=0.1, duplicate_fraction=0.05

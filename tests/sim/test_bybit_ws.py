@@ -95,7 +95,7 @@ async def test_subscribe_ack_refusals_and_pong_match_the_fixtures(make_sim):
 
 
 async def test_batched_pushes_position_side_and_ledger_usd(make_sim):
-    sim = await make_sim(bybit_batch_ms=200)
+    sim = await make_sim(sim_bybit_batch_ms=200)
     base = sim.urls["LIQMON_BYBIT_WS_URL"]
     linear = await subscribed(f"{base}/linear", ["BTCUSDT"])
     inverse = await subscribed(f"{base}/inverse", ["BTCUSD"])

@@ -45,7 +45,7 @@ async def all_subscribed(sim: Any, procs: list[ServiceProcess]) -> None:
 async def test_three_venues_with_their_quirks_equal_the_ledger(
     make_sim: Any, redis: Redis, keys: Keys, service_env: dict[str, str], tmp_path: Path
 ) -> None:
-    sim = await make_sim(scenario="demo", rate=0)
+    sim = await make_sim(sim_scenario="demo", sim_rate=0)
     env = {**service_env, **sim.urls, "LIQMON_COLLECTOR_STATUS_SECONDS": "0.2"}
     procs = [ServiceProcess(name, env, tmp_path).start() for name in COLLECTORS]
     try:

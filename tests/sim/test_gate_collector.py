@@ -31,7 +31,7 @@ async def notes(redis: Redis, keys: Keys) -> dict[str, str]:
 async def test_a_sampled_run_arrives_once_each_equal_to_the_ledger(
     make_sim: Any, redis: Redis, redis_url: str, keys: Keys
 ) -> None:
-    sim = await make_sim(gate_sampling_ms=100)
+    sim = await make_sim(sim_gate_sampling_ms=100)
     service = gate_service(sim, redis_url)
     async with collecting(sim, service, VENUES) as stop:
         run = await sim.control("burst", n=300, rate=1000, duplicate_fraction=0.05)
@@ -61,7 +61,7 @@ async def test_the_other_convention_is_detected_and_followed_from_then_on(
 ) -> None:
     """The venue signs sizes by POSITION; the collector starts with the ORDER reading, so
     its first liquidations have the wrong side, until the REST history outvotes it."""
-    sim = await make_sim(gate_sampling_ms=0, gate_side_convention="position")
+    sim = await make_sim(sim_gate_sampling_ms=0, sim_gate_side_convention="position")
     service = gate_service(sim, redis_url, gate_side_check_delay_seconds=1.0)
     caplog.set_level(logging.ERROR, logger="liqmon_gate.side")
     async with collecting(sim, service, VENUES):

@@ -52,7 +52,7 @@ async def subscribed(sim: Any, exchanges: tuple[str, ...], alive: Any = None) ->
 async def test_one_process_collects_three_venues_exactly_like_three(
     make_sim: Any, redis: Redis, keys: Keys, service_env: dict[str, str], tmp_path: Path
 ) -> None:
-    sim = await make_sim(scenario="demo", rate=0)  # silent until the run below
+    sim = await make_sim(sim_scenario="demo", sim_rate=0)  # silent until the run below
     env = dict(service_env, **sim.urls)
     # `liqmon run collector-binance collector-okx collector-bybit`: one process
     proc = ServiceProcess(
@@ -125,7 +125,7 @@ async def group_running(group: CollectorGroup) -> AsyncIterator[Callable[[], Awa
 async def test_a_crashing_venue_restarts_alone_while_the_others_keep_delivering(
     make_sim: Any, redis: Redis, keys: Keys, redis_url: str
 ) -> None:
-    sim = await make_sim(scenario="demo", rate=0, binance_sampling_ms=0)
+    sim = await make_sim(sim_scenario="demo", sim_rate=0, sim_binance_sampling_ms=0)
     builds: list[str] = []
 
     def supervisor(exchange: str, crash_first: bool) -> VenueSupervisor:
@@ -165,7 +165,7 @@ async def test_a_crashing_venue_restarts_alone_while_the_others_keep_delivering(
 async def test_a_stalled_venue_does_not_stall_the_others(
     make_sim: Any, redis: Redis, keys: Keys, redis_url: str
 ) -> None:
-    sim = await make_sim(scenario="demo", rate=0, binance_sampling_ms=0)
+    sim = await make_sim(sim_scenario="demo", sim_rate=0, sim_binance_sampling_ms=0)
     settings = {ex: _settings_for(ex, redis_url, sim.urls) for ex in ("binance", "okx")}
     group = CollectorGroup(
         [

@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from liqmon.bus import now_ms
+from liqmon.clock import now_ms
 from liqmon.keys import Keys
 from liqmon_htx.parser import gunzip_text
 from liqmon_sim.catalog import EXPIRY_CODE
@@ -30,7 +30,7 @@ VENUES = ("htx-linear", "htx-inverse")
 async def test_a_run_arrives_once_each_equal_to_the_ledger(
     make_sim: Any, redis: Redis, redis_url: str, keys: Keys
 ) -> None:
-    sim = await make_sim(htx_ping_interval=0.1)
+    sim = await make_sim(sim_htx_ping_interval_s=0.1)
     service = htx_service(sim, redis_url)
     async with collecting(sim, service, VENUES) as stop:
         run = await sim.control("burst", n=300, rate=600, duplicate_fraction=0.05)
@@ -61,7 +61,7 @@ async def test_a_client_that_does_not_answer_pings_is_closed_by_the_server(
     make_sim: Any,
 ) -> None:
     """The lever the test above relies on: the server really drops a silent client."""
-    sim = await make_sim(htx_ping_interval=0.05)
+    sim = await make_sim(sim_htx_ping_interval_s=0.05)
     frames: list[str | bytes] = []
     async with connect(sim.urls["LIQMON_HTX_WS_URL"] + "/swap-notification") as ws:
         with contextlib.suppress(ConnectionClosed):
@@ -78,7 +78,7 @@ async def test_a_client_that_does_not_answer_pings_is_closed_by_the_server(
 async def test_a_new_contract_is_held_until_its_size_is_listed(
     make_sim: Any, redis: Redis, redis_url: str, keys: Keys
 ) -> None:
-    sim = await make_sim(htx_ping_interval=0.2)
+    sim = await make_sim(sim_htx_ping_interval_s=0.2)
     btc = sim.catalog.get("htx-linear", "BTC-USDT")
     new = f"BTC-USDT-{int(EXPIRY_CODE) + 10000}"  # next year's quarterly
     listing = type(btc)(**{**_fields(btc), "inst_id": new, "delivery": True,
@@ -101,7 +101,7 @@ async def test_a_new_contract_is_held_until_its_size_is_listed(
 async def test_malformed_frames_are_dead_lettered_and_the_totals_stay_exact(
     make_sim: Any, redis: Redis, redis_url: str, keys: Keys
 ) -> None:
-    sim = await make_sim(htx_ping_interval=0.2)
+    sim = await make_sim(sim_htx_ping_interval_s=0.2)
     kinds = ("invalid_json", "missing_field", "wrong_type", "negative", "zero", "nan", "huge")
     await sim.control("faults", malformed_kinds=",".join(kinds))
     service = htx_service(sim, redis_url)
@@ -121,7 +121,7 @@ def _fields(inst: Any) -> dict[str, Any]:
 async def test_a_refused_business_type_falls_back_to_the_plain_wildcard(
     make_sim: Any, redis: Redis, redis_url: str, keys: Keys, caplog: pytest.LogCaptureFixture
 ) -> None:
-    sim = await make_sim(htx_ping_interval=0.2)
+    sim = await make_sim(sim_htx_ping_interval_s=0.2)
     server = sim.by_name["htx"]
     server.options.business_type_ok = False
     async with collecting(sim, htx_service(sim, redis_url), VENUES):
@@ -138,7 +138,7 @@ async def test_a_stalled_connection_is_found_by_ping_and_replaced(
 ) -> None:
     """Socket open, nothing flows (no pings from HTX, no answers to ours): the quiet period
     gets a protocol ping, its missing answer drops the connection, a fresh one subscribes."""
-    sim = await make_sim(htx_ping_interval=0.2)
+    sim = await make_sim(sim_htx_ping_interval_s=0.2)
     async with collecting(sim, htx_service(sim, redis_url), VENUES) as stop:
         await sim.control("stall", venue="htx-linear")
         await status_is(redis, keys.collector_status("htx"), timeout=15, reconnects="2")

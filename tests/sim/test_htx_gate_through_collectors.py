@@ -23,7 +23,9 @@ NAMES = ("collector-htx", "collector-gate")
 async def test_a_cascade_through_htx_and_gate_equals_the_ledger(
     make_sim: Any, redis: Redis, keys: Keys, service_env: dict[str, str], tmp_path: Path
 ) -> None:
-    sim = await make_sim(scenario="cascade", rate=0, htx_ping_interval=0.5, gate_sampling_ms=250)
+    sim = await make_sim(
+        sim_scenario="cascade", sim_rate=0, sim_htx_ping_interval_s=0.5, sim_gate_sampling_ms=250
+    )
     env = {
         **service_env,
         "LIQMON_COLLECTOR_STATUS_SECONDS": "0.2",

@@ -31,7 +31,7 @@ def keys_of(obj: dict[str, Any]) -> list[str]:
 
 
 async def test_htx_subscribe_push_and_refusals(make_sim: Any) -> None:
-    sim = await make_sim(htx_ping_interval=60)
+    sim = await make_sim(sim_htx_ping_interval_s=60)
     base = sim.urls["LIQMON_HTX_WS_URL"]
     async with connect(base + "/linear-swap-notification") as ws:
         await ws.send(json.dumps({**SUB, "business_type": "all"}))
@@ -60,7 +60,7 @@ async def test_htx_subscribe_push_and_refusals(make_sim: Any) -> None:
 
 
 async def test_htx_pings_carry_a_string_ts_and_an_echo_keeps_the_client(make_sim: Any) -> None:
-    sim = await make_sim(htx_ping_interval=0.05)
+    sim = await make_sim(sim_htx_ping_interval_s=0.05)
     async with connect(sim.urls["LIQMON_HTX_WS_URL"] + "/swap-notification") as ws:
         for _ in range(8):  # more than the 5 a silent client gets
             ping = await htx_recv(ws, skip_pings=False)
@@ -100,7 +100,7 @@ async def gate_subscribed(url: str, **headers: str) -> ClientConnection:
 
 
 async def test_gate_both_shapes_sizes_and_sampling(make_sim: Any) -> None:
-    sim = await make_sim(gate_sampling_ms=200)
+    sim = await make_sim(sim_gate_sampling_ms=200)
     base = sim.urls["LIQMON_GATE_WS_URL"]
     plain_ws = await gate_subscribed(base)
     decimal_ws = await gate_subscribed(base, **{"X-Gate-Size-Decimal": "1"})
@@ -131,7 +131,7 @@ async def test_gate_both_shapes_sizes_and_sampling(make_sim: Any) -> None:
 
 
 async def test_gate_refusals_contracts_and_history(make_sim: Any) -> None:
-    sim = await make_sim(gate_sampling_ms=0)
+    sim = await make_sim(sim_gate_sampling_ms=0)
     async with connect(sim.urls["LIQMON_GATE_WS_URL"] + "/usdt") as ws:
         request = {"time": 1, "channel": "futures.public_liquidates", "event": "subscribe"}
         await ws.send(json.dumps({**request, "payload": ["NOPE_USDT"]}))

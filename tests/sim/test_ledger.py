@@ -94,7 +94,7 @@ def _ledger_keys(sim: Any) -> Counter[tuple[str, str, str, int, int]]:
 
 
 async def test_finite_run_emits_exactly_n_and_the_usd_matches_the_frames(make_sim):
-    sim = await make_sim(scenario="demo", total=120, rate=400)
+    sim = await make_sim(sim_scenario="demo", sim_total=120, sim_rate=400)
     readers = Readers(await _clients(sim))
     await sim.wait_done(timeout=20)
     seen, bad = await readers.finish(sim)
@@ -114,7 +114,7 @@ async def test_finite_run_emits_exactly_n_and_the_usd_matches_the_frames(make_si
 
 
 async def test_malformed_fraction_is_honoured_and_each_broken_frame_is_broken(make_sim):
-    sim = await make_sim(binance_sampling_ms=0, okx_batch_ms=0)
+    sim = await make_sim(sim_binance_sampling_ms=0, sim_okx_batch_ms=0)
     seen, bad = await _burst_and_read(sim, n=300, malformed_fraction=0.3)
     totals = sim.ledger.totals
     assert len(seen) == totals.count == 300
@@ -127,7 +127,7 @@ async def test_malformed_fraction_is_honoured_and_each_broken_frame_is_broken(ma
 
 
 async def test_duplicates_are_byte_identical_and_flagged(make_sim):
-    sim = await make_sim(binance_sampling_ms=0, okx_batch_ms=0)
+    sim = await make_sim(sim_binance_sampling_ms=0, sim_okx_batch_ms=0)
     seen, bad = await _burst_and_read(sim, n=150, duplicate_fraction=0.3)
     assert bad == 0
     assert len(set(seen)) == sim.ledger.totals.count == 150
@@ -139,7 +139,7 @@ async def test_duplicates_are_byte_identical_and_flagged(make_sim):
 async def test_the_same_seed_gives_the_same_liquidations(make_sim):
     outcomes = []
     for _ in range(2):
-        sim = await make_sim(seed=7, binance_sampling_ms=0)
+        sim = await make_sim(sim_seed=7, sim_binance_sampling_ms=0)
         readers = Readers(await _clients(sim))
         await sim.control("run", n=80, rate=2000)
         await sim.wait_done(timeout=20)
@@ -151,7 +151,7 @@ async def test_the_same_seed_gives_the_same_liquidations(make_sim):
 
 async def test_ledger_over_http_jsonl_and_control_errors(make_sim, tmp_path):
     path = tmp_path / "ledger.jsonl"
-    sim = await make_sim(ledger_path=path, binance_sampling_ms=0)
+    sim = await make_sim(sim_ledger_path=path, sim_binance_sampling_ms=0)
     base = sim.urls["LIQMON_BINANCE_COINM_REST_URL"]
     async with await okx_subscribed(sim.urls["LIQMON_OKX_WS_URL"]):
         early = await http_get(f"{base}/_sim/wait", run=1, timeout=0.1)

@@ -43,7 +43,7 @@ async def test_subscribe_ack_error_and_ping_match_okx(make_sim):
 
 
 async def test_pushes_have_the_fixture_shape_with_several_entries(make_sim):
-    sim = await make_sim(okx_batch_ms=100)
+    sim = await make_sim(sim_okx_batch_ms=100)
     ws = await okx_subscribed(sim.urls["LIQMON_OKX_WS_URL"])
     async with ws:
         await sim.control("burst", n=300, venue="okx")
@@ -75,7 +75,7 @@ async def test_pushes_have_the_fixture_shape_with_several_entries(make_sim):
 
 
 async def test_idle_connections_are_closed_unless_the_client_pings(make_sim):
-    sim = await make_sim(okx_idle_timeout=0.4)
+    sim = await make_sim(sim_okx_idle_timeout_s=0.4)
     quiet = await okx_subscribed(sim.urls["LIQMON_OKX_WS_URL"])
     pinger = await okx_subscribed(sim.urls["LIQMON_OKX_WS_URL"])
     started = time.monotonic()
@@ -107,7 +107,7 @@ async def test_notice_64008_then_close(make_sim):
 
 
 async def test_stale_replay_after_subscribe_and_late_events(make_sim):
-    sim = await make_sim(okx_batch_ms=0, faults={"okx_replay_on_subscribe": True})
+    sim = await make_sim(sim_okx_batch_ms=0, sim_faults={"okx_replay_on_subscribe": True})
     first = await okx_subscribed(sim.urls["LIQMON_OKX_WS_URL"])
     async with first:
         await sim.control("burst", n=3, venue="okx")
@@ -130,7 +130,7 @@ async def test_stale_replay_after_subscribe_and_late_events(make_sim):
 
 
 async def test_stall_keeps_the_socket_open_but_silent(make_sim):
-    sim = await make_sim(okx_idle_timeout=0.3)
+    sim = await make_sim(sim_okx_idle_timeout_s=0.3)
     async with await okx_subscribed(sim.urls["LIQMON_OKX_WS_URL"]) as ws:
         assert (await sim.control("stall", venue="okx"))["stalled"] == 1
         await ws.send("ping")

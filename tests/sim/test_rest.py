@@ -81,7 +81,7 @@ async def test_okx_instruments_shape_and_contract_values(make_sim):
 
 
 async def test_listing_mid_run_shows_in_rest_after_the_delay(make_sim):
-    sim = await make_sim(okx_batch_ms=0)
+    sim = await make_sim(sim_okx_batch_ms=0)
     url = f"{sim.urls['LIQMON_OKX_REST_URL']}/api/v5/public/instruments"
 
     async def listed() -> bool:

@@ -111,7 +111,7 @@ async def assert_stream_matches(
 async def test_a_finite_run_arrives_exactly_once_with_the_ledger_totals(
     make_sim: Any, redis: Redis, keys: Keys, service_env: dict[str, str], tmp_path: Path
 ) -> None:
-    sim = await make_sim(scenario="demo", rate=0)  # silent until the run below
+    sim = await make_sim(sim_scenario="demo", sim_rate=0)  # silent until the run below
     async with collectors_on(sim, service_env, tmp_path) as collectors:
         await sim.control("run", n=400, rate=400)
         await sim.wait_done(timeout=40)
@@ -126,7 +126,7 @@ async def test_a_finite_run_arrives_exactly_once_with_the_ledger_totals(
 async def test_malformed_frames_and_duplicates_leave_the_totals_exact(
     make_sim: Any, redis: Redis, keys: Keys, service_env: dict[str, str], tmp_path: Path
 ) -> None:
-    sim = await make_sim(binance_sampling_ms=0)
+    sim = await make_sim(sim_binance_sampling_ms=0)
     async with collectors_on(sim, service_env, tmp_path) as collectors:
         run = await sim.control(
             "burst", n=300, rate=1000, malformed_fraction=0.1, duplicate_fraction=0.05
@@ -142,7 +142,7 @@ async def test_malformed_frames_and_duplicates_leave_the_totals_exact(
 async def test_a_disconnect_storm_loses_nothing_the_ledger_lists(
     make_sim: Any, redis: Redis, keys: Keys, service_env: dict[str, str], tmp_path: Path
 ) -> None:
-    sim = await make_sim(scenario="demo", rate=0)
+    sim = await make_sim(sim_scenario="demo", sim_rate=0)
     async with collectors_on(sim, service_env, tmp_path) as collectors:
         await sim.control("run", n=600, rate=300)
         await sim.control("disconnect", n=3, interval=0.6, mode="drop")

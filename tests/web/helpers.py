@@ -15,6 +15,7 @@ import httpx
 import orjson
 from redis.asyncio import Redis
 
+from liqmon.clock import now_ms
 from liqmon.embedded_redis import free_port
 from liqmon.event import PRODUCTS, LiquidationEvent, make_event_id
 from liqmon.keys import Keys
@@ -24,10 +25,6 @@ from liqmon_web.server import WebServer, build_server
 from liqmon_web.settings import WebSettings
 
 SYMBOLS = ("BTC", "ETH", "SOL", "DOGE", "PEPE")
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def make_event(

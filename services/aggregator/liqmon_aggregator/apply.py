@@ -20,8 +20,9 @@ from liqmon import scripts
 from liqmon.keys import AGGREGATOR_GROUP, Keys
 from liqmon.windows import price_units, read_generation
 
-from .fold import APPLIED, DUPLICATE, FUTURE, TOO_LATE, Plan, Prepared, Verdicts, fold, prepare
+from .fold import APPLIED, DUPLICATE, FUTURE, TOO_LATE, Plan, Verdicts, fold
 from .layout import Layout
+from .prepared import Prepared, prepare, prepare_fields
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ __all__ = [
     "Plan",
     "Prepared",
     "prepare",
+    "prepare_fields",
     "price_units",
 ]
 

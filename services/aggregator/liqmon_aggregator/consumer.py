@@ -19,43 +19,37 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import orjson
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from liqmon import consumer_group
+from liqmon.consumer_group import TRANSIENT, GroupMember, entry_dict
+from liqmon.consumer_group import RawEntry as Entry
 from liqmon.deadletter import append_deadletters, deadletter_fields
-from liqmon.event import InvalidEvent, LiquidationEvent
+from liqmon.event import InvalidEvent
 from liqmon.keys import AGGREGATOR_GROUP, Keys
 from liqmon.logs import LogOnce
 from liqmon.runtime import unless_stopped
 
-from .apply import APPLIED, DUPLICATE, FUTURE, TOO_LATE, Applier, Plan, Prepared, prepare
+from .apply import APPLIED, DUPLICATE, FUTURE, TOO_LATE, Applier, Plan, Prepared
+from .prepared import prepare_entry
 from .settings import ConsumerSettings
 
 logger = logging.getLogger(__name__)
 
-Entry = tuple[str, dict[str, str]]
-TRANSIENT = (RedisConnectionError, RedisTimeoutError, OSError)
-
 
 async def ensure_group(redis: Redis, keys: Keys) -> None:
     """Create the group at id 0 (a fresh deployment replays what the stream holds)."""
-    try:
-        await redis.xgroup_create(keys.events, AGGREGATOR_GROUP, id="0", mkstream=True)
-    except ResponseError as exc:
-        if "BUSYGROUP" not in str(exc):
-            raise
+    await consumer_group.ensure_group(redis, keys.events, AGGREGATOR_GROUP, "0")
 
 
 @dataclass
 class Triaged:
     """One batch after triage: what to apply, what to dead-letter, what was trimmed."""
 
-    entries: dict[str, dict[str, str]]
+    entries: dict[str, list[str]]
     good: list[Prepared] = field(default_factory=list)
     plan: Plan | None = None
     letters: list[tuple[str, dict[str, str]]] = field(default_factory=list)
@@ -81,29 +75,15 @@ class Consumer:
         self.applier = applier
         self.settings = settings
         self.name = name
+        #: reads raw entries (`[field, value, …]`): triage needs no dict per entry
+        self.member = GroupMember(keys.events, AGGREGATOR_GROUP, name, settings.aggregator_batch)
         self.counts: Counter[str] = Counter()
         self._log_once = LogOnce(logger)
         self._next_janitor = 0.0
 
     # --- reading ----------------------------------------------------------------------
-    async def read_history(self, after: str) -> list[Entry]:
-        reply = await self.redis.xreadgroup(
-            AGGREGATOR_GROUP,
-            self.name,
-            {self.keys.events: after},
-            count=self.settings.aggregator_batch,
-        )
-        return _entries(reply)
-
     async def read_new(self, block_ms: int | None) -> list[Entry]:
-        reply = await self.reader.xreadgroup(
-            AGGREGATOR_GROUP,
-            self.name,
-            {self.keys.events: ">"},
-            count=self.settings.aggregator_batch,
-            block=block_ms,
-        )
-        return _entries(reply)
+        return await self.member.read(self.reader, ">", block_ms)
 
     async def deliveries(self, entries: Sequence[Entry]) -> dict[str, int]:
         """Delivery counts of (our own) pending entries, from XPENDING."""
@@ -129,16 +109,17 @@ class Consumer:
         dead-letter and entries trimmed meanwhile. The CPU half of processing: no Redis
         round trip, so it can overlap with the previous batch's apply.lua."""
         out = Triaged(entries=dict(entries))
+        max_deliveries = self.settings.aggregator_max_deliveries
         for sid, fields in entries:
             if not fields:
                 out.trimmed.append(sid)
                 continue
             times = delivered.get(sid, 1)
-            if times > self.settings.aggregator_max_deliveries:
+            if times > max_deliveries:
                 out.letters.append((sid, _letter(sid, fields, f"failed {times - 1} deliveries")))
                 continue
             try:
-                out.good.append(prepare(sid, LiquidationEvent.from_fields(fields)))
+                out.good.append(prepare_entry(sid, fields))
             except (InvalidEvent, ValueError) as exc:
                 self._log_once.warning(str(exc)[:60], "dead-lettering %s: %s", sid, exc)
                 out.letters.append((sid, _letter(sid, fields, f"malformed: {exc}")))
@@ -192,35 +173,21 @@ class Consumer:
     # --- the loops ----------------------------------------------------------------------
     async def drain_history(self) -> int:
         """Process our own pending entries, oldest first; returns how many were seen."""
-        after, seen = "0", 0
-        while True:
-            entries = await self.read_history(after)
-            if not entries:
-                return seen
+        seen = 0
+        async for entries in self.member.pending_pages(self.redis):
             seen += len(entries)
             await self.process(entries, await self.deliveries(entries))
-            after = entries[-1][0]
+        return seen
 
     async def claim_idle(self, min_idle_ms: int) -> int:
         """XAUTOCLAIM idle entries of any consumer into ours and process them."""
-        cursor, claimed = "0-0", 0
-        for _ in range(1000):
-            reply = await self.redis.xautoclaim(
-                self.keys.events,
-                AGGREGATOR_GROUP,
-                self.name,
-                min_idle_ms,
-                start_id=cursor,
-                count=self.settings.aggregator_batch,
-            )
-            cursor, entries, deleted = str(reply[0]), list(reply[1]), list(reply[2])
+        claimed = 0
+        async for entries, deleted in self.member.idle_pages(self.redis, min_idle_ms):
             if deleted:  # 7.0+: trimmed entries already left the PEL
                 await self.redis.hincrby(self.keys.agg_counters, "trimmed", len(deleted))
             if entries:
                 claimed += len(entries)
                 await self.process(entries, await self.deliveries(entries))
-            if cursor in ("0-0", "0"):
-                break
         if claimed:
             logger.info("claimed %d idle entries", claimed)
         return claimed
@@ -281,16 +248,7 @@ _COUNTER = {APPLIED: "applied", DUPLICATE: "duplicates", TOO_LATE: "too_late", F
 _COUNTER["?"] = "failed"
 
 
-def _entries(reply: Any) -> list[Entry]:
-    if not reply:
-        return []
-    out: list[Entry] = []
-    for _stream, items in reply:
-        out += [(str(sid), fields or {}) for sid, fields in items]
-    return out
-
-
-def _letter(sid: str, fields: dict[str, str], reason: str) -> dict[str, str]:
-    raw = orjson.dumps(fields, option=orjson.OPT_NON_STR_KEYS).decode()
+def _letter(sid: str, fields: list[str], reason: str) -> dict[str, str]:
+    raw = orjson.dumps(entry_dict(fields), option=orjson.OPT_NON_STR_KEYS).decode()
     context = f"stream_id={sid}"
     return deadletter_fields(source="aggregator", reason=reason, raw=raw, context=context)

@@ -12,6 +12,7 @@ folded again (`Verdicts.update`).
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,8 +21,7 @@ from typing import Any
 import msgpack
 import orjson
 
-from liqmon.event import LiquidationEvent
-from liqmon.keys import id_field
+from liqmon.event import MAX_TS_MS
 from liqmon.windows import (
     BUCKET_MS,
     CAP,
@@ -32,41 +32,18 @@ from liqmon.windows import (
     WINDOW_SPEC,
     WINDOWS,
     coin_fields,
-    price_limbs,
-    price_units,
     total_fields,
+    weight_limbs,
 )
 
 from .layout import Layout
+from .prepared import Prepared
 
 #: Verdicts, one letter per event, as apply.lua's plan and the counters name them.
 APPLIED, DUPLICATE, TOO_LATE, FUTURE = "A", "D", "T", "F"
 HOUR_MS = 3_600_000
 #: A coin record's cents stay below this, so Lua (doubles) reads them exactly.
 RECORD_MAX_CENTS = 1 << 52
-MAX_ID_BYTES = 128
-
-
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """One stream entry ready to fold (or the reason it cannot be: `prepare` raises)."""
-
-    stream_id: str
-    event: LiquidationEvent
-    limbs: tuple[int, ...]
-    id_key: bytes
-
-    def member_json(self) -> str:
-        return orjson.dumps(self.event.to_json_dict(self.stream_id)).decode()
-
-
-def prepare(stream_id: str, event: LiquidationEvent) -> Prepared:
-    """Raises ValueError for an event the windows cannot hold (absurd price, huge id)."""
-    limbs = price_limbs(price_units(event.price), event.usd_cents)
-    key = id_field(event.id)
-    if len(key) > MAX_ID_BYTES:
-        raise ValueError(f"event id longer than {MAX_ID_BYTES} bytes")
-    return Prepared(stream_id, event, limbs, key)
 
 
 @dataclass
@@ -97,32 +74,56 @@ class _Bucket:
 _TOTAL_NAMES: dict[tuple[str, str], tuple[str, ...]] = {}
 
 
+def _total_names(side: str, exchange: str) -> tuple[str, ...]:
+    names = _TOTAL_NAMES.get((side, exchange))
+    if names is None:
+        names = _TOTAL_NAMES[(side, exchange)] = (
+            *total_fields(side),
+            *total_fields(side, exchange),
+        )
+    return names
+
+
 @dataclass
 class _Sums:
+    """Deltas: the totals fields, and per (coin, side) [cents, count, *price limbs]."""
+
     totals: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
     coins: dict[tuple[str, str], list[int]] = field(default_factory=dict)
 
-    def add_event(self, p: Prepared, side: str) -> None:
-        ev, t = p.event, self.totals
-        names = _TOTAL_NAMES.get((side, ev.exchange))
-        if names is None:
-            names = _TOTAL_NAMES[(side, ev.exchange)] = (
-                *total_fields(side),
-                *total_fields(side, ev.exchange),
-            )
-        cents = ev.usd_cents
-        t[names[0]] += cents
-        t[names[1]] += 1
-        t[names[2]] += cents
-        t[names[3]] += 1
-        row = self.coins.get((ev.symbol, side))
-        if row is None:
-            self.coins[(ev.symbol, side)] = [cents, 1, *p.limbs]
-        else:
-            row[0] += cents
-            row[1] += 1
-            for i, limb in enumerate(p.limbs, 2):
-                row[i] += limb
+    @classmethod
+    def of(cls, events: Sequence[Prepared]) -> _Sums:
+        """One dict update per event: sums per (coin, side, exchange) first, then the
+        fields those feed; each coin's summed price weight is split into limbs once."""
+        rows: dict[tuple[str, str, str], list[int]] = {}
+        for ev in events:
+            key = (ev.symbol, ev.side, ev.exchange)
+            row = rows.get(key)
+            if row is None:
+                rows[key] = [ev.usd_cents, 1, ev.weight]
+            else:
+                row[0] += ev.usd_cents
+                row[1] += 1
+                row[2] += ev.weight
+        out = cls()
+        t = out.totals
+        coins: dict[tuple[str, str], list[int]] = {}
+        for (symbol, side, exchange), (cents, count, weight) in rows.items():
+            names = _total_names(side, exchange)
+            t[names[0]] += cents
+            t[names[1]] += count
+            t[names[2]] += cents
+            t[names[3]] += count
+            coin = coins.get((symbol, side))
+            if coin is None:
+                coins[(symbol, side)] = [cents, count, weight]
+            else:
+                coin[0] += cents
+                coin[1] += count
+                coin[2] += weight
+        for coin_side, (cents, count, weight) in coins.items():
+            out.coins[coin_side] = [cents, count, *weight_limbs(weight)]
+        return out
 
     def merge(self, other: _Sums) -> None:
         for name, v in other.totals.items():
@@ -136,8 +137,12 @@ class _Sums:
                     row[i] += v
 
 
-def _side(event: LiquidationEvent) -> str:
-    return "L" if event.side == "long" else "S"
+def _ts(ev: Prepared) -> int:
+    return ev.ts
+
+
+def _largest(ev: Prepared) -> tuple[int, str]:
+    return ev.usd_cents, ev.id
 
 
 def _pairs(values: dict[str, int]) -> list[str]:
@@ -211,37 +216,46 @@ def fold(
     first: dict[str, str] = {}
     verdicts: list[str] = []
     acks: list[str] = []
-    counts = {APPLIED: 0, DUPLICATE: 0, TOO_LATE: 0, FUTURE: 0}
     late_events: list[Prepared] = []
-    for p in batch:
-        ev = p.event
-        seen = first.get(ev.id)
+    applied_before = known.applied
+    # a valid event's ts is below MAX_TS_MS: with no clock yet, nothing is in the future
+    horizon = limit if limit is not None else MAX_TS_MS
+    for ev in batch:
+        event_id = ev.id
+        seen = first.get(event_id)
         if seen is not None:
             verdict = DUPLICATE if seen in (APPLIED, DUPLICATE) else seen
         else:
-            n = ev.ts // BUCKET_MS
+            ts = ev.ts
+            n = ts // BUCKET_MS
             bucket = buckets.get(n)
             if bucket is None:
                 bucket = buckets[n] = _Bucket(n, oldest is not None and n <= oldest)
-            if limit is not None and ev.ts > limit:
+            if ts > horizon:
                 verdict = FUTURE
-                bucket.lo = ev.ts if bucket.lo < 0 else min(bucket.lo, ev.ts)
+                if bucket.lo < 0 or ts < bucket.lo:
+                    bucket.lo = ts
             else:
-                bucket.hi = max(bucket.hi, ev.ts)
+                if ts > bucket.hi:
+                    bucket.hi = ts
                 if bucket.late:
                     verdict = TOO_LATE
-                    late_events.append(p)
+                    late_events.append(ev)
                 else:
-                    verdict = DUPLICATE if (n, p.id_key) in known.applied else APPLIED
-                    bucket.ids.append(p.id_key)
+                    key = ev.id_key
+                    verdict = APPLIED
+                    if applied_before and (n, key) in applied_before:
+                        verdict = DUPLICATE
+                    bucket.ids.append(key)
                     bucket.planned.append(verdict)
                     if verdict == APPLIED:
-                        bucket.applied.append(p)
-            first[ev.id] = verdict
+                        bucket.applied.append(ev)
+            first[event_id] = verdict
         verdicts.append(verdict)
-        counts[verdict] += 1
         if verdict != FUTURE:
-            acks.append(p.stream_id)
+            acks.append(ev.stream_id)
+    verdict_text = "".join(verdicts)
+    counts = {v: verdict_text.count(v) for v in (APPLIED, DUPLICATE, TOO_LATE, FUTURE)}
 
     # per bucket: ids to check, its totals and coin records, caps, largest
     plan_buckets: list[dict[str, Any]] = []
@@ -258,21 +272,18 @@ def fold(
             entry["p"] = "".join(bucket.planned)
             argv += bucket.ids
         if bucket.applied:
-            s = sums[n] = _Sums()
-            slots = set()
-            best = bucket.applied[0]
-            for p in bucket.applied:
-                ev = p.event
-                s.add_event(p, _side(ev))
-                if ev.sampled:
-                    slots.add(f"{ev.exchange}|{ev.instrument}|{ev.ts // 1000}")
-                if (ev.usd_cents, ev.id) > (best.event.usd_cents, best.event.id):
-                    best = p
+            s = sums[n] = _Sums.of(bucket.applied)
+            slots = {
+                f"{ev.exchange}|{ev.instrument}|{ev.ts // 1000}"
+                for ev in bucket.applied
+                if ev.sampled
+            }
+            best = max(bucket.applied, key=_largest)
             entry["t"] = _pairs(s.totals)
             entry["s"] = sorted(slots)
             entry["r"] = len(argv) + 1
             argv.append(_records(s.coins))
-            entry["x"] = [str(best.event.usd_cents), best.event.id, best.member_json()]
+            entry["x"] = [str(best.usd_cents), best.id, best.member_json()]
         plan_buckets.append(entry)
 
     # windows that include the same applied buckets share one set of deltas
@@ -300,8 +311,8 @@ def fold(
     expire: dict[int, int] = {}
     counted: list[tuple[int, str, str]] = []
 
-    def series_slots(ev: LiquidationEvent, counts_expiry: bool) -> tuple[int, ...]:
-        skey = (ev.ts // HOUR_MS, ev.exchange, ev.symbol)
+    def series_slots(ts: int, exchange: str, symbol: str, counts_expiry: bool) -> tuple[int, ...]:
+        skey = (ts // HOUR_MS, exchange, symbol)
         slots = slots_of.get(skey)
         if slots is None:
             found = []
@@ -318,12 +329,15 @@ def fold(
                 counted.append(skey)
         return slots
 
+    # summed per minute, exchange, coin and side first: one dict update per event
+    minutes: defaultdict[tuple[int, str, str, str], int] = defaultdict(int)
     for s_bucket in buckets.values():
-        for p in s_bucket.applied:
-            ev = p.event
-            name = f"{ev.ts // 60_000 % 60}:{_side(ev)}"
-            for at in series_slots(ev, True):
-                series[(at, name)] += ev.usd_cents
+        for ev in s_bucket.applied:
+            minutes[(ev.ts // 60_000, ev.exchange, ev.symbol, ev.side)] += ev.usd_cents
+    for (minute, exchange, symbol, side), cents in minutes.items():
+        name = f"{minute % 60}:{side}"
+        for at in series_slots(minute * 60_000, exchange, symbol, True):
+            series[(at, name)] += cents
     plan_series: list[Any] = []
     for (idx, name), v in series.items():
         plan_series += (idx, name, str(v))
@@ -332,18 +346,17 @@ def fold(
         plan_expire += (idx, when)
     plan_late: list[Any] = []
     if late_series:
-        for p in late_events:
-            ev = p.event
+        for ev in late_events:
             argv.append(ev.id)
-            name = f"{ev.ts // 60_000 % 60}:{_side(ev)}"
+            name = f"{ev.ts // 60_000 % 60}:{ev.side}"
             when = (ev.ts // HOUR_MS + 1) * HOUR_MS + retention_ms
-            plan_late += (len(argv), *series_slots(ev, False), name, str(ev.usd_cents), when)
+            hashes = series_slots(ev.ts, ev.exchange, ev.symbol, False)
+            plan_late += (len(argv), *hashes, name, str(ev.usd_cents), when)
 
     applied = [p for b in buckets.values() for p in b.applied]
-    applied.sort(key=lambda p: p.event.ts, reverse=True)
     recent: list[Any] = []
-    for p in applied[:RECENT_SIZE]:
-        recent += (p.event.ts, p.member_json())
+    for p in heapq.nlargest(RECENT_SIZE, applied, key=_ts):  # sorted(…, reverse)[:n]
+        recent += (p.ts, p.member_json())
 
     plan = {
         "g": group, "gen": layout.gen, "cg": int(check_generation),
@@ -356,4 +369,4 @@ def fold(
     }  # fmt: skip
     argv[0] = orjson.dumps(plan).decode()
     checked = [(n, b.ids) for n, b in buckets.items()]
-    return Plan(keys, argv, "".join(verdicts), counted, checked, layout.gen)
+    return Plan(keys, argv, verdict_text, counted, checked, layout.gen)

@@ -20,14 +20,14 @@ import secrets
 
 from redis.asyncio import Redis
 
-from liqmon.event import InvalidEvent, LiquidationEvent
+from liqmon.event import InvalidEvent
 from liqmon.keys import Keys
 from liqmon.logs import configure_logging
 from liqmon.redis_client import create_redis, wait_for_redis
 from liqmon.settings import load_settings
 from liqmon.windows import LAYOUT_VERSION, read_generation
 
-from .apply import Applier, Clock, Prepared, prepare
+from .apply import Applier, Clock, Prepared, prepare_fields
 from .evictor import Evictor
 from .layout import Layout
 from .settings import AggregatorSettings
@@ -66,7 +66,7 @@ async def _replay(redis: Redis, keys: Keys, applier: Applier, after: str) -> tup
         for sid, fields in page:
             try:
                 entry = {str(k): str(v) for k, v in (fields or {}).items()}
-                batch.append(prepare(str(sid), LiquidationEvent.from_fields(entry)))
+                batch.append(prepare_fields(str(sid), entry))
             except (InvalidEvent, ValueError):
                 continue  # the live consumer dead-lettered it
         await applier.apply(batch)

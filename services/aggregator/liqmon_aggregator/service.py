@@ -1,28 +1,20 @@
 """The aggregator service: consumer loop + evictor + self-check + heartbeat.
 
-Consumer names are stable so a restarted process finds its own pending entries. With
-LIQMON_AGGREGATOR_CONSUMER set, that name is used as is (one per process!). Otherwise
-the process leases the lowest free slot `agg-1`, `agg-2`, … (SET NX PX, refreshed by the
-heartbeat): several processes on one host get distinct names, and a restarted process
-usually gets its old name back. A name whose lease lapsed while its owner still runs is
-harmless — apply.lua's dedup makes two consumers sharing a PEL merely redundant.
+Consumer names are stable so a restarted process finds its own pending entries
+(liqmon.consumer_slot): LIQMON_AGGREGATOR_CONSUMER as is (one per process!), or the lowest
+free leased slot `agg-1`, `agg-2`, …. A name whose lease lapsed while its owner still runs
+is harmless — apply.lua's dedup makes two consumers sharing a PEL merely redundant.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
-import secrets
-import socket
-
-from redis.asyncio import Redis
 
 from liqmon import scripts
-from liqmon.keys import Keys
+from liqmon.consumer_slot import SlotLease, owner_token
 from liqmon.redis_client import create_blocking_reader, create_redis, wait_for_redis
-from liqmon.runtime import TaskSet
+from liqmon.runtime import TaskSet, every
 
 from .apply import Applier
 from .consumer import Consumer, ensure_group
@@ -32,16 +24,6 @@ from .selfcheck import SelfCheck
 from .settings import AggregatorSettings
 
 logger = logging.getLogger(__name__)
-
-MAX_SLOTS = 64
-
-
-async def lease_slot(redis: Redis, keys: Keys, token: str, ttl_ms: int) -> str:
-    """Lease the lowest free consumer slot; returns its name (`agg-<n>`)."""
-    for slot in range(1, MAX_SLOTS + 1):
-        if await redis.set(keys.agg_consumer_slot(slot), token, nx=True, px=ttl_ms):
-            return f"agg-{slot}"
-    raise RuntimeError(f"all {MAX_SLOTS} aggregator slots are leased")
 
 
 class AggregatorService:
@@ -54,8 +36,14 @@ class AggregatorService:
         self.reader = create_blocking_reader(
             settings.redis_url, block_ms=settings.aggregator_block_ms, name="liqmon-agg-reader"
         )
-        self.token = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-        self.slot: int | None = None
+        self.token = owner_token()
+        self.lease = SlotLease(
+            self.redis,
+            self.keys.agg_consumer_slot,
+            "agg-",
+            self.token,
+            settings.aggregator_lease_ms,
+        )
         self.consumer: Consumer | None = None
         self.tasks = TaskSet()
 
@@ -69,10 +57,7 @@ class AggregatorService:
             retention_ms=s.retention_ms,
             max_future_ms=s.aggregator_max_future_ms,
         )
-        name = s.aggregator_consumer
-        if not name:
-            name = await lease_slot(self.redis, self.keys, self.token, s.aggregator_lease_ms)
-            self.slot = int(name.rsplit("-", 1)[1])
+        name = s.aggregator_consumer or await self.lease.acquire()
         applier = Applier(
             self.redis,
             self.keys,
@@ -92,11 +77,13 @@ class AggregatorService:
 
     async def run(self, stop: asyncio.Event) -> None:
         assert self.consumer is not None
-        self.tasks.spawn(self._every(stop, self.settings.aggregator_evict_ms, self._evict), "evict")
-        self.tasks.spawn(
-            self._every(stop, self.settings.aggregator_selfcheck_ms, self._selfcheck), "selfcheck"
-        )
-        self.tasks.spawn(self._every(stop, 5000, self._heartbeat), "heartbeat")
+        s = self.settings
+        for what, period_ms, job in (
+            ("evict", s.aggregator_evict_ms, self._evict),
+            ("selfcheck", s.aggregator_selfcheck_ms, self._selfcheck),
+            ("heartbeat", 5000, self._heartbeat),
+        ):
+            self.tasks.spawn(every(stop, period_ms / 1000, job, what), what)
         await self.consumer.run(stop)
 
     async def shutdown(self) -> None:
@@ -104,26 +91,13 @@ class AggregatorService:
         try:
             if self.consumer is not None:
                 await self._heartbeat()
-            if self.slot is not None:
-                key = self.keys.agg_consumer_slot(self.slot)
-                if await self.redis.get(key) == self.token:
-                    await self.redis.delete(key)
+            await self.lease.release()
         except Exception as exc:  # shutting down: report, do not mask the exit
             logger.warning("final heartbeat failed: %s", exc)
         await self.reader.aclose()
         await self.redis.aclose()
 
     # --- periodic work ------------------------------------------------------------------
-    async def _every(self, stop: asyncio.Event, period_ms: int, job: object) -> None:
-        assert callable(job)
-        while not stop.is_set():
-            try:
-                await job()
-            except Exception as exc:
-                logger.warning("%s failed: %s", getattr(job, "__name__", job), exc)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), period_ms / 1000)
-
     async def _holds_evictor_lease(self) -> bool:
         assert self.consumer is not None
         ttl = max(5 * self.settings.aggregator_evict_ms, 5000)
@@ -157,15 +131,7 @@ class AggregatorService:
         assert self.consumer is not None
         now = await scripts.server_ms(self.redis)
         name = self.consumer.name
-        if self.slot is not None:
-            key = self.keys.agg_consumer_slot(self.slot)
-            owner = await self.redis.get(key)
-            if owner == self.token:
-                await self.redis.pexpire(key, self.settings.aggregator_lease_ms)
-            elif owner is None:
-                await self.redis.set(key, self.token, nx=True, px=self.settings.aggregator_lease_ms)
-            else:
-                logger.warning("slot lease %s taken over by %s", name, owner)
+        await self.lease.refresh()
         pipe = self.redis.pipeline(transaction=False)
         pipe.hset(
             self.keys.aggregator_status(name),

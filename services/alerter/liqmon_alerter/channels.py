@@ -32,7 +32,7 @@ from typing import Any, Literal
 import httpx
 import orjson
 
-from liqmon.bus import now_ms
+from liqmon.clock import now_ms
 
 from .rules import DiscordChannel, SlackChannel, TelegramChannel, WebhookChannel
 
@@ -124,43 +124,28 @@ def classify(channel: AnyChannel, response: httpx.Response) -> Outcome:
         body = _json_body(response)
         if status == 200 and body.get("ok") is True:
             return Outcome("sent")
+        params = body.get("parameters")
+        after = _number(params.get("retry_after")) if isinstance(params, dict) else None
         reason = f"HTTP {status}: {body.get('description') or snippet}"
-        if status == 429:
-            params = body.get("parameters")
-            after = _number(params.get("retry_after")) if isinstance(params, dict) else None
-            return Outcome(
-                "retry",
-                reason,
-                after if after is not None else retry_after_header(response.headers),
-            )
-        return Outcome("retry" if _transient(status) else "dead", reason)
+        return _failed(response, reason, after)
     if 200 <= status < 300:
         return Outcome("sent")
     if isinstance(channel, DiscordChannel):
         body = _json_body(response)
         reason = f"HTTP {status}: {body.get('message') or snippet}"
-        if status == 429:
-            after = _number(body.get("retry_after"))
-            return Outcome(
-                "retry",
-                reason,
-                after if after is not None else retry_after_header(response.headers),
-            )
-        return Outcome("retry" if _transient(status) else "dead", reason)
-    reason = f"HTTP {status}: {snippet}"
+        return _failed(response, reason, _number(body.get("retry_after")))
+    return _failed(response, f"HTTP {status}: {snippet}", None)
+
+
+def _failed(response: httpx.Response, reason: str, after: float | None) -> Outcome:
+    """A refused request. 429: retry after what the body said (`after`), else what
+    `Retry-After` said, else with backoff; 5xx and 408 retry with backoff; any other
+    status is permanent."""
+    status = response.status_code
     if status == 429:
-        return Outcome("retry", reason, retry_after_header(response.headers))
-    return Outcome("retry" if _transient(status) else "dead", reason)
-
-
-def _rate_limited(reason: str, after: float | None, response: httpx.Response) -> Outcome:
-    """A 429: wait what the body said, else what `Retry-After` said, else back off."""
-    wait = after if after is not None else retry_after_header(response.headers)
-    return Outcome("retry", reason, wait)
-
-
-def _transient(status: int) -> bool:
-    return status >= 500 or status == 408
+        wait = after if after is not None else retry_after_header(response.headers)
+        return Outcome("retry", reason, wait)
+    return Outcome("retry" if status >= 500 or status == 408 else "dead", reason)
 
 
 async def attempt(

@@ -22,7 +22,6 @@ dead-lettered: a page about a liquidation a quarter of an hour old helps no one.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from dataclasses import dataclass
@@ -36,12 +35,13 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from liqmon import scripts
 from liqmon.alert import alert_document
 from liqmon.backoff import Backoff
-from liqmon.bus import now_ms
+from liqmon.clock import now_ms
+from liqmon.consumer_group import Entry
 from liqmon.keys import ALERTER_GROUP, Keys
 from liqmon.logs import LogOnce
+from liqmon.runtime import wait_or_stop
 
 from .channels import AnyChannel, Outcome, attempt
-from .groupread import Entry
 from .redact import Redactor
 
 logger = logging.getLogger(__name__)
@@ -163,8 +163,7 @@ class ChannelWorker:
             lease = int(delay * 1000) + self.policy.lease_ms
             if await self._op("extend", alert, entry_id, lease_ms=lease) == "lost":
                 return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay)
+            await wait_or_stop(stop, delay)
             if stop.is_set():
                 await self._op("release", alert, entry_id)  # not sent: stays pending
                 return

@@ -1,7 +1,7 @@
 """The alerter service: the event consumer, one delivery worker per channel, a heartbeat.
 
-Consumer names are stable so a restarted process finds its own pending entries (the
-aggregator's scheme): LIQMON_ALERTER_CONSUMER as is (one per process!), or the lowest free
+Consumer names are stable so a restarted process finds its own pending entries
+(liqmon.consumer_slot): LIQMON_ALERTER_CONSUMER as is (one per process!), or the lowest free
 leased slot `alert-1`, `alert-2`, …. A delivery lease held by an earlier instance of the
 same name is taken over at once (that instance is dead), so a restart resumes at once.
 """
@@ -9,24 +9,21 @@ same name is taken over at once (that instance is dead), so a restart resumes at
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
-import secrets
-import socket
 
 import httpx
-from redis.asyncio import Redis
 
+from liqmon import scripts
+from liqmon.consumer_group import Entry, GroupMember, GroupReader, ensure_group
+from liqmon.consumer_slot import SlotLease, owner_token
 from liqmon.event import InvalidEvent, LiquidationEvent
-from liqmon.keys import ALERTER_GROUP, Keys
+from liqmon.keys import ALERTER_GROUP
 from liqmon.logs import LogOnce
 from liqmon.redis_client import create_redis, wait_for_redis
-from liqmon.runtime import TaskSet
+from liqmon.runtime import TaskSet, every
 
 from .channels import USER_AGENT
 from .delivery import ChannelWorker, RetryPolicy
-from .groupread import Entry, GroupReader, ensure_group
 from .ingest import Judge
 from .redact import Redactor
 from .rules import RulesFile
@@ -34,16 +31,8 @@ from .settings import AlerterSettings
 
 logger = logging.getLogger(__name__)
 
-MAX_SLOTS = 64
 HEARTBEAT_S = 5.0
 FORGET_AFTER_MS = 86_400_000
-
-
-async def lease_slot(redis: Redis, keys: Keys, token: str, ttl_ms: int) -> int:
-    for slot in range(1, MAX_SLOTS + 1):
-        if await redis.set(keys.alerter_consumer_slot(slot), token, nx=True, px=ttl_ms):
-            return slot
-    raise RuntimeError(f"all {MAX_SLOTS} alerter slots are leased")
 
 
 class AlerterService:
@@ -62,9 +51,12 @@ class AlerterService:
             max_connections=len(rules.channel) + 4,
             name="liqmon-alerter-reader",
         )
-        self.token = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self.token = owner_token()
+        self.lease = SlotLease(
+            self.redis, self.keys.alerter_consumer_slot, "alert-", self.token,
+            settings.alerter_lease_ms,
+        )  # fmt: skip
         self.consumer = ""
-        self.slot: int | None = None
         self.tasks = TaskSet()
         self.clients: list[httpx.AsyncClient] = []
         self._log_once = LogOnce(logger)
@@ -73,25 +65,23 @@ class AlerterService:
 
     def _reader(self, stream: str, start_id: str = "0") -> GroupReader:
         s = self.settings
+        member = GroupMember(stream, ALERTER_GROUP, self.consumer, s.alerter_batch)
         return GroupReader(
-            self.redis, self.reader, stream, self.consumer, s.alerter_batch,
-            s.alerter_block_ms, s.alerter_claim_idle_ms, s.alerter_janitor_ms, start_id,
+            self.redis, self.reader, member, s.alerter_block_ms, s.alerter_claim_idle_ms,
+            s.alerter_janitor_ms, start_id,
         )  # fmt: skip
 
     async def startup(self) -> None:
         s = self.settings
         await wait_for_redis(self.redis)
-        self.consumer = s.alerter_consumer
-        if not self.consumer:
-            self.slot = await lease_slot(self.redis, self.keys, self.token, s.alerter_lease_ms)
-            self.consumer = f"alert-{self.slot}"
-        sec, usec = await self.redis.time()
+        self.consumer = s.alerter_consumer or await self.lease.acquire()
         # a new group starts max_age back: older events could not alert anyway
-        start = int(sec) * 1000 + int(usec) // 1000 - s.alerts_max_age
+        start = await scripts.server_ms(self.redis) - s.alerts_max_age
         self.events_start = f"{max(start, 0)}-0"
-        await ensure_group(self.redis, self.keys.events, self.events_start)
+        await ensure_group(self.redis, self.keys.events, ALERTER_GROUP, self.events_start)
         for channel in self.rules.channel:
-            await ensure_group(self.redis, self.keys.alerter_outbox(channel.name), "0")
+            outbox = self.keys.alerter_outbox(channel.name)
+            await ensure_group(self.redis, outbox, ALERTER_GROUP, "0")
         # the channels of the running rules file (a channel removed from it leaves health)
         pipe = self.redis.pipeline(transaction=True)
         pipe.delete(self.keys.alerter_channels)
@@ -131,7 +121,7 @@ class AlerterService:
 
             reader = self._reader(worker.outbox)
             workers.append(self.tasks.spawn(reader.run(stop, handle), f"deliver.{channel.name}"))
-        self.tasks.spawn(self._heartbeat_loop(stop), "heartbeat")
+        self.tasks.spawn(every(stop, HEARTBEAT_S, self._heartbeat, "heartbeat"), "heartbeat")
         await self._reader(self.keys.events, self.events_start).run(stop, self._judge)
         # let a request in flight finish and be recorded (the runtime bounds this wait):
         # cancelling it after the service accepted it would be the one repeat case
@@ -159,28 +149,9 @@ class AlerterService:
             if fired:
                 logger.info("%d alert(s) fired", fired)
 
-    async def _heartbeat_loop(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self._heartbeat()
-            except Exception as exc:
-                logger.warning("heartbeat failed: %s", exc)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), HEARTBEAT_S)
-
     async def _heartbeat(self) -> None:
-        sec, usec = await self.redis.time()
-        now = int(sec) * 1000 + int(usec) // 1000
-        if self.slot is not None:
-            key = self.keys.alerter_consumer_slot(self.slot)
-            ttl = self.settings.alerter_lease_ms
-            owner = await self.redis.get(key)
-            if owner == self.token:
-                await self.redis.pexpire(key, ttl)
-            elif owner is None:
-                await self.redis.set(key, self.token, nx=True, px=ttl)
-            else:
-                logger.warning("slot lease %s taken over by %s", self.consumer, owner)
+        now = await scripts.server_ms(self.redis)
+        await self.lease.refresh()
         pipe = self.redis.pipeline(transaction=False)
         pipe.zadd(self.keys.alerter_consumers, {self.consumer: now})
         # names not seen for a day are forgotten (health lists the recently dead ones)
@@ -195,10 +166,7 @@ class AlerterService:
             # a clean stop leaves no heartbeat: health flags only an alerter that died
             if self.consumer:
                 await self.redis.zrem(self.keys.alerter_consumers, self.consumer)
-            if self.slot is not None:
-                key = self.keys.alerter_consumer_slot(self.slot)
-                if await self.redis.get(key) == self.token:
-                    await self.redis.delete(key)
+            await self.lease.release()
         except Exception as exc:  # shutting down: report, do not mask the exit
             logger.warning("releasing the consumer slot failed: %s", exc)
         await self.reader.aclose()

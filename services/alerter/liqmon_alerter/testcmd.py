@@ -13,7 +13,7 @@ import sys
 import httpx
 
 from liqmon.alert import alert_document, probe_fields
-from liqmon.bus import now_ms
+from liqmon.clock import now_ms
 from liqmon.logs import configure_logging
 from liqmon.settings import load_settings
 

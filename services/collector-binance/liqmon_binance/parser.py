@@ -32,26 +32,25 @@ from typing import Any, Final
 
 from liqmon.collector.frames import (
     BadPart,
+    FlatRecord,
     FrameResult,
     MalformedFrame,
     SpecMissing,
     SpecSource,
     attempt,
     dump_part,
-    instrument_field,
-    liquidation,
     load_json,
-    ms_field,
-    mul,
     require,
-    side_field,
 )
 from liqmon.collector.symbols import USD_QUOTES, strip_usd_quote
+from liqmon.collector.valuation import EventBuilder, mul
 from liqmon.event import LiquidationEvent, parse_decimal
 
 USDM: Final = "binance-usdm"
 COINM: Final = "binance-coinm"
 _SIDES: Final = {"BUY": "short", "SELL": "long"}  # order side: SELL closes a long
+#: `o.z` is the accumulated fill (never `q` or `l`), `o.ap` the average fill price.
+_ORDER: Final = FlatRecord("s", "S", _SIDES, "z", "ap", "T", label="o.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +71,7 @@ class ForceOrderParser:
         self.product = product
         self.margin = "linear" if product == USDM else "inverse"
         self._specs = specs
+        self._events = EventBuilder("binance", "avg_fill", product, self.margin)
 
     def parse_frame(self, raw: str, recv_ts: int) -> FrameResult:
         result = FrameResult()
@@ -104,11 +104,7 @@ class ForceOrderParser:
         if event.get("e") != "forceOrder":
             raise MalformedFrame(f"not a forceOrder event: e={event.get('e')!r:.40}")
         order = require(event.get("o"), "o")
-        instrument = instrument_field(order, "s")
-        side = side_field(order, "S", _SIDES, label="o.S")
-        filled = parse_decimal(order.get("z"), "o.z")
-        price = parse_decimal(order.get("ap"), "o.ap")
-        ts = ms_field(order, "T")
+        instrument, side, filled, price, ts = _ORDER.read(order)
         spec: BinanceSpec | None = self._specs.get(instrument)
         if self.product == USDM:
             if spec is None and (len(self._specs) or not getattr(self._specs, "attempted", True)):
@@ -119,20 +115,7 @@ class ForceOrderParser:
             if spec is None or spec.contract_size is None:
                 raise SpecMissing(instrument)
             amount, base = mul(filled, spec.contract_size), spec.base
-        return liquidation(
-            exchange="binance",
-            product=self.product,
-            margin=self.margin,
-            instrument=instrument,
-            base=base,
-            side=side,
-            price=price,
-            price_kind="avg_fill",
-            amount=amount,
-            ts=ts,
-            recv_ts=recv_ts,
-            qty_venue=filled,
-        )
+        return self._events.event(instrument, base, side, price, amount, ts, recv_ts, filled)
 
     @staticmethod
     def _linear_base(instrument: str, spec: BinanceSpec | None) -> str:

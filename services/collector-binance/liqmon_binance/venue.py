@@ -27,17 +27,15 @@ async def load_specs(url: str, product: str) -> dict[str, BinanceSpec]:
 
 class BinanceVenue:
     exchange = "binance"
-    source = "collector-binance"
 
     def __init__(self, settings: BinanceSettings) -> None:
         self.settings = settings
         rest = {USDM: settings.binance_usdm_rest_url, COINM: settings.binance_coinm_rest_url}
         self.specs: dict[str, SpecCache[BinanceSpec]] = {
-            product: SpecCache(
+            product: SpecCache.of_collector(
                 f"{product} exchangeInfo",
                 partial(load_specs, rest[product].rstrip("/") + EXCHANGE_INFO[product], product),
-                refresh_seconds=settings.collector_spec_refresh_seconds,
-                min_gap_seconds=settings.collector_spec_min_gap_seconds,
+                settings,
             )
             for product in (USDM, COINM)
         }

@@ -29,16 +29,16 @@ from decimal import ROUND_FLOOR, Decimal
 from functools import partial
 from typing import Final
 
-from liqmon.collector.exactjson import dump_exact, load_exact, positive_number, signed_number
+from liqmon.collector.exactjson import load_exact, positive_number, signed_number
 from liqmon.collector.frames import (
     BadPart,
     FrameResult,
     MalformedFrame,
     attempt,
-    liquidation,
-    load_json,
-    require,
+    dump_part,
+    open_frame,
 )
+from liqmon.collector.valuation import EventBuilder
 from liqmon.event import MAX_TS_MS, LiquidationEvent, make_venue_event_id
 
 EXCHANGE: Final = "bitfinex"
@@ -54,6 +54,7 @@ COIN_ALIASES: Final = {
 }  # fmt: skip
 #: `info` codes asking the client to reconnect: 20051 server restart, 20061 maintenance over.
 RECONNECT_CODES: Final = frozenset({20051, 20061})
+_EVENTS: Final = EventBuilder(EXCHANGE, "base_price", PRODUCT, "linear")
 
 
 def perpetual_coin(symbol: str) -> str | None:
@@ -99,10 +100,8 @@ class StatusParser:
 
     @staticmethod
     def _event_frame(raw: str, result: FrameResult) -> None:
-        try:
-            msg = require(load_json(raw), "frame")
-        except MalformedFrame as exc:
-            result.bad.append(BadPart(str(exc), raw, EXCHANGE))
+        msg = open_frame(raw, result, EXCHANGE)
+        if msg is None:
             return
         event = msg.get("event")
         if event == "info" and msg.get("code") in RECONNECT_CODES:
@@ -141,21 +140,9 @@ def _event(record: object, recv_ts: int) -> LiquidationEvent:
     assert coin is not None  # `_counted` let only USDt perpetuals through
     amount = signed_number(record[5], "AMOUNT")
     price = positive_number(record[6], "BASE_PRICE")
-    return liquidation(
-        exchange=EXCHANGE,
-        product=PRODUCT,
-        margin="linear",
-        instrument=symbol,
-        base=coin,
-        side="long" if amount > 0 else "short",
-        price=price,
-        price_kind="base_price",
-        amount=abs(amount),
-        ts=_mts(record[2]),
-        recv_ts=recv_ts,
-        qty_venue=abs(amount),
-        event_id=make_venue_event_id(EXCHANGE, symbol, str(pos_id)),
-    )
+    side, size, ts = "long" if amount > 0 else "short", abs(amount), _mts(record[2])
+    event_id = make_venue_event_id(EXCHANGE, symbol, str(pos_id))
+    return _EVENTS.event(symbol, coin, side, price, size, ts, recv_ts, event_id=event_id)
 
 
 def _mts(value: object) -> int:
@@ -172,4 +159,4 @@ def _mts(value: object) -> int:
 
 
 def _record_text(chan_id: int, record: object) -> str:
-    return f"[{chan_id},[{dump_exact(record)}]]"
+    return f"[{chan_id},[{dump_part(record)}]]"

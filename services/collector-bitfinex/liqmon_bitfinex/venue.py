@@ -18,7 +18,7 @@ import orjson
 from websockets.asyncio.client import ClientConnection
 
 from liqmon.collector.instruments import SpecCache
-from liqmon.collector.venue import Deliver, FeedSpec, SubscribeError
+from liqmon.collector.venue import Deliver, FeedSpec, SubscribeError, recv_json
 from liqmon_bitfinex.parser import CHANNEL, EXCHANGE, KEY, PRODUCT, StatusParser
 from liqmon_bitfinex.settings import BitfinexSettings
 
@@ -30,11 +30,7 @@ async def subscribe(ws: ClientConnection, deliver: Deliver) -> None:
     """Subscribe `liq:global`; return once it is acknowledged (other frames: `deliver`)."""
     await ws.send(SUBSCRIBE)
     while True:
-        raw = await ws.recv()
-        try:
-            msg = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            msg = None
+        raw, msg = await recv_json(ws)
         if (
             isinstance(msg, dict)
             and msg.get("event") == "subscribed"
@@ -50,7 +46,6 @@ async def subscribe(ws: ClientConnection, deliver: Deliver) -> None:
 
 class BitfinexVenue:
     exchange = EXCHANGE
-    source = "collector-bitfinex"
 
     def __init__(self, settings: BitfinexSettings) -> None:
         self.settings = settings

@@ -37,8 +37,8 @@ from decimal import Decimal
 from functools import partial
 from typing import Any, Final
 
+from liqmon.collector.exactjson import load_exact, positive_number
 from liqmon.collector.frames import (
-    EXACT,
     BadPart,
     FrameResult,
     MalformedFrame,
@@ -47,15 +47,14 @@ from liqmon.collector.frames import (
     attempt,
     dump_part,
     instrument_field,
-    liquidation,
-    load_json_decimal,
-    mul,
-    number_field,
+    open_frame,
     require,
     side_field,
     text_field,
 )
+from liqmon.collector.instruments import specs_by_name
 from liqmon.collector.symbols import USD_QUOTES
+from liqmon.collector.valuation import EXACT, EventBuilder, mul
 from liqmon.event import InvalidEvent, LiquidationEvent, make_venue_event_id
 from liqmon.logs import LogOnce
 
@@ -66,6 +65,8 @@ TABLE: Final = "liquidation"
 XBT_PRICE_SYMBOL: Final = "XBTUSD"
 _SIDES: Final = {"Sell": "long", "Buy": "short"}  # the liquidation ORDER's side
 _SATOSHI: Final = Decimal(100_000_000)
+#: Contract kind -> the margin its events carry (quanto contracts are XBT-margined).
+_MARGINS: Final = {"inverse": "inverse", "linear": "linear", "quanto": "inverse"}
 #: Orders remembered after their delete (a late update or snapshot row must not recount).
 MAX_ORDERS: Final = 100_000
 
@@ -107,16 +108,18 @@ class LiquidationParser:
         #: XBT/USD from the `instrument:XBTUSD` table (mark price, else last price).
         self.xbt_usd: Decimal | None = None
         self._log = LogOnce(logger)
+        self._events = {
+            kind: EventBuilder("bitmex", "order", f"bitmex-{kind}", margin)
+            for kind, margin in _MARGINS.items()
+        }
 
     def parse_frame(self, raw: str, recv_ts: int) -> FrameResult:
         result = FrameResult()
         if raw == "pong":
             result.control = "pong"
             return result
-        try:
-            msg = require(load_json_decimal(raw), "frame")
-        except MalformedFrame as exc:
-            result.bad.append(BadPart(str(exc), raw, "bitmex"))
+        msg = open_frame(raw, result, "bitmex", load_exact)
+        if msg is None:
             return result
         table = msg.get("table")
         if table == TABLE:
@@ -147,7 +150,7 @@ class LiquidationParser:
                 continue
             for name in ("markPrice", "lastPrice"):
                 try:
-                    self.xbt_usd = number_field(row, name)
+                    self.xbt_usd = positive_number(row.get(name), name)
                     break
                 except (MalformedFrame, InvalidEvent):
                     continue
@@ -195,14 +198,21 @@ class LiquidationParser:
                 return None  # an order placed before we subscribed: its insert was not seen
             symbol = instrument_field(row, "symbol")
             side = side_field(row, "side", _SIDES)
-            price, qty = number_field(row, "price"), number_field(row, "leavesQty")
+            price, qty = (
+                positive_number(row.get("price"), "price"),
+                positive_number(row.get("leavesQty"), "leavesQty"),
+            )
             self._remember(order_id, _Order(symbol, side, price, qty))
             return order_id, qty, price, "first"
         if "price" in row:
-            order.price = number_field(row, "price")
+            order.price = positive_number(row.get("price"), "price")
         if "leavesQty" not in row:
             return None
-        qty = number_field(row, "leavesQty") if row["leavesQty"] != 0 else Decimal(0)
+        qty = (
+            positive_number(row.get("leavesQty"), "leavesQty")
+            if row["leavesQty"] != 0
+            else Decimal(0)
+        )
         if qty <= order.counted:
             return None  # fills (or a snapshot row we already counted)
         increase = qty - order.counted
@@ -236,29 +246,21 @@ class LiquidationParser:
         if spec.quote.upper() not in USD_QUOTES:  # the spec arrived while it was held
             raise MalformedFrame(f"{order.symbol}: quoted in {spec.quote}, not in USD: skipped")
         if spec.kind == "inverse":
-            margin, amount = "inverse", EXACT.divide(mul(contracts, abs(spec.multiplier)), _SATOSHI)
+            amount = EXACT.divide(mul(contracts, abs(spec.multiplier)), _SATOSHI)
         elif spec.kind == "linear":
             if not spec.position_multiplier:
                 raise MalformedFrame(f"{order.symbol}: no underlyingToPositionMultiplier")
-            margin, amount = "linear", EXACT.divide(contracts, spec.position_multiplier)
+            amount = EXACT.divide(contracts, spec.position_multiplier)
         else:
             xbt = self.xbt_usd or self._listing_xbt_usd()
             coins = EXACT.divide(mul(contracts, spec.multiplier, xbt), _SATOSHI)
-            margin, amount = "inverse", mul(coins, price)  # XBT-margined: valued in USD
-        return liquidation(
-            exchange="bitmex",
-            product=spec.product,
-            margin=margin,
-            instrument=order.symbol,
-            base=coin_name(spec.underlying),
-            side=order.side,
-            price=price,
-            price_kind="order",
-            amount=amount,
-            ts=recv_ts,  # BitMEX sends no time
-            recv_ts=recv_ts,
-            qty_venue=contracts,
-            event_id=make_venue_event_id("bitmex", order_id, step),
+            amount = mul(coins, price)  # XBT-margined: valued in USD
+        event_id = make_venue_event_id("bitmex", order_id, step)
+        # (a kind this parser does not know is valued as quanto; its product is refused)
+        events = self._events.get(spec.kind) or EventBuilder("bitmex", "order", spec.product)
+        base, ts = coin_name(spec.underlying), recv_ts  # BitMEX sends no time
+        return events.event(
+            order.symbol, base, order.side, price, amount, ts, recv_ts, event_id=event_id
         )
 
     def _listing_xbt_usd(self) -> Decimal:
@@ -298,14 +300,7 @@ def _decimal_or_none(value: object) -> Decimal | None:
 
 
 def parse_instruments(doc: Any) -> dict[str, BitmexInstrument]:
-    """The whole `/api/v1/instrument/active` array (read with `load_json_decimal`)."""
+    """The whole `/api/v1/instrument/active` array (read with `load_exact`)."""
     if not isinstance(doc, list):
         raise ValueError(f"instrument/active: expected an array, got {str(doc)[:200]}")
-    out: dict[str, BitmexInstrument] = {}
-    for entry in doc:
-        symbol = entry.get("symbol") if isinstance(entry, dict) else None
-        if isinstance(symbol, str) and 0 < len(symbol) <= 64 and isinstance(entry, dict):
-            spec = parse_instrument(entry)
-            if spec is not None:
-                out[symbol] = spec
-    return out
+    return specs_by_name(doc, "symbol", parse_instrument)

@@ -11,13 +11,14 @@ after `bitmex_ping_seconds` of quiet (BitMEX answers `pong`; its welcome says
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 import orjson
 from websockets.asyncio.client import ClientConnection
 
 from liqmon.collector.instruments import SpecCache, fetch_json
-from liqmon.collector.venue import Deliver, FeedSpec, SubscribeError
+from liqmon.collector.venue import Deliver, FeedSpec, SubscribeError, recv_json
 from liqmon_bitmex.parser import (
     TABLE,
     XBT_PRICE_SYMBOL,
@@ -51,11 +52,7 @@ async def _subscribe_one(
 ) -> bool:
     await ws.send(orjson.dumps({"op": "subscribe", "args": [topic]}).decode())
     while True:
-        raw = await ws.recv()
-        try:
-            msg = orjson.loads(raw) if raw != "pong" else None
-        except orjson.JSONDecodeError:
-            msg = None
+        raw, msg = await recv_json(ws)
         if isinstance(msg, dict) and msg.get("success") is True and msg.get("subscribe") == topic:
             return True
         if isinstance(msg, dict) and (msg.get("success") is False or "error" in msg):
@@ -69,20 +66,11 @@ async def _subscribe_one(
 
 class BitmexVenue:
     exchange = "bitmex"
-    source = "collector-bitmex"
 
     def __init__(self, settings: BitmexSettings) -> None:
         self.settings = settings
-        rest = settings.bitmex_rest_url
-
-        async def fetch() -> dict[str, BitmexInstrument]:
-            return await load_specs(rest)
-
-        self.specs: SpecCache[BitmexInstrument] = SpecCache(
-            "bitmex instruments",
-            fetch,
-            refresh_seconds=settings.collector_spec_refresh_seconds,
-            min_gap_seconds=settings.collector_spec_min_gap_seconds,
+        self.specs: SpecCache[BitmexInstrument] = SpecCache.of_collector(
+            "bitmex instruments", partial(load_specs, settings.bitmex_rest_url), settings
         )
         self.parser = LiquidationParser(self.specs)
 

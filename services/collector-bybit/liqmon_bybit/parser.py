@@ -33,20 +33,19 @@ from typing import Any, Final
 
 from liqmon.collector.frames import (
     BadPart,
+    FlatRecord,
     FrameResult,
     MalformedFrame,
     SpecSource,
-    attempt,
+    attempt_each,
     dump_part,
-    instrument_field,
-    liquidation,
-    load_json,
-    ms_field,
+    open_frame,
     require,
-    side_field,
 )
+from liqmon.collector.instruments import listed_objects
 from liqmon.collector.symbols import USD_QUOTES, strip_usd_quote
-from liqmon.event import LiquidationEvent, parse_decimal
+from liqmon.collector.valuation import EventBuilder
+from liqmon.event import LiquidationEvent
 
 TOPIC_PREFIX: Final = "allLiquidation."
 CATEGORIES: Final = ("linear", "inverse")
@@ -54,6 +53,7 @@ PRODUCTS: Final = {"linear": "bybit-linear", "inverse": "bybit-inverse"}
 #: req_id prefix of subscriptions sent on a live connection (new listings).
 LIVE_PREFIX: Final = "live-"
 _SIDES: Final = {"Buy": "long", "Sell": "short"}  # position side (docs/venues/bybit.md)
+_RECORD: Final = FlatRecord("s", "S", _SIDES, "v", "p", "T")
 _INVERSE_DATED: Final = re.compile(r"^(.+?)USD[FGHJKMNQUVXZ]\d{2}$")  # BTCUSDH25
 
 
@@ -96,13 +96,12 @@ class AllLiquidationParser:
         self.category = category
         self.product = PRODUCTS[category]
         self._specs = specs
+        self._events = EventBuilder("bybit", "bankruptcy", self.product, category)
 
     def parse_frame(self, raw: str, recv_ts: int) -> FrameResult:
         result = FrameResult()
-        try:
-            msg = require(load_json(raw), "frame")
-        except MalformedFrame as exc:
-            result.bad.append(BadPart(str(exc), raw, "bybit"))
+        msg = open_frame(raw, result, "bybit")
+        if msg is None:
             return result
         if "op" in msg:
             self._op_frame(msg, raw, result)
@@ -115,11 +114,8 @@ class AllLiquidationParser:
         if not isinstance(data, list) or not data:
             result.bad.append(BadPart("data: expected a non-empty array", raw, label))
             return result
-        single = len(data) == 1
-        for i, entry in enumerate(data):
-            part = (lambda: raw) if single else partial(dump_part, {"topic": name, "data": [entry]})
-            build = partial(self._event, entry, recv_ts)
-            attempt(result, part, f"{label} data[{i}]", build, recv_ts)
+        one_entry = partial(_one_entry, name)
+        attempt_each(result, raw, data, f"{label} data", self._event, recv_ts, one_entry)
         return result
 
     @staticmethod
@@ -138,25 +134,8 @@ class AllLiquidationParser:
 
     def _event(self, entry: object, recv_ts: int) -> LiquidationEvent:
         fields = require(entry, "data[]")
-        symbol = instrument_field(fields, "s")
-        side = side_field(fields, "S", _SIDES)
-        size = parse_decimal(fields.get("v"), "v")
-        price = parse_decimal(fields.get("p"), "p")
-        ts = ms_field(fields, "T")
-        return liquidation(
-            exchange="bybit",
-            product=self.product,
-            margin=self.category,
-            instrument=symbol,
-            base=self._base(symbol),
-            side=side,
-            price=price,
-            price_kind="bankruptcy",
-            amount=size,
-            ts=ts,
-            recv_ts=recv_ts,
-            qty_venue=size,
-        )
+        symbol, side, size, price, ts = _RECORD.read(fields)
+        return self._events.event(symbol, self._base(symbol), side, price, size, ts, recv_ts)
 
     def _base(self, symbol: str) -> str:
         spec = self._specs.get(symbol)
@@ -167,6 +146,10 @@ class AllLiquidationParser:
         return spec.base
 
 
+def _one_entry(topic: str, entry: object) -> str:
+    return dump_part({"topic": topic, "data": [entry]})
+
+
 def parse_instruments_page(doc: Any, category: str) -> tuple[dict[str, BybitInstrument], str]:
     """One page of `GET /v5/market/instruments-info` -> (instruments by symbol, next cursor).
 
@@ -174,18 +157,11 @@ def parse_instruments_page(doc: Any, category: str) -> tuple[dict[str, BybitInst
     "status",…}],"nextPageCursor":"…"}}`; the cursor is "" on the last page. Entries without
     a symbol or coins are skipped.
     """
-    result = doc.get("result") if isinstance(doc, dict) else None
-    if (
-        not isinstance(doc, dict)
-        or doc.get("retCode") not in (0, "0")
-        or not isinstance(result, dict)
-        or not isinstance(result.get("list"), list)
-    ):
-        raise ValueError(f"instruments-info: unexpected response {str(doc)[:200]}")
+    result: Any = doc.get("result") if isinstance(doc, dict) else None
+    rows = result.get("list") if isinstance(result, dict) else None
+    ok = isinstance(doc, dict) and doc.get("retCode") in (0, "0")
     out: dict[str, BybitInstrument] = {}
-    for entry in result["list"]:
-        if not isinstance(entry, dict):
-            continue
+    for entry in listed_objects(doc, "instruments-info", rows, ok):
         symbol, base, quote = entry.get("symbol"), entry.get("baseCoin"), entry.get("quoteCoin")
         if not all(isinstance(v, str) and 0 < len(v) <= 64 for v in (symbol, base, quote)):
             continue

@@ -17,18 +17,16 @@ asks the runtime for a fresh connection (see parser), whose `subscribe_shard` so
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed
 
 from liqmon.collector.topics import TopicShard, chunk_topics
-from liqmon.collector.venue import Deliver
+from liqmon.collector.venue import Deliver, recv_json
 from liqmon_bybit.parser import LIVE_PREFIX
 
 PING = orjson.dumps({"op": "ping"}).decode()
@@ -75,11 +73,7 @@ async def subscribe_shard(
     for chunk in limits.chunks(shard.wanted):
         await send(chunk)
     while pending:
-        raw = await ws.recv()
-        try:
-            msg = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            msg = None
+        raw, msg = await recv_json(ws)
         if not isinstance(msg, dict) or msg.get("op") != "subscribe":
             deliver(raw)
             continue
@@ -103,14 +97,7 @@ async def subscribe_shard(
             deliver(raw)  # counted as a venue error, with Bybit's reason
 
 
-async def send_changes(
-    limits: RequestLimits, shard: TopicShard, added: list[str], removed: list[str]
-) -> None:
-    """Live (un)subscriptions on the shard's open connection; skipped if it is down."""
-    ws = shard.ws
-    if ws is None:
-        return
-    with contextlib.suppress(ConnectionClosed):
-        for op, topics in (("unsubscribe", removed), ("subscribe", added)):
-            for chunk in limits.chunks(topics):
-                await ws.send(request(op, chunk, f"{LIVE_PREFIX}{next(_ids)}"))
+def live_requests(limits: RequestLimits, op: str, topics: list[str]) -> Iterator[str]:
+    """Requests sent on a live connection (`topics.send_live`): `req_id` `live-N`."""
+    for chunk in limits.chunks(topics):
+        yield request(op, chunk, f"{LIVE_PREFIX}{next(_ids)}")

@@ -29,7 +29,7 @@ from liqmon.backoff import Backoff
 from liqmon.collector.instruments import SpecCache, fetch_json
 from liqmon.collector.pool import FeedPool
 from liqmon.collector.timing import wait_any
-from liqmon.collector.topics import ShardedTopics, TopicShard
+from liqmon.collector.topics import ShardedTopics, TopicShard, send_live
 from liqmon.collector.venue import FeedSpec
 from liqmon_bybit.parser import (
     CATEGORIES,
@@ -40,7 +40,7 @@ from liqmon_bybit.parser import (
     topic,
 )
 from liqmon_bybit.settings import BybitSettings
-from liqmon_bybit.subscriptions import PING, RequestLimits, send_changes, subscribe_shard
+from liqmon_bybit.subscriptions import PING, RequestLimits, live_requests, subscribe_shard
 
 logger = logging.getLogger(__name__)
 INSTRUMENTS_PATH = "/v5/market/instruments-info"
@@ -70,7 +70,6 @@ async def load_listing(rest_url: str, category: str, limit: int) -> dict[str, By
 
 class BybitVenue:
     exchange = "bybit"
-    source = "collector-bybit"
 
     def __init__(self, settings: BybitSettings) -> None:
         self.settings = settings
@@ -81,11 +80,11 @@ class BybitVenue:
         self.listed: dict[str, set[str]] = {c: set() for c in CATEGORIES}
         self._listing_changed = asyncio.Event()
         self.specs: dict[str, SpecCache[BybitInstrument]] = {
-            c: SpecCache(
+            c: SpecCache.of_collector(
                 f"bybit {c} instruments",
                 partial(self._load, c),
-                refresh_seconds=settings.bybit_listing_refresh_seconds,
-                min_gap_seconds=settings.collector_spec_min_gap_seconds,
+                settings,
+                settings.bybit_listing_refresh_seconds,
             )
             for c in CATEGORIES
         }
@@ -133,7 +132,7 @@ class BybitVenue:
                 PRODUCTS[c],
                 capacity=self.settings.bybit_topics_per_connection,
                 make_spec=partial(self._feed_spec, c),
-                send_changes=partial(send_changes, self.limits),
+                send_changes=partial(send_live, partial(live_requests, self.limits)),
                 pool=pool,
             )
             for c in CATEGORIES

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Final
 
+from liqmon.collector.exactjson import load_exact, positive_number
 from liqmon.collector.frames import (
     BadPart,
     FrameResult,
@@ -42,14 +43,13 @@ from liqmon.collector.frames import (
     attempt,
     dump_part,
     instrument_field,
-    liquidation,
     load_json,
-    load_json_decimal,
     ms_field,
-    number_field,
-    require,
+    open_frame,
     text_field,
 )
+from liqmon.collector.instruments import listed_objects, specs_by_name
+from liqmon.collector.valuation import EventBuilder
 from liqmon.event import LiquidationEvent, make_venue_event_id
 
 PRODUCTS: Final = {"inverse": "deribit-inverse", "linear": "deribit-linear"}
@@ -83,16 +83,16 @@ class TradesParser:
     ) -> None:
         self._specs = specs
         self._on_test_request = on_test_request
+        self._events = {m: EventBuilder("deribit", "fill", p, m) for m, p in PRODUCTS.items()}
 
     def parse_frame(self, raw: str, recv_ts: int) -> FrameResult:
         result = FrameResult()
-        try:
-            # Most frames are batches of ordinary trades (no number of theirs is read): only
-            # a frame that may hold a liquidation pays for exact-decimal parsing.
-            load = load_json_decimal if '"liquidation"' in raw else load_json
-            msg = require(load(raw), "frame")
-        except MalformedFrame as exc:
-            result.bad.append(BadPart(str(exc), raw, "deribit"))
+        # Most frames are batches of ordinary trades (no number of theirs is read): only a
+        # frame that may hold a liquidation pays for exact-decimal parsing.
+        msg = open_frame(
+            raw, result, "deribit", load_exact if '"liquidation"' in raw else load_json
+        )
+        if msg is None:
             return result
         method = msg.get("method")
         if method == "subscription":
@@ -148,25 +148,18 @@ class TradesParser:
             raise MalformedFrame(f"direction: expected buy or sell, got {direction!r:.40}")
         side = liquidated_side(str(direction), party)
         trade_id = text_field(trade, "trade_id")
-        price, amount = number_field(trade, "price"), number_field(trade, "amount")
+        price, amount = (
+            positive_number(trade.get("price"), "price"),
+            positive_number(trade.get("amount"), "amount"),
+        )
         ts = ms_field(trade, "timestamp")
         spec = self._specs.get(instrument)
         if spec is None:
             raise SpecMissing(instrument)
-        return liquidation(
-            exchange="deribit",
-            product=PRODUCTS[spec.margin],
-            margin=spec.margin,
-            instrument=instrument,
-            base=spec.base,
-            side=side,
-            price=price,
-            price_kind="fill",
-            amount=amount,
-            ts=ts,
-            recv_ts=recv_ts,
-            qty_venue=amount,
-            event_id=make_venue_event_id("deribit", instrument, trade_id, party),
+        event_id = make_venue_event_id("deribit", instrument, trade_id, party)
+        events = self._events[spec.margin]
+        return events.event(
+            instrument, spec.base, side, price, amount, ts, recv_ts, event_id=event_id
         )
 
 
@@ -191,13 +184,5 @@ def parse_instrument(entry: dict[str, Any]) -> DeribitInstrument | None:
 def parse_instruments(doc: Any) -> dict[str, DeribitInstrument]:
     """`{"jsonrpc":"2.0","result":[…]}` (or the bare array) -> specs by instrument name."""
     rows = doc.get("result") if isinstance(doc, dict) else doc
-    if not isinstance(rows, list):
-        raise ValueError(f"get_instruments: unexpected response {str(doc)[:200]}")
-    out: dict[str, DeribitInstrument] = {}
-    for entry in rows:
-        name = entry.get("instrument_name") if isinstance(entry, dict) else None
-        if isinstance(name, str) and 0 < len(name) <= 64 and isinstance(entry, dict):
-            spec = parse_instrument(entry)
-            if spec is not None:
-                out[name] = spec
-    return out
+    listed = listed_objects(doc, "get_instruments", rows)
+    return specs_by_name(listed, "instrument_name", parse_instrument)

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -26,7 +27,7 @@ from websockets.exceptions import ConnectionClosed
 from liqmon.collector.instruments import SpecCache, fetch_json
 from liqmon.collector.pool import FeedPool
 from liqmon.collector.timing import wait_any
-from liqmon.collector.venue import Deliver, FeedSpec, SubscribeError
+from liqmon.collector.venue import Deliver, FeedSpec, SubscribeError, recv_json
 from liqmon_deribit.parser import DeribitInstrument, TradesParser, parse_instruments
 from liqmon_deribit.settings import DeribitSettings
 
@@ -65,20 +66,12 @@ async def load_specs(rest_url: str, currencies: tuple[str, ...]) -> dict[str, De
 
 class DeribitVenue:
     exchange = "deribit"
-    source = "collector-deribit"
 
     def __init__(self, settings: DeribitSettings) -> None:
         self.settings = settings
         rest, currencies = settings.deribit_rest_url, settings.deribit_currencies
-
-        async def fetch() -> dict[str, DeribitInstrument]:
-            return await load_specs(rest, currencies)
-
-        self.specs: SpecCache[DeribitInstrument] = SpecCache(
-            "deribit instruments",
-            fetch,
-            refresh_seconds=settings.collector_spec_refresh_seconds,
-            min_gap_seconds=settings.collector_spec_min_gap_seconds,
+        self.specs: SpecCache[DeribitInstrument] = SpecCache.of_collector(
+            "deribit instruments", partial(load_specs, rest, currencies), settings
         )
         self.parser = TradesParser(self.specs, on_test_request=self._test_requested)
         self._ws: ClientConnection | None = None
@@ -140,11 +133,7 @@ class DeribitVenue:
         request_id = orjson.loads(request)["id"]
         await ws.send(request)
         while True:
-            raw = await ws.recv()
-            try:
-                msg = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                msg = None
+            raw, msg = await recv_json(ws)
             if isinstance(msg, dict) and msg.get("id") == request_id:
                 if "error" in msg:
                     raise SubscribeError(f"deribit refused {method}: {msg['error']!r:.300}")

@@ -33,13 +33,13 @@ from liqmon.collector.frames import (
     attempt,
     dump_part,
     instrument_field,
-    liquidation,
-    load_json,
+    open_frame,
     require,
     side_field,
     text_field,
 )
 from liqmon.collector.symbols import USD_QUOTES
+from liqmon.collector.valuation import EventBuilder
 from liqmon.event import LiquidationEvent, make_venue_event_id, parse_decimal
 
 EXCHANGE: Final = "dydx"
@@ -50,6 +50,7 @@ _SIDES: Final = {"SELL": "long", "BUY": "short"}  # the liquidated taker's order
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MS: Final = timedelta(milliseconds=1)
 _DATA_TYPES: Final = ("subscribed", "channel_data", "channel_batch_data")
+_EVENTS: Final = EventBuilder(EXCHANGE, "fill", PRODUCT, "linear")
 
 
 def iso_ms(text: object, name: str = "createdAt") -> int:
@@ -78,10 +79,8 @@ class TradesParser:
 
     def parse_frame(self, raw: str, recv_ts: int) -> FrameResult:
         result = FrameResult()
-        try:
-            msg = require(load_json(raw), "frame")
-        except MalformedFrame as exc:
-            result.bad.append(BadPart(str(exc), raw, EXCHANGE))
+        msg = open_frame(raw, result, EXCHANGE)
+        if msg is None:
             return result
         kind = msg.get("type")
         if kind in _DATA_TYPES:
@@ -133,21 +132,10 @@ class TradesParser:
         fields = require(trade, "trade")
         size = parse_decimal(fields.get("size"), "size")
         price = parse_decimal(fields.get("price"), "price")
-        return liquidation(
-            exchange=EXCHANGE,
-            product=PRODUCT,
-            margin="linear",
-            instrument=market,
-            base=market_coin(market),
-            side=side_field(fields, "side", _SIDES),
-            price=price,
-            price_kind="fill",
-            amount=size,
-            ts=iso_ms(fields.get("createdAt")),
-            recv_ts=recv_ts,
-            qty_venue=size,
-            event_id=make_venue_event_id(EXCHANGE, market, text_field(fields, "id")[:128]),
-        )
+        base, side = market_coin(market), side_field(fields, "side", _SIDES)
+        ts = iso_ms(fields.get("createdAt"))
+        event_id = make_venue_event_id(EXCHANGE, market, text_field(fields, "id")[:128])
+        return _EVENTS.event(market, base, side, price, size, ts, recv_ts, event_id=event_id)
 
 
 def parse_markets(doc: Any) -> dict[str, str]:

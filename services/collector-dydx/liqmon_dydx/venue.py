@@ -19,17 +19,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
+from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
 import orjson
 from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed
 
 from liqmon.collector.instruments import SpecCache, fetch_json
 from liqmon.collector.listing import FollowedListing, answers
 from liqmon.collector.pool import FeedPool
-from liqmon.collector.topics import ShardedTopics, TopicShard
+from liqmon.collector.topics import ShardedTopics, TopicShard, send_live
 from liqmon.collector.venue import Deliver, FeedSpec, SubscribeError
 from liqmon_dydx.parser import CHANNEL, EXCHANGE, PRODUCT, TradesParser, parse_markets
 from liqmon_dydx.settings import DydxSettings
@@ -87,31 +87,20 @@ async def subscribe_markets(
                 return
 
 
-async def send_changes(shard: TopicShard, added: list[str], removed: list[str]) -> None:
-    """Live (un)subscriptions on the shard's open connection; skipped if it is down."""
-    ws = shard.ws
-    if ws is None:
-        return
-    with contextlib.suppress(ConnectionClosed):
-        for market in removed:
-            await ws.send(request("unsubscribe", market))
-        for market in added:
-            await ws.send(request("subscribe", market))
+def requests(op: str, markets: list[str]) -> Iterator[str]:
+    """One market a request (the live changes: `topics.send_live`)."""
+    return (request(op, market) for market in markets)
 
 
 class DydxVenue:
     exchange = EXCHANGE
-    source = "collector-dydx"
 
     def __init__(self, settings: DydxSettings) -> None:
         self.settings = settings
         self.parser = TradesParser()
         self.listing = FollowedListing("dydx markets", self._group)
-        self.markets: SpecCache[str] = SpecCache(
-            "dydx markets",
-            self._load,
-            refresh_seconds=settings.dydx_listing_refresh_seconds,
-            min_gap_seconds=settings.collector_spec_min_gap_seconds,
+        self.markets: SpecCache[str] = SpecCache.of_collector(
+            "dydx markets", self._load, settings, settings.dydx_listing_refresh_seconds
         )
 
     async def _load(self) -> dict[str, str]:
@@ -122,13 +111,11 @@ class DydxVenue:
 
     def notes(self) -> dict[str, str]:
         """What dYdX's numbers rest on (the status hash's `notes`, shown by /api/health)."""
-        group = self.listing.group
-        refused = sorted(m for shard in (group.shards if group else []) for m in shard.refused)
         return {
             "side": "the liquidated taker's fill side (type LIQUIDATED): SELL = long liquidated",
             "units": "size in coins, price in USD (USDC); dust fills count at $0.00",
             "markets": str(len(self.listing.wanted)),
-            "markets_refused": ", ".join(refused[:20]) or "none",
+            "markets_refused": self.listing.refused_text(),
         }
 
     def feeds(self) -> list[FeedSpec]:
@@ -142,7 +129,7 @@ class DydxVenue:
             PRODUCT,
             capacity=self.settings.dydx_markets_per_connection,
             make_spec=self._feed_spec,
-            send_changes=send_changes,
+            send_changes=partial(send_live, requests),
             pool=pool,
         )
 

@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any, Final
 from urllib.parse import urlencode
 
-from liqmon.bus import now_ms
+from liqmon.clock import now_ms
 from liqmon.collector.exactjson import load_exact, positive_number, signed_number
 from liqmon.collector.instruments import SpecFetchError, fetch_json
 from liqmon.logs import LogOnce

@@ -27,24 +27,24 @@ Control frames: subscribe/unsubscribe answers (`result.status` success or fail w
 
 from __future__ import annotations
 
-from dataclasses import replace
 from decimal import Decimal
 from functools import partial
 from typing import Any, Final
 
-from liqmon.collector.exactjson import dump_exact, load_exact, positive_number, signed_number
+from liqmon.collector.exactjson import load_exact, positive_number, signed_number
 from liqmon.collector.frames import (
     BadPart,
     FrameResult,
     MalformedFrame,
     SpecMissing,
     SpecSource,
-    attempt,
+    attempt_each,
+    dump_part,
     instrument_field,
-    liquidation,
-    mul,
+    open_frame,
     require,
 )
+from liqmon.collector.valuation import EventBuilder, mul
 from liqmon.event import LiquidationEvent, make_event_id
 from liqmon_gate.side import SideConvention
 
@@ -82,13 +82,12 @@ class PublicLiquidatesParser:
     def __init__(self, specs: SpecSource[Decimal], convention: SideConvention) -> None:
         self._specs = specs  # contract -> quanto_multiplier
         self.convention = convention
+        self._events = EventBuilder("gate", "order", PRODUCT, "linear")
 
     def parse_frame(self, raw: str, recv_ts: int) -> FrameResult:
         result = FrameResult()
-        try:
-            msg = require(load_exact(raw), "frame")
-        except MalformedFrame as exc:
-            result.bad.append(BadPart(str(exc), raw, "gate"))
+        msg = open_frame(raw, result, "gate", load_exact)
+        if msg is None:
             return result
         channel, event = msg.get("channel"), msg.get("event")
         if channel == CHANNEL and event == "update":
@@ -120,11 +119,8 @@ class PublicLiquidatesParser:
                 BadPart("result: expected an object or a non-empty array", raw, "gate")
             )
             return
-        single = len(entries) == 1
-        for i, entry in enumerate(entries):
-            part = (lambda: raw) if single else partial(_one_entry, msg, entry)
-            build = partial(self._event, entry, recv_ts)
-            attempt(result, part, f"{CHANNEL} result[{i}]", build, recv_ts)
+        one_entry = partial(_one_entry, msg)
+        attempt_each(result, raw, entries, f"{CHANNEL} result", self._event, recv_ts, one_entry)
 
     def _event(self, entry: object, recv_ts: int) -> LiquidationEvent:
         fields = require(entry, "result")
@@ -136,29 +132,20 @@ class PublicLiquidatesParser:
         multiplier = self._specs.get(contract)
         if multiplier is None:
             raise SpecMissing(contract)
-        event = liquidation(
-            exchange="gate",
-            product=PRODUCT,
-            margin="linear",
-            instrument=contract,
-            base=coin,
-            side=self.convention.side(size),
-            price=price,
-            price_kind="order",
-            amount=mul(abs(size), multiplier),
-            ts=ts,
-            recv_ts=recv_ts,
-            qty_venue=size,
-        )
-        self.convention.observe(contract, ts, price, size)
         # The id is over what Gate sent (contract, time, price, signed size), not over the
         # side we read from it: a switch of convention must not give a re-send a new id.
         sign = "-" if size < 0 else "+"
-        return replace(event, id=make_event_id("gate", PRODUCT, contract, sign, ts, size, price))
+        event_id = make_event_id("gate", PRODUCT, contract, sign, ts, size, price)
+        side, amount = self.convention.side(size), mul(abs(size), multiplier)
+        event = self._events.event(
+            contract, coin, side, price, amount, ts, recv_ts, event_id=event_id
+        )
+        self.convention.observe(contract, ts, price, size)
+        return event
 
 
 def _one_entry(msg: dict[str, Any], entry: object) -> str:
-    return dump_exact({**msg, "result": entry})
+    return dump_part({**msg, "result": entry})
 
 
 def parse_contracts(doc: Any) -> dict[str, Decimal]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 from decimal import Decimal
+from functools import partial
 from typing import Any, Final
 
 import orjson
@@ -26,7 +27,7 @@ from liqmon.collector.exactjson import load_exact
 from liqmon.collector.instruments import SpecCache, fetch_json
 from liqmon.collector.pool import FeedPool
 from liqmon.collector.timing import wait_or_stop
-from liqmon.collector.venue import Deliver, FeedSpec, SubscribeError
+from liqmon.collector.venue import Deliver, FeedSpec, SubscribeError, recv_json
 from liqmon_gate.history import SideCheck
 from liqmon_gate.parser import CHANNEL, PRODUCT, PublicLiquidatesParser, parse_contracts
 from liqmon_gate.settings import GateSettings
@@ -42,15 +43,15 @@ def subscribe_request() -> str:
     ).decode()
 
 
+def _load_text(raw: str | bytes) -> Any:
+    return load_exact(raw if isinstance(raw, str) else raw.decode())
+
+
 async def subscribe(ws: ClientConnection, deliver: Deliver) -> None:
     """Subscribe to every contract; return once Gate confirms it."""
     await ws.send(subscribe_request())
     while True:
-        raw = await ws.recv()
-        try:
-            msg = load_exact(raw if isinstance(raw, str) else raw.decode())
-        except ValueError:  # MalformedFrame, UnicodeDecodeError
-            msg = None
+        raw, msg = await recv_json(ws, _load_text)
         if (
             isinstance(msg, dict)
             and msg.get("channel") == CHANNEL
@@ -69,20 +70,12 @@ async def load_contracts(rest_url: str) -> dict[str, Decimal]:
 
 class GateVenue:
     exchange = "gate"
-    source = "collector-gate"
 
     def __init__(self, settings: GateSettings) -> None:
         self.settings = settings
         rest = settings.gate_rest_url
-
-        async def fetch() -> dict[str, Decimal]:
-            return await load_contracts(rest)
-
-        self.specs: SpecCache[Decimal] = SpecCache(
-            "gate usdt contracts",
-            fetch,
-            refresh_seconds=settings.collector_spec_refresh_seconds,
-            min_gap_seconds=settings.collector_spec_min_gap_seconds,
+        self.specs: SpecCache[Decimal] = SpecCache.of_collector(
+            "gate usdt contracts", partial(load_contracts, rest), settings
         )
         self.convention = SideConvention(settings.gate_side_initial)
         self.side_check = SideCheck(

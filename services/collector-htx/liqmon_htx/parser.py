@@ -34,26 +34,29 @@ from typing import Any, Final
 
 import orjson
 
-from liqmon.collector.exactjson import dump_exact, load_exact, positive_number
+from liqmon.collector.exactjson import load_exact, positive_number
 from liqmon.collector.frames import (
     BadPart,
+    FlatRecord,
     FrameResult,
     MalformedFrame,
     SpecMissing,
     SpecSource,
-    attempt,
-    instrument_field,
-    liquidation,
-    ms_field,
-    mul,
+    attempt_each,
+    dump_part,
+    open_frame,
     require,
-    side_field,
 )
+from liqmon.collector.instruments import listed_objects
+from liqmon.collector.valuation import EventBuilder, mul
 from liqmon.event import LiquidationEvent
 
 TOPIC: Final = "public.*.liquidation_orders"
 PRODUCTS: Final = {"linear": "htx-linear", "inverse": "htx-inverse"}
 _SIDES: Final = {"sell": "long", "buy": "short"}  # order side -> the position it closes
+_RECORD: Final = FlatRecord(
+    "contract_code", "direction", _SIDES, "volume", "price", "created_at", positive_number
+)
 #: Subscribe answers that are not failures: 0 ok, 2014 "Repeated subscription".
 _ACK_CODES: Final = (0, 2014)
 _TOPIC_PREFIX, _TOPIC_SUFFIX = "public.", ".liquidation_orders"
@@ -103,13 +106,12 @@ class LiquidationOrdersParser:
         self.margin = margin
         self.product = PRODUCTS[margin]
         self._specs = specs  # contract_code -> contract_size
+        self._events = EventBuilder("htx", "bankruptcy", self.product, margin)
 
     def parse_frame(self, raw: str, recv_ts: int) -> FrameResult:
         result = FrameResult()
-        try:
-            msg = require(load_exact(raw), "frame")
-        except MalformedFrame as exc:
-            result.bad.append(BadPart(str(exc), raw, "htx"))
+        msg = open_frame(raw, result, "htx", load_exact)
+        if msg is None:
             return result
         op = msg.get("op")
         if op == "notify":
@@ -149,20 +151,12 @@ class LiquidationOrdersParser:
         if not isinstance(data, list) or not data:
             result.bad.append(BadPart("data: expected a non-empty array", raw, label))
             return
-        single = len(data) == 1
-        for i, entry in enumerate(data):
-            part = (lambda: raw) if single else partial(_one_entry, topic, entry)
-            attempt(
-                result, part, f"{label} data[{i}]", partial(self._event, entry, recv_ts), recv_ts
-            )
+        one_entry = partial(_one_entry, topic)
+        attempt_each(result, raw, data, f"{label} data", self._event, recv_ts, one_entry)
 
     def _event(self, entry: object, recv_ts: int) -> LiquidationEvent:
         fields = require(entry, "data[]")
-        code = instrument_field(fields, "contract_code")
-        side = side_field(fields, "direction", _SIDES)
-        volume = positive_number(fields.get("volume"), "volume")
-        price = positive_number(fields.get("price"), "price")
-        ts = ms_field(fields, "created_at")
+        code, side, volume, price, ts = _RECORD.read(fields)
         base = coin_of(code)
         size = self._specs.get(code)
         if size is None:
@@ -174,24 +168,11 @@ class LiquidationOrdersParser:
                 raise MalformedFrame(
                     f"amount {amount} disagrees with volume {volume} × contract_size {size}"
                 )
-        return liquidation(
-            exchange="htx",
-            product=self.product,
-            margin=self.margin,
-            instrument=code,
-            base=base,
-            side=side,
-            price=price,
-            price_kind="bankruptcy",
-            amount=value,
-            ts=ts,
-            recv_ts=recv_ts,
-            qty_venue=volume,
-        )
+        return self._events.event(code, base, side, price, value, ts, recv_ts, volume)
 
 
 def _one_entry(topic: str, entry: object) -> str:
-    return dump_exact({"op": "notify", "topic": topic, "data": [entry]})
+    return dump_part({"op": "notify", "topic": topic, "data": [entry]})
 
 
 def parse_contract_info(doc: Any) -> dict[str, Decimal]:
@@ -201,16 +182,10 @@ def parse_contract_info(doc: Any) -> dict[str, Decimal]:
     (parsed with `load_exact`, so the sizes are exact). Entries without a code or a positive
     size are skipped; a response that is not `ok` is a ValueError.
     """
-    if (
-        not isinstance(doc, dict)
-        or doc.get("status") != "ok"
-        or not isinstance(doc.get("data"), list)
-    ):
-        raise ValueError(f"swap_contract_info: unexpected response {str(doc)[:200]}")
+    rows = doc.get("data") if isinstance(doc, dict) else None
+    ok = isinstance(doc, dict) and doc.get("status") == "ok"
     out: dict[str, Decimal] = {}
-    for entry in doc["data"]:
-        if not isinstance(entry, dict):
-            continue
+    for entry in listed_objects(doc, "swap_contract_info", rows, ok):
         code = entry.get("contract_code")
         if not isinstance(code, str) or not 0 < len(code) <= 64:
             continue

@@ -30,7 +30,7 @@ from websockets.asyncio.client import ClientConnection
 
 from liqmon.collector.exactjson import load_exact
 from liqmon.collector.instruments import SpecCache, fetch_json
-from liqmon.collector.venue import Deliver, FeedSpec, SubscribeError
+from liqmon.collector.venue import Deliver, FeedSpec, SubscribeError, recv_json
 from liqmon_htx.parser import (
     PRODUCTS,
     TOPIC,
@@ -57,6 +57,10 @@ def sub_request(all_businesses: bool) -> str:
     return orjson.dumps(request).decode()
 
 
+def _load_frame(decode: Callable[[bytes], str], raw: str | bytes) -> Any:
+    return load_exact(decode(raw) if isinstance(raw, bytes) else raw)
+
+
 async def subscribe(
     margin: str, decode: Callable[[bytes], str], ws: ClientConnection, deliver: Deliver
 ) -> None:
@@ -66,11 +70,7 @@ async def subscribe(
     wide = margin == "linear"
     await ws.send(sub_request(wide))
     while True:
-        raw = await ws.recv()
-        try:
-            msg = load_exact(decode(raw) if isinstance(raw, bytes) else raw)
-        except ValueError:  # MalformedFrame, or not gzip
-            msg = None
+        raw, msg = await recv_json(ws, partial(_load_frame, decode))
         if isinstance(msg, dict) and msg.get("op") == "ping":
             await ws.send(pong(msg.get("ts")))
             continue
@@ -99,17 +99,15 @@ async def load_contract_sizes(rest_url: str, margin: str) -> dict[str, Any]:
 
 class HtxVenue:
     exchange = "htx"
-    source = "collector-htx"
 
     def __init__(self, settings: HtxSettings) -> None:
         self.settings = settings
         self.decode = partial(gunzip_text, limit=settings.collector_max_frame_bytes)
         self.specs: dict[str, SpecCache[Any]] = {
-            margin: SpecCache(
+            margin: SpecCache.of_collector(
                 f"htx {margin} contracts",
                 partial(load_contract_sizes, settings.htx_rest_url, margin),
-                refresh_seconds=settings.collector_spec_refresh_seconds,
-                min_gap_seconds=settings.collector_spec_min_gap_seconds,
+                settings,
             )
             for margin in PRODUCTS
         }

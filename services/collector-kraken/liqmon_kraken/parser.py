@@ -30,7 +30,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any, Final
 
-from liqmon.collector.exactjson import dump_exact, load_exact, positive_number
+from liqmon.collector.exactjson import load_exact, positive_number
 from liqmon.collector.frames import (
     BadPart,
     FrameResult,
@@ -38,15 +38,16 @@ from liqmon.collector.frames import (
     SpecMissing,
     SpecSource,
     attempt,
+    dump_part,
     instrument_field,
-    liquidation,
-    load_json,
     ms_field,
-    mul,
+    open_frame,
     require,
     side_field,
     text_field,
 )
+from liqmon.collector.instruments import listed_objects
+from liqmon.collector.valuation import EventBuilder, mul
 from liqmon.event import InvalidEvent, LiquidationEvent, make_venue_event_id
 
 EXCHANGE: Final = "kraken"
@@ -105,13 +106,12 @@ def wanted(product_id: str) -> bool:
 class TradeParser:
     def __init__(self, specs: SpecSource[KrakenInstrument]) -> None:
         self._specs = specs
+        self._events = {p: EventBuilder(EXCHANGE, "fill", p, m) for p, m in PREFIXES.values()}
 
     def parse_frame(self, raw: str, recv_ts: int) -> FrameResult:
         result = FrameResult()
-        try:
-            msg = require(load_json(raw), "frame")
-        except MalformedFrame as exc:
-            result.bad.append(BadPart(str(exc), raw, EXCHANGE))
+        msg = open_frame(raw, result, EXCHANGE)
+        if msg is None:
             return result
         feed, event = msg.get("feed"), msg.get("event")
         if isinstance(event, str):
@@ -149,14 +149,14 @@ class TradeParser:
         for i, trade in enumerate(trades):
             if isinstance(trade, dict) and trade.get("type") != LIQUIDATION:
                 continue
-            part = (lambda: raw) if single else partial(dump_exact, trade)
+            part = (lambda: raw) if single else partial(dump_part, trade)
             build = partial(self._liquidation, trade, recv_ts)
             attempt(result, part, f"{feed}[{i}]", build, recv_ts)
 
     def _liquidation(self, trade: object, recv_ts: int) -> LiquidationEvent:
         fields = require(trade, "trade")
         product_id = instrument_field(fields, "product_id")
-        product, margin, coin = product_of(product_id)
+        product, _, coin = product_of(product_id)
         side = side_field(fields, "side", _SIDES)
         qty = positive_number(fields.get("qty"), "qty")
         price = positive_number(fields.get("price"), "price")
@@ -165,21 +165,10 @@ class TradeParser:
         spec = self._specs.get(product_id.upper())
         if spec is None:
             raise SpecMissing(product_id)
-        return liquidation(
-            exchange=EXCHANGE,
-            product=product,
-            margin=margin,
-            instrument=product_id,
-            base=coin,
-            side=side,
-            price=price,
-            price_kind="fill",
-            amount=mul(qty, spec.contract_size),  # USD (inverse) or coins (linear)
-            ts=ts,
-            recv_ts=recv_ts,
-            qty_venue=qty,
-            event_id=make_venue_event_id(EXCHANGE, product_id, uid),
-        )
+        amount = mul(qty, spec.contract_size)  # USD (inverse) or coins (linear)
+        event_id = make_venue_event_id(EXCHANGE, product_id, uid)
+        events = self._events[product]
+        return events.event(product_id, coin, side, price, amount, ts, recv_ts, event_id=event_id)
 
 
 def parse_instruments(doc: Any) -> dict[str, KrakenInstrument]:
@@ -190,12 +179,9 @@ def parse_instruments(doc: Any) -> dict[str, KrakenInstrument]:
     uses upper case). Entries without a symbol or a positive contractSize are skipped.
     """
     listed = doc.get("instruments") if isinstance(doc, dict) else None
-    if not isinstance(doc, dict) or doc.get("result") != "success" or not isinstance(listed, list):
-        raise ValueError(f"instruments: unexpected response {str(doc)[:200]}")
+    ok = isinstance(doc, dict) and doc.get("result") == "success"
     out: dict[str, KrakenInstrument] = {}
-    for entry in listed:
-        if not isinstance(entry, dict):
-            continue
+    for entry in listed_objects(doc, "instruments", listed, ok):
         symbol = entry.get("symbol")
         try:  # the body is read with `load_exact`: contract sizes are the digits Kraken sent
             size = positive_number(entry.get("contractSize"), "contractSize")

@@ -18,18 +18,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
 import orjson
 from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed
 
 from liqmon.collector.exactjson import load_exact
 from liqmon.collector.instruments import SpecCache, fetch_json
 from liqmon.collector.listing import FollowedListing, answers
 from liqmon.collector.pool import FeedPool
-from liqmon.collector.topics import ShardedTopics, TopicShard
+from liqmon.collector.topics import ShardedTopics, TopicShard, send_live
 from liqmon.collector.venue import Deliver, FeedSpec
 from liqmon_kraken.parser import (
     EXCHANGE,
@@ -83,31 +83,20 @@ async def subscribe_products(
                 return
 
 
-async def send_changes(
-    per_request: int, shard: TopicShard, added: list[str], removed: list[str]
-) -> None:
-    """Live (un)subscriptions on the shard's open connection; skipped if it is down."""
-    ws = shard.ws
-    if ws is None:
-        return
-    with contextlib.suppress(ConnectionClosed):
-        for op, products in (("unsubscribe", removed), ("subscribe", added)):
-            for start in range(0, len(products), per_request):
-                await ws.send(request(op, products[start : start + per_request]))
+def requests(per_request: int, op: str, products: list[str]) -> Iterator[str]:
+    """`per_request` products a request (the live changes: `topics.send_live`)."""
+    for start in range(0, len(products), per_request):
+        yield request(op, products[start : start + per_request])
 
 
 class KrakenVenue:
     exchange = EXCHANGE
-    source = "collector-kraken"
 
     def __init__(self, settings: KrakenSettings) -> None:
         self.settings = settings
         self.listing = FollowedListing("kraken products", self._group)
-        self.specs: SpecCache[KrakenInstrument] = SpecCache(
-            "kraken instruments",
-            self._load,
-            refresh_seconds=settings.kraken_listing_refresh_seconds,
-            min_gap_seconds=settings.collector_spec_min_gap_seconds,
+        self.specs: SpecCache[KrakenInstrument] = SpecCache.of_collector(
+            "kraken instruments", self._load, settings, settings.kraken_listing_refresh_seconds
         )
         self.parser = TradeParser(self.specs)
 
@@ -119,15 +108,13 @@ class KrakenVenue:
 
     def notes(self) -> dict[str, str]:
         """What Kraken's numbers rest on (the status hash's `notes`, shown by /api/health)."""
-        group = self.listing.group
-        refused = sorted(p for shard in (group.shards if group else []) for p in shard.refused)
         return {
             "side": "the taker's side, taken as the liquidated account's order side: sell = "
             "long liquidated (inferred: Kraken does not say the liquidated account takes)",
             "units": "PI_/FI_ qty in USD contracts x contractSize; PF_/FF_ qty x contractSize "
             "coins (the PF_ unit inferred: no recorded PF_ liquidation)",
             "products": str(len(self.listing.wanted)),
-            "products_refused": ", ".join(refused[:20]) or "none",
+            "products_refused": self.listing.refused_text(),
         }
 
     def feeds(self) -> list[FeedSpec]:
@@ -142,7 +129,7 @@ class KrakenVenue:
             LABEL,
             capacity=self.settings.kraken_products_per_connection,
             make_spec=self._feed_spec,
-            send_changes=partial(send_changes, per_request),
+            send_changes=partial(send_live, partial(requests, per_request)),
             pool=pool,
         )
 

@@ -33,14 +33,14 @@ from liqmon.collector.frames import (
     MalformedFrame,
     SpecMissing,
     SpecSource,
-    attempt,
+    attempt_each,
     dump_part,
-    liquidation,
-    load_json,
     ms_field,
-    mul,
+    open_frame,
     require,
 )
+from liqmon.collector.instruments import listed_objects
+from liqmon.collector.valuation import EventBuilder, mul
 from liqmon.event import LiquidationEvent, parse_decimal
 
 CHANNEL: Final = "liquidation-orders"
@@ -65,16 +65,15 @@ class OkxSpec:
 class LiquidationOrdersParser:
     def __init__(self, specs: SpecSource[OkxSpec]) -> None:
         self._specs = specs
+        self._events = {t: EventBuilder("okx", "bankruptcy", p) for t, p in PRODUCTS.items()}
 
     def parse_frame(self, raw: str, recv_ts: int) -> FrameResult:
         result = FrameResult()
         if raw == "pong":
             result.control = "pong"
             return result
-        try:
-            msg = require(load_json(raw), "frame")
-        except MalformedFrame as exc:
-            result.bad.append(BadPart(str(exc), raw, "okx"))
+        msg = open_frame(raw, result, "okx")
+        if msg is None:
             return result
         if "event" in msg:
             self._event_frame(msg, raw, result)
@@ -123,17 +122,9 @@ class LiquidationOrdersParser:
             result.bad.append(BadPart(reason, dump_part(entry), label))
             return
         inst_type = entry.get("instType")
-        whole = raw if len(details) == 1 else None
-        for j, detail in enumerate(details):
-            part = (
-                (lambda: whole)
-                if whole is not None
-                else partial(
-                    dump_part, {"instId": inst_id, "instType": inst_type, "details": [detail]}
-                )
-            )
-            build = partial(self._event, inst_id, inst_type, detail, recv_ts)
-            attempt(result, part, f"{label}.details[{j}]", build, recv_ts)
+        one_detail = partial(_one_detail, inst_id, inst_type)
+        build = partial(self._event, inst_id, inst_type)
+        attempt_each(result, raw, details, f"{label}.details", build, recv_ts, one_detail)
 
     def _event(
         self, inst_id: str, inst_type: object, detail: object, recv_ts: int
@@ -154,25 +145,19 @@ class LiquidationOrdersParser:
         spec = self._specs.get(inst_id)
         if spec is None:
             raise SpecMissing(inst_id)
-        product = PRODUCTS.get(spec.inst_type)
-        if product is None or (isinstance(inst_type, str) and inst_type != spec.inst_type):
+        events = self._events.get(spec.inst_type)
+        if events is None or (isinstance(inst_type, str) and inst_type != spec.inst_type):
             raise MalformedFrame(
                 f"{inst_id}: instType {inst_type!r:.20} not SWAP/FUTURES or not the spec's"
             )
-        return liquidation(
-            exchange="okx",
-            product=product,
-            margin=spec.margin,
-            instrument=inst_id,
-            base=spec.coin,
-            side=side,
-            price=price,
-            price_kind="bankruptcy",
-            amount=mul(size, spec.contract_value),
-            ts=ts,
-            recv_ts=recv_ts,
-            qty_venue=size,
+        amount = mul(size, spec.contract_value)
+        return events.event(
+            inst_id, spec.coin, side, price, amount, ts, recv_ts, size, margin=spec.margin
         )
+
+
+def _one_detail(inst_id: str, inst_type: object, detail: object) -> str:
+    return dump_part({"instId": inst_id, "instType": inst_type, "details": [detail]})
 
 
 def parse_instruments(doc: Any) -> dict[str, OkxSpec]:
@@ -181,16 +166,10 @@ def parse_instruments(doc: Any) -> dict[str, OkxSpec]:
     Entries without a usable `ctType`/`ctVal`/`ctMult` are skipped (their liquidations stay
     held and are dead-lettered if the spec never becomes usable).
     """
-    if (
-        not isinstance(doc, dict)
-        or doc.get("code") not in ("0", 0)
-        or not isinstance(doc.get("data"), list)
-    ):
-        raise ValueError(f"instruments: unexpected response {str(doc)[:200]}")
+    rows = doc.get("data") if isinstance(doc, dict) else None
+    ok = isinstance(doc, dict) and doc.get("code") in ("0", 0)
     specs: dict[str, OkxSpec] = {}
-    for entry in doc["data"]:
-        if not isinstance(entry, dict):
-            continue
+    for entry in listed_objects(doc, "instruments", rows, ok):
         inst_id, inst_type, ct_type = (
             entry.get("instId"),
             entry.get("instType"),

@@ -8,13 +8,14 @@ The WS URL is used as configured; contract specs come from
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import Any
 
 import orjson
 from websockets.asyncio.client import ClientConnection
 
 from liqmon.collector.instruments import SpecCache, fetch_json
-from liqmon.collector.venue import Deliver, FeedSpec, SubscribeError
+from liqmon.collector.venue import Deliver, FeedSpec, SubscribeError, recv_json
 from liqmon_okx.parser import (
     CHANNEL,
     INST_TYPES,
@@ -54,11 +55,7 @@ async def subscribe(ws: ClientConnection, deliver: Deliver) -> None:
     await ws.send(SUBSCRIBE)
     waiting = set(INST_TYPES)
     while waiting:
-        raw = await ws.recv()
-        try:
-            msg = orjson.loads(raw) if raw != "pong" else None
-        except orjson.JSONDecodeError:
-            msg = None
+        raw, msg = await recv_json(ws)
         if isinstance(msg, dict) and msg.get("event") == "subscribe":
             arg = msg.get("arg")
             if isinstance(arg, dict) and arg.get("channel") == CHANNEL:
@@ -73,20 +70,11 @@ async def subscribe(ws: ClientConnection, deliver: Deliver) -> None:
 
 class OkxVenue:
     exchange = "okx"
-    source = "collector-okx"
 
     def __init__(self, settings: OkxSettings) -> None:
         self.settings = settings
-        rest = settings.okx_rest_url
-
-        async def fetch() -> dict[str, OkxSpec]:
-            return await load_specs(rest)
-
-        self.specs: SpecCache[OkxSpec] = SpecCache(
-            "okx instruments",
-            fetch,
-            refresh_seconds=settings.collector_spec_refresh_seconds,
-            min_gap_seconds=settings.collector_spec_min_gap_seconds,
+        self.specs: SpecCache[OkxSpec] = SpecCache.of_collector(
+            "okx instruments", partial(load_specs, settings.okx_rest_url), settings
         )
 
     def feeds(self) -> list[FeedSpec]:

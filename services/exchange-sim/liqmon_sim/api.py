@@ -114,7 +114,7 @@ def build_app(sim: ExchangeSimulator, server: VenueServer) -> Starlette:
         return Json({"scenarios": scenario_names()})
 
     async def control(request: Request) -> Response:
-        if not sim.config.control_enabled:
+        if not sim.settings.sim_control_enabled:
             return Json({"error": "control is disabled (LIQMON_SIM_CONTROL_ENABLED)"}, 403)
         params = {k: _value(v) for k, v in request.query_params.items()}
         action = params.pop("action", None)

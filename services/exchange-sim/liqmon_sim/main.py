@@ -9,7 +9,7 @@ from liqmon.logs import configure_logging
 from liqmon.runtime import run_service
 from liqmon.settings import load_settings
 from liqmon_sim.settings import SimSettings
-from liqmon_sim.simulator import ExchangeSimulator, SimConfig
+from liqmon_sim.simulator import ExchangeSimulator
 
 logger = logging.getLogger(__name__)
 
@@ -17,8 +17,8 @@ logger = logging.getLogger(__name__)
 class SimService:
     name = "exchange-sim"
 
-    def __init__(self, config: SimConfig) -> None:
-        self.sim = ExchangeSimulator(config)
+    def __init__(self, settings: SimSettings) -> None:
+        self.sim = ExchangeSimulator(settings)
 
     async def startup(self) -> None:
         await self.sim.start()
@@ -38,7 +38,7 @@ def main(argv: list[str]) -> int:
     if argv:
         logger.warning("ignoring arguments %s (configure with LIQMON_SIM_* variables)", argv)
     try:  # unknown scenario or bad fault knobs: say so before binding any port
-        service = SimService(SimConfig.from_settings(settings))
+        service = SimService(settings.with_default_ports())
     except ValueError as exc:
         logger.error("invalid simulator configuration: %s", exc)
         return 2

@@ -1,13 +1,15 @@
 """`ExchangeSimulator`: every venue's loopback servers, the scenario driver and the ledger.
 
-    async with ExchangeSimulator(SimConfig(scenario="trickle", total=100)) as sim:
+    settings = SimSettings(sim_scenario="trickle", sim_total=100)
+    async with ExchangeSimulator(settings) as sim:
         env.update(sim.urls)              # every collector's LIQMON_<VENUE>_*_URL
         await sim.wait_done()             # exactly 100 unique liquidations on the wire
         sim.ledger.totals.as_dict()       # what the pipeline must end up with
         await sim.control("disconnect", venue="okx")
 
 The venues are the plug-ins of `liqmon_sim.venues.plugin` (one per row of `liqmon.venues`).
-Ports 0 (the default here) pick free ports. Everything is on one event loop; frames are
+A server `sim_ports` does not name listens on a free port (the service fills in the default
+ports first: `SimSettings.with_default_ports`). Everything is on one event loop; frames are
 written without awaiting (see venues.base), so thousands per second are cheap.
 """
 
@@ -16,8 +18,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine
-from dataclasses import dataclass, field
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -32,7 +32,7 @@ from liqmon_sim.http import make_process_request
 from liqmon_sim.ledger import Ledger
 from liqmon_sim.malformed import kinds_for
 from liqmon_sim.market import Market
-from liqmon_sim.scenarios import Scenario, get_scenario
+from liqmon_sim.scenarios import get_scenario
 from liqmon_sim.settings import SimSettings
 from liqmon_sim.venues import plugin as plugins_mod
 from liqmon_sim.venues.base import VenueServer, now_ms
@@ -41,87 +41,23 @@ from liqmon_sim.venues.binance import BinanceServer
 logger = logging.getLogger(__name__)
 
 
-@dataclass
-class SimConfig:
-    host: str = "127.0.0.1"
-    #: server name (`SimPlugin.ports`) -> port; a server not named listens on a free port
-    ports: dict[str, int] = field(default_factory=dict)
-    scenario: str | Scenario = "demo"
-    seed: int = 1
-    rate_multiplier: float = 1.0
-    total: int | None = None  # finite run: exactly this many unique liquidations, then quiet
-    rate: float | None = None  # override the scenario's rate (liquidations/s; math.inf = max)
-    faults: dict[str, Any] = field(default_factory=dict)  # overrides of the scenario's Faults
-    binance_sampling_ms: int | None = None  # None = the scenario's (1000 unless `max`)
-    binance_ping_interval: float = 180.0
-    binance_pong_timeout: float = 600.0
-    binance_max_connection_s: float = 86_400.0
-    binance_max_msgs_per_s: int = 10
-    binance_legacy_root: bool = True
-    okx_idle_timeout: float = 30.0
-    okx_idle_rule: str = "any"
-    okx_batch_ms: int = 50
-    okx_notice_delay: float = 30.0
-    bybit_batch_ms: int = 500
-    bybit_idle_timeout: float = 600.0
-    htx_ping_interval: float = 5.0
-    gate_sampling_ms: int = 1000
-    gate_side_convention: str = "order"  # "position": the other reading of Gate's size sign
-    ledger_path: Path | None = None
-    ledger_max_entries: int = 200_000  # entries kept in memory; totals are always exact
-    control_enabled: bool = True
-
-    @classmethod
-    def from_settings(cls, s: SimSettings) -> SimConfig:
-        return cls(
-            host=s.sim_host,
-            ports={**plugins_mod.default_ports(), **s.sim_ports},
-            scenario=s.sim_scenario,
-            seed=s.sim_seed,
-            rate_multiplier=s.sim_rate_multiplier,
-            total=s.sim_total,
-            rate=s.sim_rate,
-            faults=dict(s.sim_faults),
-            binance_sampling_ms=s.sim_binance_sampling_ms,
-            binance_ping_interval=s.sim_binance_ping_interval_s,
-            binance_pong_timeout=s.sim_binance_pong_timeout_s,
-            binance_max_connection_s=s.sim_binance_max_connection_s,
-            binance_max_msgs_per_s=s.sim_binance_max_msgs_per_s,
-            binance_legacy_root=s.sim_binance_legacy_root,
-            okx_idle_timeout=s.sim_okx_idle_timeout_s,
-            okx_idle_rule=s.sim_okx_idle_rule,
-            okx_batch_ms=s.sim_okx_batch_ms,
-            okx_notice_delay=s.sim_okx_notice_delay_s,
-            bybit_batch_ms=s.sim_bybit_batch_ms,
-            bybit_idle_timeout=s.sim_bybit_idle_timeout_s,
-            htx_ping_interval=s.sim_htx_ping_interval_s,
-            gate_sampling_ms=s.sim_gate_sampling_ms,
-            gate_side_convention=s.sim_gate_side_convention,
-            ledger_path=Path(s.sim_ledger_path) if s.sim_ledger_path else None,
-            ledger_max_entries=s.sim_ledger_max_entries,
-            control_enabled=s.sim_control_enabled,
-        )
-
-
 class ExchangeSimulator:
-    def __init__(self, config: SimConfig | None = None) -> None:
-        self.config = config = config or SimConfig()
-        self.scenario = (
-            config.scenario
-            if isinstance(config.scenario, Scenario)
-            else get_scenario(config.scenario)
-        )
+    def __init__(self, settings: SimSettings) -> None:
+        self.settings = settings
+        self.scenario = get_scenario(settings.sim_scenario)
         faults = (
-            self.scenario.faults.updated(config.faults) if config.faults else self.scenario.faults
+            self.scenario.faults.updated(settings.sim_faults)
+            if settings.sim_faults
+            else self.scenario.faults
         )
         self.catalog = Catalog()
         self.market = Market(
             self.catalog, self.scenario.sizes, self.scenario.spread, self.scenario.focus
         )
         self.market.drift = self.scenario.drift
-        self.ledger = Ledger(config.ledger_max_entries, config.ledger_path)
+        self.ledger = Ledger(settings.sim_ledger_max_entries, settings.sim_ledger_path)
         context = plugins_mod.SimContext(
-            self.ledger, self.catalog, config, faults, config.seed, self.scenario
+            self.ledger, self.catalog, settings, faults, settings.sim_seed, self.scenario
         )
         #: Every server, one per port, in registry order; `venues` maps each simulator venue
         #: to the server delivering it (one server may serve several: Bybit).
@@ -137,8 +73,8 @@ class ExchangeSimulator:
             self.market,
             self.venues,
             self.ledger,
-            config.seed,
-            config.rate_multiplier,
+            settings.sim_seed,
+            settings.sim_rate_multiplier,
             faults,
         )
         self.tasks = TaskSet()
@@ -147,15 +83,15 @@ class ExchangeSimulator:
     # --- lifecycle ------------------------------------------------------------------
 
     async def start(self) -> ExchangeSimulator:
-        cfg = self.config
+        cfg = self.settings
         try:
             for server in self.servers:
                 # no permessage-deflate (neither venue's stream is compressed, and it would
                 # cost more CPU than everything else); keepalive is the venues' own
                 server.server = await serve(
                     server.handler,
-                    cfg.host,
-                    cfg.ports.get(server.name, 0),
+                    cfg.sim_host,
+                    cfg.sim_ports.get(server.name, 0),
                     process_request=make_process_request(self, server),
                     compression=None,
                     ping_interval=None,
@@ -172,7 +108,7 @@ class ExchangeSimulator:
                 self.tasks.spawn(work, f"sim.{name}")
         self.tasks.spawn(self.driver.disconnector(), "sim.disconnector")
         self.tasks.spawn(self._flush_ledger(), "sim.ledger-flush")
-        self.driver.start_main(cfg.total, cfg.rate)
+        self.driver.start_main(cfg.sim_total, cfg.sim_rate)
         self._started = True
         logger.info(
             "simulator up: scenario %s, %s",
@@ -219,7 +155,7 @@ class ExchangeSimulator:
     @property
     def urls(self) -> dict[str, str]:
         """Base URLs in the collectors' env-var format."""
-        return plugins_mod.collector_env(self.config.host, self.ports)
+        return plugins_mod.collector_env(self.settings.sim_host, self.ports)
 
     def server(self, name: str) -> VenueServer:
         """A server by its name (`binance-usdm`, `okx`, `bybit`, ...)."""

@@ -175,6 +175,7 @@ class Broadcaster:
         self._admitted = 0
         self._log_once = LogOnce(logger)
         self.position: StreamId | None = None
+        self.arrived = asyncio.Event()  # an event read or a client came: wakes the summary feed
         # counters for /metrics
         self.events_read = 0
         self.malformed = 0
@@ -218,6 +219,7 @@ class Broadcaster:
             sub.summary = self._summary  # a new client sees the panels at once
             sub.wake.set()
         self._subs.add(sub)
+        self.arrived.set()
         if self.stopping.is_set():
             sub.close("shutdown")
         return sub
@@ -314,6 +316,7 @@ class Broadcaster:
             encoded, bad = encode_entries(entries, self._log_once)
             self.malformed += bad
             self.events_read += len(encoded)
+            self.arrived.set()
             position = parse_stream_id(str(entries[-1][0]))
             assert position is not None
             self.position = position

@@ -3,11 +3,15 @@
 Routes declare what they need as types (`RedisDep`, `FilterDep`, ...) and stay thin. The
 shared objects live on `app.state` (built by the lifespan in app.py), never in module
 globals, so several apps (tests) can live in one process.
+
+Every dependency is an `async def`, though none awaits anything: FastAPI runs a plain
+`def` dependency in its thread pool, so a request to /api/liquidations made five thread
+round trips (each a wake-up that waits for a core on a busy machine) before any work.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from typing import Annotated, Literal
 
@@ -28,18 +32,18 @@ MAX_SYMBOLS = 100
 MAX_USD = 100_000_000_000
 
 
-def _app_state(name: str) -> Callable[[Request], object]:
+def _app_state(name: str) -> Callable[[Request], Awaitable[object]]:
     """A dependency that returns `request.app.state.<name>`; the `Annotated` alias below
     gives it its type (what the lifespan in app.py stored there)."""
 
-    def from_app_state(request: Request) -> object:
+    async def from_app_state(request: Request) -> object:
         return getattr(request.app.state, name)
 
     from_app_state.__name__ = f"app_state_{name}"
     return from_app_state
 
 
-def client_ip(request: Request) -> str:
+async def client_ip(request: Request) -> str:
     """The client address (the proxy's X-Forwarded-For when proxy headers are trusted)."""
     return request.client.host if request.client else "unknown"
 
@@ -94,7 +98,7 @@ def min_usd_cents(min_usd: Decimal) -> int:
     return int((min_usd * 100).to_integral_value(rounding=ROUND_CEILING))
 
 
-def event_filter(
+async def event_filter(
     symbol: Annotated[
         str | None,
         Query(max_length=2000, description="comma list of coins, case-insensitive: BTC,ETH"),
@@ -150,7 +154,7 @@ def stream_id_param(text: str | None, param: str, where: str = "query") -> Strea
     return sid
 
 
-def cursor_param(
+async def cursor_param(
     cursor: Annotated[
         str | None,
         Query(max_length=64, description="`next` from the previous page (a stream id)"),
@@ -162,7 +166,7 @@ def cursor_param(
 CursorDep = Annotated[StreamId | None, Depends(cursor_param)]
 
 
-def resume_param(
+async def resume_param(
     last_event_id: Annotated[
         str | None,
         Header(max_length=64, description="sent by EventSource on reconnect"),

@@ -66,7 +66,11 @@ class WebSettings(CommonSettings):
         1000, ge=0, le=10_000, description="an unchanged summary is re-read after this (0: always)"
     )
     web_summary_push_ms: int = Field(
-        50, ge=10, le=10_000, description="a changed summary is pushed at most this often"
+        20,
+        ge=10,
+        le=10_000,
+        description="a changed summary is pushed at most this often (more spacing with "
+        "many stream clients, summary_feed.py)",
     )
     web_max_series_hours: int = Field(48, ge=1, le=24 * 90)
 

@@ -8,7 +8,7 @@ and its watermarks) read just before it. A request gets the cached bytes while t
 is unchanged (refreshed in the background after `web_summary_cache_ms`, since a
 collector's outage flags the windows without the aggregator); a moved token means a read.
 So an applied event shows up in /api/summary within one token poll (10 ms) plus at most
-one push spacing (`web_summary_push_ms`, 50 ms: a changing summary costs at most one read
+one push spacing (`web_summary_push_ms`, 20 ms: a changing summary costs at most one read
 per spacing); between changes every request gets the same bytes. Concurrent misses share
 one read (single flight): a burst of 1,000 requests costs one Redis round trip.
 
@@ -187,7 +187,11 @@ class SummaryCache:
             if token is None:
                 token = await self.poll_token()
             summary: dict[str, Any] = await views.read_summary(
-                self._redis, self._keys, top=top, collected=self._collected
+                self._redis,
+                self._keys,
+                top=top,
+                collected=self._collected,
+                generation=token.generation,  # just read with the token: no second GET
             )
             body = orjson.dumps(summary)
             self.reads += 1

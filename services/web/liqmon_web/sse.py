@@ -6,7 +6,7 @@ Wire format (text/event-stream, UTF-8):
     event: liquidation                one per event; `id` is the Redis stream id
     id: 1732780000123-0
     data: {EVENT JSON}
-    event: summary                    when the totals change (<= 20/s), else every second;
+    event: summary                    when the totals change (<= 50/s), else every second;
                                       same JSON as GET /api/summary
     data: {...}
     event: reset                      the resume id is older than the stream's retention

@@ -11,11 +11,10 @@ from __future__ import annotations
 import re
 from typing import Any, NamedTuple
 
+from liqmon.consumer_group import Entry
+
 _STREAM_ID = re.compile(r"^(\d{1,20})(?:-(\d{1,20}))?$")
 U64_MAX = 2**64 - 1
-
-#: One stream entry of a decoded client: (stream id, field map).
-Entry = tuple[str, dict[str, str]]
 
 
 class StreamId(NamedTuple):

@@ -4,10 +4,11 @@ Two ways to find the matching entries, both with bounded work per request:
 
 - **By coin** (`symbol=` given): the per-coin index (`Keys.events_by_symbol`, one entry
   per event under the same stream id as in `events`, written at append) gives the ids of
-  that coin's events newest first, and the entries are then read from `events` by id in
-  one round trip (entries_by_id.lua). A rare coin costs what its own events cost, however
-  many other events the stream holds, to the end of retention. Several coins are merged
-  newest first.
+  that coin's events newest first, and the same script call reads their entries from
+  `events` (index_entries.lua: one round trip per page, however many indexes, as they
+  go in one pipeline). A rare coin costs what its own events cost, however many other
+  events the stream holds, to the end of retention. Several coins are merged newest
+  first.
 - **Otherwise** the stream itself is walked backwards with XREVRANGE in pages.
 
 Either way a request reads at most `web_max_scan` entries (index entries, or stream
@@ -131,9 +132,9 @@ class _IndexCursor:
 async def read_indexed(
     redis: Redis, keys: Keys, flt: EventFilter, bounds: tuple[str, str], limit: int, max_scan: int
 ) -> tuple[list[Item], str | None]:
-    """The coins' index entries within `bounds`, merged newest first, then their events.
+    """The coins' index entries within `bounds`, merged newest first, with their events.
 
-    Several coins: each index is read in pages, and an id is used only once no unread
+    Several coins: each index is read in pages, and an entry is used only once no unread
     entry of any index can be newer (it is at or above the `frontier`: the newest of the
     oldest ids read from the indexes not yet exhausted), so the merge is exact across
     pages, and `next` never skips an unread entry.
@@ -143,8 +144,8 @@ async def read_indexed(
     indexes = [_IndexCursor(keys.events_by_symbol(s), high) for s in sorted(names)]
     # With nothing but coins to match, every event the index names matches: read no more.
     only_symbols = not (flt.exchanges or flt.side or flt.min_cents or flt.since or flt.until)
-    script = scripts.load(redis, __package__, "entries_by_id")
-    pending: list[StreamId] = []  # read from an index, not used yet (newest first)
+    script = scripts.load(redis, __package__, "index_entries")
+    pending: list[tuple[StreamId, Any]] = []  # read, not used yet (newest first)
     items: list[Item] = []
     read = 0
     while True:
@@ -152,24 +153,32 @@ async def read_indexed(
         if live and read < max_scan:
             count = _page_size(limit - len(items), max_scan - read, only_symbols=only_symbols)
             count = max(1, min(count, (max_scan - read) // len(live)))
-            pipe = redis.pipeline(transaction=False)
-            for ix in live:
-                pipe.xrevrange(ix.key, max=ix.high, min=low, count=count)
-            for ix, reply in zip(live, await pipe.execute(), strict=True):
-                ids = [sid for sid in (parse_stream_id(str(e[0])) for e in reply) if sid]
-                read += len(ids)
-                pending += ids
-                if ids:
-                    ix.last = ids[-1]
-                    ix.high = f"({ids[-1]}"
+            if len(live) == 1:  # the usual case: no pipeline to build
+                replies = [
+                    await script(keys=[keys.events, live[0].key], args=[live[0].high, low, count])
+                ]
+            else:
+                pipe = redis.pipeline(transaction=False)
+                for ix in live:
+                    await script(
+                        keys=[keys.events, ix.key], args=[ix.high, low, count], client=pipe
+                    )
+                replies = await pipe.execute()
+            for ix, reply in zip(live, replies, strict=True):
+                rows = [(sid, e[1]) for e in reply if (sid := parse_stream_id(str(e[0])))]
+                read += len(rows)
+                pending += rows
+                if rows:
+                    ix.last = rows[-1][0]
+                    ix.high = f"({rows[-1][0]}"
                 ix.done = len(reply) < count
-            pending.sort(reverse=True)
+            if len(live) > 1:
+                pending.sort(key=lambda row: row[0], reverse=True)
         frontier = max((ix.last for ix in indexes if not ix.done and ix.last), default=None)
-        ready = [sid for sid in pending if frontier is None or sid >= frontier]
+        ready = [row for row in pending if frontier is None or row[0] >= frontier]
         del pending[: len(ready)]
-        found = await script(keys=[keys.events], args=[str(sid) for sid in ready]) if ready else []
-        for sid, entry in zip(ready, found, strict=True):
-            item = _match(flt, str(sid), _field_map(entry[1])) if entry else None
+        for sid, fields in ready:
+            item = _match(flt, str(sid), _field_map(fields)) if fields else None
             if item is not None:
                 items.append(item)
                 if len(items) >= limit:

@@ -5,6 +5,8 @@ HTX sends `"volume":227.0,"price":23350.5` and Gate sends `price` and `size` som
 numbers, sometimes as strings. Reading those through a binary float would lose digits
 (`0.1 + 0.2`), so such frames are parsed with every non-integer number kept as the
 `Decimal` of its exact text; integers stay `int`. `NaN`/`Infinity` tokens are refused.
+BitMEX and Deribit frames are read the same way. `frames.dump_part` writes such a part
+back (every `Decimal` as the number it was read from) for a dead letter.
 """
 
 from __future__ import annotations
@@ -12,8 +14,6 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 from typing import Any, NoReturn
-
-import orjson
 
 from liqmon.collector.frames import MalformedFrame
 from liqmon.event import InvalidEvent, parse_decimal
@@ -36,21 +36,6 @@ def load_exact(raw: str) -> Any:
         raise MalformedFrame("invalid JSON: nested too deeply") from None
     except ValueError as exc:  # JSONDecodeError, or an integer of more than 4300 digits
         raise MalformedFrame(f"invalid JSON: {str(exc)[:200]}") from None
-
-
-def _number_text(value: object) -> orjson.Fragment:
-    if isinstance(value, Decimal):
-        return orjson.Fragment(str(value).encode())
-    raise TypeError
-
-
-def dump_exact(obj: object) -> str:
-    """The inverse of `load_exact`, for dead-lettering one part of a frame: every `Decimal`
-    is written back as the number it was read from."""
-    try:
-        return orjson.dumps(obj, default=_number_text).decode()
-    except TypeError:
-        return repr(obj)[:16_384]
 
 
 def _as_text(value: object, name: str) -> str:

@@ -13,45 +13,20 @@ Binance arrays) and one bad part must not lose the good ones, so the result hold
   `reply`: a frame the venue expects back at once on the same connection (HTX pings the
   client and drops it unless each ping's `ts` is echoed in a pong).
 
-Numbers are computed with `EXACT` (80 significant digits, every trap on) so a product of two
-wire decimals is never rounded before the final cent rounding.
+What a liquidation is worth and the event built from it: `liqmon.collector.valuation`.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import (
-    ROUND_HALF_EVEN,
-    Context,
-    Decimal,
-    DivisionByZero,
-    InvalidOperation,
-    Overflow,
-)
-from typing import Any, Final, Protocol, TypeVar
+from decimal import Decimal
+from functools import partial
+from typing import Any, Protocol, TypeVar
 
 import orjson
 
-from liqmon.collector.symbols import split_multiplier
-from liqmon.event import (
-    MAX_USD,
-    InvalidEvent,
-    LiquidationEvent,
-    make_event_id,
-    parse_decimal,
-    to_cents,
-)
-from liqmon.venues import SAMPLED_EXCHANGES
-
-EXACT: Final = Context(
-    prec=80, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, Overflow, DivisionByZero]
-)
-#: Derived quantities (COIN-M and OKX inverse: qty = usd / price) are rounded half-even to
-#: 8 decimals, then trailing zeros dropped: 300 / 9352.7 -> "0.0320763" (expected.json).
-QTY_STEP: Final = Decimal("1e-8")
-
+from liqmon.event import InvalidEvent, LiquidationEvent, parse_decimal
 
 S_co = TypeVar("S_co", covariant=True)
 
@@ -148,30 +123,8 @@ def attempt(
         result.bad.append(BadPart(str(exc) or type(exc).__name__, raw_part(), context))
 
 
-def load_json_decimal(raw: str | bytes) -> Any:
-    """Like `load_json`, for venues that send prices and sizes as JSON numbers (BitMEX,
-    Deribit): non-integers become exact `Decimal`s, never binary floats."""
-    try:
-        return json.loads(raw, parse_float=Decimal, parse_constant=_no_constant)
-    except (ValueError, RecursionError) as exc:
-        raise MalformedFrame(f"invalid JSON: {str(exc)[:120]}") from None
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number")
-
-
-def number_field(obj: dict[str, Any], name: str) -> Decimal:
-    """A positive finite number sent as a JSON number (read by `load_json_decimal`) or as a
-    decimal string; booleans and other types are refused."""
-    value = obj.get(name)
-    if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
-        raise MalformedFrame(f"{name}: expected a number, got {value!r:.60}")
-    return parse_decimal(value if isinstance(value, str) else str(value), name)
-
-
 def _decimal_json(value: object) -> orjson.Fragment:
-    """A `Decimal` read by `load_json_decimal` goes back out as the number it was."""
+    """A `Decimal` read by `exactjson.load_exact` goes back out as the number it was."""
     if isinstance(value, Decimal) and value.is_finite():
         return orjson.Fragment(str(value))
     raise TypeError(type(value).__name__)
@@ -195,6 +148,41 @@ def require(obj: object, name: str) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise MalformedFrame(f"{name}: expected an object, got {type(obj).__name__}")
     return obj
+
+
+def open_frame(
+    raw: str, result: FrameResult, context: str, load: Callable[[str], Any] = load_json
+) -> dict[str, Any] | None:
+    """The frame as a JSON object (read by `load`), or None once `result` has it as a bad
+    part (not JSON, or not an object), dead-lettered whole under `context`."""
+    try:
+        return require(load(raw), "frame")
+    except MalformedFrame as exc:
+        result.bad.append(BadPart(str(exc), raw, context))
+        return None
+
+
+def attempt_each(
+    result: FrameResult,
+    whole: str | None,
+    parts: list[Any],
+    context: str,
+    build: Callable[[Any, int], LiquidationEvent],
+    recv_ts: int,
+    part_text: Callable[[Any], str],
+) -> None:
+    """`attempt` `build(part, recv_ts)` for every part of a frame, as `f"{context}[{i}]"`.
+
+    A part that fails is dead-lettered with `whole` (the frame's text) when it is the
+    frame's only part and `whole` is given, else with `part_text(part)`: only built then.
+    """
+    whole_frame: Callable[[], str] | None = None
+    if whole is not None and len(parts) == 1:
+        text = whole
+        whole_frame = lambda: text  # noqa: E731
+    for i, part in enumerate(parts):
+        raw_part = whole_frame or partial(part_text, part)
+        attempt(result, raw_part, f"{context}[{i}]", partial(build, part, recv_ts), recv_ts)
 
 
 def text_field(obj: dict[str, Any], name: str) -> str:
@@ -236,96 +224,29 @@ def ms_field(obj: dict[str, Any], name: str) -> int:
     raise MalformedFrame(f"{name}: expected milliseconds, got {value!r:.60}")
 
 
-def mul(*values: Decimal) -> Decimal:
-    out = Decimal(1)
-    for value in values:
-        out = EXACT.multiply(out, value)
-    return out
+@dataclass(frozen=True, slots=True)
+class FlatRecord:
+    """Where one venue's flat liquidation record keeps the five facts every event needs
+    (instrument, side word, size, price, ms time), read in one order so the first bad field
+    is the one reported. `number` reads an amount (`parse_decimal` for decimal strings,
+    `exactjson.positive_number` for JSON numbers); `label` prefixes the side and amount
+    names in error messages (Binance: `o.` for its order object)."""
 
+    instrument: str
+    side: str
+    sides: Mapping[str, str]
+    size: str
+    price: str
+    ts: str
+    number: Callable[[Any, str], Decimal] = parse_decimal
+    label: str = ""
 
-def check_usd(usd: Decimal) -> Decimal:
-    if not usd.is_finite() or usd > MAX_USD:
-        raise MalformedFrame(f"usd notional out of range: {usd:.6E}")
-    return usd
-
-
-def qty_from_usd(usd: Decimal, price: Decimal) -> Decimal:
-    """Coins from a USD notional (inverse contracts), rounded per `QTY_STEP`."""
-    try:
-        qty = EXACT.divide(usd, price).quantize(QTY_STEP, context=EXACT)
-    except (InvalidOperation, DivisionByZero, Overflow):
-        raise MalformedFrame(f"quantity out of range: {usd} / {price}") from None
-    if qty <= 0:
-        raise MalformedFrame(f"quantity rounds to zero: {usd} / {price}")
-    return qty.normalize(EXACT)
-
-
-def exact(value: Decimal) -> Decimal:
-    """Drop trailing zeros without rounding (`0.190` -> `0.19`, `13000` stays 13000 in `f`)."""
-    return value.normalize(EXACT)
-
-
-def coin_qty_usd(
-    margin: str, amount: Decimal, price: Decimal, base: str
-) -> tuple[str, Decimal, Decimal, Decimal]:
-    """Value one liquidation the same way on every venue: `(coin, qty, usd, coin_price)`.
-
-    `amount` is what the venue's size is worth once its contract spec is applied: coins of
-    `base` for a linear contract (`usd = amount × price`), USD for an inverse one
-    (`usd = amount`, `qty = amount / price` rounded per `QTY_STEP`). A multiplier prefix on
-    `base` (`1000PEPE`) is split off: it multiplies the quantity and divides the price, so
-    both are per single coin (`qty × coin_price` is still the notional, and a coin's price
-    is on one scale across venues); the USD value is unchanged by it. The division is exact
-    (multipliers are powers of ten), and a price without a multiplier keeps its digits as
-    the venue sent them.
-    """
-    coin, multiplier = split_multiplier(base)
-    coin_price = price if multiplier == 1 else EXACT.divide(price, multiplier).normalize(EXACT)
-    if margin == "linear":
-        usd = check_usd(mul(amount, price))
-        return coin, exact(mul(amount, multiplier)), usd, coin_price
-    usd = check_usd(amount)
-    return coin, exact(mul(qty_from_usd(usd, price), multiplier)), usd, coin_price
-
-
-def liquidation(
-    *,
-    exchange: str,
-    product: str,
-    margin: str,
-    instrument: str,
-    base: str,
-    side: str,
-    price: Decimal,
-    price_kind: str,
-    amount: Decimal,
-    ts: int,
-    recv_ts: int,
-    qty_venue: Decimal,
-    event_id: str | None = None,
-) -> LiquidationEvent:
-    """Value (`coin_qty_usd` by the event's own `margin`) and build the event; the id is over
-    the venue's own quantity and price (see `make_event_id`).
-
-    `sampled` is the venue's (liqmon.venues): a sampled feed's every event says so.
-    `event_id` replaces that id where the venue's own identifiers make a better one (BitMEX:
-    no event time on the wire; Deribit: one trade can be two liquidations).
-    """
-    coin, qty, usd, coin_price = coin_qty_usd(margin, amount, price, base)
-    return LiquidationEvent(
-        # The id is over the venue's own values (its price, not the per-coin one).
-        id=event_id or make_event_id(exchange, product, instrument, side, ts, qty_venue, price),
-        exchange=exchange,
-        product=product,
-        margin=margin,  # type: ignore[arg-type]  # validated by LiquidationEvent
-        instrument=instrument,
-        symbol=coin,
-        side=side,  # type: ignore[arg-type]
-        price=coin_price,
-        price_kind=price_kind,  # type: ignore[arg-type]
-        qty=qty,
-        usd_cents=to_cents(usd),
-        ts=ts,
-        recv_ts=recv_ts,
-        sampled=exchange in SAMPLED_EXCHANGES,
-    )
+    def read(self, record: dict[str, Any]) -> tuple[str, str, Decimal, Decimal, int]:
+        label = self.label
+        return (
+            instrument_field(record, self.instrument),
+            side_field(record, self.side, self.sides, label and label + self.side),
+            self.number(record.get(self.size), label + self.size),
+            self.number(record.get(self.price), label + self.price),
+            ms_field(record, self.ts),
+        )

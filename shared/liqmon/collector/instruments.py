@@ -14,13 +14,16 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import httpx
 import orjson
 
 from liqmon.collector.timing import wait_any, wait_or_stop
 from liqmon.logs import LogOnce
+
+if TYPE_CHECKING:
+    from liqmon.collector.settings import CollectorSettings
 
 logger = logging.getLogger(__name__)
 S = TypeVar("S")
@@ -47,6 +50,29 @@ async def fetch_json(
         raise SpecFetchError(f"GET {url}: {type(exc).__name__}: {exc}") from None
 
 
+def listed_objects(doc: Any, what: str, rows: object, ok: bool = True) -> list[dict[str, Any]]:
+    """The objects among a listing response's `rows` (other entries are skipped); a
+    ValueError naming `what` if the response is not `ok` or `rows` is not an array."""
+    if not ok or not isinstance(rows, list):
+        raise ValueError(f"{what}: unexpected response {str(doc)[:200]}")
+    return [entry for entry in rows if isinstance(entry, dict)]
+
+
+def specs_by_name(
+    rows: list[Any], name: str, parse: Callable[[dict[str, Any]], S | None]
+) -> dict[str, S]:
+    """A listing's objects -> specs by their `name` field: objects without a name of 1-64
+    characters, or that `parse` finds unusable (None), are skipped."""
+    out: dict[str, S] = {}
+    for entry in rows:
+        key = entry.get(name) if isinstance(entry, dict) else None
+        if isinstance(key, str) and 0 < len(key) <= 64 and isinstance(entry, dict):
+            spec = parse(entry)
+            if spec is not None:
+                out[key] = spec
+    return out
+
+
 class SpecCache(Generic[S]):
     def __init__(
         self,
@@ -68,6 +94,25 @@ class SpecCache(Generic[S]):
         self.attempted = False  # a first load has been tried (whatever its outcome)
         self.last_error = ""
         self.changed = asyncio.Event()  # set after each successful load (the holder clears it)
+
+    @classmethod
+    def of_collector(
+        cls,
+        name: str,
+        fetch: Callable[[], Awaitable[dict[str, S]]],
+        settings: CollectorSettings,
+        refresh_seconds: float | None = None,
+    ) -> SpecCache[S]:
+        """A cache on the collector's spec knobs; `refresh_seconds` for a venue whose listing
+        has its own reload period (Bybit, dYdX, Kraken: they follow it)."""
+        if refresh_seconds is None:
+            refresh_seconds = settings.collector_spec_refresh_seconds
+        return cls(
+            name,
+            fetch,
+            refresh_seconds=refresh_seconds,
+            min_gap_seconds=settings.collector_spec_min_gap_seconds,
+        )
 
     def get(self, key: str) -> S | None:
         return self._specs.get(key)

@@ -17,13 +17,12 @@ import logging
 from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
-import orjson
 from websockets.asyncio.client import ClientConnection
 
 from liqmon.collector.pool import FeedPool
 from liqmon.collector.timing import wait_any
 from liqmon.collector.topics import ShardedTopics
-from liqmon.collector.venue import Deliver
+from liqmon.collector.venue import Deliver, recv_json
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +34,12 @@ class FollowedListing:
         self.group: ShardedTopics | None = None
         self._make_group = make_group
         self._changed = asyncio.Event()
+
+    def refused_text(self, most: int = 20) -> str:
+        """The topics the venue refused on the open connections, for the status `notes`."""
+        shards = self.group.shards if self.group else []
+        refused = sorted(topic for shard in shards for topic in shard.refused)
+        return ", ".join(refused[:most]) or "none"
 
     def offer(self, topics: set[str]) -> None:
         """The topics of a fresh listing (called by the venue's spec loader)."""
@@ -66,11 +71,7 @@ async def answers(ws: ClientConnection, deliver: Deliver) -> AsyncGenerator[dict
     Kraken's `trade_snapshot`): every frame goes to `deliver` (the parser sees it all), and
     those that are JSON objects are yielded so the hook can follow its acks."""
     while True:
-        raw = await ws.recv()
+        raw, msg = await recv_json(ws)
         deliver(raw)
-        try:
-            msg = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            continue
         if isinstance(msg, dict):
             yield msg

@@ -40,6 +40,7 @@ from liqmon.logs import LogOnce, configure_logging
 from liqmon.redis_client import create_redis
 from liqmon.runtime import TaskSet, run_service
 from liqmon.settings import load_settings
+from liqmon.venues import service_name
 
 logger = logging.getLogger(__name__)
 CollectorSettingsT = TypeVar("CollectorSettingsT", bound=CollectorSettings)
@@ -47,12 +48,12 @@ CollectorSettingsT = TypeVar("CollectorSettingsT", bound=CollectorSettings)
 
 class CollectorService:
     def __init__(self, venue: Venue, settings: CollectorSettings) -> None:
-        self.name = venue.source
+        self.name = service_name(venue.exchange)
         self.venue = venue
         self.settings = settings
-        self.redis: Redis = create_redis(settings.redis_url, name=venue.source, retries=1)
+        self.redis: Redis = create_redis(settings.redis_url, name=self.name, retries=1)
         keys = settings.keys
-        self.deadletters = DeadLetters(venue.source)
+        self.deadletters = DeadLetters(self.name)
         self.writer = EventWriter(
             self.redis,
             keys,
@@ -193,7 +194,7 @@ def run_collector(
     """The body of a collector's `main()`: settings, logging, then serve until SIGTERM."""
     settings = load_settings(settings_cls)
     venue = venue_factory(settings)
-    configure_logging(venue.source, settings.log_level)
+    configure_logging(service_name(venue.exchange), settings.log_level)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per spec request
     service = CollectorService(venue, settings)
     return run_service(service, shutdown_timeout=settings.collector_flush_seconds + 10.0)

@@ -128,7 +128,7 @@ class CollectorStatus:
         state, ts = self.feeds[product], now_ms()
         if state.record_gap:
             held = self._unconfirmed and not state.ever_connected
-            (self._held_gaps if held else self._gaps).append((state.down_since, ts))
+            _add_gap(self._held_gaps if held else self._gaps, state.down_since, ts)
         self.first_connect = self.first_connect or ts
         if state.ever_connected:
             self.counters.reconnects += 1
@@ -288,3 +288,13 @@ def _text(value: object) -> str:
 def _ms(value: object) -> int | None:
     text = _text(value)
     return int(text) if text.isdigit() else None
+
+
+def _add_gap(gaps: list[tuple[int, int]], start: int, end: int) -> None:
+    """Record a feed's gap; feeds that went down together (an inherited gap, a network
+    outage) share its start, and the exchange's gap is their union: one gap, the latest end."""
+    for i, (t0, t1) in enumerate(gaps):
+        if t0 == start:
+            gaps[i] = (t0, max(t1, end))
+            return
+    gaps.append((start, end))

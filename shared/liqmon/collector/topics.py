@@ -21,11 +21,13 @@ by `retry_refused` (the venue calls it with a backoff): a refusal may be tempora
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 import orjson
 from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
 
 from liqmon.collector.connection import Feed
 from liqmon.collector.pool import FeedPool
@@ -75,6 +77,23 @@ class TopicShard:
 
 #: (shard, topics to subscribe, topics to unsubscribe) -> sent on `shard.ws` if it is open.
 SendChanges = Callable[[TopicShard, list[str], list[str]], Awaitable[None]]
+#: (op "subscribe"/"unsubscribe", topics) -> the venue's request texts for them.
+Requests = Callable[[str, list[str]], Iterable[str]]
+
+
+async def send_live(
+    requests: Requests, shard: TopicShard, added: list[str], removed: list[str]
+) -> None:
+    """A `SendChanges` (bind `requests` with partial): the live unsubscribes, then
+    subscribes, on the shard's open connection; skipped if it is down or closes meanwhile
+    (its next connection subscribes what is wanted then)."""
+    ws = shard.ws
+    if ws is None:
+        return
+    with contextlib.suppress(ConnectionClosed):
+        for op, topics in (("unsubscribe", removed), ("subscribe", added)):
+            for text in requests(op, topics):
+                await ws.send(text)
 
 
 class ShardedTopics:

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import orjson
 from websockets.asyncio.client import ClientConnection
 
 from liqmon.collector.frames import FrameParser
@@ -27,6 +28,19 @@ Subscribe = Callable[[ClientConnection, Deliver], Awaitable[None]]
 
 class SubscribeError(RuntimeError):
     pass
+
+
+async def recv_json(
+    ws: ClientConnection, loads: Callable[[str | bytes], Any] = orjson.loads
+) -> tuple[str | bytes, Any]:
+    """The next frame, for a subscribe hook waiting for its answers: the raw frame (for
+    `deliver` when it is not an answer) and its JSON decoding by `loads`, None when it is not
+    JSON (a text `pong`, a binary frame the venue's `loads` cannot read)."""
+    raw = await ws.recv()
+    try:
+        return raw, loads(raw)
+    except ValueError:  # orjson.JSONDecodeError, MalformedFrame, UnicodeDecodeError, not gzip
+        return raw, None
 
 
 @dataclass(frozen=True)
@@ -66,8 +80,9 @@ class Venue(Protocol):
     where that is decided at run time (Gate's side convention), published in the status
     hash's `notes` field (JSON) and shown by /api/health."""
 
-    exchange: str  # "binance"; the status/gap keys' name
-    source: str  # "collector-binance"; the dead letters' source and the service name
+    #: "binance": the status/gap keys' name; the service name, log name and dead letters'
+    #: source are `liqmon.venues.service_name(exchange)` ("collector-binance").
+    exchange: str
 
     def feeds(self) -> list[FeedSpec]: ...
 

@@ -1,7 +1,7 @@
 """What a scenario is: a rate over time, a venue mix, a size model and fault knobs.
 
 Scenarios are registered by name (`register`) and built on demand (`get_scenario`), so
-`LIQMON_SIM_SCENARIO=cascade` or `ExchangeSimulator(SimConfig(scenario="cascade"))` pick one.
+`LIQMON_SIM_SCENARIO=cascade` or `ExchangeSimulator(SimSettings(sim_scenario="cascade"))` pick one.
 Rates are arrivals per second across all venues BEFORE the sampled venues' rule (each
 arrival is `Scenario.per_arrival` liquidations on average: clusters); the simulator
 multiplies them by `rate_multiplier`. `math.inf` means "as fast as the clients

@@ -18,10 +18,11 @@ import logging
 import random
 import time
 from collections import Counter, deque
-from collections.abc import Coroutine, Iterable
-from typing import Any, Literal
+from collections.abc import Callable, Coroutine, Iterable
+from typing import Any, Literal, TypeVar
 
 from websockets.asyncio.server import Server, ServerConnection
+from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 
 from liqmon.runtime import TaskSet
@@ -34,6 +35,10 @@ logger = logging.getLogger(__name__)
 DropMode = Literal["close", "drop", "abort"]
 DROP_MODES: tuple[DropMode, ...] = ("close", "drop", "abort")
 RECENT = 2_000  # emitted liquidations kept for duplicates/replays
+
+#: What a venue's `answer` to one client message returns: one frame, several, or none (it
+#: sent what it had to itself).
+Reply = bytes | Iterable[bytes] | None
 
 
 class Conn:
@@ -132,6 +137,18 @@ class Conn:
             transport.close()
 
 
+class Hangup(Exception):
+    """Raised by a venue's `answer` to close the connection with `code` and `reason`."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(code, reason)
+        self.code = code
+        self.reason = reason
+
+
+C = TypeVar("C", bound=Conn)
+
+
 class VenueServer:
     """Base of every venue's server: one listening port serving one or more simulator venues.
 
@@ -172,6 +189,41 @@ class VenueServer:
     def _changed(self) -> None:
         self.audience_changed.set()
         self.audience_changed = asyncio.Event()
+
+    async def _serve(
+        self,
+        conn: C,
+        answer: Callable[[C, str | bytes], Reply],
+        *,
+        hello: bytes | None = None,
+        watch: Coroutine[Any, Any, None] | None = None,
+    ) -> None:
+        """One client connection from open to close (each venue's `handler` builds its
+        `Conn` and hands it here). `hello`: the greeting the venue sends first; `watch`: the
+        venue's per-connection heartbeat or idle check, run until the connection ends. Every
+        message the client sends stamps `last_client_ms` and goes to `answer`, whose reply
+        frames are queued like pushes, so an ack always precedes the data it enables."""
+        self._opened(conn)
+        if hello is not None:
+            conn.send(hello, now_ms())
+        watcher = asyncio.create_task(watch, name=f"{self.name}.watch") if watch else None
+        try:
+            async for message in conn.ws:
+                conn.last_client_ms = now_ms()
+                reply = answer(conn, message)
+                if isinstance(reply, bytes):
+                    conn.send(reply, now_ms())
+                elif reply is not None:
+                    for frame in reply:
+                        conn.send(frame, now_ms())
+        except Hangup as hangup:
+            await conn.ws.close(hangup.code, hangup.reason)
+        except ConnectionClosed:
+            pass
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+            self._closed(conn)
 
     # --- what each venue provides --------------------------------------------------
 
@@ -218,7 +270,9 @@ class VenueServer:
         return self.has_audience_for(venue)
 
     def pending_count(self, run: int | None = None) -> int:
-        raise NotImplementedError
+        """Liquidations submitted but not yet on the wire (of `run`, or of every run); a
+        venue that pushes each one when it is submitted (no batch, no sample) has none."""
+        return 0
 
     def max_buffered(self) -> int:
         return max((c.buffered() for c in self.conns if c.live), default=0)
@@ -323,6 +377,11 @@ class VenueServer:
             "ready": {v: self.ready_for(v) for v in self.served},
             **dict(sorted(self.stats.items())),
         }
+
+
+def text_of(message: str | bytes) -> str:
+    """A client's message as text (a binary frame decoded, undecodable bytes replaced)."""
+    return message if isinstance(message, str) else message.decode("utf-8", "replace")
 
 
 def live(conns: Iterable[Conn]) -> list[Conn]:

@@ -20,7 +20,6 @@ import asyncio
 import logging
 import random
 from collections import deque
-from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
@@ -42,8 +41,8 @@ from liqmon_sim.catalog import (
 from liqmon_sim.ledger import Ledger
 from liqmon_sim.market import Liquidation
 from liqmon_sim.rest import binance_exchange_info
-from liqmon_sim.venues.base import Conn, VenueServer, now_ms
-from liqmon_sim.venues.plugin import SimContext, SimPlugin
+from liqmon_sim.venues.base import Conn, Hangup, VenueServer, now_ms
+from liqmon_sim.venues.plugin import SimContext, SimPlugin, collector_urls
 from liqmon_sim.venues.sampling import SampledServer
 
 logger = logging.getLogger(__name__)
@@ -135,23 +134,7 @@ class BinanceServer(SampledServer):
             await ws.close(1008, "unknown path")
             return
         conn = BinanceConn(ws, route)
-        self._opened(conn)
-        watch = asyncio.create_task(self._watch(conn), name=f"{self.venue}.watch")
-        try:
-            async for message in ws:
-                conn.last_client_ms = now_ms()
-                if self._over_limit(conn):
-                    self.stats["rate_limit_closes"] += 1
-                    await ws.close(1008, "Too many requests")
-                    break
-                reply = self._answer(conn, message)
-                if reply is not None:  # queued like pushes: the ack precedes the first frame
-                    conn.send(reply, now_ms())
-        except ConnectionClosed:
-            pass
-        finally:
-            watch.cancel()
-            self._closed(conn)
+        await self._serve(conn, self._answer, watch=self._watch(conn))
 
     def _over_limit(self, conn: BinanceConn) -> bool:
         limit = self.options.max_msgs_per_s
@@ -164,6 +147,9 @@ class BinanceServer(SampledServer):
         return len(conn.recent_msgs) > limit
 
     def _answer(self, conn: BinanceConn, message: str | bytes) -> bytes | None:
+        if self._over_limit(conn):
+            self.stats["rate_limit_closes"] += 1
+            raise Hangup(1008, "Too many requests")
         try:
             request = orjson.loads(message)
         except orjson.JSONDecodeError:
@@ -323,16 +309,16 @@ def _parse_route(path: str, query: str, legacy: bool) -> Route | None:
 
 
 def _servers(ctx: SimContext) -> list[VenueServer]:
-    cfg = ctx.config
-    sampling = cfg.binance_sampling_ms
+    cfg = ctx.settings
+    sampling = cfg.sim_binance_sampling_ms
     # one options object: a `sampling` control change applies to both products
     options = BinanceOptions(
         sampling_ms=ctx.scenario.binance_sampling_ms if sampling is None else sampling,
-        ping_interval=cfg.binance_ping_interval,
-        pong_timeout=cfg.binance_pong_timeout,
-        max_connection_s=cfg.binance_max_connection_s,
-        max_msgs_per_s=cfg.binance_max_msgs_per_s,
-        legacy_root=cfg.binance_legacy_root,
+        ping_interval=cfg.sim_binance_ping_interval_s,
+        pong_timeout=cfg.sim_binance_pong_timeout_s,
+        max_connection_s=cfg.sim_binance_max_connection_s,
+        max_msgs_per_s=cfg.sim_binance_max_msgs_per_s,
+        legacy_root=cfg.sim_binance_legacy_root,
     )
     return [BinanceServer(v, ctx.ledger, ctx.catalog, options) for v in VENUES]
 
@@ -340,16 +326,6 @@ def _servers(ctx: SimContext) -> list[VenueServer]:
 def _usd(inst: Instrument, qty: Decimal, price: Decimal) -> Decimal:
     # USDⓈ-M: z × ap; COIN-M: contracts × contract size (USD)
     return qty * price if inst.venue == "binance-usdm" else qty * inst.contract_size
-
-
-def _collector_env(host: str, ports: Mapping[str, int]) -> dict[str, str]:
-    usdm, coinm = ports["binance-usdm"], ports["binance-coinm"]
-    return {
-        "LIQMON_BINANCE_USDM_WS_URL": f"ws://{host}:{usdm}/market",
-        "LIQMON_BINANCE_USDM_REST_URL": f"http://{host}:{usdm}",
-        "LIQMON_BINANCE_COINM_WS_URL": f"ws://{host}:{coinm}",
-        "LIQMON_BINANCE_COINM_REST_URL": f"http://{host}:{coinm}",
-    }
 
 
 VENUES: tuple[Venue, ...] = ("binance-usdm", "binance-coinm")
@@ -360,7 +336,7 @@ PLUGIN = SimPlugin(
     instruments=lambda coin: binance_usdm_instruments(coin) + binance_coinm_instruments(coin),
     notional=_usd,
     servers=_servers,
-    collector_env=_collector_env,
+    collector_env=collector_urls({"binance-usdm": "/market", "binance-coinm": ""}),
     weights={"binance-usdm": 0.5, "binance-coinm": 0.1},
     price_spread=False,  # `ap` is the average fill price
     spec_free=frozenset({"binance-usdm"}),

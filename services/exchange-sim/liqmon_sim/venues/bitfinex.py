@@ -27,7 +27,6 @@ import contextlib
 import itertools
 import random
 from collections import deque
-from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -36,13 +35,13 @@ import orjson
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from liqmon.collector.exactjson import dump_exact
+from liqmon.collector.frames import dump_part
 from liqmon_sim import malformed
 from liqmon_sim.catalog import Coin, Instrument, Venue, exponent, tick_for
 from liqmon_sim.ledger import Ledger
 from liqmon_sim.market import Liquidation
 from liqmon_sim.venues.base import Conn, VenueServer, now_ms
-from liqmon_sim.venues.plugin import SimContext, SimPlugin
+from liqmon_sim.venues.plugin import SimContext, SimPlugin, collector_urls
 
 EXCHANGE = "bitfinex"
 VENUE: Venue = "bitfinex"
@@ -131,21 +130,10 @@ class BitfinexServer(VenueServer):
 
     async def handler(self, ws: ServerConnection) -> None:
         conn = BitfinexConn(ws)
-        self._opened(conn)
         h = f"{self.rng.getrandbits(128):032x}"
         server_id = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
         info = {"event": "info", "version": 2, "serverId": server_id, "platform": {"status": 1}}
-        conn.send(orjson.dumps(info), now_ms())
-        beat = asyncio.create_task(self._heartbeat(conn))
-        try:
-            async for message in ws:
-                conn.last_client_ms = now_ms()
-                self._answer(conn, message)
-        except ConnectionClosed:
-            pass
-        finally:
-            beat.cancel()
-            self._closed(conn)
+        await self._serve(conn, self._answer, hello=orjson.dumps(info), watch=self._heartbeat(conn))
 
     def _answer(self, conn: BitfinexConn, message: str | bytes) -> None:
         try:
@@ -188,7 +176,7 @@ class BitfinexServer(VenueServer):
             members.append(next(conn.seq))
         if conn.flags & TIMESTAMP:
             members.append(now_ms())
-        return dump_exact(members).encode()
+        return dump_part(members).encode()
 
     async def _heartbeat(self, conn: BitfinexConn) -> None:
         with contextlib.suppress(ConnectionClosed):
@@ -213,9 +201,6 @@ class BitfinexServer(VenueServer):
 
     def ready_for(self, venue: Venue) -> bool:
         return venue == VENUE and self.has_audience()  # one channel carries every pair
-
-    def pending_count(self, run: int | None = None) -> int:
-        return 0
 
     def _broadcast(self, records: list[list[Any]], now: int) -> int:
         return sum(
@@ -295,10 +280,6 @@ def _servers(ctx: SimContext) -> list[VenueServer]:
     return [BitfinexServer(ctx.ledger, listed, options, random.Random(ctx.seed + 7))]
 
 
-def _collector_env(host: str, ports: Mapping[str, int]) -> dict[str, str]:
-    return {"LIQMON_BITFINEX_WS_URL": f"ws://{host}:{ports[EXCHANGE]}{WS_PATH}"}
-
-
 PLUGIN = SimPlugin(
     exchange=EXCHANGE,
     venues=(VENUE,),
@@ -307,6 +288,6 @@ PLUGIN = SimPlugin(
     notional=notional,
     servers=_servers,
     weights={VENUE: 0.02},
-    collector_env=_collector_env,
+    collector_env=collector_urls({EXCHANGE: WS_PATH}, rest=False),
     spec_free=frozenset({VENUE}),
 )

@@ -34,21 +34,20 @@ import datetime as dt
 import math
 import random
 import uuid
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import orjson
 from websockets.asyncio.server import ServerConnection
-from websockets.exceptions import ConnectionClosed
 
 from liqmon_sim import frames, malformed
 from liqmon_sim.catalog import Catalog, Coin, Instrument, Venue, decimals, pow10, tick_for
 from liqmon_sim.ledger import Ledger
 from liqmon_sim.market import Liquidation, round_cents
-from liqmon_sim.venues.base import Conn, VenueServer, now_ms
-from liqmon_sim.venues.plugin import SimContext, SimPlugin
+from liqmon_sim.venues.base import Conn, VenueServer, now_ms, text_of
+from liqmon_sim.venues.plugin import SimContext, SimPlugin, collector_urls
 
 WS_PATH = "/realtime"
 REST_PATH = "/api/v1/instrument/active"
@@ -188,21 +187,11 @@ class BitmexServer(VenueServer):
     # --- connections ----------------------------------------------------------------
 
     async def handler(self, ws: ServerConnection) -> None:
-        conn = BitmexConn(ws)
-        self._opened(conn)
-        conn.send(orjson.dumps({**WELCOME, "timestamp": _iso(now_ms())}), now_ms())
-        try:
-            async for message in ws:
-                conn.last_client_ms = now_ms()
-                text = message if isinstance(message, str) else message.decode("utf-8", "replace")
-                for reply in self._answer(conn, text):
-                    conn.send(reply, now_ms())
-        except ConnectionClosed:
-            pass
-        finally:
-            self._closed(conn)
+        welcome = orjson.dumps({**WELCOME, "timestamp": _iso(now_ms())})
+        await self._serve(BitmexConn(ws), self._answer, hello=welcome)
 
-    def _answer(self, conn: BitmexConn, text: str) -> list[bytes]:
+    def _answer(self, conn: BitmexConn, message: str | bytes) -> list[bytes]:
+        text = text_of(message)
         if text == "ping":
             self.stats["pings"] += 1
             return [b"pong"]
@@ -266,9 +255,6 @@ class BitmexServer(VenueServer):
         return any(
             c.live and isinstance(c, BitmexConn) and "liquidation" in c.topics for c in self.conns
         )
-
-    def pending_count(self, run: int | None = None) -> int:
-        return 0  # every insert/update goes out at once
 
     def submit(self, liq: Liquidation) -> None:
         now = now_ms()
@@ -399,14 +385,6 @@ def _servers(ctx: SimContext) -> list[VenueServer]:
     return [BitmexServer(ctx.ledger, ctx.catalog, BitmexOptions(), random.Random(ctx.seed + 5))]
 
 
-def _collector_env(host: str, ports: Mapping[str, int]) -> dict[str, str]:
-    port = ports["bitmex"]
-    return {
-        "LIQMON_BITMEX_WS_URL": f"ws://{host}:{port}{WS_PATH}",
-        "LIQMON_BITMEX_REST_URL": f"http://{host}:{port}",
-    }
-
-
 PLUGIN = SimPlugin(
     exchange="bitmex",
     venues=VENUES,
@@ -414,6 +392,6 @@ PLUGIN = SimPlugin(
     instruments=instruments,
     notional=notional,
     servers=_servers,
-    collector_env=_collector_env,
+    collector_env=collector_urls({"bitmex": WS_PATH}),
     weights={"bitmex-inverse": 0.03, "bitmex-linear": 0.01, "bitmex-quanto": 0.01},
 )

@@ -19,22 +19,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import orjson
 from websockets.asyncio.server import ServerConnection
-from websockets.exceptions import ConnectionClosed
 
 from liqmon_sim import frames, malformed
 from liqmon_sim.catalog import Catalog, Instrument, Venue, bybit_instruments
 from liqmon_sim.ledger import Ledger
 from liqmon_sim.market import Liquidation
 from liqmon_sim.rest import bybit_instruments_info
-from liqmon_sim.venues.base import Conn, VenueServer, now_ms
-from liqmon_sim.venues.plugin import SimContext, SimPlugin
+from liqmon_sim.venues.base import Conn, VenueServer, now_ms, text_of
+from liqmon_sim.venues.batching import BatchedServer
+from liqmon_sim.venues.plugin import SimContext, SimPlugin, collector_urls
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class BybitConn(Conn):
         self.topics: set[str] = set()
 
 
-class BybitServer(VenueServer):
+class BybitServer(BatchedServer):
     name = "bybit"
     venue: Venue = "bybit-linear"  # also serves bybit-inverse (see `served`)
 
@@ -107,25 +107,14 @@ class BybitServer(VenueServer):
 
     async def handler(self, ws: ServerConnection) -> None:
         venue = self.route(ws.request.path if ws.request else "") or "bybit-linear"
-        conn = BybitConn(ws, venue, self._conn_id())
-        self._opened(conn)
-        try:
-            async for message in ws:
-                conn.last_client_ms = now_ms()
-                reply = self._answer(conn, message)
-                if reply is not None:  # queued like pushes: an ack precedes what it enables
-                    conn.send(reply, now_ms())
-        except ConnectionClosed:
-            pass
-        finally:
-            self._closed(conn)
+        await self._serve(BybitConn(ws, venue, self._conn_id()), self._answer)
 
     def _conn_id(self) -> str:
         h = f"{self.rng.getrandbits(128):032x}"
         return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     def _answer(self, conn: BybitConn, message: str | bytes) -> bytes | None:
-        text = message if isinstance(message, str) else message.decode("utf-8", "replace")
+        text = text_of(message)
         try:
             request = orjson.loads(text)
         except orjson.JSONDecodeError:
@@ -218,15 +207,11 @@ class BybitServer(VenueServer):
             return sum(len(v) for v in self.pending.values())
         return sum(1 for liqs in self.pending.values() for liq in liqs if liq.run == run)
 
-    def submit(self, liq: Liquidation) -> None:
-        self.pending.setdefault((liq.inst.venue, liq.inst.inst_id), []).append(liq)
-        if self.options.batch_ms <= 0:
-            self.flush()
+    def batch_ms(self) -> int:
+        return self.options.batch_ms
 
-    async def flusher(self) -> None:
-        while True:
-            await asyncio.sleep(max(self.options.batch_ms, 20) / 1000)
-            self.flush()
+    def _queue(self, liq: Liquidation) -> None:
+        self.pending.setdefault((liq.inst.venue, liq.inst.inst_id), []).append(liq)
 
     def flush(self) -> None:
         if not self.pending:
@@ -267,22 +252,14 @@ class BybitServer(VenueServer):
 
 
 def _servers(ctx: SimContext) -> list[VenueServer]:
-    cfg = ctx.config
-    options = BybitOptions(cfg.bybit_batch_ms, cfg.bybit_idle_timeout)
+    cfg = ctx.settings
+    options = BybitOptions(cfg.sim_bybit_batch_ms, cfg.sim_bybit_idle_timeout_s)
     return [BybitServer(ctx.ledger, ctx.catalog, options, random.Random(ctx.seed + 1))]
 
 
 def _usd(inst: Instrument, qty: Decimal, price: Decimal) -> Decimal:
     # linear: v coins × p; inverse: v contracts of 1 USD each
     return qty * price if inst.ct_type == "linear" else qty
-
-
-def _collector_env(host: str, ports: Mapping[str, int]) -> dict[str, str]:
-    port = ports["bybit"]
-    return {
-        "LIQMON_BYBIT_WS_URL": f"ws://{host}:{port}{WS_PREFIX.rstrip('/')}",
-        "LIQMON_BYBIT_REST_URL": f"http://{host}:{port}",
-    }
 
 
 PLUGIN = SimPlugin(
@@ -292,7 +269,7 @@ PLUGIN = SimPlugin(
     instruments=bybit_instruments,
     notional=_usd,
     servers=_servers,
-    collector_env=_collector_env,
+    collector_env=collector_urls({"bybit": WS_PREFIX.rstrip("/")}),
     spec_free=frozenset(CATEGORIES.values()),
     weights={"bybit-linear": 0.35, "bybit-inverse": 0.05},
 )

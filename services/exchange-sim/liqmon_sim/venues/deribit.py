@@ -26,14 +26,13 @@ from __future__ import annotations
 import asyncio
 import random
 import re
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import orjson
 from websockets.asyncio.server import ServerConnection
-from websockets.exceptions import ConnectionClosed
 
 from liqmon_sim import frames, malformed
 from liqmon_sim.catalog import (
@@ -48,8 +47,9 @@ from liqmon_sim.catalog import (
 )
 from liqmon_sim.ledger import Ledger
 from liqmon_sim.market import Liquidation, Side
-from liqmon_sim.venues.base import Conn, VenueServer, now_ms
-from liqmon_sim.venues.plugin import SimContext, SimPlugin
+from liqmon_sim.venues.base import Conn, VenueServer, now_ms, text_of
+from liqmon_sim.venues.batching import BatchedServer
+from liqmon_sim.venues.plugin import SimContext, SimPlugin, collector_urls
 
 WS_PATH = "/ws/api/v2"
 REST_PATH = "/api/v2/public/get_instruments"
@@ -133,7 +133,7 @@ class _Trade:
     body: dict[str, Any]
 
 
-class DeribitServer(VenueServer):
+class DeribitServer(BatchedServer):
     name = "deribit"
     venue: Venue = "deribit-inverse"  # also serves deribit-linear
 
@@ -179,19 +179,12 @@ class DeribitServer(VenueServer):
     # --- connections ----------------------------------------------------------------
 
     async def handler(self, ws: ServerConnection) -> None:
-        conn = DeribitConn(ws)
-        self._opened(conn)
-        try:
-            async for message in ws:
-                conn.last_client_ms = now_ms()
-                text = message if isinstance(message, str) else message.decode("utf-8", "replace")
-                conn.send(orjson.dumps(self._answer(conn, text)), now_ms())
-        except ConnectionClosed:
-            pass
-        finally:
-            self._closed(conn)
+        await self._serve(DeribitConn(ws), self._answer)
 
-    def _answer(self, conn: DeribitConn, text: str) -> dict[str, Any]:
+    def _answer(self, conn: DeribitConn, message: str | bytes) -> bytes:
+        return orjson.dumps(self._reply_to(conn, text_of(message)))
+
+    def _reply_to(self, conn: DeribitConn, text: str) -> dict[str, Any]:
         try:
             request = orjson.loads(text)
         except orjson.JSONDecodeError:
@@ -266,7 +259,10 @@ class DeribitServer(VenueServer):
         trades = [t for ts in self.pending.values() for t in ts]
         return sum(1 for t in trades for x in t.liqs if run is None or x.run == run)
 
-    def submit(self, liq: Liquidation) -> None:
+    def batch_ms(self) -> int:
+        return self.options.batch_ms
+
+    def _queue(self, liq: Liquidation) -> None:
         flag = self._flag()
         direction = "sell" if liq.side == "long" else "buy"  # a T-party long sells
         if flag == "M":
@@ -290,8 +286,6 @@ class DeribitServer(VenueServer):
         if self.rng.random() < self.options.ordinary_share:
             batch.append(_Trade([], self._body(liq, self.rng.choice(("buy", "sell")), None)))
         batch.append(_Trade(liqs, self._body(liq, direction, flag)))
-        if self.options.batch_ms <= 0:
-            self.flush()
 
     def _flag(self) -> str:
         draw = self.rng.random()
@@ -318,11 +312,6 @@ class DeribitServer(VenueServer):
         if flag is not None:
             body["liquidation"] = flag
         return body
-
-    async def flusher(self) -> None:
-        while True:
-            await asyncio.sleep(max(self.options.batch_ms, 20) / 1000)
-            self.flush()
 
     def flush(self) -> None:
         if not self.pending:
@@ -403,14 +392,6 @@ def _servers(ctx: SimContext) -> list[VenueServer]:
     return [DeribitServer(ctx.ledger, ctx.catalog, DeribitOptions(), random.Random(ctx.seed + 6))]
 
 
-def _collector_env(host: str, ports: Mapping[str, int]) -> dict[str, str]:
-    port = ports["deribit"]
-    return {
-        "LIQMON_DERIBIT_WS_URL": f"ws://{host}:{port}{WS_PATH}",
-        "LIQMON_DERIBIT_REST_URL": f"http://{host}:{port}",
-    }
-
-
 PLUGIN = SimPlugin(
     exchange="deribit",
     venues=VENUES,
@@ -418,6 +399,6 @@ PLUGIN = SimPlugin(
     instruments=instruments,
     notional=notional,
     servers=_servers,
-    collector_env=_collector_env,
+    collector_env=collector_urls({"deribit": WS_PATH}),
     weights={"deribit-inverse": 0.03, "deribit-linear": 0.005},
 )

@@ -28,7 +28,6 @@ import itertools
 import math
 import random
 from collections import deque
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -43,7 +42,7 @@ from liqmon_sim.catalog import Coin, Instrument, Venue, exponent, tick_for
 from liqmon_sim.ledger import Ledger
 from liqmon_sim.market import Liquidation, round_cents
 from liqmon_sim.venues.base import Conn, VenueServer, now_ms
-from liqmon_sim.venues.plugin import SimContext, SimPlugin
+from liqmon_sim.venues.plugin import SimContext, SimPlugin, collector_urls
 
 EXCHANGE = "dydx"
 VENUE: Venue = "dydx"
@@ -171,18 +170,8 @@ class DydxServer(VenueServer):
     async def handler(self, ws: ServerConnection) -> None:
         h = f"{self.rng.getrandbits(128):032x}"
         conn = DydxConn(ws, f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
-        self._opened(conn)
-        conn.send(self._message(conn, {"type": "connected"}), now_ms())
-        pinger = asyncio.create_task(self._heartbeat(conn))
-        try:
-            async for message in ws:
-                conn.last_client_ms = now_ms()
-                self._answer(conn, message)
-        except ConnectionClosed:
-            pass
-        finally:
-            pinger.cancel()
-            self._closed(conn)
+        hello = self._message(conn, {"type": "connected"})
+        await self._serve(conn, self._answer, hello=hello, watch=self._heartbeat(conn))
 
     def _message(self, conn: DydxConn, body: dict[str, Any]) -> bytes:
         head = {"type": body.pop("type"), "connection_id": conn.conn_id}
@@ -256,9 +245,6 @@ class DydxServer(VenueServer):
     def ready_for(self, venue: Venue) -> bool:
         markets = {m for c in self.conns if isinstance(c, DydxConn) and c.live for m in c.markets}
         return venue == VENUE and bool(self.listed) and set(self.listed) <= markets
-
-    def pending_count(self, run: int | None = None) -> int:
-        return 0  # nothing is batched: every liquidation goes out when submitted
 
     def _next_id(self, liq: Liquidation) -> str:
         digest = hashlib.sha256(f"{liq.inst.inst_id}|{liq.ts}|{next(self._ids)}".encode())
@@ -340,14 +326,6 @@ def _servers(ctx: SimContext) -> list[VenueServer]:
     ]
 
 
-def _collector_env(host: str, ports: Mapping[str, int]) -> dict[str, str]:
-    port = ports[EXCHANGE]
-    return {
-        "LIQMON_DYDX_WS_URL": f"ws://{host}:{port}{WS_PATH}",
-        "LIQMON_DYDX_REST_URL": f"http://{host}:{port}",
-    }
-
-
 PLUGIN = SimPlugin(
     exchange=EXCHANGE,
     venues=(VENUE,),
@@ -356,6 +334,6 @@ PLUGIN = SimPlugin(
     notional=notional,
     servers=_servers,
     weights={VENUE: 0.06},
-    collector_env=_collector_env,
+    collector_env=collector_urls({EXCHANGE: WS_PATH}),
     spec_free=frozenset({VENUE}),
 )

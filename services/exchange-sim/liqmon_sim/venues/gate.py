@@ -30,7 +30,6 @@ import asyncio
 import math
 import random
 from collections import deque
-from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final, Literal
@@ -46,7 +45,7 @@ from liqmon_sim.ledger import Ledger
 from liqmon_sim.malformed import NON_ASCII, OVERSIZE_BYTES
 from liqmon_sim.market import Liquidation
 from liqmon_sim.venues.base import Conn, VenueServer, now_ms
-from liqmon_sim.venues.plugin import SimContext, SimPlugin
+from liqmon_sim.venues.plugin import SimContext, SimPlugin, collector_urls
 from liqmon_sim.venues.sampling import SampledServer
 
 VENUE: Final = "gate-usdt"
@@ -172,17 +171,7 @@ class GateServer(SampledServer):
     async def handler(self, ws: ServerConnection) -> None:
         headers = ws.request.headers if ws.request else {}
         conn = GateConn(ws, headers.get("X-Gate-Size-Decimal") == "1")
-        self._opened(conn)
-        pinger = asyncio.ensure_future(self._pinger(conn))
-        try:
-            async for message in ws:
-                conn.last_client_ms = now_ms()
-                conn.send(self._answer(conn, message), now_ms())
-        except ConnectionClosed:
-            pass
-        finally:
-            pinger.cancel()
-            self._closed(conn)
+        await self._serve(conn, self._answer, watch=self._pinger(conn))
 
     async def _pinger(self, conn: GateConn) -> None:
         opt = self.options
@@ -377,23 +366,11 @@ def notional(inst: Instrument, qty: Decimal, price: Decimal) -> Decimal:
 
 
 def _servers(ctx: SimContext) -> list[VenueServer]:
-    cfg = ctx.config
-    if cfg.gate_side_convention not in ("order", "position"):
-        raise ValueError(
-            f"gate_side_convention: order or position, not {cfg.gate_side_convention!r}"
-        )
+    cfg = ctx.settings
     options = GateOptions(
-        sampling_ms=cfg.gate_sampling_ms, side_convention=cfg.gate_side_convention
+        sampling_ms=cfg.sim_gate_sampling_ms, side_convention=cfg.sim_gate_side_convention
     )
     return [GateServer(ctx.ledger, ctx.catalog, options)]
-
-
-def _collector_env(host: str, ports: Mapping[str, int]) -> dict[str, str]:
-    port = ports["gate"]
-    return {
-        "LIQMON_GATE_WS_URL": f"ws://{host}:{port}/v4/ws",
-        "LIQMON_GATE_REST_URL": f"http://{host}:{port}",
-    }
 
 
 PLUGIN = SimPlugin(
@@ -403,6 +380,6 @@ PLUGIN = SimPlugin(
     instruments=instruments,
     notional=notional,
     servers=_servers,
-    collector_env=_collector_env,
+    collector_env=collector_urls({"gate": "/v4/ws"}),
     weights={VENUE: 0.3},  # Gate: about 12-15 % of market liquidation volume
 )

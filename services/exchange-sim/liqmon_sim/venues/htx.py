@@ -27,14 +27,12 @@ import asyncio
 import math
 import random
 import zlib
-from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
 
 import orjson
 from websockets.asyncio.server import ServerConnection
-from websockets.exceptions import ConnectionClosed
 
 from liqmon_sim.catalog import EXPIRY_CODE, Coin, Instrument, Venue, decimals, pow10, tick_for
 from liqmon_sim.frames import dumps_numbers as dumps
@@ -42,7 +40,7 @@ from liqmon_sim.ledger import Ledger
 from liqmon_sim.malformed import NON_ASCII, OVERSIZE_BYTES
 from liqmon_sim.market import Liquidation
 from liqmon_sim.venues.base import Conn, VenueServer, now_ms
-from liqmon_sim.venues.plugin import SimContext, SimPlugin
+from liqmon_sim.venues.plugin import SimContext, SimPlugin, collector_urls
 
 PATHS: Final[dict[str, Venue]] = {
     "/linear-swap-notification": "htx-linear",
@@ -166,19 +164,7 @@ class HtxServer(VenueServer):
     async def handler(self, ws: ServerConnection) -> None:
         venue = self.route(ws.request.path if ws.request else "") or "htx-linear"
         conn = HtxConn(ws, venue)
-        self._opened(conn)
-        pinger = asyncio.ensure_future(self._pinger(conn))
-        try:
-            async for message in ws:
-                conn.last_client_ms = now_ms()
-                reply = self._answer(conn, message)
-                if reply is not None:
-                    conn.send(dumps(reply), now_ms())
-        except ConnectionClosed:
-            pass
-        finally:
-            pinger.cancel()
-            self._closed(conn)
+        await self._serve(conn, self._answer, watch=self._pinger(conn))
 
     async def _pinger(self, conn: HtxConn) -> None:
         while conn.open:
@@ -195,7 +181,7 @@ class HtxServer(VenueServer):
             conn.send(dumps({"op": "ping", "ts": ts}), now_ms())
             self.stats["pings_sent"] += 1
 
-    def _answer(self, conn: HtxConn, message: str | bytes) -> dict[str, Any] | None:
+    def _answer(self, conn: HtxConn, message: str | bytes) -> bytes | None:
         if isinstance(message, bytes):  # a client may send gzip too
             try:
                 message = zlib.decompress(message, 16 + zlib.MAX_WBITS).decode()
@@ -206,7 +192,9 @@ class HtxServer(VenueServer):
         except orjson.JSONDecodeError:
             request = None
         if not isinstance(request, dict):
-            return {"op": "error", "ts": now_ms(), "err-code": 2040, "err-msg": "Invalid request."}
+            return dumps(
+                {"op": "error", "ts": now_ms(), "err-code": 2040, "err-msg": "Invalid request."}
+            )
         op = request.get("op")
         if op == "pong":
             ts = request.get("ts")
@@ -214,7 +202,9 @@ class HtxServer(VenueServer):
                 del conn.unanswered[: conn.unanswered.index(ts) + 1]
             return None
         if op not in ("sub", "unsub"):
-            return {"op": "error", "ts": now_ms(), "err-code": 2010, "err-msg": "Topic error."}
+            return dumps(
+                {"op": "error", "ts": now_ms(), "err-code": 2010, "err-msg": "Topic error."}
+            )
         topic, cid = request.get("topic"), request.get("cid")
         ack: dict[str, Any] = {"op": op, "cid": cid, "topic": topic, "ts": now_ms()}
         code = self._subscribe(conn, op, topic, request.get("business_type"))
@@ -222,7 +212,7 @@ class HtxServer(VenueServer):
         if code:
             ack["err-msg"] = ERRORS[code]
         self._changed()
-        return ack
+        return dumps(ack)
 
     def _subscribe(self, conn: HtxConn, op: str, topic: object, business: object) -> int:
         if not isinstance(topic, str) or not (
@@ -260,9 +250,6 @@ class HtxServer(VenueServer):
             isinstance(c, HtxConn) and c.live and c.venue == venue and (c.wildcard or c.contracts)
             for c in self.conns
         )
-
-    def pending_count(self, run: int | None = None) -> int:
-        return 0  # pushed at once
 
     def submit(self, liq: Liquidation) -> None:
         now = now_ms()
@@ -402,16 +389,8 @@ def notional(inst: Instrument, qty: Decimal, price: Decimal) -> Decimal:
 
 
 def _servers(ctx: SimContext) -> list[VenueServer]:
-    options = HtxOptions(ping_interval=ctx.config.htx_ping_interval)
+    options = HtxOptions(ping_interval=ctx.settings.sim_htx_ping_interval_s)
     return [HtxServer(ctx.ledger, ctx.catalog, options)]
-
-
-def _collector_env(host: str, ports: Mapping[str, int]) -> dict[str, str]:
-    port = ports["htx"]
-    return {
-        "LIQMON_HTX_WS_URL": f"ws://{host}:{port}",
-        "LIQMON_HTX_REST_URL": f"http://{host}:{port}",
-    }
 
 
 PLUGIN = SimPlugin(
@@ -421,7 +400,7 @@ PLUGIN = SimPlugin(
     instruments=instruments,
     notional=notional,
     servers=_servers,
-    collector_env=_collector_env,
+    collector_env=collector_urls({"htx": ""}),
     # HTX carries about 10-18 % of market liquidation volume, mostly USDT-M
     weights={"htx-linear": 0.25, "htx-inverse": 0.05},
 )

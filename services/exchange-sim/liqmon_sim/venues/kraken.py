@@ -37,13 +37,13 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame, Opcode
 
-from liqmon.collector.exactjson import dump_exact
+from liqmon.collector.frames import dump_part
 from liqmon_sim import malformed
 from liqmon_sim.catalog import EXPIRY_CODE, Coin, Instrument, Venue, exponent, tick_for
 from liqmon_sim.ledger import Ledger
 from liqmon_sim.market import Liquidation
 from liqmon_sim.venues.base import Conn, VenueServer, now_ms
-from liqmon_sim.venues.plugin import SimContext, SimPlugin
+from liqmon_sim.venues.plugin import SimContext, SimPlugin, collector_urls
 
 EXCHANGE = "kraken"
 INVERSE: Venue = "kraken-inverse"
@@ -120,7 +120,7 @@ def trade(liq: Liquidation, uid: str, seq: int, kind: str = "liquidation") -> di
 
 def encode(obj: Any) -> bytes:
     """JSON with `Decimal`s as numbers carrying exactly their digits (as Kraken writes them)."""
-    return dump_exact(obj).encode()
+    return dump_part(obj).encode()
 
 
 class KrakenConn(Conn):
@@ -184,20 +184,11 @@ class KrakenServer(VenueServer):
 
     async def handler(self, ws: ServerConnection) -> None:
         conn = KrakenConn(ws)
-        self._opened(conn)
-        conn.send(orjson.dumps({"event": "info", "version": 1}), now_ms())
-        sweeper = asyncio.create_task(self._close_when_idle(conn))
-        try:
-            async for message in ws:
-                conn.last_client_ms = conn.last_ping_ms = now_ms()
-                self._answer(conn, message)
-        except ConnectionClosed:
-            pass
-        finally:
-            sweeper.cancel()
-            self._closed(conn)
+        hello = orjson.dumps({"event": "info", "version": 1})
+        await self._serve(conn, self._answer, hello=hello, watch=self._close_when_idle(conn))
 
     def _answer(self, conn: KrakenConn, message: str | bytes) -> None:
+        conn.last_ping_ms = conn.last_client_ms  # any message counts as the client's ping
         try:
             request = orjson.loads(message)
         except orjson.JSONDecodeError:
@@ -272,9 +263,6 @@ class KrakenServer(VenueServer):
         }
         return bool(listed) and listed <= products
 
-    def pending_count(self, run: int | None = None) -> int:
-        return 0  # nothing is batched
-
     def submit(self, liq: Liquidation) -> None:
         product = liq.inst.inst_id
         past = self.history.setdefault(product, deque(maxlen=self.options.history))
@@ -332,14 +320,6 @@ def _servers(ctx: SimContext) -> list[VenueServer]:
     return [KrakenServer(ctx.ledger, listed, KrakenOptions(), random.Random(ctx.seed + 6))]
 
 
-def _collector_env(host: str, ports: Mapping[str, int]) -> dict[str, str]:
-    port = ports[EXCHANGE]
-    return {
-        "LIQMON_KRAKEN_WS_URL": f"ws://{host}:{port}{WS_PATH}",
-        "LIQMON_KRAKEN_REST_URL": f"http://{host}:{port}",
-    }
-
-
 PLUGIN = SimPlugin(
     exchange=EXCHANGE,
     venues=(INVERSE, LINEAR),
@@ -348,5 +328,5 @@ PLUGIN = SimPlugin(
     notional=notional,
     servers=_servers,
     weights={INVERSE: 0.03, LINEAR: 0.03},
-    collector_env=_collector_env,
+    collector_env=collector_urls({EXCHANGE: WS_PATH}),
 )

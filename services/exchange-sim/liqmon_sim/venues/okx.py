@@ -16,22 +16,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
 import orjson
 from websockets.asyncio.server import ServerConnection
-from websockets.exceptions import ConnectionClosed
 
 from liqmon_sim import frames, malformed
 from liqmon_sim.catalog import Catalog, Instrument, Venue, okx_instruments
 from liqmon_sim.ledger import Ledger
 from liqmon_sim.market import Liquidation
 from liqmon_sim.rest import okx_instruments as okx_rest_instruments
-from liqmon_sim.venues.base import Conn, VenueServer, now_ms
-from liqmon_sim.venues.plugin import SimContext, SimPlugin
+from liqmon_sim.venues.base import Conn, VenueServer, now_ms, text_of
+from liqmon_sim.venues.batching import BatchedServer
+from liqmon_sim.venues.plugin import SimContext, SimPlugin, collector_urls
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class OkxConn(Conn):
         self.replayed = False
 
 
-class OkxServer(VenueServer):
+class OkxServer(BatchedServer):
     venue = name = "okx"
 
     def __init__(
@@ -99,23 +99,12 @@ class OkxServer(VenueServer):
 
     async def handler(self, ws: ServerConnection) -> None:
         conn = OkxConn(ws, f"{self.rng.getrandbits(32):08x}")
-        self._opened(conn)
-        try:
-            async for message in ws:
-                conn.last_client_ms = now_ms()
-                # replies are queued like pushes, so an ack always precedes the data it enables
-                if message == "ping":
-                    conn.send(b"pong", now_ms())
-                    continue
-                for reply in self._answer(conn, message):
-                    conn.send(reply, now_ms())
-        except ConnectionClosed:
-            pass
-        finally:
-            self._closed(conn)
+        await self._serve(conn, self._answer)
 
     def _answer(self, conn: OkxConn, message: str | bytes) -> list[bytes]:
-        text = message if isinstance(message, str) else message.decode("utf-8", "replace")
+        if message == "ping":
+            return [b"pong"]
+        text = text_of(message)
         bad = frames.okx_error("60012", f"Invalid request: {text}", conn.conn_id)
         try:
             request = orjson.loads(text)
@@ -228,15 +217,11 @@ class OkxServer(VenueServer):
             return len(self.pending)
         return sum(1 for liq in self.pending if liq.run == run)
 
-    def submit(self, liq: Liquidation) -> None:
-        self.pending.append(liq)
-        if self.options.batch_ms <= 0:
-            self.flush()
+    def batch_ms(self) -> int:
+        return self.options.batch_ms
 
-    async def flusher(self) -> None:
-        while True:
-            await asyncio.sleep(max(self.options.batch_ms, 20) / 1000)
-            self.flush()
+    def _queue(self, liq: Liquidation) -> None:
+        self.pending.append(liq)
 
     def flush(self) -> None:
         if not self.pending:
@@ -298,13 +283,13 @@ class OkxServer(VenueServer):
 
 
 def _servers(ctx: SimContext) -> list[VenueServer]:
-    cfg = ctx.config
+    cfg = ctx.settings
     options = OkxOptions(
-        idle_timeout=cfg.okx_idle_timeout,
-        idle_rule="client" if cfg.okx_idle_rule == "client" else "any",
-        batch_ms=cfg.okx_batch_ms,
+        idle_timeout=cfg.sim_okx_idle_timeout_s,
+        idle_rule=cfg.sim_okx_idle_rule,
+        batch_ms=cfg.sim_okx_batch_ms,
         replay_on_subscribe=ctx.faults.okx_replay_on_subscribe,
-        notice_delay=cfg.okx_notice_delay,
+        notice_delay=cfg.sim_okx_notice_delay_s,
     )
     return [OkxServer(ctx.ledger, ctx.catalog, options, random.Random(ctx.seed))]
 
@@ -315,14 +300,6 @@ def _usd(inst: Instrument, qty: Decimal, price: Decimal) -> Decimal:
     return value * price if inst.ct_type == "linear" else value
 
 
-def _collector_env(host: str, ports: Mapping[str, int]) -> dict[str, str]:
-    port = ports["okx"]
-    return {
-        "LIQMON_OKX_WS_URL": f"ws://{host}:{port}{WS_PATH}",
-        "LIQMON_OKX_REST_URL": f"http://{host}:{port}",
-    }
-
-
 PLUGIN = SimPlugin(
     exchange="okx",
     venues=("okx",),
@@ -330,6 +307,6 @@ PLUGIN = SimPlugin(
     instruments=okx_instruments,
     notional=_usd,
     servers=_servers,
-    collector_env=_collector_env,
+    collector_env=collector_urls({"okx": WS_PATH}),
     weights={"okx": 0.4},
 )

@@ -25,16 +25,17 @@ from liqmon.venues import VENUES
 
 if TYPE_CHECKING:
     from liqmon_sim.catalog import Coin, Instrument
+    from liqmon_sim.settings import SimSettings
     from liqmon_sim.venues.base import VenueServer
 
 
 @dataclass(frozen=True)
 class SimContext:
-    """What a plug-in builds its servers from (`config` is the `SimConfig`)."""
+    """What a plug-in builds its servers from (`settings`: the simulator's knobs)."""
 
     ledger: Any
     catalog: Any
-    config: Any
+    settings: SimSettings
     faults: Any
     seed: int
     scenario: Any
@@ -120,6 +121,25 @@ def collector_env(host: str, ports: Mapping[str, int]) -> dict[str, str]:
     env: dict[str, str] = {}
     for p in plugins():
         env.update(p.collector_env(host, ports))
+    return env
+
+
+def collector_urls(
+    ws_paths: Mapping[str, str], *, rest: bool = True
+) -> Callable[[str, Mapping[str, int]], dict[str, str]]:
+    """A plug-in's `collector_env` for the usual layout: for each server (name -> the path
+    of its WebSocket endpoint), `LIQMON_<SERVER>_WS_URL` and, with `rest`,
+    `LIQMON_<SERVER>_REST_URL` on that server's port (`binance-usdm`: LIQMON_BINANCE_USDM_*)."""
+
+    def env(host: str, ports: Mapping[str, int]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for server, ws_path in ws_paths.items():
+            prefix = f"LIQMON_{server.upper().replace('-', '_')}"
+            out[f"{prefix}_WS_URL"] = f"ws://{host}:{ports[server]}{ws_path}"
+            if rest:
+                out[f"{prefix}_REST_URL"] = f"http://{host}:{ports[server]}"
+        return out
+
     return env
 
 

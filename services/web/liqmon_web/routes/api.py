@@ -63,7 +63,8 @@ async def summary(
     """Totals per window (3m … 1d), split by exchange, top coins, the largest event.
 
     Reflects an event as soon as the aggregator has applied it (one poll of its change
-    counter, 25 ms by default); between changes every request gets the same cached bytes.
+    counter plus at most one push spacing, 20 ms by default); between changes every
+    request gets the same cached bytes.
     """
     return raw_json_response(await cache.get(top))
 

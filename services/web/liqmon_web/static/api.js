@@ -88,3 +88,11 @@ export const getHealth = () => getJson("/api/health");
 export function windowNames(windows) {
   return Object.keys(windows ?? {});
 }
+
+/** The first field among `names` that `obj` has (not null): for a response field the
+ * server may spell more than one way. */
+export function pick(obj, ...names) {
+  for (const name of names)
+    if (obj && obj[name] !== undefined && obj[name] !== null) return obj[name];
+  return undefined;
+}

@@ -5,7 +5,12 @@
 // few seconds while open; the open coin is kept in the URL (?coin=) so a link opens it.
 // The coin name is exchange text: shown as text only.
 
-import { getRecentLiquidations, getSymbol, windowNames } from "./api.js";
+import {
+  getRecentLiquidations,
+  getSymbol,
+  pick,
+  windowNames,
+} from "./api.js";
 import { MinuteChart } from "./chart.js";
 import { el, replaceChildren } from "./dom.js";
 import {
@@ -23,13 +28,6 @@ const REFRESH_MS = 5000;
 const RECENT = 50;
 /** Requests for the recent list: a rare coin may need several bounded scans (api.js). */
 const RECENT_PAGES = 10;
-
-/** First present field among `names` (the per-window object's spelling may vary). */
-function pick(obj, ...names) {
-  for (const name of names)
-    if (obj && obj[name] !== undefined && obj[name] !== null) return obj[name];
-  return undefined;
-}
 
 export class CoinView {
   /** @param {HTMLDialogElement} dialog */

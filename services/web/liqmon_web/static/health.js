@@ -8,7 +8,7 @@
 // sampling note: Binance and OKX publish at most one liquidation per symbol per second, so
 // their totals are lower bounds. It can be dismissed, and the dismissal is kept.
 
-import { getHealth } from "./api.js";
+import { getHealth, pick } from "./api.js";
 import { el, replaceChildren } from "./dom.js";
 import { formatAge, formatInt } from "./format.js";
 import { safeGet, safeSet, t } from "./i18n.js";
@@ -16,12 +16,6 @@ import { cssToken } from "./tape.js";
 
 const POLL_MS = 5000;
 const NOTE_KEY = "liqmon.sampleNoteDismissed";
-
-function pick(obj, ...names) {
-  for (const name of names)
-    if (obj && obj[name] !== undefined && obj[name] !== null) return obj[name];
-  return undefined;
-}
 
 /** The web API's `up` (status hash present) + `connected`; other spellings as given. */
 export function stateOf(c) {
