@@ -20,9 +20,12 @@ is under one second of the rate. Baseline in the same run: the simulator alone (
 rate its clients take is printed by bench/sim_throughput.py; here: the emitted rate).
 Crash: every venue's collector (one process each, as compose runs them; `--grouped`: one
 process) against the simulator's `crash` scenario (every venue, BTC dominating, fat tails,
-1 s bursts of 10x the base every 20 s) scaled so its MEAN rate is `--rate` (what the sampled
-venues withhold is not emitted and not counted); every 5 s the emitted and applied counts
-and the backlog; at the end the rates over the run, the backlog's max and last, latency.
+1 s bursts of 10x the base every 20 s) scaled so its MEAN rate of liquidations is `--rate`
+(the scenario keeps the sampled venues to a small share, so what they withhold is small;
+it is counted as suppressed, never as emitted); every 5 s the emitted and applied counts
+and the backlog; at the end asked vs emitted, the backlog's max and last, latency, and each
+process's CPU time per event (what a loaded machine changes least) with Redis's per-command
+cost per event.
 Latency: a probe SSE client parses each event and takes now - event `ts` (the simulator
 stamps `ts` when it builds the frame), i.e. exchange frame -> browser tape, p50/p99.
 """
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import multiprocessing as mp
 import os
 import statistics
@@ -38,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,11 +57,17 @@ from liqmon.embedded_redis import EmbeddedRedis, free_port
 from liqmon.keys import AGGREGATOR_GROUP, Keys
 from liqmon.redis_client import create_redis
 from liqmon.venues import VENUES
+from liqmon_sim.scenarios import crash as crash_scenario
+from liqmon_sim.scenarios import get_scenario
 from liqmon_sim.venues.plugin import demo_environment, free_ports
 
 SERVICES = ("exchange-sim", "aggregator", "web", "collector-binance", "collector-okx")
-#: The crash scenario's mean rate per unit of rate multiplier (liqmon_sim.scenarios.crash).
-CRASH_MEAN_PER_MULTIPLIER = 2_000.0 * 1.45
+
+
+def crash_liquidations_per_s() -> float:
+    """The crash scenario's mean liquidations per second at rate multiplier 1 (arrivals
+    times the cluster's average size), before the sampled venues' rule."""
+    return crash_scenario.MEAN_RATE * get_scenario("crash").per_arrival
 
 
 def pct(values: list[float], q: float) -> float:
@@ -123,12 +134,23 @@ class Stack:
             except subprocess.TimeoutExpired:
                 proc.kill()
 
-    def errors(self) -> dict[str, int]:
+    def error_lines(self) -> dict[str, list[str]]:
         out = {}
         for name in self.services:
             text = (self.tmp / f"{name}.log").read_text(errors="replace")
-            out[name] = sum(1 for line in text.splitlines() if " ERROR " in line)
+            out[name] = [line for line in text.splitlines() if " ERROR " in line]
         return out
+
+    def errors(self) -> dict[str, int]:
+        return {name: len(lines) for name, lines in self.error_lines().items()}
+
+    def first_errors(self, per_service: int = 2) -> list[str]:
+        """The first ERROR lines of each log (the logs go with the temporary directory)."""
+        return [
+            f"    {name}: {line[:300]}"
+            for name, lines in self.error_lines().items()
+            for line in lines[:per_service]
+        ]
 
 
 class Pipeline:
@@ -146,7 +168,7 @@ class Pipeline:
             services = ("exchange-sim", "aggregator", "web", *collectors)
             env.update(
                 LIQMON_SIM_SCENARIO="crash",
-                LIQMON_SIM_RATE_MULTIPLIER=str(args.rate / CRASH_MEAN_PER_MULTIPLIER),
+                LIQMON_SIM_RATE_MULTIPLIER=str(args.rate / crash_liquidations_per_s()),
             )
         else:
             env.update(LIQMON_SIM_SCENARIO="quiet", LIQMON_SIM_BINANCE_SAMPLING_MS="0")
@@ -179,7 +201,7 @@ class Pipeline:
                 )
                 if all(stats["venues"][k]["ready"].get(k) for k in wanted):
                     break
-            except httpx.TransportError:
+            except (httpx.TransportError, ValueError):  # not listening / not answering yet
                 pass
             assert time.monotonic() < deadline, self.stack.errors()
             await asyncio.sleep(0.2)
@@ -225,6 +247,25 @@ class Pipeline:
         await self.http.post(
             f"{self.sim}/_sim/control", params={"action": "run", "n": n, "rate": rate}
         )
+
+    def pids(self) -> dict[str, int]:
+        """Every process of the pipeline by name (services, redis-server, SSE clients)."""
+        out = {name: proc.pid for name, proc in self.stack.procs.items()}
+        out["redis-server"] = self.redis_server.process.pid
+        for i, (client, _) in enumerate(self.client_procs):
+            out[f"sse-clients{i or ''}"] = client.pid
+        return out
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """User + system CPU seconds each process has used so far."""
+        out = {}
+        for name, pid in self.pids().items():
+            try:
+                times = psutil.Process(pid).cpu_times()
+                out[name] = times.user + times.system
+            except psutil.Error:
+                out[name] = float("nan")
+        return out
 
     def rss_mb(self) -> dict[str, float]:
         out = {}
@@ -337,24 +378,82 @@ async def crash(pipe: Pipeline, args: argparse.Namespace) -> None:
           f"{len(VENUES)} venues ({layout}), {args.clients} SSE clients, {args.seconds:.0f} s; "
           f"{machine()}; load {os.getloadavg()[0]:.1f}")  # fmt: skip
     e0, a0, t0 = await pipe.emitted(), await pipe.applied(), time.monotonic()
+    cpu0 = pipe.cpu_seconds()
+    await pipe.redis.config_resetstat()
     probe.recording = True
     backlogs, unanswered = await pipe.backlogs(t0, args.seconds)
     e1, a1, took = await pipe.emitted(), await pipe.applied(), time.monotonic() - t0
+    cpu1 = pipe.cpu_seconds()
     lat = probe.latencies
+    print(
+        f"  asked {args.rate:7.0f}/s  emitted {(e1 - e0) / took:7.0f}/s "
+        f"({(e1 - e0) / took / args.rate:.0%} of asked)  load {os.getloadavg()[0]:.1f} at end"
+    )
     print(f"  emitted {(e1 - e0) / took:7.0f}/s  applied {(a1 - a0) / took:7.0f}/s  "
           f"backlog max {max(backlogs, default=0)} last {backlogs[-1] if backlogs else 0} "
           f"({unanswered} stats unanswered)")  # fmt: skip
     print(f"  frame -> tape latency over {len(lat)} events: p50 {pct(lat, 0.5):.1f} ms, "
           f"p99 {pct(lat, 0.99):.1f} ms")  # fmt: skip
+    servers = (await pipe.http.get(f"{pipe.sim}/_sim/stats")).json()["venues"].values()
+    print("  simulator since start (what was generated but not emitted): " + ", ".join(
+        f"{k} {sum(int(v.get(k, 0)) for v in servers)}"
+        for k in ("liquidations_emitted", "suppressed", "undelivered", "slow_client_drops")
+    ))  # fmt: skip
     print(f"  RSS MB: {', '.join(f'{k} {v:.0f}' for k, v in sorted(pipe.rss_mb().items()))}")
+    print_cpu(cpu0, cpu1, e1 - e0, a1 - a0, took)
+    stats = await pipe.redis.info("commandstats")
+    costly = sorted(stats.items(), key=lambda kv: -kv[1]["usec"])[:6]
+    print("  redis: " + ", ".join(
+        f"{k.removeprefix('cmdstat_')} {v['calls'] / max(1, a1 - a0):.2f} calls "
+        f"{v['usec'] / max(1, a1 - a0):.1f} us per event" for k, v in costly
+    ))  # fmt: skip
     print(f"  ERROR lines logged: {pipe.stack.errors()}")
+    print("\n".join(pipe.stack.first_errors()))
+
+
+def print_cpu(
+    before: dict[str, float], after: dict[str, float], emitted: int, applied: int, took: float
+) -> None:
+    """CPU per event by process: what each costs, independent of how loaded the machine is,
+    and the cores the whole pipeline needs per 10,000 events/s. The simulator and the
+    collectors handle what was emitted, the rest what was applied (they differ while a
+    backlog grows)."""
+    used = {name: after[name] - before.get(name, 0.0) for name in after}
+    per_event = {
+        name: 1e6 * sec / max(1, emitted if "sim" in name or "collector" in name else applied)
+        for name, sec in used.items()
+    }
+    venues = {k.removeprefix("collector-"): v for k, v in per_event.items() if "collector" in k}
+    print(f"  CPU per event (us), {emitted} emitted, {applied} applied in {took:.0f} s; cores:")
+    for name, us in sorted(per_event.items(), key=lambda kv: -kv[1]):
+        if "collector" not in name:
+            print(f"    {name:18s} {us:6.1f} us  {used[name] / took:4.2f} cores")
+    cores = sum(v for k, v in used.items() if "collector" in k) / took
+    each = ", ".join(f"{k} {v:.0f}" for k, v in venues.items())
+    label = "collectors (sum)"
+    print(f"    {label:18s} {sum(venues.values()):6.1f} us  {cores:4.2f} cores ({each})")
+    total = sum(per_event.values())
+    print(f"    {'total':18s} {total:6.1f} us  -> {total * 1e4 / 1e6:.2f} cores per 10,000/s")
+
+
+@contextlib.contextmanager
+def run_directory(keep_under: str | None) -> Iterator[Path]:
+    """A temporary directory for one run's Redis and logs; kept under `keep_under` if given."""
+    if keep_under:
+        Path(keep_under).mkdir(parents=True, exist_ok=True)
+        path = Path(tempfile.mkdtemp(dir=keep_under))
+        print(f"  logs: {path}")
+        yield path
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        yield Path(tmp)
 
 
 async def main_async(args: argparse.Namespace) -> None:
     modes = ["soak", "peak"] if args.mode == "both" else [args.mode]
     for mode in modes:
-        with tempfile.TemporaryDirectory() as tmp:
-            pipe = Pipeline(args, Path(tmp))
+        with run_directory(args.keep_logs) as tmp:
+            pipe = Pipeline(args, tmp)
             try:
                 if mode == "soak":
                     await soak(pipe, args)
@@ -370,6 +469,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="short soak and peak (~2.5 min)")
     parser.add_argument("--mode", choices=["soak", "peak", "both", "crash"], default="both")
+    parser.add_argument("--keep-logs", metavar="DIR", help="keep each run's logs under DIR")
     parser.add_argument("--grouped", action="store_true", help="crash: one collectors process")
     parser.add_argument("--rate", type=float, default=1000.0, help="soak rate /s")
     parser.add_argument("--seconds", type=float, default=1800.0, help="soak duration")

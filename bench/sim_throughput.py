@@ -79,7 +79,7 @@ async def finish(child: subprocess.Popen[str]) -> dict[str, int]:
     return dict(json.loads(out.strip().splitlines()[-1]))
 
 
-async def bench_sim(seconds: float) -> tuple[float, float]:
+async def bench_sim(seconds: float) -> tuple[float, float, float]:
     async with ExchangeSimulator(SimSettings(sim_scenario="max")) as sim:
         urls = sim.urls
         child = run_client(
@@ -99,15 +99,16 @@ async def bench_sim(seconds: float) -> tuple[float, float]:
         ):
             await asyncio.sleep(0.01)
         start_count, started = sim.ledger.totals.count, time.perf_counter()
+        cpu = time.process_time()
         await asyncio.sleep(seconds - 1.0)
         emitted = sim.ledger.totals.count - start_count
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         await sim.control("pause")
         frames = await finish(child)
-    return emitted / elapsed, sum(frames.values()) / seconds
+    return emitted / elapsed, sum(frames.values()) / seconds, 1e6 * cpu / max(1, emitted)
 
 
-async def bench_baseline(seconds: float) -> float:
+async def bench_baseline(seconds: float) -> tuple[float, float]:
     conns: set[ServerConnection] = set()
 
     async def handler(ws: ServerConnection) -> None:
@@ -121,18 +122,21 @@ async def bench_baseline(seconds: float) -> float:
         while not conns:
             await asyncio.sleep(0.01)
         deadline = time.perf_counter() + seconds - 0.5
+        cpu, sent = time.process_time(), 0
         while time.perf_counter() < deadline and conns:
             for ws in list(conns):
                 for _ in range(256):
                     ws.protocol.send_text(FRAME)
+                sent += 256
                 ws.send_data()
                 while (
                     ws.transport is not None and ws.transport.get_write_buffer_size() > HIGH_WATER
                 ):
                     await asyncio.sleep(0.001)
             await asyncio.sleep(0)
+        cpu = time.process_time() - cpu
         frames = await finish(child)
-    return sum(frames.values()) / seconds
+    return sum(frames.values()) / seconds, 1e6 * cpu / max(1, sent)
 
 
 async def main() -> None:
@@ -140,12 +144,15 @@ async def main() -> None:
     parser.add_argument("--quick", action="store_true")
     quick = parser.parse_args().quick
     rounds, seconds = (3, 3.0) if quick else (5, 10.0)
-    baselines, events, frames = [], [], []
+    baselines, events, frames, base_cpu, sim_cpu = [], [], [], [], []
     for _ in range(rounds):  # interleaved, so a busy neighbour hurts both sides alike
-        baselines.append(await bench_baseline(seconds))
-        e, f = await bench_sim(seconds)
+        b, bc = await bench_baseline(seconds)
+        baselines.append(b)
+        base_cpu.append(bc)
+        e, f, c = await bench_sim(seconds)
         events.append(e)
         frames.append(f)
+        sim_cpu.append(c)
     med = statistics.median
     print(f"medians over {rounds} interleaved rounds of {seconds:.0f} s; {os.cpu_count()} CPUs")
     print(f"{'measure':52} {'per second':>12}")
@@ -154,6 +161,11 @@ async def main() -> None:
     print(f"{'simulator (max): frames received by the clients':52} {med(frames):>12,.0f}")
     ratios = [e / b for e, b in zip(events, baselines, strict=True)]
     print(f"median ratio liquidations / baseline frames: {med(ratios):.2f}")
+    # CPU time per item is what a loaded machine changes least (throughput is its share)
+    print(
+        f"CPU per item: baseline {med(base_cpu):.1f} us per frame written, "
+        f"simulator {med(sim_cpu):.1f} us per liquidation; load {os.getloadavg()[0]:.1f}"
+    )
 
 
 if __name__ == "__main__":

@@ -8,10 +8,12 @@ from collections import Counter
 
 import pytest
 
+from liqmon.venues import VENUES
 from liqmon_sim.catalog import Catalog
 from liqmon_sim.market import Market, notional_usd, round_cents
 from liqmon_sim.scenarios import get_scenario, scenario_names
-from liqmon_sim.venues.plugin import sim_venues
+from liqmon_sim.scenarios.crash import MEAN_RATE
+from liqmon_sim.venues.plugin import by_venue, sim_venues
 
 
 def test_registry_has_the_documented_scenarios():
@@ -95,3 +97,28 @@ def test_crash_scenario_bursts_ten_times_the_base_and_one_coin_dominates():
     assert top == "BTC" and top_n > 0.25 * sum(by_coin.values())
     usd.sort()
     assert usd[-len(usd) // 100] > 20 * usd[len(usd) // 2], "fat tail: p99 >> median"
+
+
+def test_crash_weights_the_complete_feeds_and_its_mean_is_named():
+    crash = get_scenario("crash")
+    rates = [crash.rate(t + 0.5) for t in range(20, 20 + 20 * 30)]
+    assert sum(rates) / len(rates) == pytest.approx(MEAN_RATE)
+    assert crash.per_arrival == pytest.approx(1.7)  # 35% clusters of 1-3 more
+    shares = crash.venue_weights
+    assert shares is not None and set(shares) == set(sim_venues())
+    sampled = {row.exchange for row in VENUES if row.sampled}
+    withheld = sum(w for v, w in shares.items() if by_venue()[v].exchange in sampled)
+    assert 0 < withheld < 0.1 * sum(shares.values()), "sampled venues: a small share"
+
+
+def test_a_liquidation_smaller_than_one_contract_is_one_whole_contract():
+    # Deribit's BTC contracts are 10 USD (a step that is not a power of ten)
+    catalog = Catalog()
+    inst = catalog.get("deribit-inverse", "BTC-PERPETUAL")
+    assert inst is not None and inst.lot == 10
+    market = Market(catalog, get_scenario("crash").sizes)
+    rng = random.Random(3)
+    for usd in (5.0, 9.0, 14.0, 4_017.0):
+        liq = market.make(rng, inst, 1_798_000_000_000, usd_target=usd)
+        assert liq.qty >= inst.lot and liq.qty % inst.lot == 0
+        assert inst.lot <= liq.last_fill <= liq.qty and liq.last_fill % inst.lot == 0

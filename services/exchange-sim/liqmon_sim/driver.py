@@ -8,16 +8,20 @@ it keeps generating until exactly N are on the wire, then sets its `done` event.
 venue has no live subscriber nothing is generated for it (an exchange's events do not
 wait for you, but a test's ledger should only list what could be received).
 
-Timing: arrivals are a Poisson process at the scenario's rate; at `math.inf` the driver
+Timing: arrivals are a Poisson process at the scenario's rate (each gap drawn at the rate of
+the moment the arrival was due, so a pump behind schedule still owes a burst's arrivals
+after the burst); at `math.inf` the driver
 emits in chunks and waits while any client's write buffer is above `HIGH_WATER`, dropping a
-client that stays above it for `SLOW_CLIENT_S`; at a finite rate a client with more than
-`SLOW_CLIENT_BYTES` unsent is dropped (exchanges cut slow consumers too).
+client that stays above it for `SLOW_CLIENT_S`; at a finite rate the arrivals due go out in
+turns at least `TICK_S` apart (one write per connection per turn), and a client with more
+than `SLOW_CLIENT_BYTES` unsent is dropped (exchanges cut slow consumers too).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import math
 import random
@@ -30,7 +34,7 @@ from liqmon_sim.faults import Faults
 from liqmon_sim.ledger import Ledger
 from liqmon_sim.malformed import kinds_for
 from liqmon_sim.market import Market
-from liqmon_sim.scenarios.base import RateFn, Scenario
+from liqmon_sim.scenarios.base import CLUSTER_MAX, RateFn, Scenario
 from liqmon_sim.venues.base import VenueServer, now_ms
 from liqmon_sim.venues.plugin import default_weights
 
@@ -40,6 +44,9 @@ HIGH_WATER = 1 << 20
 SLOW_CLIENT_S = 10.0
 SLOW_CLIENT_BYTES = 64 << 20
 CHUNK = 256
+#: The finite-rate pump's shortest sleep: arrivals due meanwhile go out together (their
+#: timestamps are when they are generated, so the tape's latency figure includes it).
+TICK_S = 0.005
 
 
 @dataclass
@@ -94,6 +101,7 @@ class Driver:
         self.tasks = TaskSet()
         self._pumps: dict[int, asyncio.Task[None]] = {}
         self._next_id = 1
+        self._cum_cache: dict[tuple[Venue, ...], list[float]] = {}
 
     # --- runs -----------------------------------------------------------------------
 
@@ -171,7 +179,8 @@ class Driver:
                 await self._audience_change(run)
                 next_due = None
                 continue
-            rate = run.rate(loop.time() - started) * (self.rate_multiplier if run.scaled else 1.0)
+            scale = self.rate_multiplier if run.scaled else 1.0
+            rate = run.rate(loop.time() - started) * scale
             if rate <= 0:
                 await asyncio.sleep(0.05)
                 next_due = None
@@ -193,13 +202,23 @@ class Driver:
                 next_due = now + self.rng.expovariate(rate)
             # at most CHUNK per turn: a pump that fell behind (a loaded machine) catches up
             # in turns, and the loop keeps serving clients and /_sim requests meanwhile
+            behind = True
             for _ in range(CHUNK):
                 if next_due > now or remaining <= 0:
+                    behind = False
                     break
                 remaining -= self._generate(run, audience, remaining)
-                next_due += self.rng.expovariate(rate)
+                # the gap at the rate of the moment the arrival was DUE, not of now: a pump
+                # that falls behind in a burst still owes the burst's arrivals afterwards
+                # (re-spaced at the base rate, most of a burst it could not meet was lost)
+                due_rate = run.rate(next_due - started) * scale
+                next_due += self.rng.expovariate(due_rate if due_rate > 0 else rate)
             await self._drop_hopeless()
-            await asyncio.sleep(max(0.0, min(next_due - loop.time(), 0.05)))
+            # caught up: wake again when the next one is due, but not sooner than TICK_S, so
+            # at thousands per second each connection gets its frames in one write per turn
+            # rather than one syscall (and one loop turn) per liquidation
+            delay = next_due - loop.time()
+            await asyncio.sleep(0.0 if behind else max(TICK_S, min(delay, 0.05)))
 
     async def _audience_change(self, run: Run) -> None:
         waits = [asyncio.ensure_future(self.venues[v].audience_changed.wait()) for v in run.venues]
@@ -234,6 +253,17 @@ class Driver:
                 return
             await asyncio.sleep(0.001)
 
+    def _cum_weights(self, audience: list[Venue]) -> list[float]:
+        """The cumulative venue shares over `audience`, built once per audience (it changes
+        only when clients come and go): per liquidation this was the pump's largest cost."""
+        key = tuple(audience)
+        cum = self._cum_cache.get(key)
+        if cum is None:
+            shares = self.scenario.venue_weights or default_weights()
+            cum = list(itertools.accumulate(shares.get(v, 0.0) or 1e-9 for v in audience))
+            self._cum_cache[key] = cum
+        return cum
+
     def _generate(self, run: Run, audience: list[Venue], budget: int) -> int:
         """Generate one liquidation (plus its cluster); returns how many will count."""
         rng, frng = self.rng, self.fault_rng
@@ -242,14 +272,12 @@ class Driver:
             venue: Venue = run.instrument.venue
             inst = run.instrument
         else:
-            shares = self.scenario.venue_weights or default_weights()
-            weights = [shares.get(v, 0.0) or 1e-9 for v in audience]
-            venue = rng.choices(audience, weights=weights)[0]
+            venue = rng.choices(audience, cum_weights=self._cum_weights(audience))[0]
             inst = self.market.pick(rng, venue)
         server = self.venues[venue]
         size = 1
         if budget > 1 and rng.random() < self.scenario.cluster_prob:
-            size += rng.randint(1, min(3, budget - 1))
+            size += rng.randint(1, min(CLUSTER_MAX, budget - 1))
         counted = 0
         now = now_ms()
         for _ in range(size):

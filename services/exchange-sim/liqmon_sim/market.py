@@ -94,9 +94,14 @@ class SizeModel:
 
 
 def _on_grid(value: float, step: Decimal) -> Decimal:
-    """Round `value` to a multiple of the power-of-ten `step` (at least one step)."""
+    """Round `value` to a multiple of `step` (at least one step).
+
+    Steps are mostly powers of ten; one that is not (Deribit's BTC contracts: 10 USD, written
+    `10`, exponent 0) rounds to a multiple of its coefficient, so a tiny liquidation is one
+    whole contract, never a fraction of one (which made `make` draw from an empty range)."""
     exp = exponent(step)
-    units = max(1, round(value * 10.0**-exp))
+    coefficient = int(step.scaleb(-exp))
+    units = max(1, round(value * 10.0**-exp / coefficient)) * coefficient
     return Decimal(units).scaleb(exp)
 
 

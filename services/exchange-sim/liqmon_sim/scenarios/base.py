@@ -2,8 +2,9 @@
 
 Scenarios are registered by name (`register`) and built on demand (`get_scenario`), so
 `LIQMON_SIM_SCENARIO=cascade` or `ExchangeSimulator(SimSettings(sim_scenario="cascade"))` pick one.
-Rates are liquidations per second across all venues BEFORE Binance's sampling rule; the
-simulator multiplies them by `rate_multiplier`. `math.inf` means "as fast as the clients
+Rates are arrivals per second across all venues BEFORE the sampled venues' rule (each
+arrival is `Scenario.per_arrival` liquidations on average: clusters); the simulator
+multiplies them by `rate_multiplier`. `math.inf` means "as fast as the clients
 take them" (the driver then paces on the sockets' write buffers).
 """
 
@@ -17,6 +18,8 @@ from liqmon_sim.faults import Faults
 from liqmon_sim.market import SizeModel
 
 RateFn = Callable[[float], float]
+#: A clustered liquidation drags 1 to this many more on the same contract.
+CLUSTER_MAX = 3
 
 
 def constant(rate: float) -> RateFn:
@@ -37,7 +40,13 @@ class Scenario:
     focus: dict[str, float] = field(default_factory=dict)  # coin -> activity multiplier
     drift: float = 0.0  # price log-drift per liquidation of a coin
     binance_sampling_ms: int = 1000  # "latest one per symbol per 1000 ms"; 0 = push all
-    cluster_prob: float = 0.15  # chance a liquidation drags 1-3 more on the same contract
+    cluster_prob: float = 0.15  # chance a liquidation drags 1-CLUSTER_MAX more on its contract
+
+    @property
+    def per_arrival(self) -> float:
+        """Liquidations per arrival of `rate`, on average (an endless run: the cluster's
+        1..CLUSTER_MAX extra ones, mean (1 + CLUSTER_MAX) / 2, with `cluster_prob`)."""
+        return 1.0 + self.cluster_prob * (1 + CLUSTER_MAX) / 2
 
 
 _REGISTRY: dict[str, Callable[[], Scenario]] = {}

@@ -2,20 +2,34 @@
 dominating, fat tails, and bursts of ten times the mean rate.
 
 The rate is a base with a one-second burst at 10x the base every 20 s (the mean is 1.45x
-the base): `rate_multiplier` (or the `rate` control) scales it to what a bench wants to
-prove. BTC carries a third or more of the activity; sizes are heavy-tailed (a wide
+the base, `MEAN_RATE`): `rate_multiplier` (or the `rate` control) scales it to what a bench
+wants to prove. BTC carries a third or more of the activity; sizes are heavy-tailed (a wide
 log-normal plus frequent whales); 90% of the liquidated positions are longs.
+
+Venue mix: the sampled venues (registry `sampled`: at most one liquidation per contract per
+second reaches the wire) get `SAMPLED_WEIGHT` of their usual share. In a real crash they
+withhold most of what happens; here that would mean most of the asked rate never leaves the
+simulator, so a bench asking for N/s would load the pipeline with far less. Weighted toward
+the complete feeds, what is asked is (nearly) what is emitted, and every venue still sees a
+crash (a sampled venue's few contracts still fill their one-per-second slots).
 """
 
 from __future__ import annotations
 
+from liqmon.venues import VENUES
 from liqmon_sim.market import SizeModel
 from liqmon_sim.scenarios.base import Scenario, register
+from liqmon_sim.venues.plugin import by_venue, default_weights
 
 BASE_RATE = 2_000.0
 BURST_EVERY_S = 20.0
 BURST_S = 1.0
 BURST_FACTOR = 10.0
+#: The mean of `_rate` over a burst period (after the ramp), in arrivals per second; each
+#: arrival is `Scenario.per_arrival` liquidations on average (clusters).
+MEAN_RATE = BASE_RATE * (1 + (BURST_FACTOR - 1) * BURST_S / BURST_EVERY_S)
+#: A sampled venue's share relative to its usual one (see the module docstring).
+SAMPLED_WEIGHT = 0.05
 
 
 def _rate(t: float) -> float:
@@ -24,12 +38,23 @@ def _rate(t: float) -> float:
     return BASE_RATE * ramp * burst
 
 
+def _venue_weights() -> dict[str, float]:
+    """Each simulator venue's usual share, sampled venues' scaled by `SAMPLED_WEIGHT`."""
+    sampled = {row.exchange for row in VENUES if row.sampled}
+    plugin = by_venue()
+    return {
+        venue: share * (SAMPLED_WEIGHT if plugin[venue].exchange in sampled else 1.0)
+        for venue, share in default_weights().items()
+    }
+
+
 @register("crash")
 def crash() -> Scenario:
     return Scenario(
         "crash",
         "every venue at once, BTC dominating, fat tails, bursts of 10x the mean rate",
         _rate,
+        venue_weights=_venue_weights(),
         sizes=SizeModel(median_usd=4_000.0, sigma=2.0, whale_prob=0.01, long_share=0.9),
         spread=0.6,
         focus={"BTC": 12.0, "ETH": 3.0},
