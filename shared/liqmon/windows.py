@@ -20,9 +20,14 @@ The aggregator writes it (Python folds a batch, its Lua scripts store it) and th
 - Money is integer cents. The USD-weighted average price of a coin/side is
   sum(price_units * cents) / sum(cents) with price_units = price * PRICE_SCALE rounded
   half-even; the numerator is kept exactly as `LIMBS` limbs of `LIMB_BITS` bits, summed
-  independently (each stays far below 2^63 in Redis). PRICE_SCALE = 10^18 keeps at least
-  6 significant digits for every price >= 1e-13 USD; the average is returned to 12
-  significant digits.
+  independently. PRICE_SCALE = 10^18 keeps at least 6 significant digits for every price
+  >= 1e-13 USD; the average is returned to 12 significant digits.
+- Bounds. A window limb grows by less than 2^LIMB_BITS per record (one per apply call,
+  bucket and coin/side), so a busy coin's limbs pass 2^53 within minutes: Redis holds
+  them exactly (64-bit integers, exact up to 2^23 records of one coin/side in the longest
+  window, ~97 a second all day), but no Lua script may hold a window or bucket-totals
+  value as a double: they add records (every value at most 2^52, split by fold.py) and
+  read Redis's own decimal text (evict.lua, selfcheck.lua).
 """
 
 from __future__ import annotations

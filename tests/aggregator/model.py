@@ -12,7 +12,8 @@ from typing import Any
 
 from liqmon.event import LiquidationEvent
 from liqmon.keys import Keys
-from liqmon.views import BUCKET_MS, WINDOWS, avg_price, price_limbs, window_buckets
+from liqmon.views import BUCKET_MS, WINDOWS, avg_price, window_buckets
+from liqmon.windows import weight_limbs
 from liqmon_aggregator.apply import price_units
 
 
@@ -83,7 +84,7 @@ class Model:
         avg = {}
         for key, weight in weights.items():
             cents = coins[key]
-            limbs = price_limbs(1, weight) if weight else (0, 0, 0)
+            limbs = weight_limbs(weight)  # a sum of weights may pass one event's bound
             avg[key] = avg_price(limbs, cents)
         return {
             "totals": {k: v for k, v in totals.items() if v},

@@ -22,10 +22,9 @@ from liqmon import views
 from liqmon.event import LiquidationEvent
 from liqmon.keys import Keys
 from liqmon.redis_client import create_redis
-from liqmon_aggregator.apply import Applier, prepare
-from liqmon_aggregator.evictor import Evictor
+from liqmon_aggregator.apply import prepare
 from liqmon_aggregator.selfcheck import SelfCheck
-from tests.aggregator.factory import make_event
+from tests.aggregator.factory import clocked, make_event
 from tests.aggregator.model import Model, assert_window_stored
 
 MAX_FUTURE = 300_000
@@ -62,11 +61,7 @@ async def run(redis_url: str, ops: list[tuple[Any, ...]], seen: set[str]) -> Non
     try:
         await redis.flushdb()
         clock = [T0]
-        applier = Applier(
-            redis, keys, retention_ms=48 * 3_600_000, max_future_ms=MAX_FUTURE,
-            group="", clock=lambda: clock[0],
-        )  # fmt: skip
-        evictor = Evictor(redis, keys, clock=lambda: clock[0])
+        applier, evictor = clocked(redis, keys, clock, max_future_ms=MAX_FUTURE)
         model = Model(MAX_FUTURE)
         made: list[LiquidationEvent] = []
         batch: list[LiquidationEvent] = []

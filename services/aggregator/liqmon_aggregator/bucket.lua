@@ -5,11 +5,14 @@
 -- for_each_sum(totals_key, coins_key, xpre, fn) calls fn(kind, field, value, symbol, side)
 -- with kind "t" (a totals field) or "c" (a window coin-hash field: `<sym>:<side>`,
 -- `<sym>:<side>n`, `<sym>:<side>p<i>`); returns whether the bucket had any totals.
+-- A totals value comes as Redis's decimal text (it may pass 2^53, where a double rounds:
+-- 901 events of $1e11 in one bucket); a record value as a number (fold.py keeps every
+-- record value at most 2^52, so a double holds it exactly).
 local function for_each_sum(totals_key, coins_key, xpre, fn)
   local flat = redis.call('HGETALL', totals_key)
   for q = 1, #flat, 2 do
     local f = flat[q]
-    if string.sub(f, 1, #xpre) ~= xpre then fn('t', f, tonumber(flat[q + 1])) end
+    if string.sub(f, 1, #xpre) ~= xpre then fn('t', f, flat[q + 1]) end
   end
   local blob = redis.call('GET', coins_key)
   local off = blob and #blob > 0 and 0 or -1

@@ -97,7 +97,14 @@ for j, b in ipairs(listed) do
   local k = 10 + 4 * (j - 1)
   for_each_sum(KEYS[k], KEYS[k + 1], xpre, function(kind, f, v, sym, side)
     if kind == 't' then
-      acc(dw, KEYS[2], f, v)
+      local n = tonumber(v)
+      if n > BIG then
+        -- past a double's exact range: subtract Redis's own text of it
+        redis.call('HINCRBY', KEYS[2], f, '-' .. v)
+        dw[f] = dw[f] or 0  -- so the field is still deleted if it reaches 0
+      else
+        acc(dw, KEYS[2], f, n)
+      end
     else
       acc(dc, KEYS[3], f, v)
       if sym then rank_acc(side, sym, v) end

@@ -42,8 +42,9 @@ from .prepared import Prepared
 #: Verdicts, one letter per event, as apply.lua's plan and the counters name them.
 APPLIED, DUPLICATE, TOO_LATE, FUTURE = "A", "D", "T", "F"
 HOUR_MS = 3_600_000
-#: A coin record's cents stay below this, so Lua (doubles) reads them exactly.
-RECORD_MAX_CENTS = 1 << 52
+#: Every value of a coin record stays at most this, so Lua (doubles) reads it exactly and
+#: evict.lua can add two of them exactly.
+RECORD_MAX = 1 << 52
 
 
 @dataclass
@@ -167,16 +168,19 @@ def _coin_pairs(coins: dict[tuple[str, str], list[int]]) -> tuple[list[str], lis
 
 def _records(coins: dict[tuple[str, str], list[int]]) -> bytes:
     """msgpack records [symbol, side, cents, count, limbs...] (trailing zero limbs left out);
-    cents split over several records if they could leave a Lua double's exact range."""
+    a row split over several records (they add up) while a value passes RECORD_MAX: cents
+    past $45T, or the last limb of a batch's summed weight (below events << LIMB_BITS)."""
     out = bytearray()
     for (sym, side), row in coins.items():
-        cents, count, limbs = row[0], row[1], list(row[2:])
-        while limbs and limbs[-1] == 0:
-            limbs.pop()
-        while cents > RECORD_MAX_CENTS:
-            out += msgpack.packb([sym, side, RECORD_MAX_CENTS, 0])
-            cents -= RECORD_MAX_CENTS
-        out += msgpack.packb([sym, side, cents, count, *limbs])
+        rest = list(row)
+        while True:
+            part = [min(v, RECORD_MAX) for v in rest]
+            rest = [v - p for v, p in zip(rest, part, strict=True)]
+            while len(part) > 2 and part[-1] == 0:
+                part.pop()
+            out += msgpack.packb([sym, side, *part])
+            if not any(rest):
+                break
     return bytes(out)
 
 

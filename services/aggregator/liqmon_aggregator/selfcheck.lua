@@ -11,7 +11,45 @@ ARGV  1 window name   2 comma list of the buckets the index holds above the wate
 RETURNS {drift_cents, drift_other, buckets recounted}: drift_cents sums |window - recount|
   over the USD fields (L, S, <ex>:L, <ex>:S, <sym>:L, <sym>:S); drift_other over counts,
   capped slots and price limbs. Both must be 0 (the invariant of apply.lua/evict.lua).
+EXACT: a window field may pass 2^53 (a busy coin's price limbs do within minutes; Redis
+  holds it exactly, up to 2^63), where a Lua double rounds. So both sides are kept as two
+  doubles {hi, lo}, value = hi * 2^32 + lo: Redis's text is parsed digit by digit, each
+  recounted record value (at most 2^52: fold.py) is split, and both are added with a carry.
+  A nonzero difference can never round to 0.
 ]]
+local B = 2 ^ 32
+-- a decimal integer string (as Redis stores a hash field) as an exact {hi, lo}
+local function parse(text)
+  local neg = string.sub(text, 1, 1) == '-'
+  local hi, lo = 0, 0
+  for q = neg and 2 or 1, #text do
+    lo = lo * 10 + string.byte(text, q) - 48
+    local carry = math.floor(lo / B)
+    hi, lo = hi * 10 + carry, lo - carry * B
+  end
+  if neg then return {-hi, -lo} end
+  return {hi, lo}
+end
+-- add v (decimal text, or a number below 2^53) to the exact sum t[f]
+local function add(t, f, v)
+  local hi, low
+  if type(v) == 'string' then
+    local p = parse(v)
+    hi, low = p[1], p[2]
+  else
+    low = v % B
+    hi = (v - low) / B
+  end
+  local s = t[f]
+  if not s then
+    s = {0, 0}
+    t[f] = s
+  end
+  local lo = s[2] + low
+  local carry = math.floor(lo / B)
+  s[1] = s[1] + hi + carry
+  s[2] = lo - carry * B
+end
 local wm = tonumber(redis.call('HGET', KEYS[1], ARGV[1]))
 local xpre = ARGV[3]
 if not wm then return {0, 0, 0} end
@@ -25,8 +63,7 @@ for j, b in ipairs(listed) do
   if tonumber(have[n]) ~= b then return redis.error_reply('selfcheck: stale bucket list') end
   local k = 5 + 2 * (j - 1)
   local any = for_each_sum(KEYS[k], KEYS[k + 1], xpre, function(kind, f, v)
-    local t = kind == 't' and rw or rc
-    t[f] = (t[f] or 0) + v
+    add(kind == 't' and rw or rc, f, v)
   end)
   if any then seen = seen + 1 end
  end
@@ -36,12 +73,15 @@ local cents, other = 0, 0
 local function compare(key, recount)
   local flat = redis.call('HGETALL', key)
   local stored = {}
-  for j = 1, #flat, 2 do stored[flat[j]] = tonumber(flat[j + 1]) end
+  for j = 1, #flat, 2 do stored[flat[j]] = parse(flat[j + 1]) end
   local fields = {}
   for f in pairs(stored) do fields[f] = true end
   for f in pairs(recount) do fields[f] = true end
+  local zero = {0, 0}
   for f in pairs(fields) do
-    local d = math.abs((stored[f] or 0) - (recount[f] or 0))
+    local s, r = stored[f] or zero, recount[f] or zero
+    -- hi and lo differences are exact; scaling by 2^32 too; their sum rounds only if large
+    local d = math.abs((s[1] - r[1]) * B + (s[2] - r[2]))
     local tail = string.sub(f, -1)
     if tail == 'L' or tail == 'S' then cents = cents + d else other = other + d end
   end
