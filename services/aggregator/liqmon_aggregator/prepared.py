@@ -1,6 +1,7 @@
 """One stream entry ready to fold: the values fold needs, checked, with its price limbs.
 
-`prepare_fields` is the aggregator's hot path. Building and validating a full
+`prepare_entry` is the aggregator's hot path (`prepare_fields`, the same for a decoded
+entry, serves rebuild). Building and validating a full
 `LiquidationEvent` per entry costs most of the aggregator's CPU, and fold needs only a
 few of its values, so an entry in the shape the collectors write (every field a plain
 decimal or short string) is checked here directly, field by field, and anything else —
