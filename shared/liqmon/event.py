@@ -80,6 +80,12 @@ def parse_decimal(text: object, name: str, *, allow_zero: bool = False) -> Decim
         value = Decimal(text)
     except InvalidOperation:
         raise InvalidEvent(f"{name}: not a number: {text!r:.80}") from None
+    return checked_decimal(value, text, name, allow_zero=allow_zero)
+
+
+def checked_decimal(value: Decimal, text: str, name: str, *, allow_zero: bool = False) -> Decimal:
+    """`parse_decimal`'s checks on `value` once read from `text` (its wire text; a reader
+    that already holds the `Decimal` of a JSON number skips parsing it twice)."""
     if allow_zero and value.is_zero() and value.is_finite():
         return abs(value)  # "-0.00" is zero, not a sign
     if not value.is_finite() or value <= 0:
