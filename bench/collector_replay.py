@@ -97,9 +97,7 @@ async def record(seconds: float) -> tuple[list[Frame], dict[str, dict[str, Any]]
     await asyncio.sleep(seconds)
     stop.set()
     await runner
-    specs = {
-        svc.venue.exchange: {c.name: dict(c._specs) for c in svc.caches} for svc in services
-    }
+    specs = {svc.venue.exchange: {c.name: dict(c._specs) for c in svc.caches} for svc in services}
     return frames, specs
 
 

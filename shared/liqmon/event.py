@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
-from typing import Final, Literal, get_args
+from typing import Final, Literal, cast, get_args
 
 from liqmon.venues import PRODUCTS as PRODUCTS  # re-exported: what an event may name
 
@@ -271,3 +271,50 @@ class LiquidationEvent:
             "sampled": self.sampled,
         }
         return out
+
+
+class _Draft:
+    """A `LiquidationEvent`'s slots, filled by plain attribute stores. The frozen dataclass's
+    own `__init__` sets each of its 14 fields through `object.__setattr__`, which cost more
+    than the rest of building an event; a draft's stores are cheap, and its layout is the
+    event's, so it can then become one (`make_event`)."""
+
+    __slots__ = LiquidationEvent.__slots__
+
+    def __init__(
+        self, id: str, exchange: str, product: str, margin: str, instrument: str,
+        symbol: str, side: str, price: Decimal, price_kind: str, qty: Decimal,
+        usd_cents: int, ts: int, recv_ts: int, sampled: bool,
+    ) -> None:  # fmt: skip
+        self.id = id
+        self.exchange = exchange
+        self.product = product
+        self.margin = margin
+        self.instrument = instrument
+        self.symbol = symbol
+        self.side = side
+        self.price = price
+        self.price_kind = price_kind
+        self.qty = qty
+        self.usd_cents = usd_cents
+        self.ts = ts
+        self.recv_ts = recv_ts
+        self.sampled = sampled
+
+
+def make_event(
+    id: str, exchange: str, product: str, margin: str, instrument: str,
+    symbol: str, side: str, price: Decimal, price_kind: str, qty: Decimal,
+    usd_cents: int, ts: int, recv_ts: int, sampled: bool,
+) -> LiquidationEvent:  # fmt: skip
+    """`LiquidationEvent(...)` with the same arguments (by position, in field order): the same
+    event, checked by the same `__post_init__` (the same `InvalidEvent`), built a few times
+    faster (`_Draft`). The collectors build every event this way."""
+    draft = _Draft(
+        id, exchange, product, margin, instrument, symbol, side, price, price_kind, qty,
+        usd_cents, ts, recv_ts, sampled,
+    )  # fmt: skip
+    object.__setattr__(draft, "__class__", LiquidationEvent)
+    event = cast(LiquidationEvent, draft)
+    event.__post_init__()
+    return event

@@ -12,6 +12,7 @@ back (every `Decimal` as the number it was read from) for a dead letter.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, NoReturn
 
@@ -24,7 +25,7 @@ def _no_constants(token: str) -> NoReturn:
 
 
 _DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_no_constants)
-_scan = _DECODER.scan_once
+_scan: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
 _JSON_SPACE = frozenset(" \t\n\r")
 
 

@@ -20,7 +20,7 @@ from typing import Final
 
 from liqmon.collector.frames import MalformedFrame
 from liqmon.collector.symbols import split_multiplier
-from liqmon.event import MAX_USD, LiquidationEvent, make_event_id, to_cents
+from liqmon.event import MAX_USD, LiquidationEvent, make_event, make_event_id, to_cents
 from liqmon.venues import SAMPLED_EXCHANGES
 
 EXACT: Final = Context(
@@ -137,20 +137,8 @@ class EventBuilder:
             # The id is over the venue's own values (its price, not the per-coin one).
             venue_qty = amount if qty_venue is None else qty_venue
             event_id = make_event_id(exchange, product, instrument, side, ts, venue_qty, price)
-        # By position, in the field order: keyword passing showed in the per-event profile.
-        return LiquidationEvent(
-            event_id,
-            exchange,
-            product,
-            margin,  # type: ignore[arg-type]  # validated by LiquidationEvent
-            instrument,
-            coin,
-            side,  # type: ignore[arg-type]
-            coin_price,
-            self.price_kind,  # type: ignore[arg-type]
-            qty,
-            to_cents(usd),
-            ts,
-            recv_ts,
-            self.sampled,
-        )
+        # `make_event` checks margin, side and price kind like `LiquidationEvent` does.
+        return make_event(
+            event_id, exchange, product, margin, instrument, coin, side, coin_price,
+            self.price_kind, qty, to_cents(usd), ts, recv_ts, self.sampled,
+        )  # fmt: skip
