@@ -62,6 +62,9 @@ MAX_CENTS: Final = to_cents(MAX_USD)
 
 def cents_to_str(cents: int) -> str:
     """Integer cents -> `"1234.50"` (exact; negative amounts keep their sign)."""
+    if cents >= 100:  # most amounts: the digits with a point put in (cheaper than divmod)
+        digits = str(cents)
+        return f"{digits[:-2]}.{digits[-2:]}"
     sign = "-" if cents < 0 else ""
     whole, frac = divmod(abs(cents), 100)
     return f"{sign}{whole}.{frac:02d}"
@@ -95,10 +98,16 @@ def checked_decimal(value: Decimal, text: str, name: str, *, allow_zero: bool = 
     return value
 
 
+def plain_text(value: Decimal) -> str:
+    """`format(value, "f")`: the digits without an exponent. `str()` gives the same text
+    whenever it has no exponent, at a third of the cost (events format two per entry)."""
+    text = str(value)
+    return format(value, "f") if "E" in text else text
+
+
 def canon(value: Decimal | str) -> str:
     """Canonical decimal text for ids: no exponent, no trailing zeros (`"5.000"` -> `"5"`)."""
-    d = value if isinstance(value, Decimal) else Decimal(value)
-    text = format(d, "f")
+    text = plain_text(value if isinstance(value, Decimal) else Decimal(value))
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return text or "0"
@@ -193,9 +202,9 @@ class LiquidationEvent:
             "instrument": self.instrument,
             "symbol": self.symbol,
             "side": self.side,
-            "price": format(self.price, "f"),
+            "price": plain_text(self.price),
             "price_kind": self.price_kind,
-            "qty": format(self.qty, "f"),
+            "qty": plain_text(self.qty),
         }
 
     def to_fields(self) -> dict[str, str]:
@@ -210,9 +219,9 @@ class LiquidationEvent:
             "instrument": self.instrument,
             "symbol": self.symbol,
             "side": self.side,
-            "price": format(self.price, "f"),
+            "price": plain_text(self.price),
             "price_kind": self.price_kind,
-            "qty": format(self.qty, "f"),
+            "qty": plain_text(self.qty),
             "usd": cents_to_str(self.usd_cents),
             "ts": str(self.ts),
             "recv_ts": str(self.recv_ts),
