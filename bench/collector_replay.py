@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/collector_replay.py capture FRAMES [--seconds 15] [--rate 3000]
     .venv/bin/python bench/collector_replay.py replay FRAMES [--runs 5] [--dump OUT.jsonl]
+    .venv/bin/python bench/collector_replay.py [--quick]    # both, on a temporary capture
 
 `capture` runs the simulator (`crash` scenario, every venue) as a child process and every
 venue's collector in this process (as `liqmon run collectors` does, against a private
@@ -203,7 +204,8 @@ def replay(path: Path, runs: int, dump: Path | None) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    sub = parser.add_subparsers(dest="cmd", required=True)
+    parser.add_argument("--quick", action="store_true", help="no command: capture 8 s, replay")
+    sub = parser.add_subparsers(dest="cmd")
     cap = sub.add_parser("capture")
     cap.add_argument("frames", type=Path)
     cap.add_argument("--seconds", type=float, default=15.0)
@@ -215,8 +217,13 @@ def main() -> int:
     args = parser.parse_args()
     if args.cmd == "capture":
         capture(args.frames, args.seconds, args.rate)
-    else:
+    elif args.cmd == "replay":
         replay(args.frames, args.runs, args.dump)
+    else:  # both, on a fresh capture (`python -m bench --all` runs it so)
+        with tempfile.TemporaryDirectory() as tmp:
+            frames = Path(tmp) / "frames.pkl"
+            capture(frames, 8.0 if args.quick else 15.0, 3000.0)
+            replay(frames, 3, None)
     return 0
 
 

@@ -191,25 +191,8 @@ class LiquidationEvent:
     def usd(self) -> Decimal:
         return Decimal(self.usd_cents) / 100
 
-    def _text_fields(self) -> dict[str, str]:
-        """`id` .. `qty`: the fields the stream entry and the API's EVENT both carry as the
-        same text, in the documented order."""
-        return {
-            "id": self.id,
-            "exchange": self.exchange,
-            "product": self.product,
-            "margin": self.margin,
-            "instrument": self.instrument,
-            "symbol": self.symbol,
-            "side": self.side,
-            "price": plain_text(self.price),
-            "price_kind": self.price_kind,
-            "qty": plain_text(self.qty),
-        }
-
     def to_fields(self) -> dict[str, str]:
-        """The stream entry: flat string fields, in the documented order (`FIELDS`). Spelled
-        out rather than merged from `_text_fields`: the collectors build one per event."""
+        """The stream entry: flat string fields, in the documented order (`FIELDS`)."""
         return {
             "v": SCHEMA_VERSION,
             "id": self.id,
@@ -270,15 +253,11 @@ class LiquidationEvent:
         `usd` and `price`/`qty` stay strings-as-numbers where precision matters: `usd` is a
         number with 2 decimals (exact in cents), price/qty are decimal strings.
         """
-        out: dict[str, object] = {
-            "stream_id": stream_id,
-            "v": int(SCHEMA_VERSION),
-            **self._text_fields(),
-            "usd": float(cents_to_str(self.usd_cents)),
-            "ts": self.ts,
-            "recv_ts": self.recv_ts,
-            "sampled": self.sampled,
-        }
+        fields = self.to_fields()  # the stream's texts, in its order, then typed values
+        out: dict[str, object] = {"stream_id": stream_id, **fields}
+        out["v"] = int(SCHEMA_VERSION)
+        out["usd"] = float(fields["usd"])
+        out["ts"], out["recv_ts"], out["sampled"] = self.ts, self.recv_ts, self.sampled
         return out
 
 
