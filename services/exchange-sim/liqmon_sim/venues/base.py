@@ -39,6 +39,11 @@ RECENT = 2_000  # emitted liquidations kept for duplicates/replays
 #: What a venue's `answer` to one client message returns: one frame, several, or none (it
 #: sent what it had to itself).
 Reply = bytes | Iterable[bytes] | None
+#: A remembered liquidation's own frame for a re-send: the bytes, a function that builds
+#: exactly those bytes when one is needed (a venue that pushed it in a batch: building a
+#: single frame for every liquidation cost more than the rare re-sends), or None (the venue
+#: rebuilds it in `_send_again`).
+Remembered = bytes | Callable[[], bytes] | None
 
 
 class Conn:
@@ -164,7 +169,7 @@ class VenueServer:
         self.conns: set[Conn] = set()
         self.stats: Counter[str] = Counter()
         self.server: Server | None = None
-        self.recent: deque[tuple[Liquidation, int, bytes | None]] = deque(maxlen=RECENT)
+        self.recent: deque[tuple[Liquidation, int, Remembered]] = deque(maxlen=RECENT)
         self.audience_changed = asyncio.Event()
         self.rest_failures: deque[int] = deque()  # statuses for the next REST requests
         self.tasks = TaskSet()  # per-venue background work (closing idle sockets, …)
@@ -291,7 +296,7 @@ class VenueServer:
             return False
         liq, seq, frame = self.recent[rng.randrange(len(self.recent))]
         now = now_ms()
-        clients = self._send_again(liq, frame, now)
+        clients = self._send_again(liq, frame() if callable(frame) else frame, now)
         self._emitted(dataclasses.replace(liq, run=run), clients, now, replay_of=seq)
         return clients > 0
 
@@ -300,7 +305,7 @@ class VenueServer:
         keeps none) to the clients subscribed to it; returns how many it reached."""
         raise NotImplementedError
 
-    def _remember(self, liq: Liquidation, seq: int, frame: bytes | None) -> None:
+    def _remember(self, liq: Liquidation, seq: int, frame: Remembered) -> None:
         self.recent.append((liq, seq, frame))
 
     def _emitted(

@@ -31,6 +31,7 @@ from collections import deque
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import orjson
@@ -263,7 +264,7 @@ class DydxServer(VenueServer):
         entry = _Past(liquidated, liq, self._emitted(liq, clients, now))
         past.extend((_Past(fill), entry))
         if entry.seq:
-            self._remember(liq, entry.seq, self._channel_data(market, [liquidated]))
+            self._remember(liq, entry.seq, partial(self._channel_data, market, [liquidated]))
 
     @staticmethod
     def _channel_data(market: str, trades: list[dict[str, Any]]) -> bytes:
