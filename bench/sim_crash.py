@@ -1,7 +1,7 @@
 """The simulator alone under the `crash` scenario: CPU per liquidation and emitted vs asked.
 
-    .venv/bin/python bench/sim_crash.py [--rate 10000] [--seconds 20] [--rounds 3]
-                                        [--base DIR]
+    .venv/bin/python bench/sim_crash.py [--quick] [--rate 10000] [--seconds 20]
+                                        [--rounds 3] [--base DIR]
 
 `liqmon run exchange-sim` (scenario `crash`, scaled so its MEAN rate of liquidations is
 `--rate`, as bench/e2e.py scales it) feeds the real collectors (one `collectors` process)
@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.e2e import Stack, crash_liquidations_per_s
@@ -72,10 +73,7 @@ async def one_round(rate: float, seconds: float, base: Path | None) -> tuple[flo
                     assert time.monotonic() < deadline, sim.errors() | collectors.errors()
                     await asyncio.sleep(0.2)
                 await asyncio.sleep(2.0)  # past the scenario's 3 s ramp
-                proc = sim.procs["exchange-sim"]
-                import psutil
-
-                ps = psutil.Process(proc.pid)
+                ps = psutil.Process(sim.procs["exchange-sim"].pid)
                 e0 = int((await http.get(f"{url}/totals")).json()["count"])
                 c0, t0 = ps.cpu_times(), time.monotonic()
                 await asyncio.sleep(seconds)
@@ -96,7 +94,10 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--base", type=Path, help="A/B against the checkout in DIR")
+    parser.add_argument("--quick", action="store_true", help="one round of 10 s")
     args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.seconds = 1, 10.0
     sides: list[Path | None] = [None] if args.base is None else [args.base, None]
     results: dict[Path | None, list[tuple[float, float]]] = {s: [] for s in sides}
     for i in range(args.rounds):
