@@ -83,13 +83,19 @@ class Conn:
         by call_soon): one syscall per burst instead of one per frame."""
         if not self.live:
             return False
-        try:
-            if self.binary:
-                self.ws.protocol.send_binary(payload)
-            else:
-                self.ws.protocol.send_text(payload)
-        except Exception:  # the connection started closing between the check and the write
-            return False
+        protocol = self.ws.protocol
+        if not protocol.extensions and not protocol.expect_continuation_frame:
+            # `live` checked the state is OPEN: queue the frame as websockets would, without
+            # its per-frame generality (~2/3 of the cost of queueing one)
+            protocol.writes.append(frame_head(len(payload), self.binary) + payload)
+        else:
+            try:
+                if self.binary:
+                    protocol.send_binary(payload)
+                else:
+                    protocol.send_text(payload)
+            except Exception:  # the connection started closing between check and write
+                return False
         if not self._flush_scheduled:
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self._flush)
@@ -382,6 +388,19 @@ class VenueServer:
             "ready": {v: self.ready_for(v) for v in self.served},
             **dict(sorted(self.stats.items())),
         }
+
+
+def frame_head(length: int, binary: bool) -> bytes:
+    """The header of one unfragmented, unmasked (server-to-client) WebSocket frame carrying
+    `length` bytes of text or binary data (RFC 6455 section 5.2): exactly what websockets
+    writes before the payload when no extension is negotiated (the simulator's servers
+    negotiate none: `compression=None`)."""
+    first = 0x82 if binary else 0x81  # FIN + opcode
+    if length < 126:
+        return bytes((first, length))
+    if length < 1 << 16:
+        return bytes((first, 126)) + length.to_bytes(2, "big")
+    return bytes((first, 127)) + length.to_bytes(8, "big")
 
 
 def text_of(message: str | bytes) -> str:
