@@ -101,21 +101,15 @@ class SizeModel:
         return min(MAX_USD, max(MIN_USD, usd))
 
 
-def _on_grid(value: float, step: Decimal) -> Decimal:
-    """Round `value` to a multiple of `step` (at least one step).
+@dataclass(frozen=True, slots=True)
+class Grid:
+    """A tick or lot grid as integers: a value on it is `units` × 10^`exp`, `units` a
+    multiple of `coefficient` (the step's digits). Drawing in integers and building each
+    `Decimal` once from its units costs a fraction of Decimal arithmetic, with the same digits.
 
     Steps are mostly powers of ten; one that is not (Deribit's BTC contracts: 10 USD, written
     `10`, exponent 0) rounds to a multiple of its coefficient, so a tiny liquidation is one
     whole contract, never a fraction of one (which made `make` draw from an empty range)."""
-    return Grid.of(step).decimal(Grid.of(step).units(value))
-
-
-@dataclass(frozen=True, slots=True)
-class Grid:
-    """A tick or lot grid as integers: a value on it is `units` × 10^`exp`, `units` a
-    multiple of `coefficient` (the step's digits). Drawing on it in integers and building
-    the `Decimal` once gives exactly the digits (coefficient and exponent) that
-    `Decimal(units).scaleb(exp)` gives, at a fraction of the cost."""
 
     exp: int
     coefficient: int
@@ -127,7 +121,7 @@ class Grid:
         return Grid(exp, int(step.scaleb(-exp)), 10.0**-exp)
 
     def units(self, value: float) -> int:
-        """`value` rounded to the grid (at least one step), in units of 10^exp."""
+        """`value` rounded to a multiple of the step (at least one step), in 10^exp units."""
         coefficient = self.coefficient
         return max(1, round(value * self.scale / coefficient)) * coefficient
 
