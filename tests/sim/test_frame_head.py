@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from websockets.frames import Frame, Opcode
 
-from liqmon_sim.venues.base import frame_head
+from liqmon_sim.frames import frame_head
 
 
 @pytest.mark.parametrize("length", [0, 1, 125, 126, 127, 65_535, 65_536, 1 << 20])

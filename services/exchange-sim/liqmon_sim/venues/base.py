@@ -27,6 +27,7 @@ from websockets.protocol import State
 
 from liqmon.runtime import TaskSet
 from liqmon_sim.catalog import Venue
+from liqmon_sim.frames import frame_head
 from liqmon_sim.ledger import Ledger
 from liqmon_sim.market import Liquidation
 
@@ -39,10 +40,8 @@ RECENT = 2_000  # emitted liquidations kept for duplicates/replays
 #: What a venue's `answer` to one client message returns: one frame, several, or none (it
 #: sent what it had to itself).
 Reply = bytes | Iterable[bytes] | None
-#: A remembered liquidation's own frame for a re-send: the bytes, a function that builds
-#: exactly those bytes when one is needed (a venue that pushed it in a batch: building a
-#: single frame for every liquidation cost more than the rare re-sends), or None (the venue
-#: rebuilds it in `_send_again`).
+#: A remembered liquidation's frame for a re-send: the bytes, a function building exactly
+#: them (batched venues: cheaper than a frame each), or None (rebuilt in `_send_again`).
 Remembered = bytes | Callable[[], bytes] | None
 
 
@@ -84,18 +83,16 @@ class Conn:
         if not self.live:
             return False
         protocol = self.ws.protocol
-        if not protocol.extensions and not protocol.expect_continuation_frame:
-            # `live` checked the state is OPEN: queue the frame as websockets would, without
-            # its per-frame generality (~2/3 of the cost of queueing one)
-            protocol.writes.append(frame_head(len(payload), self.binary) + payload)
-        else:
-            try:
-                if self.binary:
-                    protocol.send_binary(payload)
-                else:
-                    protocol.send_text(payload)
-            except Exception:  # the connection started closing between check and write
-                return False
+        try:
+            if not protocol.extensions and not protocol.expect_continuation_frame:
+                # state OPEN (`live`): websockets' framing minus its generality, 2/3 the cost
+                protocol.writes.append(frame_head(len(payload), self.binary) + payload)
+            elif self.binary:
+                protocol.send_binary(payload)
+            else:
+                protocol.send_text(payload)
+        except Exception:  # the connection started closing between the check and the write
+            return False
         if not self._flush_scheduled:
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self._flush)
@@ -388,19 +385,6 @@ class VenueServer:
             "ready": {v: self.ready_for(v) for v in self.served},
             **dict(sorted(self.stats.items())),
         }
-
-
-def frame_head(length: int, binary: bool) -> bytes:
-    """The header of one unfragmented, unmasked (server-to-client) WebSocket frame carrying
-    `length` bytes of text or binary data (RFC 6455 section 5.2): exactly what websockets
-    writes before the payload when no extension is negotiated (the simulator's servers
-    negotiate none: `compression=None`)."""
-    first = 0x82 if binary else 0x81  # FIN + opcode
-    if length < 126:
-        return bytes((first, length))
-    if length < 1 << 16:
-        return bytes((first, 126)) + length.to_bytes(2, "big")
-    return bytes((first, 127)) + length.to_bytes(8, "big")
 
 
 def text_of(message: str | bytes) -> str:
