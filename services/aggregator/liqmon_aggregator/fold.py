@@ -12,7 +12,6 @@ folded again (`Verdicts.update`).
 
 from __future__ import annotations
 
-import heapq
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,7 +27,6 @@ from liqmon.windows import (
     LARGEST_CENTS,
     LARGEST_ID,
     LAYOUT_VERSION,
-    RECENT_SIZE,
     WINDOW_SPEC,
     WINDOWS,
     coin_fields,
@@ -136,10 +134,6 @@ class _Sums:
             else:
                 for i, v in enumerate(src):
                     row[i] += v
-
-
-def _ts(ev: Prepared) -> int:
-    return ev.ts
 
 
 def _largest(ev: Prepared) -> tuple[int, str]:
@@ -357,17 +351,12 @@ def fold(
             hashes = series_slots(ev.ts, ev.exchange, ev.symbol, False)
             plan_late += (len(argv), *hashes, name, str(ev.usd_cents), when)
 
-    applied = [p for b in buckets.values() for p in b.applied]
-    recent: list[Any] = []
-    for p in heapq.nlargest(RECENT_SIZE, applied, key=_ts):  # sorted(…, reverse)[:n]
-        recent += (p.ts, p.member_json())
-
     plan = {
         "g": group, "gen": layout.gen, "cg": int(check_generation),
         "now": clock_ms if clock_ms is not None else -1, "G": BUCKET_MS, "W": WINDOW_SPEC,
         "F": max_future_ms, "wm": [str(w) for w in wm], "f": [CAP, LARGEST_CENTS, LARGEST_ID],
         "b": plan_buckets, "w": plan_groups, "s": plan_series, "e": plan_expire,
-        "u": plan_late, "r": recent, "R": RECENT_SIZE, "a": acks,
+        "u": plan_late, "a": acks,
         "n": [counts[APPLIED], counts[DUPLICATE], counts[TOO_LATE], counts[FUTURE]],
         "v": LAYOUT_VERSION,
     }  # fmt: skip

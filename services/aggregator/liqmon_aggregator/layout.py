@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from liqmon.keys import Keys
 from liqmon.windows import WINDOWS, series_scope, window_keys
 
-#: apply.lua's fixed KEYS: 7 of its own, five per window, the largest events hash.
-FIXED_KEYS = 8 + 5 * len(WINDOWS)
+#: apply.lua's fixed KEYS: 6 of its own, five per window, the largest events hash.
+FIXED_KEYS = 7 + 5 * len(WINDOWS)
 #: Keys per bucket: totals hash, coins string, ids hash, caps hash.
 BUCKET_KEYS = 4
 
@@ -42,7 +42,6 @@ class Layout:
             k.agg_generation,
             k.agg_watermarks(g),
             k.agg_stats(g),
-            k.agg_recent(g),
             k.agg_late_ids(g),
             k.agg_bucket_index(g),
         ]
