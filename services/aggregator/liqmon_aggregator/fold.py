@@ -137,7 +137,12 @@ class _Sums:
 
 
 def _largest(ev: Prepared) -> tuple[int, str]:
+    """How apply.lua ranks a bucket's largest event: cents, then id (byte order)."""
     return ev.usd_cents, ev.id
+
+
+#: Below every event's `_largest` (cents are never negative).
+_NO_LARGEST = (-1, "")
 
 
 def _pairs(values: dict[str, int]) -> list[str]:
@@ -189,6 +194,8 @@ class Plan:
     #: per plan bucket, the ids apply.lua checks (its RETRY reply says which it holds)
     checked: list[tuple[int, list[bytes]]]
     layout_gen: int
+    #: per bucket, the (cents, id) of the largest event the plan offers apply.lua
+    offered_largest: dict[int, tuple[int, str]]
 
 
 def fold(
@@ -203,7 +210,13 @@ def fold(
     retention_ms: int,
     late_series: bool,
     expired: set[tuple[int, str, str]],
+    stored_largest: dict[int, tuple[int, str]],
 ) -> Plan:
+    """`stored_largest`: per bucket, a (cents, id) its largest-event record is known to
+    have reached (an earlier plan of ours offered it; the record only grows while the
+    bucket takes events). A batch's best event that does not beat it cannot become the
+    record, so it is not offered and its JSON is not built: the largest event of a busy
+    bucket changes seldom, and building the JSON is the costliest step of an event."""
     wm = known.watermarks
     now = clock_ms if clock_ms is not None else known.now_ms
     limit = now + max_future_ms if now is not None else None
@@ -258,6 +271,7 @@ def fold(
     # per bucket: ids to check, its totals and coin records, caps, largest
     plan_buckets: list[dict[str, Any]] = []
     sums: dict[int, _Sums] = {}
+    offered: dict[int, tuple[int, str]] = {}
     for n, bucket in buckets.items():
         entry: dict[str, Any] = {
             "n": n, "k": 0, "late": int(bucket.late), "hi": bucket.hi, "lo": bucket.lo,
@@ -281,7 +295,9 @@ def fold(
             entry["s"] = sorted(slots)
             entry["r"] = len(argv) + 1
             argv.append(_records(s.coins))
-            entry["x"] = [str(best.usd_cents), best.id, best.member_json()]
+            if _largest(best) > stored_largest.get(n, _NO_LARGEST):
+                entry["x"] = [str(best.usd_cents), best.id, best.member_json()]
+                offered[n] = _largest(best)
         plan_buckets.append(entry)
 
     # windows that include the same applied buckets share one set of deltas
@@ -362,4 +378,4 @@ def fold(
     }  # fmt: skip
     argv[0] = orjson.dumps(plan).decode()
     checked = [(n, b.ids) for n, b in buckets.items()]
-    return Plan(keys, argv, verdict_text, counted, checked, layout.gen)
+    return Plan(keys, argv, verdict_text, counted, checked, layout.gen, offered)
