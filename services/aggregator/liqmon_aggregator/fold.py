@@ -153,11 +153,26 @@ def _pairs(values: dict[str, int]) -> list[str]:
     return out
 
 
+#: (symbol, side) -> its coin hash field names (`coin_fields`), remembered like
+#: _TOTAL_NAMES; started over past _COIN_NAMES_MAX coins.
+_COIN_NAMES: dict[tuple[str, str], tuple[str, ...]] = {}
+_COIN_NAMES_MAX = 20_000
+
+
+def _coin_names(symbol: str, side: str) -> tuple[str, ...]:
+    names = _COIN_NAMES.get((symbol, side))
+    if names is None:
+        if len(_COIN_NAMES) >= _COIN_NAMES_MAX:
+            _COIN_NAMES.clear()
+        names = _COIN_NAMES[(symbol, side)] = coin_fields(symbol, side)
+    return names
+
+
 def _coin_pairs(coins: dict[tuple[str, str], list[int]]) -> tuple[list[str], list[str], list[str]]:
     fields: list[str] = []
     ranks: dict[str, list[str]] = {"L": [], "S": []}
     for (sym, side), row in coins.items():
-        for name, v in zip(coin_fields(sym, side), row, strict=True):
+        for name, v in zip(_coin_names(sym, side), row, strict=True):
             if v:
                 fields += (name, str(v))
         if row[0]:  # $0.00 (dust) changes no total: it must not rank a coin at zero
