@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from liqmon import scripts
 from liqmon.keys import AGGREGATOR_GROUP, Keys
@@ -85,8 +86,7 @@ class Applier:
         gen = self.pinned or await read_generation(self.redis, self.keys)
         if gen != self.layout.gen:
             self.layout = Layout(self.keys, gen)
-            self._expired.clear()
-            self._stored_largest.clear()
+            self._forget()
             self._known = Verdicts()
         return gen
 
@@ -126,7 +126,14 @@ class Applier:
         for _ in range(MAX_REPLANS):
             if plan is None or plan.layout_gen != self.layout.gen:
                 plan = self.fold(batch)
-            reply = await self._script(keys=plan.keys, args=plan.argv)
+            try:
+                reply = await self._script(keys=plan.keys, args=plan.argv)
+            except (RedisError, OSError):
+                # Redis may be restarting: what it held (expiries set, largest events
+                # stored) may come back older (AOF everysec) or not at all, so what this
+                # process remembers of it is forgotten before the caller retries
+                self._forget()
+                raise
             status = _str(reply[0])
             if status == "STALE":
                 logger.info("generation changed to %s; applying the batch there", _str(reply[1]))
@@ -153,6 +160,11 @@ class Applier:
             if flag == "1"
         }
 
+    def _forget(self) -> None:
+        self._expired.clear()
+        self._stored_largest.clear()
+        self._expired_reset = time.monotonic() + 600
+
     def _remember(self, plan: Plan) -> None:
         """What an applied plan stored that later plans need not repeat."""
         if (
@@ -163,9 +175,7 @@ class Applier:
             # forget now and then, so a key lost behind our back (a Redis restart without
             # persistence) gets its expiry and its largest event again (and the buckets
             # that left the windows are forgotten)
-            self._expired.clear()
-            self._stored_largest.clear()
-            self._expired_reset = time.monotonic() + 600
+            self._forget()
         self._expired.update(plan.counted_series)
         stored = self._stored_largest
         for n, offered in plan.offered_largest.items():
