@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import os
 import random
 import shutil
@@ -43,7 +44,6 @@ import time
 import types
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -58,42 +58,20 @@ from liqmon.keys import Keys
 from liqmon.redis_client import create_redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._common import SYMBOLS, WEIGHTS, linear_event  # (after the path insert)
+from bench import memory  # (after the path insert)
 
 RETENTION_MS = 48 * 3_600_000
 
 #: Cut-down append scripts for `--split`, on the production payload (KEYS and ARGV as
 #: append_events.lua's header states them); each adds one part to the one before, and
 #: `script` (the production one) adds the per-symbol index to the last.
-ABLATIONS: dict[str, str] = {
-    "call": "return {0, ''}",
-    "+decode": """
-local flat = cjson.decode(ARGV[3])
-return {0, ''}
-""",
-    "+xadd": """
+_HEAD = """
 local names, flat = cjson.decode(ARGV[2]), cjson.decode(ARGV[3])
 local width = #names
 local stride = width + 2
 local minid = string.format('%d', server_ms() - tonumber(ARGV[1]))
-local args = {}
-for f = 1, width do args[2 * f - 1] = names[f] end
-for index = 1, #flat / stride do
-  local base = (index - 1) * stride
-  for f = 1, width do args[2 * f] = flat[base + f] end
-  if index == 1 then
-    redis.call('XADD', KEYS[1], 'MINID', '~', minid, '*', unpack(args, 1, 2 * width))
-  else
-    redis.call('XADD', KEYS[1], '*', unpack(args, 1, 2 * width))
-  end
-end
-return {0, ''}
-""",
-    "+dedup": """
-local names, flat = cjson.decode(ARGV[2]), cjson.decode(ARGV[3])
-local width = #names
-local stride = width + 2
-local minid = string.format('%d', server_ms() - tonumber(ARGV[1]))
+"""
+_DEDUP = """
 local rows_of = {}
 for index = 1, #flat / stride do
   local key = KEYS[flat[(index - 1) * stride + width + 1]]
@@ -117,10 +95,12 @@ for key, rows in pairs(rows_of) do
     redis.call('PEXPIRE', key, ARGV[1])
   end
 end
+"""
+_XADD = """
 local args, trimmed = {}, false
 for f = 1, width do args[2 * f - 1] = names[f] end
 for index = 1, #flat / stride do
-  if appended[index] then
+  if keep(index) then
     local base = (index - 1) * stride
     for f = 1, width do args[2 * f] = flat[base + f] end
     if not trimmed then
@@ -132,36 +112,43 @@ for index = 1, #flat / stride do
   end
 end
 return {0, ''}
-""",
+"""
+ABLATIONS: dict[str, str] = {
+    "call": "return {0, ''}",
+    "+decode": "local flat = cjson.decode(ARGV[3])\nreturn {0, ''}",
+    "+xadd": _HEAD + "local function keep() return true end" + _XADD,
+    "+dedup": _HEAD + _DEDUP + "local function keep(index) return appended[index] end" + _XADD,
 }
 
 
-def make_events(n: int, rng: random.Random) -> list[LiquidationEvent]:
-    """`n` fresh events (new random ids), event times as at a crash's 10,000 events/s
-    (so each 5-second bucket's appended-ids hash grows as it would: a hash becomes a hash
-    table past 512 ids, so a short run pays more for the first, compact ones)."""
+#: Coin weights of `--market crash`: bench/memory.py's 200 Zipf-like coins, with the
+#: first two boosted to ~55 % and ~11 % of the events (a bench/e2e.py crash run's
+#: stream was 62 % BTC and 12 % ETH): what one append's batch holds on a crash day.
+CRASH_WEIGHTS = [7.3, 1.5, *memory.WEIGHTS[2:]]
+
+
+def make_events(n: int, rng: random.Random, market: str) -> list[LiquidationEvent]:
+    """`n` fresh events (new random ids; bench/memory.py's market, or `crash`), event
+    times as at a crash's 10,000 events/s (so each 5-second bucket's appended-ids hash
+    grows as it would: a hash becomes a hash table past 512 ids, so a short run pays
+    more for the first, compact ones)."""
     now = time.time_ns() // 1_000_000
-    symbols = rng.choices(SYMBOLS, WEIGHTS, k=n)
-    out = []
-    for i in range(n):
-        exchange = rng.choice(("binance", "okx", "bybit"))
-        ts = now - n // 10 + i // 10
-        out.append(
-            linear_event(
-                exchange,
-                id=f"{rng.getrandbits(128):032x}",
-                instrument=f"{symbols[i]}USDT",
-                symbol=symbols[i],
-                side=rng.choice(("long", "short")),
-                price=Decimal(rng.randrange(1, 10**7)) / 1000,
-                qty=Decimal(rng.randrange(1, 10**5)) / 100,
-                usd_cents=rng.randrange(100, 10**8),
-                ts=ts,
-                recv_ts=ts + rng.randrange(5, 200),
-                sampled=exchange != "bybit" and rng.random() < 0.3,
-            )
+    drawn = memory.make_events(n, now, seed=rng.getrandbits(32))
+    symbols = (
+        rng.choices(memory.SYMBOLS, CRASH_WEIGHTS, k=n)
+        if market == "crash"
+        else [e.symbol for e in drawn]
+    )
+    return [
+        dataclasses.replace(
+            e,
+            symbol=symbols[i],
+            instrument=f"{symbols[i]}USDT",
+            ts=now - n // 10 + i // 10,
+            recv_ts=now - n // 10 + i // 10 + 20,
         )
-    return out
+        for i, e in enumerate(drawn)
+    ]
 
 
 Writer = Callable[[list[LiquidationEvent]], Awaitable[object]]
@@ -334,7 +321,7 @@ async def bench(redis: Redis, meter: Meter, args: argparse.Namespace) -> None:
     n = args.events or (2_000 if args.callgrind else 5_000 if args.quick else 20_000)
     unit = "instructions (k)" if args.callgrind else "CPU us"
     print(f"append script bench: {n:,} events per variant and batch size, {args.rounds} rounds,"
-          f" AOF {'off' if args.no_aof else 'everysec'}, redis {unit}; load"
+          f" AOF {'off' if args.no_aof else 'everysec'}, {args.market} market, redis {unit}; load"
           f" {os.getloadavg()[0]:.1f}; {streamwrite.__file__}")  # fmt: skip
     for batch in args.batch:
         redis_used: dict[str, list[dict[str, float]]] = defaultdict(list)
@@ -344,7 +331,7 @@ async def bench(redis: Redis, meter: Meter, args: argparse.Namespace) -> None:
         for round_ in range(args.rounds):
             # each round in another order: drift in the machine's load hits every variant
             for name in order[round_ % len(order) :] + order[: round_ % len(order)]:
-                events = make_events(n, rng)
+                events = make_events(n, rng, args.market)
                 r, c, used = await run_variant(redis, meter, variants[name], events, batch)
                 # instructions in thousands, CPU ns in us; the timer's work is no event's
                 redis_used[name].append({k: v / 1e3 for k, v in r.items()})
@@ -397,6 +384,10 @@ if __name__ == "__main__":
     parser.add_argument(
         "--against", action="append", default=[], metavar="REV",
         help="also the append script of this git revision (A/B in one run; repeatable)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--market", choices=("zipf", "crash"), default="crash",
+        help="coins: bench/memory.py's 200 Zipf-like ones, or a crash's (one dominates)",
     )  # fmt: skip
     parser.add_argument("--no-aof", action="store_true", help="redis without AOF")
     asyncio.run(measure(parser.parse_args()))
