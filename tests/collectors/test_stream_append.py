@@ -78,3 +78,15 @@ async def test_entries_are_what_the_raw_writer_writes(redis: Redis, keys: Keys) 
     [(_, fields)] = await redis.xrange(keys.events)
     assert list(fields.items()) == list(event.to_fields().items())
     assert LiquidationEvent.from_fields(fields) == event
+
+
+async def test_repeats_are_refused_across_the_scripts_id_chunks(redis: Redis, keys: Keys) -> None:
+    """One bucket, more ids than the script checks in one HMGET (1,000): a repeat in a later
+    chunk of the same batch, and of an earlier batch, is still refused, in batch order."""
+    now = now_ms() // 5000 * 5000  # one 5-second bucket
+    events = [make_event(n, now + n % 5000) for n in range(2500)]
+    appender = StreamAppender(redis, keys, retention_ms=RETENTION)
+    assert await appender.append(events[:1200] + events[:10] + events[1200:]) == 2500
+    assert await appender.append([*events[2400:], make_event(7000, now)]) == 1
+    assert appender.duplicates == 110
+    assert await stream_ids(redis, keys) == [*(e.id for e in events), f"{7000:032x}"]

@@ -45,7 +45,7 @@ class StreamAppender:
         keys = self._keys
         script_keys = [keys.events, keys.indexed_symbols]
         at: dict[str, int] = {}
-        rows = []
+        rows: list[str | int] = []  # one flat array: see the script's ARGV 3
         ids: list[bytes] = []
         for event in events:
             ids_key = keys.appended_ids(event.ts // BUCKET_MS)
@@ -54,7 +54,9 @@ class StreamAppender:
                 if key not in at:
                     script_keys.append(key)
                     at[key] = len(script_keys)
-            rows.append([*event.to_fields().values(), at[ids_key], at[sym_key]])
+            rows.extend(event.to_fields().values())
+            rows.append(at[ids_key])
+            rows.append(at[sym_key])
             ids.append(id_field(event.id))
         args: list[str | bytes | int] = [
             self._retention_ms,
