@@ -131,7 +131,7 @@ def encoding_cost(n: int = 20_000) -> None:
     that were encoded once per process (sse.py, broadcaster.py)."""
     from fastapi.sse import ServerSentEvent, format_sse_event
 
-    from liqmon_web.broadcaster import liquidation_frame
+    from liqmon_web.event_frames import liquidation_frame
 
     events = [(f"{1_700_000_000_000 + i}-0", make_event(salt=i)) for i in range(n)]
     payloads = [(sid, orjson.dumps(ev.to_json_dict(sid)).decode()) for sid, ev in events]

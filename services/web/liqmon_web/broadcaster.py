@@ -27,21 +27,19 @@ import asyncio
 import collections
 import logging
 import time
-from collections.abc import Iterable
 from typing import Any
 
-import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from liqmon.backoff import Backoff
-from liqmon.event import InvalidEvent, LiquidationEvent
+from liqmon.consumer_group import raw_entries, raw_reply
 from liqmon.keys import Keys
 from liqmon.logs import LogOnce
-from liqmon_web.filters import EventFilter, EventKey
+from liqmon_web.event_frames import Encoded, encode_raw
+from liqmon_web.filters import EventFilter
 from liqmon_web.settings import WebSettings
-from liqmon_web.sse_frames import sse_frame
-from liqmon_web.stream_ids import StreamId, as_entries, parse_stream_id
+from liqmon_web.stream_ids import StreamId, parse_stream_id
 
 logger = logging.getLogger(__name__)
 
@@ -49,40 +47,6 @@ READ_COUNT = 1000
 READ_BLOCK_MS = 1000
 PER_CLIENT_S = 30e-6
 ALERTS_QUEUED = 100
-
-
-def liquidation_frame(stream_id: str, event: LiquidationEvent) -> bytes:
-    return sse_frame("liquidation", stream_id, orjson.dumps(event.to_json_dict(stream_id)))
-
-
-class Encoded:
-    """One stream entry, parsed and encoded once per process."""
-
-    __slots__ = ("frame", "key", "sid")
-
-    def __init__(self, sid: StreamId, key: EventKey, frame: bytes) -> None:
-        self.sid = sid
-        self.key = key
-        self.frame = frame
-
-
-def encode_entries(
-    entries: Iterable[tuple[str, dict[str, str]]], log_once: LogOnce
-) -> tuple[list[Encoded], int]:
-    """Parse stream entries; malformed ones are skipped (and counted, logged once)."""
-    out: list[Encoded] = []
-    bad = 0
-    for raw_id, fields in entries:
-        sid = parse_stream_id(raw_id)
-        try:
-            event = LiquidationEvent.from_fields(fields)
-        except (InvalidEvent, ValueError) as exc:
-            bad += 1
-            log_once.warning(str(exc)[:60], "skipping malformed stream entry %s: %s", raw_id, exc)
-            continue
-        assert sid is not None
-        out.append(Encoded(sid, EventKey.of(event), liquidation_frame(raw_id, event)))
-    return out, bad
 
 
 class Batch:
@@ -301,9 +265,10 @@ class Broadcaster:
                 assert self.position is not None
                 last = str(self.position)
                 began = time.monotonic()
-                reply: Any = await self._reader.xread(
-                    {self.keys.events: last}, count=READ_COUNT, block=READ_BLOCK_MS
-                )
+                reply: Any = await raw_reply(
+                    self._reader, b"XREAD", "COUNT", READ_COUNT, "BLOCK", READ_BLOCK_MS,
+                    "STREAMS", self.keys.events, last,
+                )  # fmt: skip
                 backoff.reset()
             except RedisError as exc:
                 self.reader_errors += 1
@@ -312,8 +277,8 @@ class Broadcaster:
                 continue
             if not reply:
                 continue
-            entries = as_entries(reply[0][1])
-            encoded, bad = encode_entries(entries, self._log_once)
+            entries = raw_entries(reply[0][1])
+            encoded, bad = encode_raw(entries, self._log_once)
             self.malformed += bad
             self.events_read += len(encoded)
             self.arrived.set()

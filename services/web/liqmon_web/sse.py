@@ -56,7 +56,8 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from liqmon.logs import LogOnce
-from liqmon_web.broadcaster import Batch, Broadcaster, Subscriber, Ticket, encode_entries
+from liqmon_web.broadcaster import Batch, Broadcaster, Subscriber, Ticket
+from liqmon_web.event_frames import encode_entries
 from liqmon_web.filters import EventFilter
 from liqmon_web.sse_frames import KEEPALIVE, retry_frame, sse_frame
 from liqmon_web.stream_ids import StreamId, as_entries, parse_stream_id
