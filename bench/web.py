@@ -254,6 +254,10 @@ async def run(args: argparse.Namespace) -> None:
                 f"{rss_idle / 2**20:.0f} MB, peak {peak_rss / 2**20:.0f} MB (target < 300 MB)"
             )
             print(
+                f"                 CPU per event {cores * (t1 - t0) / max(sent, 1) * 1e6:.1f} µs "
+                "(web CPU time over the events sent)"
+            )
+            print(
                 f"  context        client processes {(ccpu1 - ccpu0) / (t1 - t0):.2f} cores, "
                 f"whole machine busy {machine:.2f} of {psutil.cpu_count()} cores"
             )
