@@ -21,15 +21,14 @@ from typing import Any, Final, get_args
 
 from liqmon.event import (
     FIELDS,
+    MAX_CENTS,
     MAX_TS_MS,
-    MAX_USD,
     MIN_TS_MS,
     PRODUCTS,
     SCHEMA_VERSION,
     Margin,
     PriceKind,
     Side,
-    to_cents,
 )
 
 #: The field names in their documented order, as a list (compared with a reply's slice).
@@ -41,7 +40,6 @@ QTY_AT: Final = FIELDS.index("qty")
 _SIDES = frozenset(get_args(Side))
 _MARGINS = frozenset(get_args(Margin))
 _PRICE_KINDS = frozenset(get_args(PriceKind))
-_MAX_CENTS = to_cents(MAX_USD)
 #: `usd` as the collectors write it (`cents_to_str`): ASCII digits, a point, two decimals.
 #: At most 13 integer digits keeps it inside parse_decimal's length and magnitude limits.
 _USD = re.compile(r"[0-9]{1,13}\.[0-9]{2}", re.ASCII)
@@ -101,6 +99,6 @@ def collector_shape(values: list[Any]) -> tuple[int, int, int] | None:
     ):
         return None
     cents = int(usd.replace(".", ""))  # "1234.50" -> 123450: exactly two decimals
-    if cents > _MAX_CENTS:
+    if cents > MAX_CENTS:
         return None
     return ts, recv_ts, cents

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
-from typing import Final, Literal, get_args
+from typing import Final, Literal, cast, get_args
 
 from liqmon.venues import PRODUCTS as PRODUCTS  # re-exported: what an event may name
 
@@ -39,17 +39,32 @@ FIELDS: Final = (
 )  # fmt: skip
 
 
+#: The words each field may hold, as sets: `__post_init__` runs once per event, and
+#: `typing.get_args` on every call showed up in the collectors' profile.
+_SIDES: Final = frozenset(get_args(Side))
+_MARGINS: Final = frozenset(get_args(Margin))
+_PRICE_KINDS: Final = frozenset(get_args(PriceKind))
+
+
 class InvalidEvent(ValueError):
     """A value that cannot be part of a valid event (the frame goes to the dead letters)."""
 
 
 def to_cents(usd: Decimal) -> int:
     """USD amount -> integer cents, rounded half-even."""
-    return int(usd.quantize(CENT, rounding=ROUND_HALF_EVEN) * 100)
+    # `rounding` passed by position: the C decimal parses keyword arguments slowly.
+    return int(usd.quantize(CENT, ROUND_HALF_EVEN) * 100)
+
+
+#: `MAX_USD` in cents.
+MAX_CENTS: Final = to_cents(MAX_USD)
 
 
 def cents_to_str(cents: int) -> str:
     """Integer cents -> `"1234.50"` (exact; negative amounts keep their sign)."""
+    if cents >= 100:  # most amounts: the digits with a point put in (cheaper than divmod)
+        digits = str(cents)
+        return f"{digits[:-2]}.{digits[-2:]}"
     sign = "-" if cents < 0 else ""
     whole, frac = divmod(abs(cents), 100)
     return f"{sign}{whole}.{frac:02d}"
@@ -68,6 +83,12 @@ def parse_decimal(text: object, name: str, *, allow_zero: bool = False) -> Decim
         value = Decimal(text)
     except InvalidOperation:
         raise InvalidEvent(f"{name}: not a number: {text!r:.80}") from None
+    return checked_decimal(value, text, name, allow_zero=allow_zero)
+
+
+def checked_decimal(value: Decimal, text: str, name: str, *, allow_zero: bool = False) -> Decimal:
+    """`parse_decimal`'s checks on `value` once read from `text` (its wire text; a reader
+    that already holds the `Decimal` of a JSON number skips parsing it twice)."""
     if allow_zero and value.is_zero() and value.is_finite():
         return abs(value)  # "-0.00" is zero, not a sign
     if not value.is_finite() or value <= 0:
@@ -77,10 +98,16 @@ def parse_decimal(text: object, name: str, *, allow_zero: bool = False) -> Decim
     return value
 
 
+def plain_text(value: Decimal) -> str:
+    """`format(value, "f")`: the digits without an exponent. `str()` gives the same text
+    whenever it has no exponent, at a third of the cost (events format two per entry)."""
+    text = str(value)
+    return format(value, "f") if "E" in text else text
+
+
 def canon(value: Decimal | str) -> str:
     """Canonical decimal text for ids: no exponent, no trailing zeros (`"5.000"` -> `"5"`)."""
-    d = value if isinstance(value, Decimal) else Decimal(value)
-    text = format(d, "f")
+    text = plain_text(value if isinstance(value, Decimal) else Decimal(value))
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return text or "0"
@@ -137,24 +164,25 @@ class LiquidationEvent:
     sampled: bool
 
     def __post_init__(self) -> None:
-        if self.exchange not in PRODUCTS or self.product not in PRODUCTS[self.exchange]:
+        if self.product not in PRODUCTS.get(self.exchange, ()):
             raise InvalidEvent(f"unknown exchange/product {self.exchange!r}/{self.product!r}")
-        if self.side not in get_args(Side):
+        if self.side not in _SIDES:
             raise InvalidEvent(f"side must be long or short, got {self.side!r}")
-        if self.margin not in get_args(Margin):
+        if self.margin not in _MARGINS:
             raise InvalidEvent(f"margin must be linear or inverse, got {self.margin!r}")
-        if self.price_kind not in get_args(PriceKind):
+        if self.price_kind not in _PRICE_KINDS:
             raise InvalidEvent(f"unknown price_kind {self.price_kind!r}")
         if not self.symbol or not self.instrument or not self.id:
             raise InvalidEvent("symbol, instrument and id must be non-empty")
         if len(self.symbol) > 64 or len(self.instrument) > 64:
             raise InvalidEvent("symbol/instrument longer than 64 characters")
-        for name in ("price", "qty"):
-            value: Decimal = getattr(self, name)
-            if not value.is_finite() or value <= 0:
-                raise InvalidEvent(f"{name} must be positive and finite, got {value}")
+        price, qty = self.price, self.qty
+        if not price.is_finite() or price <= 0:
+            raise InvalidEvent(f"price must be positive and finite, got {price}")
+        if not qty.is_finite() or qty <= 0:
+            raise InvalidEvent(f"qty must be positive and finite, got {qty}")
         # 0 is a real value: a dust liquidation (dYdX trades 1e-9 BTC) still counts, at $0.00.
-        if not 0 <= self.usd_cents <= to_cents(MAX_USD):
+        if not 0 <= self.usd_cents <= MAX_CENTS:
             raise InvalidEvent(f"usd out of range: {cents_to_str(self.usd_cents)}")
         if not MIN_TS_MS <= self.ts < MAX_TS_MS:
             raise InvalidEvent(f"ts out of range: {self.ts}")
@@ -163,10 +191,10 @@ class LiquidationEvent:
     def usd(self) -> Decimal:
         return Decimal(self.usd_cents) / 100
 
-    def _text_fields(self) -> dict[str, str]:
-        """`id` .. `qty`: the fields the stream entry and the API's EVENT both carry as the
-        same text, in the documented order."""
+    def to_fields(self) -> dict[str, str]:
+        """The stream entry: flat string fields, in the documented order (`FIELDS`)."""
         return {
+            "v": SCHEMA_VERSION,
             "id": self.id,
             "exchange": self.exchange,
             "product": self.product,
@@ -174,16 +202,9 @@ class LiquidationEvent:
             "instrument": self.instrument,
             "symbol": self.symbol,
             "side": self.side,
-            "price": format(self.price, "f"),
+            "price": plain_text(self.price),
             "price_kind": self.price_kind,
-            "qty": format(self.qty, "f"),
-        }
-
-    def to_fields(self) -> dict[str, str]:
-        """The stream entry: flat string fields, in the documented order."""
-        return {
-            "v": SCHEMA_VERSION,
-            **self._text_fields(),
+            "qty": plain_text(self.qty),
             "usd": cents_to_str(self.usd_cents),
             "ts": str(self.ts),
             "recv_ts": str(self.recv_ts),
@@ -232,13 +253,56 @@ class LiquidationEvent:
         `usd` and `price`/`qty` stay strings-as-numbers where precision matters: `usd` is a
         number with 2 decimals (exact in cents), price/qty are decimal strings.
         """
-        out: dict[str, object] = {
-            "stream_id": stream_id,
-            "v": int(SCHEMA_VERSION),
-            **self._text_fields(),
-            "usd": float(cents_to_str(self.usd_cents)),
-            "ts": self.ts,
-            "recv_ts": self.recv_ts,
-            "sampled": self.sampled,
-        }
+        fields = self.to_fields()  # the stream's texts, in its order, then typed values
+        out: dict[str, object] = {"stream_id": stream_id, **fields}
+        out["v"] = int(SCHEMA_VERSION)
+        out["usd"] = float(fields["usd"])
+        out["ts"], out["recv_ts"], out["sampled"] = self.ts, self.recv_ts, self.sampled
         return out
+
+
+class _Draft:
+    """A `LiquidationEvent`'s slots, filled by plain attribute stores. The frozen dataclass's
+    own `__init__` sets each of its 14 fields through `object.__setattr__`, which cost more
+    than the rest of building an event; a draft's stores are cheap, and its layout is the
+    event's, so it can then become one (`make_event`)."""
+
+    __slots__ = LiquidationEvent.__slots__
+
+    def __init__(
+        self, id: str, exchange: str, product: str, margin: str, instrument: str,
+        symbol: str, side: str, price: Decimal, price_kind: str, qty: Decimal,
+        usd_cents: int, ts: int, recv_ts: int, sampled: bool,
+    ) -> None:  # fmt: skip
+        self.id = id
+        self.exchange = exchange
+        self.product = product
+        self.margin = margin
+        self.instrument = instrument
+        self.symbol = symbol
+        self.side = side
+        self.price = price
+        self.price_kind = price_kind
+        self.qty = qty
+        self.usd_cents = usd_cents
+        self.ts = ts
+        self.recv_ts = recv_ts
+        self.sampled = sampled
+
+
+def make_event(
+    id: str, exchange: str, product: str, margin: str, instrument: str,
+    symbol: str, side: str, price: Decimal, price_kind: str, qty: Decimal,
+    usd_cents: int, ts: int, recv_ts: int, sampled: bool,
+) -> LiquidationEvent:  # fmt: skip
+    """`LiquidationEvent(...)` with the same arguments (by position, in field order): the same
+    event, checked by the same `__post_init__` (the same `InvalidEvent`), built a few times
+    faster (`_Draft`). The collectors build every event this way."""
+    draft = _Draft(
+        id, exchange, product, margin, instrument, symbol, side, price, price_kind, qty,
+        usd_cents, ts, recv_ts, sampled,
+    )  # fmt: skip
+    object.__setattr__(draft, "__class__", LiquidationEvent)
+    event = cast(LiquidationEvent, draft)
+    event.__post_init__()
+    return event

@@ -155,10 +155,6 @@ class Keys:
         drift_other (both must stay 0) and checked_ms."""
         return self.agg(f"g{gen}", "stats")
 
-    def agg_recent(self, gen: int) -> str:
-        """Sorted set: the latest 500 events by event time (score ts, member EVENT JSON)."""
-        return self.agg(f"g{gen}", "recent")
-
     def agg_window(self, gen: int, window: str) -> str:
         """Hash: window totals (liqmon.windows.total_fields): L, S (cents), Ln, Sn (counts),
         the same per exchange (`<exchange>:L`, …), cap (capped one-second slots).

@@ -33,7 +33,6 @@ from liqmon.windows import (
     BUCKET_MS,
     CAP,
     LIMBS,
-    RECENT_SIZE,
     SERIES_MAX_MINUTES,
     SIDES,
     WINDOW_MS,
@@ -52,14 +51,12 @@ from liqmon.windows import (
 __all__ = [
     "BUCKET_MS",
     "EXCHANGES",
-    "RECENT_SIZE",
     "WINDOWS",
     "WINDOW_MS",
     "avg_price",
     "price_limbs",
     "read_aggregator_health",
     "read_generation",
-    "read_recent",
     "read_series",
     "read_summary",
     "read_symbol",
@@ -239,16 +236,6 @@ async def read_series(
         }
         for m in range(first, last + 1)
     ]
-
-
-async def read_recent(redis: Redis, keys: Keys, limit: int = 500) -> list[dict[str, Any]]:
-    """The latest events by event time, newest first (EVENT dicts), at most 500."""
-    gen = await read_generation(redis, keys)
-    limit = max(0, min(limit, RECENT_SIZE))
-    if limit == 0:
-        return []
-    members = await redis.zrevrange(keys.agg_recent(gen), 0, limit - 1)
-    return [orjson.loads(_s(m)) for m in members]
 
 
 async def read_aggregator_health(redis: Redis, keys: Keys) -> dict[str, Any]:

@@ -42,8 +42,10 @@ from liqmon.keys import Keys
 
 #: The shape of the derived state described here. A generation written with another one
 #: (its stats hash's `layout` field differs, or is missing) is rebuilt from the stream when
-#: an aggregator starts (liqmon_aggregator.rebuild.ensure_layout). Bump it on any change.
-LAYOUT_VERSION: Final = 2
+#: an aggregator starts (liqmon_aggregator.rebuild.ensure_layout). Bump it on any change,
+#: a removed key too: the rebuild then unlinks every key of the old generation by its
+#: prefix, so a key no layout writes any more cannot outlive it.
+LAYOUT_VERSION: Final = 3
 
 WINDOWS: Final[tuple[str, ...]] = ("3m", "15m", "1h", "4h", "12h", "1d")
 WINDOW_MS: Final[dict[str, int]] = {
@@ -57,8 +59,6 @@ WINDOW_MS: Final[dict[str, int]] = {
 BUCKET_MS: Final = 5_000
 #: Sides as the API names them and as the fields abbreviate them.
 SIDES: Final = (("long", "L"), ("short", "S"))
-#: The tape of the latest events by event time (`Keys.agg_recent`).
-RECENT_SIZE: Final = 500
 #: Hours of per-minute series a read may span.
 SERIES_MAX_MINUTES: Final = 90 * 24 * 60
 

@@ -75,6 +75,17 @@ def test_gzip_round_trip_and_bad_binary() -> None:
             gunzip_text(bad, limit=4096)
 
 
+def test_small_frames_fail_with_the_checked_reasons() -> None:
+    """Frames too small to inflate past the limit take the one-call inflater; what it cannot
+    read still fails with the reason the checked inflater gives."""
+    text = fixture_text("htx/htx_ping_2026.json")
+    assert gunzip_text(gzip_text(text) + b"trailing") == text
+    with pytest.raises(ValueError, match=r"^truncated gzip stream$"):
+        gunzip_text(gzip_text(text)[:-6])
+    with pytest.raises(ValueError, match=r"^not gzip: "):
+        gunzip_text(b"not gzip")
+
+
 @pytest.mark.parametrize("rel", ["htx/htx_ping_2026.json", "htx/htx_ping_doc_example.json"])
 def test_a_ping_is_answered_with_its_own_ts(rel: str) -> None:
     result = LiquidationOrdersParser("linear", {}).parse_frame(fixture_text(rel), RECV)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -149,9 +150,16 @@ class Stack:
         await poll(reached, timeout, f"{venue} {stat} >= {at_least}")
 
     async def wait_run(self, run: int, timeout: float = 60) -> dict[str, Any]:
-        resp = await self.http.get(
-            f"{self.sim_url}/_sim/wait", params={"run": run, "timeout": timeout}
-        )
+        """Until the run is done: the simulator's long-poll holds a request a few seconds
+        at most (408 = not yet), so ask again until `timeout`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = max(0.1, deadline - time.monotonic())
+            resp = await self.http.get(
+                f"{self.sim_url}/_sim/wait", params={"run": run, "timeout": left}
+            )
+            if resp.status_code != 408 or time.monotonic() >= deadline:
+                break
         assert resp.status_code == 200, (resp.status_code, resp.text[:2000])
         result: dict[str, Any] = resp.json()
         return result

@@ -6,11 +6,11 @@ This script checks that the plan still holds and then only adds deltas: its work
 the distinct fields a batch touches, not with its events. Layout: liqmon.windows.
 
 KEYS
-  1 events stream   2 generation pointer   3 watermarks hash   4 stats hash   5 recent zset
-  6 late-ids set (rebuild only)   7 bucket index zset   then, after the windows' keys,
-  the largest events hash (id -> EVENT JSON) at 8 + 5 * number of windows
-  8.. for each window i (liqmon.windows.WINDOWS order) the five keys of
-      liqmon.windows.window_keys, starting at 8 + 5 * (i - 1)
+  1 events stream   2 generation pointer   3 watermarks hash   4 stats hash
+  5 late-ids set (rebuild only)   6 bucket index zset   then, after the windows' keys,
+  the largest events hash (id -> EVENT JSON) at 7 + 5 * number of windows
+  7.. for each window i (liqmon.windows.WINDOWS order) the five keys of
+      liqmon.windows.window_keys, starting at 7 + 5 * (i - 1)
   then per bucket 4 keys from its `k`: totals hash, coins string, ids hash, caps hash;
   then the series hashes the plan points at.
 ARGV
@@ -27,8 +27,8 @@ ARGV
        c [field, delta, ...], l [sym, delta, ...] rank L, s [sym, delta, ...] rank S}]
     s [KEYS index, field, delta, ...] series   e [KEYS index, expire-at ms, ...]
     u [ARGV index of id, KEYS indexes of its 4 series hashes, field, cents, expire-at, ...]
-      too-late events that still feed the series (rebuild), deduped by KEYS[6]
-    r [score, member, ...] recent candidates   R recent size   a [stream ids to XACK]
+      too-late events that still feed the series (rebuild), deduped by KEYS[5]
+    a [stream ids to XACK]
     n [applied, duplicates, too_late, future]
     f [the field names "cap", "x:mx", "x:mid" (liqmon.windows)]
     v the layout version (liqmon.windows.LAYOUT_VERSION), kept in the stats hash
@@ -99,7 +99,7 @@ if not ok then return {'RETRY', fmt(now), wm_text, presence} end
 
 -- apply: everything below only adds what Python folded
 local CAP, XMAX, XID = plan.f[1], plan.f[2], plan.f[3]
-local LGE = KEYS[8 + 5 * NW]
+local LGE = KEYS[7 + 5 * NW]
 local function chunked(cmd, key, head, list, step)
   for s = 1, #list, step do
     local args = {}
@@ -113,7 +113,7 @@ end
 for _, bk in ipairs(plan.b) do
   if bk.k > 0 and bk.n > wm[NW] then
     local hk, ck, ik, sk = KEYS[bk.k], KEYS[bk.k + 1], KEYS[bk.k + 2], KEYS[bk.k + 3]
-    redis.call('ZADD', KEYS[7], bk.n, bk.n)
+    redis.call('ZADD', KEYS[6], bk.n, bk.n)
     local new_ids = {}
     for q = 1, bk.c do
       if string.sub(bk.p, q, q) == 'A' then
@@ -134,7 +134,7 @@ for _, bk in ipairs(plan.b) do
     if capped > 0 then
       redis.call('HINCRBY', hk, CAP, capped)
       for w = 1, NW do
-        if bk.n > wm[w] then redis.call('HINCRBY', KEYS[8 + 5 * (w - 1)], CAP, capped) end
+        if bk.n > wm[w] then redis.call('HINCRBY', KEYS[7 + 5 * (w - 1)], CAP, capped) end
       end
     end
     local x = bk.x
@@ -148,7 +148,7 @@ for _, bk in ipairs(plan.b) do
         redis.call('HSET', LGE, x[2], x[3])
         for w = 1, NW do
           if bk.n > wm[w] then
-            local lg = KEYS[8 + 5 * (w - 1) + 4]
+            local lg = KEYS[7 + 5 * (w - 1) + 4]
             if cur[2] then redis.call('ZREM', lg, cur[2]) end
             redis.call('ZADD', lg, x[1], x[2])
           end
@@ -159,7 +159,7 @@ for _, bk in ipairs(plan.b) do
 end
 for _, grp in ipairs(plan.w) do
   for _, w in ipairs(grp.i) do
-    local base = 8 + 5 * (w - 1)
+    local base = 7 + 5 * (w - 1)
     incr_pairs(KEYS[base], grp.t)
     incr_pairs(KEYS[base + 1], grp.c)
     for q = 1, #grp.l, 2 do redis.call('ZINCRBY', KEYS[base + 2], grp.l[q + 1], grp.l[q]) end
@@ -169,17 +169,13 @@ end
 for q = 1, #plan.s, 3 do redis.call('HINCRBY', KEYS[plan.s[q]], plan.s[q + 1], plan.s[q + 2]) end
 for q = 1, #plan.e, 2 do redis.call('PEXPIREAT', KEYS[plan.e[q]], plan.e[q + 1]) end
 for q = 1, #plan.u, 8 do
-  if redis.call('SADD', KEYS[6], ARGV[plan.u[q]]) == 1 then
+  if redis.call('SADD', KEYS[5], ARGV[plan.u[q]]) == 1 then
     for k = 1, 4 do
       local key = KEYS[plan.u[q + k]]
       redis.call('HINCRBY', key, plan.u[q + 5], plan.u[q + 6])
       redis.call('PEXPIREAT', key, plan.u[q + 7])
     end
   end
-end
-if #plan.r > 0 then
-  chunked('ZADD', KEYS[5], false, plan.r, 2000)
-  redis.call('ZREMRANGEBYRANK', KEYS[5], 0, -(plan.R + 1))
 end
 if #plan.a > 0 and plan.g ~= '' then chunked('XACK', KEYS[1], plan.g, plan.a, 2000) end
 local n = plan.n

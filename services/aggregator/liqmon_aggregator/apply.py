@@ -78,12 +78,15 @@ class Applier:
         # applied event: setting it again on every batch would double the series cost.
         self._expired: set[tuple[int, str, str]] = set()
         self._expired_reset = time.monotonic() + 600
+        # per bucket, the largest event an applied plan offered (`fold`'s stored_largest)
+        self._stored_largest: dict[int, tuple[int, str]] = {}
 
     async def refresh_generation(self) -> int:
         gen = self.pinned or await read_generation(self.redis, self.keys)
         if gen != self.layout.gen:
             self.layout = Layout(self.keys, gen)
             self._expired.clear()
+            self._stored_largest.clear()
             self._known = Verdicts()
         return gen
 
@@ -111,6 +114,7 @@ class Applier:
             retention_ms=self.retention_ms,
             late_series=self.late_series,
             expired=self._expired,
+            stored_largest=self._stored_largest,
         )
 
     async def apply(self, batch: Sequence[Prepared], plan: Plan | None = None) -> str:
@@ -132,7 +136,7 @@ class Applier:
             self._known.update(int(reply[1]), _str(reply[2]))
             self._known_at = time.monotonic()
             if status == "OK":
-                self._remember_expired(plan.counted_series)
+                self._remember(plan)
                 return plan.verdicts
             self._learn_applied(plan.checked, reply[3])
             plan = None
@@ -149,13 +153,25 @@ class Applier:
             if flag == "1"
         }
 
-    def _remember_expired(self, counted: list[tuple[int, str, str]]) -> None:
-        if len(self._expired) > 200_000 or time.monotonic() > self._expired_reset:
+    def _remember(self, plan: Plan) -> None:
+        """What an applied plan stored that later plans need not repeat."""
+        if (
+            len(self._expired) > 200_000
+            or len(self._stored_largest) > 200_000
+            or time.monotonic() > self._expired_reset
+        ):
             # forget now and then, so a key lost behind our back (a Redis restart without
-            # persistence) gets its expiry again instead of living forever
+            # persistence) gets its expiry and its largest event again (and the buckets
+            # that left the windows are forgotten)
             self._expired.clear()
+            self._stored_largest.clear()
             self._expired_reset = time.monotonic() + 600
-        self._expired.update(counted)
+        self._expired.update(plan.counted_series)
+        stored = self._stored_largest
+        for n, offered in plan.offered_largest.items():
+            # a plan folded while the previous one was applied may offer less than it did
+            if n not in stored or offered > stored[n]:
+                stored[n] = offered
 
 
 def _str(value: object) -> str:

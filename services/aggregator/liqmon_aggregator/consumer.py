@@ -222,6 +222,12 @@ class Consumer:
                 parsed = None
                 try:
                     if entries:
+                        # A worker thread, not the loop, even for small batches: triaging
+                        # on the loop (after letting the EVALSHA out) cost the same CPU
+                        # per event, in the pipeline (crash e2e) and with 50-entry
+                        # batches (bench/aggregator.py --batch 50), so the hand-off is not
+                        # worth trading for an overlap that would hang on how many loop
+                        # turns redis-py takes to write a command.
                         parsed = await asyncio.to_thread(self.triage, entries, {})
                 finally:
                     if applying is not None:

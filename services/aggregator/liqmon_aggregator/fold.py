@@ -12,7 +12,6 @@ folded again (`Verdicts.update`).
 
 from __future__ import annotations
 
-import heapq
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,7 +27,6 @@ from liqmon.windows import (
     LARGEST_CENTS,
     LARGEST_ID,
     LAYOUT_VERSION,
-    RECENT_SIZE,
     WINDOW_SPEC,
     WINDOWS,
     coin_fields,
@@ -138,12 +136,13 @@ class _Sums:
                     row[i] += v
 
 
-def _ts(ev: Prepared) -> int:
-    return ev.ts
-
-
 def _largest(ev: Prepared) -> tuple[int, str]:
+    """How apply.lua ranks a bucket's largest event: cents, then id (byte order)."""
     return ev.usd_cents, ev.id
+
+
+#: Below every event's `_largest` (cents are never negative).
+_NO_LARGEST = (-1, "")
 
 
 def _pairs(values: dict[str, int]) -> list[str]:
@@ -154,11 +153,26 @@ def _pairs(values: dict[str, int]) -> list[str]:
     return out
 
 
+#: (symbol, side) -> its coin hash field names (`coin_fields`), remembered like
+#: _TOTAL_NAMES; started over past _COIN_NAMES_MAX coins.
+_COIN_NAMES: dict[tuple[str, str], tuple[str, ...]] = {}
+_COIN_NAMES_MAX = 20_000
+
+
+def _coin_names(symbol: str, side: str) -> tuple[str, ...]:
+    names = _COIN_NAMES.get((symbol, side))
+    if names is None:
+        if len(_COIN_NAMES) >= _COIN_NAMES_MAX:
+            _COIN_NAMES.clear()
+        names = _COIN_NAMES[(symbol, side)] = coin_fields(symbol, side)
+    return names
+
+
 def _coin_pairs(coins: dict[tuple[str, str], list[int]]) -> tuple[list[str], list[str], list[str]]:
     fields: list[str] = []
     ranks: dict[str, list[str]] = {"L": [], "S": []}
     for (sym, side), row in coins.items():
-        for name, v in zip(coin_fields(sym, side), row, strict=True):
+        for name, v in zip(_coin_names(sym, side), row, strict=True):
             if v:
                 fields += (name, str(v))
         if row[0]:  # $0.00 (dust) changes no total: it must not rank a coin at zero
@@ -195,6 +209,8 @@ class Plan:
     #: per plan bucket, the ids apply.lua checks (its RETRY reply says which it holds)
     checked: list[tuple[int, list[bytes]]]
     layout_gen: int
+    #: per bucket, the (cents, id) of the largest event the plan offers apply.lua
+    offered_largest: dict[int, tuple[int, str]]
 
 
 def fold(
@@ -209,7 +225,13 @@ def fold(
     retention_ms: int,
     late_series: bool,
     expired: set[tuple[int, str, str]],
+    stored_largest: dict[int, tuple[int, str]],
 ) -> Plan:
+    """`stored_largest`: per bucket, a (cents, id) its largest-event record is known to
+    have reached (an earlier plan of ours offered it; the record only grows while the
+    bucket takes events). A batch's best event that does not beat it cannot become the
+    record, so it is not offered and its JSON is not built: the largest event of a busy
+    bucket changes seldom, and building the JSON is the costliest step of an event."""
     wm = known.watermarks
     now = clock_ms if clock_ms is not None else known.now_ms
     limit = now + max_future_ms if now is not None else None
@@ -264,6 +286,7 @@ def fold(
     # per bucket: ids to check, its totals and coin records, caps, largest
     plan_buckets: list[dict[str, Any]] = []
     sums: dict[int, _Sums] = {}
+    offered: dict[int, tuple[int, str]] = {}
     for n, bucket in buckets.items():
         entry: dict[str, Any] = {
             "n": n, "k": 0, "late": int(bucket.late), "hi": bucket.hi, "lo": bucket.lo,
@@ -287,7 +310,9 @@ def fold(
             entry["s"] = sorted(slots)
             entry["r"] = len(argv) + 1
             argv.append(_records(s.coins))
-            entry["x"] = [str(best.usd_cents), best.id, best.member_json()]
+            if _largest(best) > stored_largest.get(n, _NO_LARGEST):
+                entry["x"] = [str(best.usd_cents), best.id, best.member_json()]
+                offered[n] = _largest(best)
         plan_buckets.append(entry)
 
     # windows that include the same applied buckets share one set of deltas
@@ -357,20 +382,15 @@ def fold(
             hashes = series_slots(ev.ts, ev.exchange, ev.symbol, False)
             plan_late += (len(argv), *hashes, name, str(ev.usd_cents), when)
 
-    applied = [p for b in buckets.values() for p in b.applied]
-    recent: list[Any] = []
-    for p in heapq.nlargest(RECENT_SIZE, applied, key=_ts):  # sorted(…, reverse)[:n]
-        recent += (p.ts, p.member_json())
-
     plan = {
         "g": group, "gen": layout.gen, "cg": int(check_generation),
         "now": clock_ms if clock_ms is not None else -1, "G": BUCKET_MS, "W": WINDOW_SPEC,
         "F": max_future_ms, "wm": [str(w) for w in wm], "f": [CAP, LARGEST_CENTS, LARGEST_ID],
         "b": plan_buckets, "w": plan_groups, "s": plan_series, "e": plan_expire,
-        "u": plan_late, "r": recent, "R": RECENT_SIZE, "a": acks,
+        "u": plan_late, "a": acks,
         "n": [counts[APPLIED], counts[DUPLICATE], counts[TOO_LATE], counts[FUTURE]],
         "v": LAYOUT_VERSION,
     }  # fmt: skip
     argv[0] = orjson.dumps(plan).decode()
     checked = [(n, b.ids) for n, b in buckets.items()]
-    return Plan(keys, argv, verdict_text, counted, checked, layout.gen)
+    return Plan(keys, argv, verdict_text, counted, checked, layout.gen, offered)

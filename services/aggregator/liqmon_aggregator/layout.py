@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from liqmon.keys import Keys
 from liqmon.windows import WINDOWS, series_scope, window_keys
 
-#: apply.lua's fixed KEYS: 7 of its own, five per window, the largest events hash.
-FIXED_KEYS = 8 + 5 * len(WINDOWS)
+#: apply.lua's fixed KEYS: 6 of its own, five per window, the largest events hash.
+FIXED_KEYS = 7 + 5 * len(WINDOWS)
 #: Keys per bucket: totals hash, coins string, ids hash, caps hash.
 BUCKET_KEYS = 4
+#: (hour, exchange, symbol) series key lists a Layout remembers before it starts over.
+SERIES_CACHE_MAX = 50_000
 
 
 def bucket_numbers(members: Iterable[object]) -> list[int]:
@@ -29,6 +31,9 @@ class Layout:
     keys: Keys
     gen: int
     window_keys: dict[str, list[str]] = field(init=False)
+    _series: dict[tuple[int, str, str], list[str]] = field(
+        init=False, default_factory=dict, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         wk = {w: window_keys(self.keys, self.gen, w) for w in WINDOWS}
@@ -42,7 +47,6 @@ class Layout:
             k.agg_generation,
             k.agg_watermarks(g),
             k.agg_stats(g),
-            k.agg_recent(g),
             k.agg_late_ids(g),
             k.agg_bucket_index(g),
         ]
@@ -62,10 +66,18 @@ class Layout:
         ]
 
     def series_keys(self, hour: int, exchange: str, symbol: str) -> list[str]:
-        """The four per-minute series hashes an event feeds: all, exchange, coin, both."""
-        k, g = self.keys, self.gen
-        scopes = (None, None), (None, exchange), (symbol, None), (symbol, exchange)
-        return [k.agg_series(g, series_scope(s, e), hour) for s, e in scopes]
+        """The four per-minute series hashes an event feeds: all, exchange, coin, both.
+        Remembered: a batch feeds tens of coins' series, the same ones for an hour, and
+        building the names was a fifth of folding a small batch. Do not modify the list."""
+        names = self._series.get((hour, exchange, symbol))
+        if names is None:
+            if len(self._series) >= SERIES_CACHE_MAX:
+                self._series.clear()
+            k, g = self.keys, self.gen
+            scopes = (None, None), (None, exchange), (symbol, None), (symbol, exchange)
+            names = [k.agg_series(g, series_scope(s, e), hour) for s, e in scopes]
+            self._series[(hour, exchange, symbol)] = names
+        return names
 
     @property
     def prefix(self) -> str:

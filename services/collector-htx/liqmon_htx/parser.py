@@ -62,10 +62,22 @@ _ACK_CODES: Final = (0, 2014)
 _TOPIC_PREFIX, _TOPIC_SUFFIX = "public.", ".liquidation_orders"
 
 
+_GZIP_WBITS: Final = 16 + zlib.MAX_WBITS
+#: Deflate inflates at most 1032 bytes per input byte; twice that, for margin.
+_DEFLATE_RATIO_BOUND: Final = 2064
+
+
 def gunzip_text(data: bytes, limit: int = 16 * 1024 * 1024) -> str:
     """One HTX frame: gzip -> UTF-8 text, at most `limit` bytes once inflated (a small frame
     must not inflate into gigabytes). ValueError for anything else."""
-    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    if len(data) <= limit // _DEFLATE_RATIO_BOUND:
+        # Too small to inflate past `limit`, so the one-call inflater (the cheaper one) is
+        # safe; a frame it cannot read goes the checked way below, for the exact reason.
+        try:
+            return zlib.decompress(data, _GZIP_WBITS).decode()
+        except zlib.error:
+            pass
+    inflater = zlib.decompressobj(wbits=_GZIP_WBITS)
     try:
         text = inflater.decompress(data, limit + 1)
     except zlib.error as exc:

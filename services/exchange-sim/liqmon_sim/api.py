@@ -6,7 +6,8 @@ injected REST failures) and the simulator's own control API, the same on every p
     GET  /_sim/stats                      venues, runs, ledger totals, done
     GET  /_sim/ledger?since=&limit=&run=&venue=   entries (seq > since) + totals
     GET  /_sim/totals?run=                unique liquidations: count/cents by venue/side/coin
-    GET  /_sim/wait?run=&timeout=30       long-poll: 200 + the run once it is done, else 408
+    GET  /_sim/wait?run=&timeout=5        long-poll (at most 5 s: ask again after a 408):
+                                          200 + the run once it is done, else 408
     GET  /_sim/scenarios                  registered scenario names
     POST /_sim/control?action=…&…         see liqmon_sim.control
 
@@ -31,6 +32,13 @@ from starlette.routing import Mount, Route
 
 from liqmon_sim.control import ControlError
 from liqmon_sim.scenarios import scenario_names
+
+#: websockets' opening-handshake timeout on every venue port: an HTTP answer is part of the
+#: handshake, so no answer may take longer (the connection is cut without a response).
+OPEN_TIMEOUT_S = 10.0
+#: The longest a long-poll (`/_sim/wait`) holds a request: well inside OPEN_TIMEOUT_S even
+#: on a loaded machine; a client that wants to wait longer asks again after a 408.
+LONG_POLL_MAX_S = 5.0
 
 if TYPE_CHECKING:
     from liqmon_sim.simulator import ExchangeSimulator
@@ -98,7 +106,8 @@ def build_app(sim: ExchangeSimulator, server: VenueServer) -> Starlette:
     async def wait(request: Request) -> Response:
         run = _int(request, "run")
         timeout = _param(request, "timeout", float, "a number of seconds")
-        timeout = 30.0 if timeout is None else timeout
+        # bounded: the answer is part of the port's WebSocket handshake (liqmon_sim.http)
+        timeout = LONG_POLL_MAX_S if timeout is None else min(timeout, LONG_POLL_MAX_S)
         if run is not None and run not in sim.driver.runs:
             raise ControlError(f"run {run} does not exist")
         try:

@@ -33,7 +33,7 @@ from liqmon_sim.catalog import Instrument, Venue
 from liqmon_sim.faults import Faults
 from liqmon_sim.ledger import Ledger
 from liqmon_sim.malformed import kinds_for
-from liqmon_sim.market import Market
+from liqmon_sim.market import Market, pick_weighted
 from liqmon_sim.scenarios.base import CLUSTER_MAX, RateFn, Scenario
 from liqmon_sim.venues.base import VenueServer, now_ms
 from liqmon_sim.venues.plugin import default_weights
@@ -160,9 +160,9 @@ class Driver:
         next_due: float | None = None
         while True:
             if run.total is not None:
-                remaining = run.total - self.ledger.run_totals(run.id).count - self.in_flight(run)
+                remaining = run.total - self.ledger.run_count(run.id) - self.in_flight(run)
                 if remaining <= 0:
-                    if self.ledger.run_totals(run.id).count >= run.total:
+                    if self.ledger.run_count(run.id) >= run.total:
                         run.done.set()
                         logger.info("run %d done: %d liquidations emitted", run.id, run.total)
                         return
@@ -186,12 +186,12 @@ class Driver:
                 next_due = None
                 continue
             if math.isinf(rate):
-                before = self.ledger.run_totals(run.id).count + self.in_flight(run)
+                before = self.ledger.run_count(run.id) + self.in_flight(run)
                 for _ in range(min(CHUNK, remaining)):
                     remaining -= self._generate(run, audience, remaining)
                     if remaining <= 0:
                         break
-                if self.ledger.run_totals(run.id).count + self.in_flight(run) == before:
+                if self.ledger.run_count(run.id) + self.in_flight(run) == before:
                     # everything landed in already-full sampling slots (one symbol, 1000 ms
                     # rule): nothing gets out faster by spinning
                     await asyncio.sleep(0.05)
@@ -272,7 +272,7 @@ class Driver:
             venue: Venue = run.instrument.venue
             inst = run.instrument
         else:
-            venue = rng.choices(audience, cum_weights=self._cum_weights(audience))[0]
+            venue = pick_weighted(rng, audience, self._cum_weights(audience))
             inst = self.market.pick(rng, venue)
         server = self.venues[venue]
         size = 1

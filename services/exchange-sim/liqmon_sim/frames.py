@@ -58,6 +58,19 @@ def _number(value: object) -> orjson.Fragment:
     raise TypeError(type(value).__name__)
 
 
+def frame_head(length: int, binary: bool) -> bytes:
+    """The header of one unfragmented, unmasked (server-to-client) WebSocket frame carrying
+    `length` bytes of text or binary data (RFC 6455 section 5.2): exactly what websockets
+    writes before the payload when no extension is negotiated (the simulator's servers
+    negotiate none: `compression=None`)."""
+    first = 0x82 if binary else 0x81  # FIN + opcode
+    if length < 126:
+        return bytes((first, length))
+    if length < 1 << 16:
+        return bytes((first, 126)) + length.to_bytes(2, "big")
+    return bytes((first, 127)) + length.to_bytes(8, "big")
+
+
 # --- Binance -------------------------------------------------------------------------
 
 

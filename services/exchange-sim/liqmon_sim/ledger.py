@@ -7,13 +7,16 @@ output with `totals()` (unique liquidations: count and exact cents per venue/sid
 What the Binance 1000 ms sampling rule withheld is counted apart (`suppressed`) and never
 enters the totals: it was not emitted.
 
-Totals are kept incrementally and are always exact; entry objects are kept in memory up to
-a cap (a soak emits millions) and, optionally, all of them go to a JSONL file.
+Totals are always exact: each run keeps its count and cents as liquidations are recorded and
+one cell per (venue, side, coin), from which the breakdown is summed when it is read. Entry
+objects are kept in memory up to a cap (a soak emits millions) and, optionally, all of them
+go to a JSONL file.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -49,6 +52,10 @@ class LedgerEntry:
         return asdict(self)
 
 
+#: (venue, side, coin) of counted liquidations -> [count, cents]
+Cells = dict[tuple[str, str | None, str], list[int]]
+
+
 @dataclass(slots=True)
 class Totals:
     count: int = 0
@@ -58,22 +65,14 @@ class Totals:
     duplicates: int = 0
     malformed: int = 0
 
-    def add(self, entry: LedgerEntry) -> None:
-        if entry.malformed is not None:
-            self.malformed += 1
-            return
-        if entry.duplicate:
-            self.duplicates += 1
-            return
-        self.count += 1
-        self.cents += entry.cents
-        for table, key in (
-            (self.by_venue_side, f"{entry.venue}/{entry.side}"),
-            (self.by_coin, entry.coin),
-        ):
-            cell = table.setdefault(key, [0, 0])
-            cell[0] += 1
-            cell[1] += entry.cents
+    def add_cells(self, cells: Cells) -> None:
+        """Fold one run's cells into the breakdown tables (count and cents are kept apart,
+        per liquidation, by the ledger)."""
+        for (venue, side, coin), (n, cents) in cells.items():
+            for table, key in ((self.by_venue_side, f"{venue}/{side}"), (self.by_coin, coin)):
+                cell = table.setdefault(key, [0, 0])
+                cell[0] += n
+                cell[1] += cents
 
     def as_dict(self) -> dict[str, Any]:
         def cells(table: dict[str, list[int]]) -> dict[str, dict[str, int]]:
@@ -90,11 +89,39 @@ class Totals:
         }
 
 
+@dataclass(slots=True)
+class _RunBook:
+    """One run's exact sums as liquidations are recorded: the counters the driver polls,
+    and one cell per (venue, side, coin), so each liquidation costs one dict lookup; the
+    breakdown by venue/side and by coin is summed from the cells when it is read."""
+
+    count: int = 0
+    cents: int = 0
+    duplicates: int = 0
+    malformed: int = 0
+    cells: Cells = field(default_factory=dict)
+
+    def add(self, entry: LedgerEntry) -> None:
+        if entry.malformed is not None:
+            self.malformed += 1
+        elif entry.duplicate:
+            self.duplicates += 1
+        else:
+            self.count += 1
+            self.cents += entry.cents
+            key = (entry.venue, entry.side, entry.coin)
+            cell = self.cells.get(key)
+            if cell is None:
+                self.cells[key] = [1, entry.cents]
+            else:
+                cell[0] += 1
+                cell[1] += entry.cents
+
+
 class Ledger:
     def __init__(self, max_entries: int = 200_000, path: Path | None = None) -> None:
         self.entries: deque[LedgerEntry] = deque(maxlen=max_entries)
-        self.totals = Totals()
-        self.runs: dict[int, Totals] = {}
+        self.runs: dict[int, _RunBook] = {}
         self.suppressed: dict[str, int] = {}
         self.recent_suppressed: deque[LedgerEntry] = deque(maxlen=10_000)
         self._seq = 0
@@ -104,10 +131,37 @@ class Ledger:
     def last_seq(self) -> int:
         return self._seq
 
+    @property
+    def totals(self) -> Totals:
+        """Every run's unique liquidations, exact (summed from the runs when read)."""
+        return self._sum(self.runs.values())
+
+    def run_totals(self, run: int) -> Totals:
+        book = self.runs.get(run)
+        return self._sum([book] if book is not None else [])
+
+    def run_count(self, run: int) -> int:
+        """`run_totals(run).count` without building the breakdown (the driver polls it)."""
+        book = self.runs.get(run)
+        return book.count if book is not None else 0
+
+    @staticmethod
+    def _sum(books: Iterable[_RunBook]) -> Totals:
+        totals = Totals()
+        for book in books:
+            totals.count += book.count
+            totals.cents += book.cents
+            totals.duplicates += book.duplicates
+            totals.malformed += book.malformed
+            totals.add_cells(book.cells)
+        return totals
+
     def _add(self, entry: LedgerEntry) -> LedgerEntry:
         self.entries.append(entry)
-        self.totals.add(entry)
-        self.runs.setdefault(entry.run, Totals()).add(entry)
+        book = self.runs.get(entry.run)
+        if book is None:
+            book = self.runs[entry.run] = _RunBook()
+        book.add(entry)
         if self._file is not None:
             self._file.write(orjson.dumps(entry) + b"\n")
         return entry
@@ -168,9 +222,6 @@ class Ledger:
             if len(out) >= limit:
                 break
         return out
-
-    def run_totals(self, run: int) -> Totals:
-        return self.runs.get(run, Totals())
 
     def flush(self) -> None:
         if self._file is not None:

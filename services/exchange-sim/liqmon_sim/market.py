@@ -21,15 +21,19 @@ from __future__ import annotations
 
 import math
 import random
+from bisect import bisect
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Literal
+from typing import Literal, TypeVar
 
 from liqmon_sim.catalog import Catalog, Instrument, Venue, exponent
 
 Side = Literal["long", "short"]
+T = TypeVar("T")
 CENT = Decimal("0.01")
+ONE = Decimal(1)
 MIN_USD = 5.0
 MAX_USD = 25_000_000.0
 #: Binance merges nothing, but a cautious client might treat the same (symbol, S, q, p) within
@@ -73,6 +77,10 @@ class Liquidation:
         return (self.inst.venue, self.inst.inst_id, self.side, self.ts, self.qty, self.price)
 
 
+#: the majors' liquidations run larger than the rest's (multiplier of the median size)
+_SIZE_FACTOR = {"BTC": 3.0, "ETH": 2.0, "SOL": 1.5}
+
+
 @dataclass(frozen=True, slots=True)
 class SizeModel:
     """Log-normal USD sizes with rare multi-million 'whale' prints."""
@@ -88,21 +96,55 @@ class SizeModel:
         if coin in ("BTC", "ETH", "SOL") and rng.random() < self.whale_prob:
             lo, hi = math.log(self.whale_min_usd), math.log(self.whale_max_usd)
             return math.exp(rng.uniform(lo, hi))
-        factor = {"BTC": 3.0, "ETH": 2.0, "SOL": 1.5}.get(coin, 0.8)
+        factor = _SIZE_FACTOR.get(coin, 0.8)
         usd = self.median_usd * factor * math.exp(rng.gauss(0.0, self.sigma))
         return min(MAX_USD, max(MIN_USD, usd))
 
 
-def _on_grid(value: float, step: Decimal) -> Decimal:
-    """Round `value` to a multiple of `step` (at least one step).
+@dataclass(frozen=True, slots=True)
+class Grid:
+    """A tick or lot grid as integers: a value on it is `units` × 10^`exp`, `units` a
+    multiple of `coefficient` (the step's digits). Drawing in integers and building each
+    `Decimal` once from its units costs a fraction of Decimal arithmetic, with the same digits.
 
     Steps are mostly powers of ten; one that is not (Deribit's BTC contracts: 10 USD, written
     `10`, exponent 0) rounds to a multiple of its coefficient, so a tiny liquidation is one
     whole contract, never a fraction of one (which made `make` draw from an empty range)."""
-    exp = exponent(step)
-    coefficient = int(step.scaleb(-exp))
-    units = max(1, round(value * 10.0**-exp / coefficient)) * coefficient
-    return Decimal(units).scaleb(exp)
+
+    exp: int
+    coefficient: int
+    scale: float  # 10.0 ** -exp, computed as the float rounding always did
+
+    @staticmethod
+    def of(step: Decimal) -> Grid:
+        exp = exponent(step)
+        return Grid(exp, int(step.scaleb(-exp)), 10.0**-exp)
+
+    def units(self, value: float) -> int:
+        """`value` rounded to a multiple of the step (at least one step), in 10^exp units."""
+        coefficient = self.coefficient
+        return max(1, round(value * self.scale / coefficient)) * coefficient
+
+    def decimal(self, units: int) -> Decimal:
+        return Decimal(units).scaleb(self.exp)
+
+
+@dataclass(frozen=True, slots=True)
+class _Spec:
+    """What `Market.make` needs of one instrument, worked out once (not per liquidation)."""
+
+    inst: Instrument
+    tick: Grid
+    lot: Grid
+    notional: Callable[[Instrument, Decimal, Decimal], Decimal]
+    price_spread: bool
+    okx: bool
+
+
+def pick_weighted(rng: random.Random, population: list[T], cum_weights: list[float]) -> T:
+    """`rng.choices(population, cum_weights=cum_weights)[0]`, the same draw (one `random()`,
+    the same bisection) without the list building `choices` does for k items."""
+    return population[bisect(cum_weights, rng.random() * cum_weights[-1], 0, len(population) - 1)]
 
 
 class Market:
@@ -124,6 +166,7 @@ class Market:
         self._pickers: dict[Venue, tuple[int, list[Instrument], list[float]]] = {}
         self._keys: dict[int, int] = {}  # key hash -> deadline (ms)
         self._key_order: deque[tuple[int, int]] = deque()
+        self._specs: dict[int, _Spec] = {}  # id(instrument) -> its spec
 
     def mid(self, coin: str) -> float:
         ref = self.catalog.coins[coin].price
@@ -148,7 +191,20 @@ class Market:
                 cum.append(total)
             cached = (self.catalog.version, insts, cum)
             self._pickers[venue] = cached
-        return rng.choices(cached[1], cum_weights=cached[2])[0]
+        return pick_weighted(rng, cached[1], cached[2])
+
+    def _spec(self, inst: Instrument) -> _Spec:
+        spec = self._specs.get(id(inst))
+        if spec is None or spec.inst is not inst:  # a new object at a recycled id
+            from liqmon_sim.venues.plugin import by_venue  # plug-ins import this module
+
+            plugin = by_venue()[inst.venue]
+            spec = _Spec(
+                inst, Grid.of(inst.tick), Grid.of(inst.lot), plugin.notional,
+                plugin.price_spread, inst.venue == "okx",
+            )  # fmt: skip
+            self._specs[id(inst)] = spec
+        return spec
 
     def make(
         self,
@@ -159,30 +215,36 @@ class Market:
         usd_target: float | None = None,
         side: Side | None = None,
     ) -> Liquidation:
+        spec = self._spec(inst)
         mid = self._move(rng, inst.coin)
         side = side or ("long" if rng.random() < self.sizes.long_share else "short")
         target = usd_target or self.sizes.draw(rng, inst.coin)
         # longs are liquidated by SELL orders filling at or above their limit, shorts the reverse
         sign = -1.0 if side == "long" else 1.0
-        from liqmon_sim.venues.plugin import by_venue  # plug-ins import this module
-
         # the price per unit the venue quotes (1000PEPE: per 1000 coins): a bankruptcy or
         # order price around the mid, or (Binance's average fill) the mid itself
         unit = mid * inst.multiplier
-        if by_venue()[inst.venue].price_spread:
-            price = _on_grid(unit * (1 + sign * rng.uniform(0.0, 0.003)), inst.tick)
+        tick, lot, notional = spec.tick, spec.lot, spec.notional
+        if spec.price_spread:
+            price_units = tick.units(unit * (1 + sign * rng.uniform(0.0, 0.003)))
         else:
-            price = _on_grid(unit, inst.tick)
-        per_unit = float(notional_usd(inst, Decimal(1), price))
-        qty = _on_grid(target / per_unit, inst.lot)
+            price_units = tick.units(unit)
+        price = tick.decimal(price_units)
+        per_unit = float(notional(inst, ONE, price))
+        qty_units = lot.units(target / per_unit)
         ts = now_ms - late_ms
-        limit = _on_grid(float(price) * (1 + sign * rng.uniform(0.0005, 0.01)), inst.tick)
-        qty = self._unique(inst, side, ts, qty, price, limit, now_ms)
-        lots = int(qty / inst.lot)
-        last = qty if rng.random() < 0.6 else Decimal(rng.randint(1, lots)) * inst.lot
+        limit_units = tick.units(float(price) * (1 + sign * rng.uniform(0.0005, 0.01)))
+        qty_units = self._unique(inst, side, ts, qty_units, price_units, limit_units, now_ms, lot)
+        qty = lot.decimal(qty_units)
+        if rng.random() < 0.6:
+            last = qty
+        else:
+            step = lot.coefficient
+            last = lot.decimal(rng.randint(1, qty_units // step) * step)
+        usd = notional(inst, qty, price).quantize(CENT, rounding=ROUND_HALF_EVEN)
         return Liquidation(
-            inst, side, qty, price, ts, round_cents(notional_usd(inst, qty, price)), limit,
-            last, net_mode=inst.venue == "okx" and rng.random() < 0.1, late_ms=late_ms,
+            inst, side, qty, price, ts, usd, tick.decimal(limit_units), last,
+            net_mode=spec.okx and rng.random() < 0.1, late_ms=late_ms,
         )  # fmt: skip
 
     def _unique(
@@ -190,26 +252,32 @@ class Market:
         inst: Instrument,
         side: Side,
         ts: int,
-        qty: Decimal,
-        price: Decimal,
-        limit: Decimal,
+        qty_units: int,
+        price_units: int,
+        limit_units: int,
         now_ms: int,
-    ) -> Decimal:
+        lot: Grid,
+    ) -> int:
+        """`qty_units` (on the lot grid), nudged one lot up while the liquidation's event
+        key or order key was seen recently. Units on an instrument's grids stand for its
+        Decimals one to one, so keys over units are keys over the printed values."""
         self._expire(now_ms)
         keys = self._keys
+        step = lot.coefficient
+        venue, inst_id = inst.venue, inst.inst_id
         # hashes, not tuples: a soak keeps ~10^5 of these; a hash collision only costs a
         # needless one-lot nudge, never a duplicate
         while True:
-            event_key = hash(("e", inst.venue, inst.inst_id, side, ts, qty, price))
-            order_key = hash(("o", inst.venue, inst.inst_id, side, qty, limit))
+            event_key = hash(("e", venue, inst_id, side, ts, qty_units, price_units))
+            order_key = hash(("o", venue, inst_id, side, qty_units, limit_units))
             if event_key not in keys and order_key not in keys:
                 break
-            qty += inst.lot
+            qty_units += step
         keys[event_key] = now_ms + EVENT_KEY_MS
         keys[order_key] = now_ms + ORDER_KEY_MS
         self._key_order.append((now_ms + EVENT_KEY_MS, event_key))
         self._key_order.append((now_ms + ORDER_KEY_MS, order_key))
-        return qty
+        return qty_units
 
     def _expire(self, now_ms: int) -> None:
         # keys expire in insertion order only approximately (two horizons); a key is

@@ -25,6 +25,7 @@ from websockets.asyncio.server import serve
 
 from liqmon.runtime import TaskSet
 from liqmon_sim import control as control_mod
+from liqmon_sim.api import OPEN_TIMEOUT_S
 from liqmon_sim.catalog import Catalog, Venue
 from liqmon_sim.driver import Driver
 from liqmon_sim.faults import Faults
@@ -96,6 +97,7 @@ class ExchangeSimulator:
                     compression=None,
                     ping_interval=None,
                     ping_timeout=None,
+                    open_timeout=OPEN_TIMEOUT_S,
                     close_timeout=2.0,
                     max_size=1 << 20,
                     server_header="liqmon-sim",

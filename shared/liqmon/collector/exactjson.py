@@ -12,11 +12,12 @@ back (every `Decimal` as the number it was read from) for a dead letter.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, NoReturn
 
 from liqmon.collector.frames import MalformedFrame
-from liqmon.event import InvalidEvent, parse_decimal
+from liqmon.event import InvalidEvent, checked_decimal, parse_decimal
 
 
 def _no_constants(token: str) -> NoReturn:
@@ -24,11 +25,23 @@ def _no_constants(token: str) -> NoReturn:
 
 
 _DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_no_constants)
+_scan: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
+_JSON_SPACE = frozenset(" \t\n\r")
 
 
 def load_exact(raw: str) -> Any:
     """Parse a frame with exact numbers; `MalformedFrame` if it is not JSON."""
     try:
+        if raw and raw[0] not in _JSON_SPACE:
+            # What `decode` does for text without surrounding space, minus its two regex
+            # scans; anything else (and every error) takes `decode` for its exact message.
+            try:
+                value, end = _scan(raw, 0)
+            except StopIteration:
+                pass
+            else:
+                if end == len(raw):
+                    return value
         return _DECODER.decode(raw)
     except MalformedFrame:
         raise
@@ -50,6 +63,11 @@ def _as_text(value: object, name: str) -> str:
 
 def positive_number(value: object, name: str) -> Decimal:
     """A positive finite amount sent as a JSON number or a decimal string."""
+    if type(value) is Decimal:  # a JSON number with a fraction: already read exactly
+        text = str(value)  # what parse_decimal would read back: the same Decimal
+        if len(text) > 64:
+            raise InvalidEvent(f"{name}: expected a decimal string, got {text!r:.80}")
+        return checked_decimal(value, text, name)
     return parse_decimal(_as_text(value, name), name)
 
 

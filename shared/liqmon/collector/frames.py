@@ -117,10 +117,22 @@ def attempt(
     """
     try:
         result.events.append(build())
-    except SpecMissing as exc:
-        result.held.append(Held(exc.instrument, raw_part(), context, build, since_ms=recv_ts))
-    except (MalformedFrame, InvalidEvent) as exc:
-        result.bad.append(BadPart(str(exc) or type(exc).__name__, raw_part(), context))
+    except (SpecMissing, MalformedFrame, InvalidEvent) as exc:
+        _file_failure(result, exc, raw_part(), context, build, recv_ts)
+
+
+def _file_failure(
+    result: FrameResult,
+    exc: SpecMissing | MalformedFrame | InvalidEvent,
+    raw: str,
+    context: str,
+    retry: Callable[[], LiquidationEvent],
+    recv_ts: int,
+) -> None:
+    if isinstance(exc, SpecMissing):
+        result.held.append(Held(exc.instrument, raw, context, retry, since_ms=recv_ts))
+    else:
+        result.bad.append(BadPart(str(exc) or type(exc).__name__, raw, context))
 
 
 def _decimal_json(value: object) -> orjson.Fragment:
@@ -176,13 +188,16 @@ def attempt_each(
     A part that fails is dead-lettered with `whole` (the frame's text) when it is the
     frame's only part and `whole` is given, else with `part_text(part)`: only built then.
     """
-    whole_frame: Callable[[], str] | None = None
-    if whole is not None and len(parts) == 1:
-        text = whole
-        whole_frame = lambda: text  # noqa: E731
+    events = result.events
     for i, part in enumerate(parts):
-        raw_part = whole_frame or partial(part_text, part)
-        attempt(result, raw_part, f"{context}[{i}]", partial(build, part, recv_ts), recv_ts)
+        # `attempt`, inlined: the context text, the part's raw text and the retry closure
+        # are built only for a part that fails (most parts of a crash succeed).
+        try:
+            events.append(build(part, recv_ts))
+        except (SpecMissing, MalformedFrame, InvalidEvent) as exc:
+            raw = whole if whole is not None and len(parts) == 1 else part_text(part)
+            retry = partial(build, part, recv_ts)
+            _file_failure(result, exc, raw, f"{context}[{i}]", retry, recv_ts)
 
 
 def text_field(obj: dict[str, Any], name: str) -> str:

@@ -29,7 +29,7 @@ from liqmon.backoff import Backoff
 from liqmon.collector.service import CollectorService
 from liqmon.collector.settings import CollectorSettings
 from liqmon.logs import configure_logging
-from liqmon.runtime import TaskSet, serve
+from liqmon.runtime import TaskSet, run_service
 from liqmon.settings import load_settings
 from liqmon.venues import VenueInfo, parse_venue_list
 
@@ -147,5 +147,4 @@ def main(argv: list[str]) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per spec request
     group = CollectorGroup([supervisor for supervisor, _ in built])
     timeout = max(s.shutdown_timeout for s in group.supervisors) + 5.0
-    asyncio.run(serve(group, shutdown_timeout=timeout))
-    return 0
+    return run_service(group, shutdown_timeout=timeout)

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import time
 from collections.abc import Awaitable, Callable
+from functools import cache
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import httpx
@@ -33,14 +35,24 @@ class SpecFetchError(RuntimeError):
     pass
 
 
+@cache
+def tls_context() -> ssl.SSLContext:
+    """httpx's default TLS settings, built once per process: building them loads the whole CA
+    bundle (milliseconds of CPU), and Gate's side check fetches every few seconds."""
+    return httpx.create_ssl_context()
+
+
 async def fetch_json(
     url: str, *, timeout: float = 10.0, loads: Callable[[str], Any] | None = None
 ) -> Any:
-    """GET a JSON document (one short-lived client: spec refreshes are rare). `loads` parses
-    the body instead of orjson (a venue that sends amounts as JSON numbers reads them with
-    `liqmon.collector.exactjson.load_exact`; its ValueError becomes a SpecFetchError)."""
+    """GET a JSON document (one short-lived client: spec refreshes are rare; its TLS context
+    is the process's one, `tls_context`). `loads` parses the body instead of orjson (a venue
+    that sends amounts as JSON numbers reads them with `liqmon.collector.exactjson.load_exact`;
+    its ValueError becomes a SpecFetchError)."""
     try:
-        async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as client:
+        async with httpx.AsyncClient(
+            timeout=timeout, follow_redirects=True, verify=tls_context()
+        ) as client:
             response = await client.get(url, headers={"Accept": "application/json"})
             response.raise_for_status()
             if loads is not None:

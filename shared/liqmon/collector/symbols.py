@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from functools import lru_cache
 from typing import Final
 
 #: Quote assets worth one US dollar for our purposes, longest first so `FDUSD` wins over `USD`.
@@ -31,6 +32,9 @@ _TRAILING = re.compile(r"^(\D.*?)(10{3,})$")
 _MILLION: Final = Decimal(1_000_000)
 
 
+# Cached: every event asks, and a venue lists a few thousand bases at most (the bound keeps
+# a hostile feed of made-up names from growing it).
+@lru_cache(maxsize=8192)
 def split_multiplier(base: str) -> tuple[str, Decimal]:
     """`"1000PEPE"` -> `("PEPE", 1000)`; `"BTC"` -> `("BTC", 1)`."""
     base = base.strip().upper()

@@ -20,7 +20,7 @@ from typing import Final
 
 from liqmon.collector.frames import MalformedFrame
 from liqmon.collector.symbols import split_multiplier
-from liqmon.event import MAX_USD, LiquidationEvent, make_event_id, to_cents
+from liqmon.event import MAX_USD, LiquidationEvent, make_event, make_event_id, to_cents
 from liqmon.venues import SAMPLED_EXCHANGES
 
 EXACT: Final = Context(
@@ -31,10 +31,14 @@ EXACT: Final = Context(
 QTY_STEP: Final = Decimal("1e-8")
 
 
+_ONE: Final = Decimal(1)
+_multiply = EXACT.multiply
+
+
 def mul(*values: Decimal) -> Decimal:
-    out = Decimal(1)
+    out = _ONE
     for value in values:
-        out = EXACT.multiply(out, value)
+        out = _multiply(out, value)
     return out
 
 
@@ -75,7 +79,14 @@ def coin_qty_usd(
     the venue sent them.
     """
     coin, multiplier = split_multiplier(base)
-    coin_price = price if multiplier == 1 else EXACT.divide(price, multiplier).normalize(EXACT)
+    if multiplier == 1:
+        # What the general case gives with 1 (`1 × a × 1`, rounded to `EXACT` like `exact`
+        # rounds: the same digits), without its two multiplications.
+        if margin == "linear":
+            return coin, exact(amount), check_usd(mul(amount, price)), price
+        usd = check_usd(amount)
+        return coin, qty_from_usd(usd, price), usd, price
+    coin_price = EXACT.divide(price, multiplier).normalize(EXACT)
     if margin == "linear":
         usd = check_usd(mul(amount, price))
         return coin, exact(mul(amount, multiplier)), usd, coin_price
@@ -120,31 +131,14 @@ class EventBuilder:
         margin: str = "",
         event_id: str | None = None,
     ) -> LiquidationEvent:
-        product, margin = self.product, margin or self.margin
+        exchange, product, margin = self.exchange, self.product, margin or self.margin
         coin, qty, usd, coin_price = coin_qty_usd(margin, amount, price, base)
-        return LiquidationEvent(
+        if not event_id:
             # The id is over the venue's own values (its price, not the per-coin one).
-            id=event_id
-            or make_event_id(
-                self.exchange,
-                product,
-                instrument,
-                side,
-                ts,
-                amount if qty_venue is None else qty_venue,
-                price,
-            ),
-            exchange=self.exchange,
-            product=product,
-            margin=margin,  # type: ignore[arg-type]  # validated by LiquidationEvent
-            instrument=instrument,
-            symbol=coin,
-            side=side,  # type: ignore[arg-type]
-            price=coin_price,
-            price_kind=self.price_kind,  # type: ignore[arg-type]
-            qty=qty,
-            usd_cents=to_cents(usd),
-            ts=ts,
-            recv_ts=recv_ts,
-            sampled=self.sampled,
-        )
+            venue_qty = amount if qty_venue is None else qty_venue
+            event_id = make_event_id(exchange, product, instrument, side, ts, venue_qty, price)
+        # `make_event` checks margin, side and price kind like `LiquidationEvent` does.
+        return make_event(
+            event_id, exchange, product, margin, instrument, coin, side, coin_price,
+            self.price_kind, qty, to_cents(usd), ts, recv_ts, self.sampled,
+        )  # fmt: skip

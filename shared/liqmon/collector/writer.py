@@ -22,6 +22,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Iterable
+from operator import attrgetter
 
 import orjson
 from redis.asyncio import Redis
@@ -36,6 +37,7 @@ from liqmon.keys import Keys
 from liqmon.logs import LogOnce
 
 logger = logging.getLogger(__name__)
+_event_ts = attrgetter("ts")
 REDIS_ERRORS = (RedisError, OSError)
 
 
@@ -69,6 +71,11 @@ class EventWriter:
     # --- the reader's side: never blocks ---------------------------------------------
     def submit(self, events: Iterable[LiquidationEvent]) -> None:
         queue = self._queue
+        if not isinstance(events, list | tuple):
+            events = list(events)
+        if len(queue) + len(self._batch) + len(events) <= self._capacity:
+            queue.extend(events)  # the usual case: room for all, no per-event check
+            events = ()
         for event in events:
             if len(queue) + len(self._batch) >= self._capacity:
                 self.dropped += 1
@@ -141,8 +148,13 @@ class EventWriter:
     async def write_once(self) -> bool:
         """Write one batch (and pending dead letters). False if Redis failed."""
         if not self._batch:
-            take = min(len(self._queue), self._batch_max)
-            self._batch = [self._queue.popleft() for _ in range(take)]
+            queue = self._queue
+            if len(queue) <= self._batch_max:
+                self._batch = list(queue)
+                queue.clear()
+            else:
+                popleft = queue.popleft
+                self._batch = [popleft() for _ in range(self._batch_max)]
         added = 0
         try:
             if self._batch:
@@ -162,6 +174,6 @@ class EventWriter:
         self.redis_ok = True
         self.written += added  # repeats refused by the script are `duplicates`
         if self._batch:
-            self.last_event_ts = max(self.last_event_ts, max(e.ts for e in self._batch))
+            self.last_event_ts = max(self.last_event_ts, *map(_event_ts, self._batch))
         self._batch = []
         return True

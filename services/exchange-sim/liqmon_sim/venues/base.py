@@ -27,6 +27,7 @@ from websockets.protocol import State
 
 from liqmon.runtime import TaskSet
 from liqmon_sim.catalog import Venue
+from liqmon_sim.frames import frame_head
 from liqmon_sim.ledger import Ledger
 from liqmon_sim.market import Liquidation
 
@@ -39,6 +40,9 @@ RECENT = 2_000  # emitted liquidations kept for duplicates/replays
 #: What a venue's `answer` to one client message returns: one frame, several, or none (it
 #: sent what it had to itself).
 Reply = bytes | Iterable[bytes] | None
+#: A remembered liquidation's frame for a re-send: the bytes, a function building exactly
+#: them (batched venues: cheaper than a frame each), or None (rebuilt in `_send_again`).
+Remembered = bytes | Callable[[], bytes] | None
 
 
 class Conn:
@@ -78,11 +82,15 @@ class Conn:
         by call_soon): one syscall per burst instead of one per frame."""
         if not self.live:
             return False
+        protocol = self.ws.protocol
         try:
-            if self.binary:
-                self.ws.protocol.send_binary(payload)
+            if not protocol.extensions and not protocol.expect_continuation_frame:
+                # state OPEN (`live`): websockets' framing minus its generality, 2/3 the cost
+                protocol.writes.append(frame_head(len(payload), self.binary) + payload)
+            elif self.binary:
+                protocol.send_binary(payload)
             else:
-                self.ws.protocol.send_text(payload)
+                protocol.send_text(payload)
         except Exception:  # the connection started closing between the check and the write
             return False
         if not self._flush_scheduled:
@@ -164,7 +172,7 @@ class VenueServer:
         self.conns: set[Conn] = set()
         self.stats: Counter[str] = Counter()
         self.server: Server | None = None
-        self.recent: deque[tuple[Liquidation, int, bytes | None]] = deque(maxlen=RECENT)
+        self.recent: deque[tuple[Liquidation, int, Remembered]] = deque(maxlen=RECENT)
         self.audience_changed = asyncio.Event()
         self.rest_failures: deque[int] = deque()  # statuses for the next REST requests
         self.tasks = TaskSet()  # per-venue background work (closing idle sockets, …)
@@ -291,7 +299,7 @@ class VenueServer:
             return False
         liq, seq, frame = self.recent[rng.randrange(len(self.recent))]
         now = now_ms()
-        clients = self._send_again(liq, frame, now)
+        clients = self._send_again(liq, frame() if callable(frame) else frame, now)
         self._emitted(dataclasses.replace(liq, run=run), clients, now, replay_of=seq)
         return clients > 0
 
@@ -300,7 +308,7 @@ class VenueServer:
         keeps none) to the clients subscribed to it; returns how many it reached."""
         raise NotImplementedError
 
-    def _remember(self, liq: Liquidation, seq: int, frame: bytes | None) -> None:
+    def _remember(self, liq: Liquidation, seq: int, frame: Remembered) -> None:
         self.recent.append((liq, seq, frame))
 
     def _emitted(

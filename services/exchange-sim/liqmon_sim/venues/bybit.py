@@ -22,6 +22,7 @@ import random
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import orjson
@@ -226,8 +227,7 @@ class BybitServer(BatchedServer):
                 for liq in chunk:
                     seq = self._emitted(liq, clients, now)
                     if seq:
-                        one = frames.bybit_push(symbol, [frames.bybit_entry(liq)], now)
-                        self._remember(liq, seq, one)
+                        self._remember(liq, seq, partial(_one_push, symbol, liq, now))
 
     def _send_to(self, venue: Venue, symbol: str, payload: bytes, now: int) -> int:
         topic = frames.BYBIT_TOPIC_PREFIX + symbol
@@ -246,6 +246,11 @@ class BybitServer(BatchedServer):
         now = now_ms()
         clients = self._send_to(liq.inst.venue, liq.inst.inst_id, payload, now)
         self._malformed_emitted(liq.inst.venue, label, kind, liq, clients, now)
+
+
+def _one_push(symbol: str, liq: Liquidation, ts: int) -> bytes:
+    """A push of `liq` alone, as a re-send of it goes out."""
+    return frames.bybit_push(symbol, [frames.bybit_entry(liq)], ts)
 
 
 # --- the plug-in --------------------------------------------------------------------

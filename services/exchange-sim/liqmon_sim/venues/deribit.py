@@ -29,6 +29,7 @@ import re
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import orjson
@@ -324,7 +325,7 @@ class DeribitServer(BatchedServer):
             for trade in trades:
                 seqs = [self._emitted(liq, clients, now) for liq in trade.liqs]
                 if seqs and seqs[0]:
-                    one = _notification(channel, [trade.body])
+                    one = partial(_notification, channel, [trade.body])
                     self._remember(trade.liqs[-1], seqs[-1], one)
 
     def _send_to(self, cur: str, payload: bytes, now: int) -> int:
