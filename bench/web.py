@@ -131,7 +131,7 @@ def encoding_cost(n: int = 20_000) -> None:
     that were encoded once per process (sse.py, broadcaster.py)."""
     from fastapi.sse import ServerSentEvent, format_sse_event
 
-    from liqmon_web.broadcaster import liquidation_frame
+    from liqmon_web.event_frames import liquidation_frame
 
     events = [(f"{1_700_000_000_000 + i}-0", make_event(salt=i)) for i in range(n)]
     payloads = [(sid, orjson.dumps(ev.to_json_dict(sid)).decode()) for sid, ev in events]
@@ -252,6 +252,10 @@ async def run(args: argparse.Namespace) -> None:
             print(
                 f"  web process    CPU {cores:.2f} cores (target < 1)   RSS idle "
                 f"{rss_idle / 2**20:.0f} MB, peak {peak_rss / 2**20:.0f} MB (target < 300 MB)"
+            )
+            print(
+                f"                 CPU per event {cores * (t1 - t0) / max(sent, 1) * 1e6:.1f} µs "
+                "(web CPU time over the events sent)"
             )
             print(
                 f"  context        client processes {(ccpu1 - ccpu0) / (t1 - t0):.2f} cores, "

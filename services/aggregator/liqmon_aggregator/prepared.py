@@ -4,7 +4,8 @@
 entry, serves rebuild). Building and validating a full
 `LiquidationEvent` per entry costs most of the aggregator's CPU, and fold needs only a
 few of its values, so an entry in the shape the collectors write (every field a plain
-decimal or short string) is checked here directly, field by field, and anything else —
+decimal or short string) is checked directly (`liqmon.entry_shape`, which the web's
+stream reader shares), field by field, and anything else —
 a malformed entry, a number written with an exponent, bytes — goes through
 `LiquidationEvent.from_fields`, which gives it the same verdict and the same error as
 ever. The quick checks only ever accept what `from_fields` accepts, with the same values
@@ -14,41 +15,20 @@ the few entries whose JSON a batch stores (a bucket's new largest event, fold.py
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import get_args
 
 import orjson
 
 from liqmon.consumer_group import entry_dict
-from liqmon.event import (
-    FIELDS,
-    MAX_TS_MS,
-    MAX_USD,
-    MIN_TS_MS,
-    PRODUCTS,
-    SCHEMA_VERSION,
-    LiquidationEvent,
-    Margin,
-    PriceKind,
-    parse_decimal,
-    to_cents,
-)
+from liqmon.entry_shape import FIELD_LIST, PRICE_AT, collector_shape
+from liqmon.event import FIELDS, LiquidationEvent
 from liqmon.keys import id_field
 from liqmon.windows import plain_price_units, price_units, price_weight
 
 MAX_ID_BYTES = 128
 #: The side as apply.lua's field names spell it.
 SIDE_LETTER = {"long": "L", "short": "S"}
-
-_FIELD_LIST = list(FIELDS)
-_MARGINS = frozenset(get_args(Margin))
-_PRICE_KINDS = frozenset(get_args(PriceKind))
-_MAX_CENTS = to_cents(MAX_USD)
-#: `usd` as the collectors write it (`cents_to_str`): ASCII digits, a point, two decimals.
-#: At most 13 integer digits keeps it inside parse_decimal's length and magnitude limits.
-_USD = re.compile(r"([0-9]{1,13})\.([0-9]{2})", re.ASCII)
 
 
 @dataclass(slots=True)
@@ -126,7 +106,7 @@ def prepare_fields(stream_id: str, fields: dict[str, str]) -> Prepared:
 def prepare_entry(stream_id: str, flat: list[str]) -> Prepared:
     """The same for an entry as Redis sends it, `[field, value, field, value, …]`: an entry
     with exactly the documented fields in their order needs no dict."""
-    if flat[0::2] == _FIELD_LIST:
+    if flat[0::2] == FIELD_LIST:
         quick = _quick(stream_id, flat[1::2])
         if quick is not None:
             return quick
@@ -135,47 +115,24 @@ def prepare_entry(stream_id: str, flat: list[str]) -> Prepared:
 
 def _quick(stream_id: str, values: list[str]) -> Prepared | None:
     """The checks of `from_fields`, `__post_init__` and `prepare` for an entry in the
-    collectors' own shape (`values` in FIELDS order); None for anything else (the caller
-    takes the full path)."""
-    v, id_, exchange, product, margin, instrument, symbol, side, price, kind, qty, usd = values[:12]
-    try:
-        ts, recv_ts, sampled = int(values[12]), int(values[13]), values[14]
-    except (ValueError, TypeError):
+    collectors' own shape (`values` in FIELDS order; `liqmon.entry_shape`); None for
+    anything else (the caller takes the full path)."""
+    shape = collector_shape(values)
+    if shape is None:
         return None
-    usd_match = _USD.fullmatch(usd) if type(usd) is str else None
-    if (
-        usd_match is None
-        or v != SCHEMA_VERSION
-        or type(id_) is not str
-        or type(symbol) is not str
-        or type(instrument) is not str
-        or type(sampled) is not str
-        or not 0 < len(symbol) <= 64
-        or not 0 < len(instrument) <= 64
-        or not id_
-        or product not in PRODUCTS.get(exchange, ())
-        or side not in SIDE_LETTER
-        or margin not in _MARGINS
-        or kind not in _PRICE_KINDS
-        or not MIN_TS_MS <= ts < MAX_TS_MS
-    ):
-        return None
-    cents = int(usd_match[1]) * 100 + int(usd_match[2])
-    if cents > _MAX_CENTS:
-        return None
-    units = plain_price_units(price) if type(price) is str else None
+    ts, _recv_ts, cents = shape  # recv_ts checked (an integer), not folded
+    units = plain_price_units(values[PRICE_AT])
     if units is None:
         return None
     try:
-        parse_decimal(qty, "qty")
         weight = price_weight(units, cents)
-    except ValueError:  # InvalidEvent too: the full path says which
+    except ValueError:  # the full path says which
         return None
+    id_ = values[1]
     key = id_field(id_)
     if len(key) > MAX_ID_BYTES:
         return None
-    del recv_ts  # checked (an integer), not folded
     return Prepared(
-        stream_id, id_, exchange, instrument, symbol, SIDE_LETTER[side], ts, cents,
-        sampled == "1", weight, key, values,
+        stream_id, id_, values[2], values[5], values[6], SIDE_LETTER[values[7]], ts, cents,
+        values[14] == "1", weight, key, values,
     )  # fmt: skip

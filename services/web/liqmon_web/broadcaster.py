@@ -6,11 +6,15 @@ Why this shape:
 - Each entry is parsed and encoded to its SSE frame ONCE, here; a batch of entries is
   joined to one bytes blob once (lazily, on first use) and shared by every unfiltered
   client. A filtered client picks frames out of the same batch.
-- The reader publishes batches, spaced by 30 µs per live client and at most
-  `web_sse_batch_ms` (30 ms by default; see `publish_interval`): at 500 events/s and
-  1,000 clients, a publish per entry would be 500k wake-ups a second; a publish per
-  30 ms is 33k, at the price of at most 30 ms extra latency. With a few clients the
-  spacing is well under a millisecond.
+- Clients are written on a tick (`publish_interval`): at least `TICK_S` (20 ms) apart,
+  30 µs per live client beyond that, at most `web_sse_batch_ms` (30 ms by default). A
+  client's write costs about the same whatever it carries (a wake-up, one socket write),
+  so the process pays per tick, not per event: at 10,000 events/s a write per read
+  batch was most of the fan-out's CPU; at 500 events/s and 1,000 clients a write per
+  entry would be 500k wake-ups a second, a write per 30 ms is 33k. The price is at most
+  one tick of extra latency. The reader reads once per tick, and everything handed to a
+  client between two ticks (event batches, the summary, alerts) goes out in its ONE
+  write at the next tick (`_flush`); the first write after a quiet spell goes at once.
 - Every client has a bounded queue (counted in events). A client whose queue is full is
   dropped at once and counted: it can never slow the reader or the other clients, nor
   grow memory. Its browser reconnects with `Last-Event-ID` and replays what it missed.
@@ -27,62 +31,27 @@ import asyncio
 import collections
 import logging
 import time
-from collections.abc import Iterable
 from typing import Any
 
-import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from liqmon.backoff import Backoff
-from liqmon.event import InvalidEvent, LiquidationEvent
+from liqmon.consumer_group import raw_entries, raw_reply
 from liqmon.keys import Keys
 from liqmon.logs import LogOnce
-from liqmon_web.filters import EventFilter, EventKey
+from liqmon_web.event_frames import Encoded, encode_raw
+from liqmon_web.filters import EventFilter
 from liqmon_web.settings import WebSettings
-from liqmon_web.sse_frames import sse_frame
-from liqmon_web.stream_ids import StreamId, as_entries, parse_stream_id
+from liqmon_web.stream_ids import StreamId, parse_stream_id
 
 logger = logging.getLogger(__name__)
 
 READ_COUNT = 1000
 READ_BLOCK_MS = 1000
 PER_CLIENT_S = 30e-6
+TICK_S = 0.02
 ALERTS_QUEUED = 100
-
-
-def liquidation_frame(stream_id: str, event: LiquidationEvent) -> bytes:
-    return sse_frame("liquidation", stream_id, orjson.dumps(event.to_json_dict(stream_id)))
-
-
-class Encoded:
-    """One stream entry, parsed and encoded once per process."""
-
-    __slots__ = ("frame", "key", "sid")
-
-    def __init__(self, sid: StreamId, key: EventKey, frame: bytes) -> None:
-        self.sid = sid
-        self.key = key
-        self.frame = frame
-
-
-def encode_entries(
-    entries: Iterable[tuple[str, dict[str, str]]], log_once: LogOnce
-) -> tuple[list[Encoded], int]:
-    """Parse stream entries; malformed ones are skipped (and counted, logged once)."""
-    out: list[Encoded] = []
-    bad = 0
-    for raw_id, fields in entries:
-        sid = parse_stream_id(raw_id)
-        try:
-            event = LiquidationEvent.from_fields(fields)
-        except (InvalidEvent, ValueError) as exc:
-            bad += 1
-            log_once.warning(str(exc)[:60], "skipping malformed stream entry %s: %s", raw_id, exc)
-            continue
-        assert sid is not None
-        out.append(Encoded(sid, EventKey.of(event), liquidation_frame(raw_id, event)))
-    return out, bad
 
 
 class Batch:
@@ -176,6 +145,9 @@ class Broadcaster:
         self._log_once = LogOnce(logger)
         self.position: StreamId | None = None
         self.arrived = asyncio.Event()  # an event read or a client came: wakes the summary feed
+        self._waiting: set[Subscriber] = set()  # handed something since the last tick
+        self._flushed_at = -1.0
+        self._flush_timer: asyncio.TimerHandle | None = None
         # counters for /metrics
         self.events_read = 0
         self.malformed = 0
@@ -226,6 +198,7 @@ class Broadcaster:
 
     def unsubscribe(self, sub: Subscriber) -> None:
         self._subs.discard(sub)
+        self._waiting.discard(sub)
 
     def watching(self) -> bool:
         """Is any stream client connected?"""
@@ -237,7 +210,8 @@ class Broadcaster:
         for sub in self._subs:
             if sub.closed is None:
                 sub.summary = frame
-                sub.wake.set()
+                self._waiting.add(sub)
+        self._tick()
 
     def publish(self, batch: Batch) -> None:
         size = len(batch.entries)
@@ -251,7 +225,8 @@ class Broadcaster:
                 continue
             sub.queue.append(batch)
             sub.queued += size
-            sub.wake.set()
+            self._waiting.add(sub)
+        self._tick()
 
     def publish_alert(self, frame: bytes) -> None:
         """Queue an `event: alert` frame for every client (alerts are rare; a client that
@@ -259,7 +234,26 @@ class Broadcaster:
         for sub in self._subs:
             if sub.closed is None:
                 sub.alerts = [*sub.alerts[-(ALERTS_QUEUED - 1) :], frame]
-                sub.wake.set()
+                self._waiting.add(sub)
+        self._tick()
+
+    def _tick(self) -> None:
+        """Wake the clients handed something at the next tick: now if the last one is a
+        tick ago, else when it is due (one timer per process, not per client)."""
+        if self._flush_timer is not None or not self._waiting:
+            return
+        delay = self._flushed_at + self.publish_interval() - time.monotonic()
+        if delay <= 0:
+            self._flush()
+        else:
+            self._flush_timer = asyncio.get_running_loop().call_later(delay, self._flush)
+
+    def _flush(self) -> None:
+        self._flush_timer = None
+        self._flushed_at = time.monotonic()
+        for sub in self._waiting:
+            sub.wake.set()
+        self._waiting.clear()
 
     def shutdown(self) -> None:
         """End every stream now (called before uvicorn waits for connections)."""
@@ -281,19 +275,20 @@ class Broadcaster:
         self.position = parse_stream_id(last)
         logger.info("stream reader starts after %s", last)
 
-    def publish_interval(self, cap_s: float) -> float:
-        """Seconds between publishes: proportional to the number of live clients, capped.
+    def publish_interval(self) -> float:
+        """Seconds between ticks: `TICK_S`, or 30 µs per live client when more, capped by
+        `web_sse_batch_ms` (0: no tick, every publish is written at once).
 
-        One publish costs ~12 µs per client (wake the writer, one socket write; measured
-        in bench/web.py). Spacing publishes by clients x 30 µs keeps fan-out under about
-        half a core whatever the number of clients, and adds next to no latency when there
-        are few (a handful of dashboards: < 1 ms); at 1,000 clients it reaches the 30 ms
-        cap (bench/web.py: 0.37 cores, p99 87 ms at 500 events/s)."""
-        return min(cap_s, len(self._subs) * PER_CLIENT_S)
+        One write costs ~12 µs per client (wake the writer, one socket write; measured in
+        bench/web.py), whatever it carries. A tick of clients x 30 µs keeps fan-out under
+        about half a core whatever the number of clients (1,000 clients reach the 30 ms
+        cap: bench/web.py, 0.37 cores, p99 87 ms at 500 events/s); the 20 ms floor keeps a
+        few clients from being written hundreds of times a second at crash-day rates."""
+        cap_s = self.settings.web_sse_batch_ms / 1000
+        return min(cap_s, max(TICK_S, len(self._subs) * PER_CLIENT_S))
 
     async def run_reader(self) -> None:
         backoff = Backoff(0.1, 2.0, jitter=0.5)
-        batch_s = self.settings.web_sse_batch_ms / 1000
         while not self.stopping.is_set():
             try:
                 if self.position is None:
@@ -301,9 +296,10 @@ class Broadcaster:
                 assert self.position is not None
                 last = str(self.position)
                 began = time.monotonic()
-                reply: Any = await self._reader.xread(
-                    {self.keys.events: last}, count=READ_COUNT, block=READ_BLOCK_MS
-                )
+                reply: Any = await raw_reply(
+                    self._reader, b"XREAD", "COUNT", READ_COUNT, "BLOCK", READ_BLOCK_MS,
+                    "STREAMS", self.keys.events, last,
+                )  # fmt: skip
                 backoff.reset()
             except RedisError as exc:
                 self.reader_errors += 1
@@ -312,8 +308,8 @@ class Broadcaster:
                 continue
             if not reply:
                 continue
-            entries = as_entries(reply[0][1])
-            encoded, bad = encode_entries(entries, self._log_once)
+            entries = raw_entries(reply[0][1])
+            encoded, bad = encode_raw(entries, self._log_once)
             self.malformed += bad
             self.events_read += len(encoded)
             self.arrived.set()
@@ -321,8 +317,8 @@ class Broadcaster:
             assert position is not None
             self.position = position
             self.publish(Batch(encoded, position))
-            if len(entries) < READ_COUNT and batch_s > 0:
-                pause = self.publish_interval(batch_s) - (time.monotonic() - began)
+            if len(entries) < READ_COUNT:
+                pause = self.publish_interval() - (time.monotonic() - began)
                 if pause > 0:
                     await asyncio.sleep(pause)
 

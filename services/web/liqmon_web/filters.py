@@ -33,7 +33,12 @@ class EventKey(NamedTuple):
 
     @classmethod
     def of(cls, event: LiquidationEvent) -> EventKey:
-        return cls(event.symbol.upper(), event.exchange, event.side, event.usd_cents, event.ts)
+        return cls.make(event.symbol, event.exchange, event.side, event.usd_cents, event.ts)
+
+    @classmethod
+    def make(cls, symbol: str, exchange: str, side: str, usd_cents: int, ts: int) -> EventKey:
+        """From an event's values (an entry framed without building the event)."""
+        return cls(symbol.upper(), exchange, side, usd_cents, ts)
 
 
 @dataclass(frozen=True, slots=True)

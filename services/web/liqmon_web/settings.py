@@ -47,7 +47,10 @@ class WebSettings(CommonSettings):
         1000, ge=10, le=1_000_000, description="events queued per client before it is dropped"
     )
     web_sse_batch_ms: int = Field(
-        30, ge=0, le=1000, description="max spacing of publishes (30 µs per client up to this)"
+        30,
+        ge=0,
+        le=1000,
+        description="max spacing of writes to a client (20 ms, 30 µs per client beyond; 0: none)",
     )
     web_sse_keepalive_s: float = Field(15.0, gt=0, le=300)
     web_sse_stall_s: float = Field(

@@ -56,7 +56,8 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from liqmon.logs import LogOnce
-from liqmon_web.broadcaster import Batch, Broadcaster, Subscriber, Ticket, encode_entries
+from liqmon_web.broadcaster import Batch, Broadcaster, Subscriber, Ticket
+from liqmon_web.event_frames import encode_entries
 from liqmon_web.filters import EventFilter
 from liqmon_web.sse_frames import KEEPALIVE, retry_frame, sse_frame
 from liqmon_web.stream_ids import StreamId, as_entries, parse_stream_id
@@ -291,16 +292,18 @@ class SseResponse(Response):
         while sub.closed is None and not self._ended():
             await sub.wake.wait()
             summary, batches, keepalive = sub.take()
-            chunks = self._render(batches) + sub.take_alerts()
+            chunks = self._render(batches)
+            others = sub.take_alerts()
             if summary is not None:
-                chunks.append(summary)
-            if keepalive and not chunks:
-                chunks.append(KEEPALIVE)
-            if chunks:
+                others.append(summary)
+            if keepalive and not chunks and not others:
+                others.append(KEEPALIVE)
+            if chunks or others:
                 if self._id_behind and self.cursor is not None:
                     # Filtered-out entries: move the client's Last-Event-ID past them so a
                     # resume does not rescan them (an id-only block dispatches nothing).
+                    # Right after the events: a tick's write may carry a summary too.
                     chunks.append(sse_frame(None, self.cursor, None))
                     self._id_behind = False
-                await self._send(send, b"".join(chunks))
+                await self._send(send, b"".join(chunks + others))
                 sub.last_write = time.monotonic()

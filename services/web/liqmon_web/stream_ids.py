@@ -27,6 +27,11 @@ class StreamId(NamedTuple):
 
 def parse_stream_id(text: str) -> StreamId | None:
     """`"1700000000000-3"` -> StreamId; None when it is not a valid Redis stream id."""
+    # An id as Redis writes it (one per event read) needs no regex: ASCII digits, one "-".
+    head, _, tail = text.partition("-")
+    if len(head) <= 20 and len(tail) <= 20 and head.isdigit() and tail.isdigit() and text.isascii():
+        sid = StreamId(int(head), int(tail))
+        return sid if sid.ms <= U64_MAX and sid.seq <= U64_MAX else None
     match = _STREAM_ID.match(text.strip())
     if match is None:
         return None

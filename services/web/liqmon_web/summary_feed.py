@@ -14,7 +14,8 @@ same per client whatever the number of clients. So:
   spell is polled for at once.
 - When the token moved, the summary is read at once (in the token's generation: no
   second look-up), serialized once, wrapped in ONE SSE frame and handed to every client's
-  one-slot box (latest wins). Pushes are spaced by `push_spacing`: at least
+  one-slot box (latest wins), written with the client's events at the broadcaster's next
+  tick (broadcaster.py: at most one tick later). Pushes are spaced by `push_spacing`: at least
   `web_summary_push_ms` (20 ms), and `PER_CLIENT_S` (100 µs) per stream client up to
   `MAX_SPACING_S` (50 ms), so the summary's fan-out stays under ~10,000 client writes a
   second whatever the number of clients, while a handful of dashboards see a change
