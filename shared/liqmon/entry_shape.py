@@ -17,18 +17,18 @@ Users: the aggregator (`liqmon_aggregator.prepared`) and the web's stream reader
 from __future__ import annotations
 
 import re
-from typing import Any, Final, get_args
+from typing import Any, Final
 
 from liqmon.event import (
     FIELDS,
+    MARGINS,
     MAX_CENTS,
     MAX_TS_MS,
     MIN_TS_MS,
+    PRICE_KINDS,
     PRODUCTS,
     SCHEMA_VERSION,
-    Margin,
-    PriceKind,
-    Side,
+    SIDES,
 )
 
 #: The field names in their documented order, as a list (compared with a reply's slice).
@@ -37,9 +37,6 @@ FIELD_LIST: Final = list(FIELDS)
 PRICE_AT: Final = FIELDS.index("price")
 QTY_AT: Final = FIELDS.index("qty")
 
-_SIDES = frozenset(get_args(Side))
-_MARGINS = frozenset(get_args(Margin))
-_PRICE_KINDS = frozenset(get_args(PriceKind))
 #: `usd` as the collectors write it (`cents_to_str`): ASCII digits, a point, two decimals.
 #: At most 13 integer digits keeps it inside parse_decimal's length and magnitude limits.
 _USD = re.compile(r"[0-9]{1,13}\.[0-9]{2}", re.ASCII)
@@ -89,9 +86,9 @@ def collector_shape(values: list[Any]) -> tuple[int, int, int] | None:
         or not 0 < len(instrument) <= 64
         or not id_
         or product not in PRODUCTS.get(exchange, ())
-        or side not in _SIDES
-        or margin not in _MARGINS
-        or kind not in _PRICE_KINDS
+        or side not in SIDES
+        or margin not in MARGINS
+        or kind not in PRICE_KINDS
         or not MIN_TS_MS <= ts < MAX_TS_MS
         or not _INT64_MIN <= recv_ts <= _INT64_MAX
         or not _positive_plain(price)

@@ -41,9 +41,9 @@ FIELDS: Final = (
 
 #: The words each field may hold, as sets: `__post_init__` runs once per event, and
 #: `typing.get_args` on every call showed up in the collectors' profile.
-_SIDES: Final = frozenset(get_args(Side))
-_MARGINS: Final = frozenset(get_args(Margin))
-_PRICE_KINDS: Final = frozenset(get_args(PriceKind))
+SIDES: Final = frozenset(get_args(Side))
+MARGINS: Final = frozenset(get_args(Margin))
+PRICE_KINDS: Final = frozenset(get_args(PriceKind))
 
 
 class InvalidEvent(ValueError):
@@ -166,11 +166,11 @@ class LiquidationEvent:
     def __post_init__(self) -> None:
         if self.product not in PRODUCTS.get(self.exchange, ()):
             raise InvalidEvent(f"unknown exchange/product {self.exchange!r}/{self.product!r}")
-        if self.side not in _SIDES:
+        if self.side not in SIDES:
             raise InvalidEvent(f"side must be long or short, got {self.side!r}")
-        if self.margin not in _MARGINS:
+        if self.margin not in MARGINS:
             raise InvalidEvent(f"margin must be linear or inverse, got {self.margin!r}")
-        if self.price_kind not in _PRICE_KINDS:
+        if self.price_kind not in PRICE_KINDS:
             raise InvalidEvent(f"unknown price_kind {self.price_kind!r}")
         if not self.symbol or not self.instrument or not self.id:
             raise InvalidEvent("symbol, instrument and id must be non-empty")
