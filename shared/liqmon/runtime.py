@@ -137,9 +137,9 @@ async def serve(
 def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     """uvloop's event loop where it is installed (every platform but Windows), else asyncio's.
 
-    Measured in the crash bench (docs/PERFORMANCE.md): the stdlib selector loop's per-wake-up
-    and per-write costs were a visible share of every service's CPU per event; uvloop is a
-    drop-in (same asyncio API), and uvicorn already picks it for the web service."""
+    In py-spy profiles of the crash run the stdlib selector loop's wake-ups and transport
+    writes were a visible share of the simulator's, collectors' and aggregator's CPU; uvloop
+    is a drop-in (same asyncio API), and uvicorn already picks it for the web service."""
     try:
         import uvloop
     except ImportError:  # pragma: no cover - Windows
