@@ -15,9 +15,13 @@ Why this shape:
   one tick of extra latency. The reader reads once per tick, and everything handed to a
   client between two ticks (event batches, the summary, alerts) goes out in its ONE
   write at the next tick (`_flush`); the first write after a quiet spell goes at once.
-- Every client has a bounded queue (counted in events). A client whose queue is full is
-  dropped at once and counted: it can never slow the reader or the other clients, nor
-  grow memory. Its browser reconnects with `Last-Event-ID` and replays what it missed.
+- Every client has a bounded queue (counted in events). A client whose queue is full AND
+  whose writer has not taken it for `SLOW_AFTER_S` is dropped and counted: it can never
+  slow the reader or the other clients, nor grow memory without bound (the batches are
+  shared; what a client holds beyond its queue is at most `SLOW_AFTER_S` of the tape). The
+  grace is what the tick needs: a healthy client is emptied only once per tick, so in a
+  crash-day burst more than a queue's worth arrives between two of its writes. Its
+  browser reconnects with `Last-Event-ID` and replays what it missed.
 - Repeats are not this module's concern: the stream carries each liquidation once within
   the horizon docs/EVENTS.md states (refused at append), so every entry is broadcast as is.
 - The summary is pushed when it changes, coalesced, as one frame shared by every client
@@ -52,6 +56,9 @@ READ_BLOCK_MS = 1000
 PER_CLIENT_S = 30e-6
 TICK_S = 0.02
 ALERTS_QUEUED = 100
+#: A full queue drops its client only when its writer has not emptied it for this long:
+#: many ticks, so a burst between two writes (or a busy loop) never drops a healthy client.
+SLOW_AFTER_S = 0.5
 
 
 class Batch:
@@ -104,6 +111,7 @@ class Subscriber:
         self.summary: bytes | None = None
         self.keepalive = False
         self.last_write = time.monotonic()
+        self.taken_at = self.last_write  # when the writer last emptied the queue
         self.wake = asyncio.Event()
         self.closed: str | None = None
         self.task: asyncio.Task[Any] | None = None  # the writer, cancelled if it stalls
@@ -119,6 +127,7 @@ class Subscriber:
         batches = list(self.queue)
         self.queue.clear()
         self.queued = 0
+        self.taken_at = time.monotonic()
         self.wake.clear()
         return summary, batches, keepalive
 
@@ -215,10 +224,12 @@ class Broadcaster:
 
     def publish(self, batch: Batch) -> None:
         size = len(batch.entries)
+        stale = time.monotonic() - SLOW_AFTER_S
         for sub in self._subs:
             if sub.closed is not None:
                 continue
-            if sub.queued and sub.queued + size > sub.queue_size:  # one batch always fits
+            # one batch always fits; a full queue is slow only if its writer stopped taking
+            if sub.queued and sub.queued + size > sub.queue_size and sub.taken_at < stale:
                 self.dropped_slow += 1
                 logger.info("dropping slow stream client (%d events queued)", sub.queued)
                 sub.close("slow", cancel=True)

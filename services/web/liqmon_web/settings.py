@@ -44,7 +44,11 @@ class WebSettings(CommonSettings):
     web_max_sse_clients: int = Field(2000, ge=1, le=100_000)
     web_max_sse_per_ip: int = Field(20, ge=1, le=10_000)
     web_sse_queue_size: int = Field(
-        1000, ge=10, le=1_000_000, description="events queued per client before it is dropped"
+        1000,
+        ge=10,
+        le=1_000_000,
+        description="events queued per client before it is dropped (once its writer has "
+        "not emptied the queue for 0.5 s)",
     )
     web_sse_batch_ms: int = Field(
         30,
