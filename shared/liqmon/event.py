@@ -253,12 +253,20 @@ class LiquidationEvent:
         `usd` and `price`/`qty` stay strings-as-numbers where precision matters: `usd` is a
         number with 2 decimals (exact in cents), price/qty are decimal strings.
         """
-        fields = self.to_fields()  # the stream's texts, in its order, then typed values
-        out: dict[str, object] = {"stream_id": stream_id, **fields}
-        out["v"] = int(SCHEMA_VERSION)
-        out["usd"] = float(fields["usd"])
-        out["ts"], out["recv_ts"], out["sampled"] = self.ts, self.recv_ts, self.sampled
-        return out
+        return json_event(stream_id, self.to_fields(), self.ts, self.recv_ts)
+
+
+def json_event(
+    stream_id: str | None, texts: dict[str, str], ts: int, recv_ts: int
+) -> dict[str, object]:
+    """The API's EVENT from a stream entry's texts (FIELDS order, as `to_fields` writes them)
+    and its `ts`/`recv_ts` already checked as integers: the one place that types them (the
+    web frames collector-shaped entries from their text through it, without the event)."""
+    out: dict[str, object] = {"stream_id": stream_id, **texts}
+    out["v"] = int(SCHEMA_VERSION)
+    out["usd"] = float(texts["usd"])  # 2 decimals: exact in cents
+    out["ts"], out["recv_ts"], out["sampled"] = ts, recv_ts, texts["sampled"] == "1"
+    return out
 
 
 class _Draft:

@@ -26,13 +26,12 @@ import orjson
 
 from liqmon.consumer_group import Entry, RawEntry, entry_dict
 from liqmon.entry_shape import FIELD_LIST, collector_shape
-from liqmon.event import FIELDS, SCHEMA_VERSION, InvalidEvent, LiquidationEvent
+from liqmon.event import FIELDS, InvalidEvent, LiquidationEvent, json_event
 from liqmon.logs import LogOnce
 from liqmon_web.filters import EventKey
 from liqmon_web.sse_frames import sse_frame
 from liqmon_web.stream_ids import StreamId, parse_stream_id
 
-_VERSION = int(SCHEMA_VERSION)
 #: What a frame cannot be built from: a refused entry, or a value orjson cannot write
 #: (an integer past 64 bits; its JSONEncodeError is a TypeError).
 REFUSED = (InvalidEvent, ValueError, TypeError)
@@ -55,31 +54,13 @@ def liquidation_frame(stream_id: str, event: LiquidationEvent) -> bytes:
 
 def _shaped(stream_id: str, values: list[Any]) -> Encoded | None:
     """The frame of an entry in the collectors' shape (`values` in FIELDS order); None for
-    any other entry. The dict is `to_json_dict`'s, key for key, from the entry's text."""
+    any other entry. The dict is `to_json_dict`'s (`json_event`), from the entry's text."""
     shape = collector_shape(values)
     if shape is None:
         return None
     ts, recv_ts, cents = shape
     v = values
-    data = {
-        "stream_id": stream_id,
-        "v": _VERSION,
-        "id": v[1],
-        "exchange": v[2],
-        "product": v[3],
-        "margin": v[4],
-        "instrument": v[5],
-        "symbol": v[6],
-        "side": v[7],
-        "price": v[8],
-        "price_kind": v[9],
-        "qty": v[10],
-        # the same float as float(cents_to_str(cents)): the same decimal value, 2 places
-        "usd": float(v[11]),
-        "ts": ts,
-        "recv_ts": recv_ts,
-        "sampled": v[14] == "1",
-    }
+    data = json_event(stream_id, dict(zip(FIELDS, v, strict=True)), ts, recv_ts)
     sid = parse_stream_id(stream_id)
     try:
         frame = sse_frame("liquidation", stream_id, orjson.dumps(data))
