@@ -184,5 +184,9 @@ def series_scope(symbol: str | None, exchange: str | None) -> str:
 
 async def read_generation(redis: Redis, keys: Keys) -> int:
     """The live generation of the derived state (1 until the first `liqmon rebuild`)."""
-    raw = await redis.get(keys.agg_generation)
+    return generation_from(await redis.get(keys.agg_generation))
+
+
+def generation_from(raw: bytes | str | None) -> int:
+    """The generation a read of the pointer key means (absent: 1, before any rebuild)."""
     return int(raw) if raw is not None else 1

@@ -12,11 +12,12 @@ import logging
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import ResponseError
 
 from liqmon import scripts
 from liqmon.keys import Keys
-from liqmon.windows import NON_SUM_PREFIX, read_generation
+from liqmon.windows import NON_SUM_PREFIX, generation_from
 
 from .apply import Clock
 from .layout import Layout, bucket_numbers
@@ -74,16 +75,29 @@ class SelfCheck:
                 other += int(d_other)
                 break
         drift = Drift(cents, other)
-        if gen != await read_generation(self.redis, self.keys):
-            return drift  # swapped by a rebuild meanwhile: do not recreate its keys
-        await self.redis.hset(
-            self.keys.agg_stats(gen),
-            mapping={
-                "drift_cents": drift.cents,
-                "drift_other": drift.other,
-                "checked_ms": await scripts.server_ms(self.redis),
-            },
-        )
+        await self._report(gen, drift)
         if not drift.ok:
             logger.error("self-check drift: %d cents, %d other units", drift.cents, drift.other)
         return drift
+
+    async def _report(self, gen: int, drift: Drift) -> None:
+        """Publish the drift in `gen`'s stats hash only while `gen` is live, atomically: a
+        rebuild that swapped the pointer meanwhile deletes the old generation's keys, and a
+        plain check-then-write could recreate its stats hash after that delete (WATCH on the
+        pointer makes the write fail and re-run instead)."""
+        checked_ms = await scripts.server_ms(self.redis)
+
+        async def write_if_live(pipe: Pipeline) -> None:
+            live = await pipe.get(self.keys.agg_generation)
+            pipe.multi()  # type: ignore[no-untyped-call]
+            if generation_from(live) == gen:
+                pipe.hset(
+                    self.keys.agg_stats(gen),
+                    mapping={
+                        "drift_cents": drift.cents,
+                        "drift_other": drift.other,
+                        "checked_ms": checked_ms,
+                    },
+                )
+
+        await self.redis.transaction(write_if_live, self.keys.agg_generation)

@@ -29,6 +29,7 @@ from redis.asyncio import Redis
 from liqmon import views
 from liqmon.keys import Keys
 from liqmon.venues import EXCHANGES
+from liqmon.windows import generation_from
 
 #: How many `top` values are kept (a few are in use; never grow unbounded).
 MAX_ENTRIES = 8
@@ -60,7 +61,7 @@ async def read_change_token(redis: Redis, keys: Keys, generation: int) -> Change
     pipe.hgetall(keys.agg_watermarks(generation))
     live, applied, marks = await pipe.execute()
     watermarks = tuple(sorted((str(k), str(v)) for k, v in marks.items()))
-    return ChangeToken(int(live) if live is not None else 1, str(applied), watermarks)
+    return ChangeToken(generation_from(live), str(applied), watermarks)
 
 
 class _Entry:
