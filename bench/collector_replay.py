@@ -37,7 +37,7 @@ import httpx
 import orjson
 
 from liqmon.collector.frames import FrameParser
-from liqmon.collector.group import CollectorGroup, supervisor_for
+from liqmon.collector.group import CollectorGroup, SharedAppenders, supervisor_for
 from liqmon.collector.service import CollectorService
 from liqmon.embedded_redis import EmbeddedRedis, free_port
 from liqmon.runtime import serve
@@ -88,13 +88,14 @@ async def record(seconds: float) -> tuple[list[Frame], dict[str, dict[str, Any]]
         return original(self, feed, raw, recv_ts)
 
     CollectorService.handle = handle  # type: ignore[method-assign]
-    supervisors = [supervisor_for(v)[0] for v in VENUES]
+    appenders = SharedAppenders()
+    supervisors = [supervisor_for(v, appenders)[0] for v in VENUES]
     services: list[CollectorService] = []
     for s in supervisors:
         build = s.factory
         s.factory = lambda build=build: services.append(build()) or services[-1]  # type: ignore[misc]
     stop = asyncio.Event()
-    runner = asyncio.create_task(serve(CollectorGroup(supervisors), stop=stop))
+    runner = asyncio.create_task(serve(CollectorGroup(supervisors, appenders), stop=stop))
     await asyncio.sleep(seconds)
     stop.set()
     await runner

@@ -173,7 +173,7 @@ class Pipeline:
         else:
             env.update(LIQMON_SIM_SCENARIO="quiet", LIQMON_SIM_BINANCE_SAMPLING_MS="0")
         env.update(
-            REDIS_URL=self.redis_server.url, LIQMON_LOG_LEVEL="WARNING",
+            REDIS_URL=self.redis_server.url, LIQMON_LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
             LIQMON_SIM_LEDGER_MAX_ENTRIES="10000", LIQMON_SIM_BINANCE_MAX_MSGS_PER_S="0",
             **demo_environment("127.0.0.1", ports),
             LIQMON_WEB_PORT=str(self.web_port),

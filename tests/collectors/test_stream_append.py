@@ -5,11 +5,13 @@ index")."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 
+import orjson
 from redis.asyncio import Redis
 
-from liqmon.collector.streamwrite import StreamAppender
+from liqmon.collector.streamwrite import LINGER_FROM, StreamAppender
 from liqmon.event import LiquidationEvent
 from liqmon.keys import Keys
 from tests.aggregator.factory import make_event
@@ -90,3 +92,71 @@ async def test_repeats_are_refused_across_the_scripts_id_chunks(redis: Redis, ke
     assert await appender.append([*events[2400:], make_event(7000, now)]) == 1
     assert appender.duplicates == 110
     assert await stream_ids(redis, keys) == [*(e.id for e in events), f"{7000:032x}"]
+
+
+async def test_one_appender_carries_several_writers_batches_in_one_call(
+    redis: Redis, keys: Keys
+) -> None:
+    """Group commit: batches handed in while a call is in flight go together in the next
+    call, each keeping its order and its own count of repeats."""
+    now = now_ms()
+    appender = StreamAppender(redis, keys, retention_ms=RETENTION)
+    venues = [
+        [make_event(100 * v + n, now - n, symbol=f"C{v}") for n in range(50)] for v in range(4)
+    ]
+    await appender.append(venues[3][:10])  # already on the stream: repeats below
+    calls_before = appender.calls
+    added = await asyncio.gather(*(appender.append(batch) for batch in venues))
+    assert added == [50, 50, 50, 40]
+    assert appender.calls - calls_before == 2  # the first alone, then the three waiting
+    assert appender.duplicates == 10
+    on_stream = await stream_ids(redis, keys)
+    for batch in venues:  # each writer's order is kept
+        mine = {e.id for e in batch}
+        assert [i for i in on_stream if i in mine] == [e.id for e in batch]
+
+
+async def test_a_call_never_carries_more_than_max_rows(redis: Redis, keys: Keys) -> None:
+    now = now_ms()
+    appender = StreamAppender(redis, keys, retention_ms=RETENTION, max_rows=100)
+    batches = [[make_event(100 * v + n, now - n) for n in range(60)] for v in range(5)]
+    assert await asyncio.gather(*(appender.append(b) for b in batches)) == [60] * 5
+    assert appender.calls == 5  # 60 + 60 > 100: one batch per call
+    assert len(await stream_ids(redis, keys)) == 300
+
+
+async def test_an_unencodable_batch_fails_alone(redis: Redis, keys: Keys) -> None:
+    now = now_ms()
+    appender = StreamAppender(redis, keys, retention_ms=RETENTION)
+    good = [make_event(n, now - n) for n in range(20)]
+    bad = [dataclasses.replace(make_event(99, now), symbol="BTC\ud800")]  # not UTF-8
+    results = await asyncio.gather(
+        appender.append(good[:10]),
+        appender.append(bad),
+        appender.append(good[10:]),
+        return_exceptions=True,
+    )
+    assert results[0] == 10 and results[2] == 10
+    assert isinstance(results[1], orjson.JSONEncodeError)
+    assert sorted(await stream_ids(redis, keys)) == sorted(e.id for e in good)
+
+
+async def test_after_a_busy_call_the_next_one_waits_for_the_batches_to_join(
+    redis: Redis, keys: Keys
+) -> None:
+    """The linger: after a call of at least LINGER_FROM rows, the next call holds its turn
+    for the linger, so batches handed in meanwhile share it; a quiet stream never waits."""
+    now = now_ms()
+    appender = StreamAppender(redis, keys, retention_ms=RETENTION, linger_s=60.0)
+    quiet = [make_event(n, now - n) for n in range(LINGER_FROM - 1)]
+    assert await asyncio.wait_for(appender.append(quiet), 10) == len(quiet)
+    assert await asyncio.wait_for(appender.append([make_event(500, now)]), 10) == 1
+
+    busy = StreamAppender(redis, keys, retention_ms=RETENTION, linger_s=0.5)
+    await busy.append([make_event(1000 + n, now - n) for n in range(LINGER_FROM)])
+    first = asyncio.create_task(busy.append([make_event(2000, now)]))
+    while not busy._turn.locked():  # the first one holds the turn, lingering
+        await asyncio.sleep(0)
+    later = [busy.append([make_event(3000 + n, now)]) for n in range(3)]
+    assert await asyncio.gather(first, *later) == [1, 1, 1, 1]
+    assert busy.calls == 2  # the busy call, then one carrying all four

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from liqmon.collector.group import CollectorGroup, VenueSupervisor
+from liqmon.collector.group import CollectorGroup, SharedAppenders, VenueSupervisor
 from liqmon.collector.service import CollectorService
 from liqmon.keys import Keys
 from liqmon.runtime import serve
@@ -136,13 +136,14 @@ async def test_a_crashing_venue_restarts_alone_while_the_others_keep_delivering(
             builds.append(exchange)
             first = builds.count(exchange) == 1
             cls = CrashAfterFirstEvents if crash_first and first else CollectorService
-            return cls(venue_cls(settings), settings)
+            return cls(venue_cls(settings), settings, appenders.for_settings(settings))
 
         return VenueSupervisor(exchange, build, shutdown_timeout=10)
 
+    appenders = SharedAppenders()  # as `liqmon run collectors`: one appender, group commit
     okx = supervisor("okx", crash_first=True)
     binance = supervisor("binance", crash_first=False)
-    async with group_running(CollectorGroup([binance, okx])) as stop:
+    async with group_running(CollectorGroup([binance, okx], appenders)) as stop:
         await subscribed(sim, ("binance", "okx"))
         await sim.control("run", n=300, rate=150)
         # okx crashes after its first events; binance must go on meanwhile
@@ -167,17 +168,21 @@ async def test_a_stalled_venue_does_not_stall_the_others(
 ) -> None:
     sim = await make_sim(sim_scenario="demo", sim_rate=0, sim_binance_sampling_ms=0)
     settings = {ex: _settings_for(ex, redis_url, sim.urls) for ex in ("binance", "okx")}
+    appenders = SharedAppenders()
     group = CollectorGroup(
         [
             VenueSupervisor(
                 ex,
                 lambda ex=ex: CollectorService(
-                    BY_EXCHANGE[ex].load_main().VENUE(settings[ex]), settings[ex]
+                    BY_EXCHANGE[ex].load_main().VENUE(settings[ex]),
+                    settings[ex],
+                    appenders.for_settings(settings[ex]),
                 ),
                 shutdown_timeout=10,
             )
             for ex in ("binance", "okx")
-        ]
+        ],
+        appenders,
     )
     async with group_running(group):
         await subscribed(sim, ("binance", "okx"))

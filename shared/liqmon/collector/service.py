@@ -34,6 +34,7 @@ from liqmon.collector.instruments import SpecCache
 from liqmon.collector.pool import FeedPool
 from liqmon.collector.settings import CollectorSettings
 from liqmon.collector.status import CollectorStatus
+from liqmon.collector.streamwrite import StreamAppender
 from liqmon.collector.venue import Venue
 from liqmon.collector.writer import EventWriter
 from liqmon.logs import LogOnce, configure_logging
@@ -47,7 +48,14 @@ CollectorSettingsT = TypeVar("CollectorSettingsT", bound=CollectorSettings)
 
 
 class CollectorService:
-    def __init__(self, venue: Venue, settings: CollectorSettings) -> None:
+    def __init__(
+        self,
+        venue: Venue,
+        settings: CollectorSettings,
+        appender: StreamAppender | None = None,
+    ) -> None:
+        """`appender`: the stream appender shared by a process's venues (group commit:
+        `liqmon.collector.group`); by default the service's own, on its own client."""
         self.name = service_name(venue.exchange)
         self.venue = venue
         self.settings = settings
@@ -61,6 +69,7 @@ class CollectorService:
             retention_ms=settings.retention_ms,
             capacity=settings.collector_buffer_max,
             batch_max=settings.collector_batch_max,
+            appender=appender or StreamAppender.from_settings(self.redis, settings),
         )
         self.status = CollectorStatus(
             venue.exchange,

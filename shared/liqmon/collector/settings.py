@@ -17,6 +17,12 @@ class CollectorSettings(CommonSettings):
     collector_batch_max: int = Field(
         2_000, ge=1, le=10_000, description="events per pipelined write"
     )
+    collector_linger_ms: int = Field(
+        20,
+        ge=0,
+        le=1000,
+        description="while the stream is busy, the least time between two appends (0 = none)",
+    )
     collector_status_seconds: float = Field(2.0, gt=0, description="status hash refresh period")
     collector_status_ttl_seconds: int = Field(30, ge=2, description="status hash TTL")
     collector_pong_timeout_seconds: float = Field(

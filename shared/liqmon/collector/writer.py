@@ -51,11 +51,14 @@ class EventWriter:
         retention_ms: int,
         capacity: int = 100_000,
         batch_max: int = 2_000,
+        appender: StreamAppender | None = None,
     ) -> None:
+        """`appender`: one shared with other venues' writers (group commit, see
+        `liqmon.collector.streamwrite`); by default this writer's own."""
         self._redis = redis
         self._keys = keys
         self._deadletters = deadletters
-        self._appender = StreamAppender(redis, keys, retention_ms=retention_ms)
+        self._appender = appender or StreamAppender(redis, keys, retention_ms=retention_ms)
         self._capacity = capacity
         self._batch_max = batch_max
         self._queue: deque[LiquidationEvent] = deque()
@@ -63,6 +66,8 @@ class EventWriter:
         self._wake = asyncio.Event()
         self._log = LogOnce(logger)
         self.written = 0
+        #: Events the stream refused as repeats (the append script's dedup).
+        self.duplicates = 0
         self.dropped = 0
         self.last_event_ts = 0
         self.redis_ok = True
@@ -90,11 +95,6 @@ class EventWriter:
     def wake(self) -> None:
         """Work arrived off the frame path (e.g. a dead letter from an expiring held event)."""
         self._wake.set()
-
-    @property
-    def duplicates(self) -> int:
-        """Events the stream refused as repeats (the append script's dedup)."""
-        return self._appender.duplicates
 
     @property
     def buffered(self) -> int:
@@ -172,7 +172,8 @@ class EventWriter:
         if not self.redis_ok:
             logger.info("redis writable again; %d events still buffered", self.buffered)
         self.redis_ok = True
-        self.written += added  # repeats refused by the script are `duplicates`
+        self.written += added
+        self.duplicates += len(self._batch) - added  # refused by the script as repeats
         if self._batch:
             self.last_event_ts = max(self.last_event_ts, *map(_event_ts, self._batch))
         self._batch = []
