@@ -173,7 +173,7 @@ class Pipeline:
         else:
             env.update(LIQMON_SIM_SCENARIO="quiet", LIQMON_SIM_BINANCE_SAMPLING_MS="0")
         env.update(
-            REDIS_URL=self.redis_server.url, LIQMON_LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
+            REDIS_URL=self.redis_server.url, LIQMON_LOG_LEVEL=args.log_level,
             LIQMON_SIM_LEDGER_MAX_ENTRIES="10000", LIQMON_SIM_BINANCE_MAX_MSGS_PER_S="0",
             **demo_environment("127.0.0.1", ports),
             LIQMON_WEB_PORT=str(self.web_port),
@@ -470,6 +470,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="short soak and peak (~2.5 min)")
     parser.add_argument("--mode", choices=["soak", "peak", "both", "crash"], default="both")
     parser.add_argument("--keep-logs", metavar="DIR", help="keep each run's logs under DIR")
+    parser.add_argument(
+        "--log-level", default="WARNING", help="the services' (INFO: e.g. append batching)"
+    )
     parser.add_argument("--grouped", action="store_true", help="crash: one collectors process")
     parser.add_argument("--rate", type=float, default=1000.0, help="soak rate /s")
     parser.add_argument("--seconds", type=float, default=1800.0, help="soak duration")
