@@ -27,8 +27,14 @@ def fixed(value: Decimal, decimals: int) -> str:
 
 
 def plain(value: Decimal) -> str:
-    """OKX style: no exponent, no trailing fractional zeros (`"82655.7"`, `"100"`)."""
-    text = f"{value:f}"
+    """OKX style: no exponent, no trailing fractional zeros (`"82655.7"`, `"100"`).
+
+    `str` writes the same digits as the `f` format unless it chose an exponent (a
+    positive exponent, or more than six leading fractional zeros), at a third of the cost:
+    most venues' frames go through here several times per liquidation."""
+    text = str(value)
+    if "E" in text:
+        text = f"{value:f}"
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return text
