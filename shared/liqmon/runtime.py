@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Coroutine
@@ -147,8 +148,31 @@ def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     return uvloop.new_event_loop
 
 
+#: (gen0, gen1, gen2) thresholds of the cyclic GC; CPython's default is (700, 10, 10).
+GC_THRESHOLDS = (20_000, 50, 100)
+
+
+def tune_gc() -> None:
+    """Full collections of the cyclic GC out of the way of a busy process.
+
+    Each liquidation, stream or client leaves objects alive for a while (the simulator's
+    ledger and re-send buffer, the aggregator's caches, the web's open streams), so the
+    GC's older generations fill with survivors and CPython's default thresholds re-scan
+    them all every few seconds, freeing almost nothing (the processes drop next to no
+    cyclic garbage). Measured: in a crash run the simulator spent ~16 % of its CPU in the
+    GC (docs/PERFORMANCE.md, the simulator's second pass), the aggregator ~3 %; with
+    1,000 SSE clients the web's full collections, up to 130 ms each, were the whole p99
+    of delivery latency (189 -> 96 ms with this). Start-up objects (modules, schemas,
+    catalogs) are frozen out of the GC's reach, and the older generations are collected
+    rarely; young objects are still collected every 20,000 allocations."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 def run_service(service: Service, *, shutdown_timeout: float = 10.0) -> int:
-    """Blocking entry point for `liqmon run <service>`."""
+    """Blocking entry point for `liqmon run <service>` (the GC tuned: `tune_gc`)."""
+    tune_gc()
     with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
         runner.run(serve(service, shutdown_timeout=shutdown_timeout))
     return 0

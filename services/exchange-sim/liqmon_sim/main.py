@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 
 from liqmon.logs import configure_logging
@@ -13,26 +12,6 @@ from liqmon_sim.settings import SimSettings
 from liqmon_sim.simulator import ExchangeSimulator
 
 logger = logging.getLogger(__name__)
-
-#: (gen0, gen1, gen2) thresholds; CPython's default is (700, 10, 10).
-GC_THRESHOLDS = (20_000, 50, 100)
-
-
-def tune_gc() -> None:
-    """Full collections out of the way of a crash-day stream of liquidations.
-
-    Every emitted liquidation leaves objects alive for a while (ledger entry, the
-    re-send buffer's entry, the connection's queued frame), so the collector's generations
-    fill with survivors and CPython's default thresholds ran a full collection every few
-    seconds over all of them: measured in a crash run (bench/sim_crash.py, gc callbacks),
-    young collections took 0.55 s and the older two 0.81 s of the simulator's 8.5 CPU
-    seconds. Start-up objects (catalog, modules) are frozen out of the collector's reach
-    and the older generations are collected rarely. Almost nothing the simulator drops is
-    cyclic (~900 objects collected in that run), and what is gets collected young.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
 
 
 class SimService:
@@ -63,5 +42,4 @@ def main(argv: list[str]) -> int:
     except ValueError as exc:
         logger.error("invalid simulator configuration: %s", exc)
         return 2
-    tune_gc()
-    return run_service(service)
+    return run_service(service)  # with the GC tuned (liqmon.runtime.tune_gc)

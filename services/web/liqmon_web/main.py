@@ -29,32 +29,13 @@ bounds the rest.
 from __future__ import annotations
 
 import argparse
-import gc
 
 from liqmon.logs import configure_logging
+from liqmon.runtime import tune_gc
 from liqmon.settings import load_settings
 from liqmon_web.app import create_app
 from liqmon_web.server import build_server
 from liqmon_web.settings import WebSettings
-
-#: (gen0, gen1, gen2) thresholds; CPython's default is (700, 10, 10).
-GC_THRESHOLDS = (20_000, 50, 100)
-
-
-def tune_gc() -> None:
-    """Fewer, not longer, cyclic-GC pauses for a process holding 1,000 streams.
-
-    Each open stream keeps a few hundred objects alive (connection, scope, tasks), and a
-    full collection scans them all: measured with 1,000 clients, CPython's default
-    thresholds ran a full collection every few seconds, up to 130 ms each, which was the
-    whole p99 of delivery latency. Start-up objects (FastAPI, schemas, modules) are frozen
-    out of the collector's reach, and the thresholds make full collections rare (p99
-    189 -> 96 ms in bench/web.py on the same machine). Memory stays bounded: young
-    objects are still collected every 20,000 allocations.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def main(argv: list[str]) -> int:
