@@ -11,7 +11,7 @@ malformed entry, a number with an exponent or a leading zero, bytes — gets Non
 caller takes the full path, which gives it the same verdict and the same error as ever.
 
 Users: the aggregator (`liqmon_aggregator.prepared`) and the web's stream reader
-(`liqmon_web.live_frames`); tests/test_entry_shape.py compares it with `from_fields`.
+(`liqmon_web.event_frames`); tests/test_entry_shape.py compares it with `from_fields`.
 """
 
 from __future__ import annotations
