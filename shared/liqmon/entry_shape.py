@@ -11,7 +11,7 @@ malformed entry, a number with an exponent or a leading zero, bytes — gets Non
 caller takes the full path, which gives it the same verdict and the same error as ever.
 
 Users: the aggregator (`liqmon_aggregator.prepared`) and the web's stream reader
-(`liqmon_web.live_frames`); tests/test_entry_shape.py compares it with `from_fields`.
+(`liqmon_web.event_frames`); tests/test_entry_shape.py compares it with `from_fields`.
 """
 
 from __future__ import annotations
@@ -43,17 +43,19 @@ _USD = re.compile(r"[0-9]{1,13}\.[0-9]{2}", re.ASCII)
 #: A decimal as `format(Decimal, "f")` writes it, so the text is its own canonical form:
 #: no sign, exponent or leading zero. At most 16 integer digits and 29 decimals keep it
 #: inside parse_decimal's magnitude limits (1e-30 .. 1e16) and its 64 characters.
-_PLAIN = re.compile(r"(?:0|[1-9][0-9]{0,15})(?:\.[0-9]{1,29})?", re.ASCII)
+#: Only those above zero (one regex: this runs twice per event): a leading 1-9, or "0."
+#: and decimals with a non-zero digit among them.
+_POSITIVE_PLAIN = re.compile(
+    r"[1-9][0-9]{0,15}(?:\.[0-9]{1,29})?|0\.(?=0{0,28}[1-9])[0-9]{1,29}", re.ASCII
+)
 #: orjson writes integers of 64 bits; `recv_ts` outside them takes the full path.
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _COUNT = len(FIELDS)
 
 
 def _positive_plain(text: Any) -> bool:
-    """Is `text` a plain decimal (see `_PLAIN`) above zero?"""
-    if type(text) is not str or _PLAIN.fullmatch(text) is None:
-        return False
-    return text[0] != "0" or bool(text.strip("0."))  # "0.000" is zero
+    """Is `text` a plain decimal (see `_POSITIVE_PLAIN`) above zero?"""
+    return type(text) is str and _POSITIVE_PLAIN.fullmatch(text) is not None
 
 
 def collector_shape(values: list[Any]) -> tuple[int, int, int] | None:

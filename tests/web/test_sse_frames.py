@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from liqmon_web.sse_frames import sse_frame
+from liqmon_web.sse_frames import frame_template, sse_frame
 from liqmon_web.stream_ids import StreamId
 
 
@@ -18,3 +18,9 @@ def test_id_only_frame_moves_last_event_id_without_an_event() -> None:
 def test_multiline_data_is_one_data_line_per_line() -> None:
     # A raw newline inside one `data:` line would end the field early and corrupt the event.
     assert sse_frame("alert", None, b"a\nb") == b"event: alert\ndata: a\ndata: b\n\n"
+
+
+def test_frame_template_gives_sse_frame_bytes() -> None:
+    cases = [("liquidation", "1-2", b'{"a":1}'), ("x", "18446744073709551615-0", b"")]
+    for event, sid, data in cases:
+        assert frame_template(event) % (sid.encode(), data) == sse_frame(event, sid, data)

@@ -37,8 +37,9 @@ class EventKey(NamedTuple):
 
     @classmethod
     def make(cls, symbol: str, exchange: str, side: str, usd_cents: int, ts: int) -> EventKey:
-        """From an event's values (an entry framed without building the event)."""
-        return cls(symbol.upper(), exchange, side, usd_cents, ts)
+        """From an event's values (an entry framed without building the event; one per event
+        read, so built with `tuple.__new__`, not the NamedTuple's Python-level `__new__`)."""
+        return tuple.__new__(cls, (symbol.upper(), exchange, side, usd_cents, ts))
 
 
 @dataclass(frozen=True, slots=True)

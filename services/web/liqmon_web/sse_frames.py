@@ -39,6 +39,14 @@ def sse_frame(event: str | None, sid: StreamId | str | None, data: bytes | None)
     return b"".join(parts)
 
 
+def frame_template(event: str) -> bytes:
+    """`sse_frame(event, sid, data)` as a %-template of (sid as bytes, data) for data of one
+    line (orjson's output): the live reader frames every event read through it, without
+    the checks and encodes `sse_frame` repeats per call (tests/web/test_sse_frames.py
+    compares the two)."""
+    return b"event: " + event.encode() + b"\nid: %b\ndata: %b\n\n"
+
+
 def retry_frame(ms: int) -> bytes:
     """The reconnect delay hint, sent once at the start of a stream."""
     return b"retry: %d\n\n" % ms

@@ -15,6 +15,9 @@ from liqmon.consumer_group import Entry
 
 _STREAM_ID = re.compile(r"^(\d{1,20})(?:-(\d{1,20}))?$")
 U64_MAX = 2**64 - 1
+#: `tuple.__new__` builds a StreamId without the NamedTuple's Python-level `__new__`: the
+#: live reader parses one id per event read.
+_new = tuple.__new__
 
 
 class StreamId(NamedTuple):
@@ -30,8 +33,8 @@ def parse_stream_id(text: str) -> StreamId | None:
     # An id as Redis writes it (one per event read) needs no regex: ASCII digits, one "-".
     head, _, tail = text.partition("-")
     if len(head) <= 20 and len(tail) <= 20 and head.isdigit() and tail.isdigit() and text.isascii():
-        sid = StreamId(int(head), int(tail))
-        return sid if sid.ms <= U64_MAX and sid.seq <= U64_MAX else None
+        ms, seq = int(head), int(tail)
+        return _new(StreamId, (ms, seq)) if ms <= U64_MAX and seq <= U64_MAX else None
     match = _STREAM_ID.match(text.strip())
     if match is None:
         return None
