@@ -404,7 +404,7 @@ async def crash(pipe: Pipeline, args: argparse.Namespace) -> None:
     stats = await pipe.redis.info("commandstats")
     costly = sorted(stats.items(), key=lambda kv: -kv[1]["usec"])[:6]
     print("  redis: " + ", ".join(
-        f"{k.removeprefix('cmdstat_')} {v['calls'] / max(1, a1 - a0):.2f} calls "
+        f"{k.removeprefix('cmdstat_')} {v['calls'] / max(1, a1 - a0):.3f} calls "
         f"{v['usec'] / max(1, a1 - a0):.1f} us per event" for k, v in costly
     ))  # fmt: skip
     print(f"  ERROR lines logged: {pipe.stack.errors()}")
