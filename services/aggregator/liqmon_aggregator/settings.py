@@ -26,7 +26,7 @@ class ConsumerSettings(BaseModel):
     )
     aggregator_block_ms: int = Field(default=2000, ge=10, le=30_000)
     aggregator_linger_ms: int = Field(
-        default=20,
+        default=50,
         ge=0,
         le=1000,
         # apply.lua's work grows with the distinct coins x windows a batch touches, not with

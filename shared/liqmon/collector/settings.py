@@ -18,7 +18,7 @@ class CollectorSettings(CommonSettings):
         2_000, ge=1, le=10_000, description="events per pipelined write"
     )
     collector_linger_ms: int = Field(
-        20,
+        50,
         ge=0,
         le=1000,
         description="while the stream is busy, the least time between two appends (0 = none)",
