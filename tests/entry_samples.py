@@ -96,3 +96,8 @@ def collector_entry(n: int = 1, cents: int = 123_456) -> dict[str, str]:
         price_kind="bankruptcy", qty=Decimal("0.013"), usd_cents=cents, ts=T0 + n,
         recv_ts=T0 + n + 7, sampled=False,
     ).to_fields()  # fmt: skip
+
+
+def odd_collector_entries() -> st.SearchStrategy[dict[Any, Any]]:
+    """Collector entries (any amount up to the schema's cap) with some fields made odd."""
+    return st.integers(0, 10**13).flatmap(lambda c: entry_fields(collector_entry(cents=c)))

@@ -12,8 +12,9 @@ from redis.asyncio import Redis
 from liqmon import views
 from liqmon.bus import append_events
 from liqmon.keys import Keys
+from liqmon.linger import BUSY_FROM
 from liqmon_aggregator.apply import Applier
-from liqmon_aggregator.consumer import LINGER_FROM, Consumer, ensure_group
+from liqmon_aggregator.consumer import Consumer, ensure_group
 from liqmon_aggregator.settings import ConsumerSettings
 from tests.aggregator.factory import make_event
 
@@ -48,7 +49,7 @@ async def test_after_a_busy_read_the_next_waits_and_takes_what_came_meanwhile(
     now = time.time_ns() // 1_000_000
     await ensure_group(redis, keys)
     c, applier = consumer(redis, keys, aggregator_linger_ms=3000)
-    busy = [make_event(n, now - 1000) for n in range(LINGER_FROM + 8)]
+    busy = [make_event(n, now - 1000) for n in range(BUSY_FROM + 8)]
     await append_events(redis, keys, busy, retention_ms=RETENTION)
     stop = asyncio.Event()
     running = asyncio.create_task(c.run(stop))
@@ -66,8 +67,8 @@ async def test_after_a_busy_read_the_next_waits_and_takes_what_came_meanwhile(
 
 async def test_a_quiet_read_or_a_full_one_does_not_linger(redis: Redis, keys: Keys) -> None:
     c, _ = consumer(redis, keys, aggregator_linger_ms=1000, aggregator_batch=100)
-    assert c._lingers(LINGER_FROM) and c._lingers(99)
-    assert not any(c._lingers(n) for n in (0, LINGER_FROM - 1, 100))  # quiet; a backlog
+    assert c._lingers(BUSY_FROM) and c._lingers(99)
+    assert not any(c._lingers(n) for n in (0, BUSY_FROM - 1, 100))  # quiet; a backlog
     stop = asyncio.Event()
     lingering = asyncio.create_task(c._linger(stop, time.monotonic()))
     await asyncio.sleep(0)

@@ -11,9 +11,10 @@ import time
 import orjson
 from redis.asyncio import Redis
 
-from liqmon.collector.streamwrite import LINGER_FROM, StreamAppender
+from liqmon.collector.streamwrite import StreamAppender
 from liqmon.event import LiquidationEvent
 from liqmon.keys import Keys
+from liqmon.linger import BUSY_FROM
 from tests.aggregator.factory import make_event
 
 RETENTION = 48 * 3_600_000
@@ -144,16 +145,16 @@ async def test_an_unencodable_batch_fails_alone(redis: Redis, keys: Keys) -> Non
 async def test_after_a_busy_call_the_next_one_waits_for_the_batches_to_join(
     redis: Redis, keys: Keys
 ) -> None:
-    """The linger: after a call of at least LINGER_FROM rows, the next call holds its turn
+    """The linger: after a call of at least BUSY_FROM rows, the next call holds its turn
     for the linger, so batches handed in meanwhile share it; a quiet stream never waits."""
     now = now_ms()
     appender = StreamAppender(redis, keys, retention_ms=RETENTION, linger_s=60.0)
-    quiet = [make_event(n, now - n) for n in range(LINGER_FROM - 1)]
+    quiet = [make_event(n, now - n) for n in range(BUSY_FROM - 1)]
     assert await asyncio.wait_for(appender.append(quiet), 10) == len(quiet)
     assert await asyncio.wait_for(appender.append([make_event(500, now)]), 10) == 1
 
     busy = StreamAppender(redis, keys, retention_ms=RETENTION, linger_s=0.5)
-    await busy.append([make_event(1000 + n, now - n) for n in range(LINGER_FROM)])
+    await busy.append([make_event(1000 + n, now - n) for n in range(BUSY_FROM)])
     first = asyncio.create_task(busy.append([make_event(2000, now)]))
     while not busy._turn.locked():  # the first one holds the turn, lingering
         await asyncio.sleep(0)

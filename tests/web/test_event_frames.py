@@ -11,7 +11,6 @@ from typing import Any
 import orjson
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from liqmon.event import InvalidEvent, LiquidationEvent
 from liqmon.logs import LogOnce
@@ -19,7 +18,7 @@ from liqmon_web import event_frames
 from liqmon_web.event_frames import encode_entries, encode_raw
 from liqmon_web.filters import EventKey
 from liqmon_web.stream_ids import parse_stream_id
-from tests.entry_samples import collector_entry, entry_fields, valid_events
+from tests.entry_samples import collector_entry, odd_collector_entries, valid_events
 
 SID = "1791565602127-3"
 LOG = LogOnce(logging.getLogger("test"))
@@ -55,7 +54,7 @@ def test_valid_events_frame_as_the_event_does(event: LiquidationEvent) -> None:
 
 
 @settings(max_examples=600, deadline=None)
-@given(st.integers(0, 10**13).flatmap(lambda c: entry_fields(collector_entry(cents=c))))
+@given(odd_collector_entries())
 def test_odd_entries_frame_or_fail_as_the_event_does(fields: dict[Any, Any]) -> None:
     check_both_paths(fields)
 

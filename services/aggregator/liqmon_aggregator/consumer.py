@@ -30,6 +30,7 @@ from liqmon.consumer_group import RawEntry as Entry
 from liqmon.deadletter import append_deadletters, deadletter_fields
 from liqmon.event import InvalidEvent
 from liqmon.keys import AGGREGATOR_GROUP, Keys
+from liqmon.linger import linger_left, lingers
 from liqmon.logs import LogOnce
 from liqmon.runtime import unless_stopped
 
@@ -38,10 +39,6 @@ from .prepared import prepare_entry
 from .settings import ConsumerSettings
 
 logger = logging.getLogger(__name__)
-#: A read of this many entries means a busy stream: the next read waits for the linger.
-#: At everyday rates a read takes a few entries (the loop turns in a few ms), so only a
-#: crash-day stream (thousands a second) lingers.
-LINGER_FROM = 32
 
 
 async def ensure_group(redis: Redis, keys: Keys) -> None:
@@ -260,17 +257,14 @@ class Consumer:
             await self.finish(parsed)
 
     def _lingers(self, last_read: int) -> bool:
-        """A read of at least `LINGER_FROM` entries (a busy stream) and short of a full
-        batch (a backlog: the next read is full already) makes the next one wait."""
-        return (
-            self.settings.aggregator_linger_ms > 0
-            and LINGER_FROM <= last_read < self.settings.aggregator_batch
-        )
+        """Does the read after one of `last_read` entries wait (`liqmon.linger`)?"""
+        s = self.settings
+        return lingers(last_read, s.aggregator_batch, s.aggregator_linger_ms / 1000)
 
     async def _linger(self, stop: asyncio.Event, read_at: float) -> None:
-        """Let the stream fill until `aggregator_linger_ms` after the last read: fewer,
-        larger apply calls, whose cost is mostly per call (see the setting)."""
-        wait = read_at + self.settings.aggregator_linger_ms / 1000 - time.monotonic()
+        """Let the stream fill until `aggregator_linger_ms` after the last read (a stop
+        ends the wait)."""
+        wait = linger_left(read_at, self.settings.aggregator_linger_ms / 1000)
         if wait > 0:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), wait)

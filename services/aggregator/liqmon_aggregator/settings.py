@@ -31,8 +31,8 @@ class ConsumerSettings(BaseModel):
         le=1000,
         # apply.lua's work grows with the distinct coins x windows a batch touches, not with
         # its events: in a crash (~50-entry reads) most of an apply call is that per-call
-        # part. Only a busy stream waits (a read of at least `consumer.LINGER_FROM`
-        # entries), so totals at everyday rates are as fresh as without it.
+        # part. Only a busy stream waits (`liqmon.linger`), so totals at everyday
+        # rates are as fresh as without it.
         description="while the stream is busy, the least time between two reads (0 = none)",
     )
     aggregator_claim_idle_ms: int = Field(

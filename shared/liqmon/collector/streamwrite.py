@@ -35,6 +35,7 @@ from liqmon import scripts
 from liqmon.collector.settings import CollectorSettings
 from liqmon.event import FIELDS, LiquidationEvent
 from liqmon.keys import Keys, id_field
+from liqmon.linger import linger_left, lingers
 from liqmon.windows import BUCKET_MS
 
 _NAMES: Final = orjson.dumps(list(FIELDS))
@@ -42,9 +43,6 @@ _SYMBOL_AT: Final = FIELDS.index("symbol") + 1
 #: Rows in one script call at most: Redis runs a script alone, so a call of 10,000 rows
 #: would hold every other client (the aggregator, the web) for a tenth of a second.
 MAX_ROWS = 2_000
-#: A call of this many rows means a busy stream: the next call waits for the linger. At
-#: everyday rates a call carries a few events, so only a crash-day stream lingers.
-LINGER_FROM = 32
 
 
 class _Batch:
@@ -68,8 +66,8 @@ class StreamAppender:
         max_rows: int = MAX_ROWS,
         linger_s: float = 0.0,
     ) -> None:
-        """`linger_s`: after a call of at least `LINGER_FROM` rows, the next call starts no
-        sooner than this after it (the batches meanwhile join it): see `from_settings`."""
+        """`linger_s`: while the stream is busy, the next call starts no sooner than this
+        after the last (the batches meanwhile join it): `liqmon.linger`."""
         self._script: AsyncScript = scripts.load(redis, __package__, "append_events")
         self._keys = keys
         self._retention_ms = retention_ms
@@ -121,8 +119,8 @@ class StreamAppender:
         return mine.added
 
     async def _linger(self) -> None:
-        if self._linger_s > 0 and LINGER_FROM <= self._last_rows < self._max_rows:
-            wait = self._last_call_at + self._linger_s - time.monotonic()
+        if lingers(self._last_rows, self._max_rows, self._linger_s):
+            wait = linger_left(self._last_call_at, self._linger_s)
             if wait > 0:
                 await asyncio.sleep(wait)
 
