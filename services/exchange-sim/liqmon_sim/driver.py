@@ -204,8 +204,14 @@ class Driver:
             # in turns, and the loop keeps serving clients and /_sim requests meanwhile
             behind = True
             for _ in range(CHUNK):
-                if next_due > now or remaining <= 0:
+                if next_due > now:
                     behind = False
+                    break
+                if remaining <= 0:
+                    # the turn's budget is spent while arrivals are still due: `behind` stays
+                    # set, so the next turn comes at once (CHUNK counts liquidations, and a
+                    # cluster is several: treating this as caught up slept TICK_S after every
+                    # ~150 arrivals, which capped a catch-up below a crash's mean rate)
                     break
                 remaining -= self._generate(run, audience, remaining)
                 # the gap at the rate of the moment the arrival was DUE, not of now: a pump
