@@ -179,6 +179,7 @@ class Pipeline:
             LIQMON_WEB_PORT=str(self.web_port),
             LIQMON_WEB_MAX_SSE_CLIENTS="5000", LIQMON_WEB_MAX_SSE_PER_IP="5000",
         )  # fmt: skip
+        env.update(item.split("=", 1) for item in args.env)  # an A/B of settings
         self.stack = Stack(tmp, env, services)
         self.sim = f"http://127.0.0.1:{self.sim_port}"
         self.http = httpx.AsyncClient(timeout=30)
@@ -473,6 +474,10 @@ def main() -> int:
     parser.add_argument(
         "--log-level", default="WARNING", help="the services' (INFO: e.g. append batching)"
     )
+    parser.add_argument(
+        "--env", action="append", default=[], metavar="NAME=VALUE",
+        help="a setting for every service (repeatable), e.g. LIQMON_COLLECTOR_LINGER_MS=100",
+    )  # fmt: skip
     parser.add_argument("--grouped", action="store_true", help="crash: one collectors process")
     parser.add_argument("--rate", type=float, default=1000.0, help="soak rate /s")
     parser.add_argument("--seconds", type=float, default=1800.0, help="soak duration")

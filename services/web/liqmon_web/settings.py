@@ -54,7 +54,8 @@ class WebSettings(CommonSettings):
         30,
         ge=0,
         le=1000,
-        description="max spacing of writes to a client (20 ms, 30 µs per client beyond; 0: none)",
+        description="max spacing of writes to a client (20 ms, 5 ms with a few clients, "
+        "30 µs per client beyond 667; 0: none)",
     )
     web_sse_keepalive_s: float = Field(15.0, gt=0, le=300)
     web_sse_stall_s: float = Field(
