@@ -42,9 +42,10 @@ FIGURES = (
         ("live, median of 3", "(Redis server time"),
     ),
     Figure(
-        "2. pipeline on a crash day: every venue, scenario `crash`, 15,000/s asked (45 s)",
+        "2. pipeline on a crash day: every venue, scenario `crash`, 15,000/s asked (45 s), "
+        "the collectors in one process as `liqmon up` runs them",
         "e2e",
-        ("--quick", "--mode", "crash", "--rate", "15000"),
+        ("--quick", "--mode", "crash", "--grouped", "--rate", "15000"),
         ("crash:", "emitted", "frame -> tape latency", "ERROR lines"),
     ),
     Figure(
