@@ -20,7 +20,7 @@ is under one second of the rate. Baseline in the same run: the simulator alone (
 rate its clients take is printed by bench/sim_throughput.py; here: the emitted rate).
 Crash: every venue's collector (one process each, as compose runs them; `--grouped`: one
 process) against the simulator's `crash` scenario (every venue, BTC dominating, fat tails,
-1 s bursts of 10x the base every 20 s) scaled so its MEAN rate of liquidations is `--rate`
+1 s bursts of 10x the mean every 20 s) scaled so its MEAN rate of liquidations is `--rate`
 (the scenario keeps the sampled venues to a small share, so what they withhold is small;
 it is counted as suppressed, never as emitted); every 5 s the emitted and applied counts
 and the backlog; at the end asked vs emitted, the backlog's max and last, latency, and each
@@ -375,9 +375,9 @@ async def peak(pipe: Pipeline, args: argparse.Namespace) -> None:
 async def crash(pipe: Pipeline, args: argparse.Namespace) -> None:
     probe = await pipe.start(args.clients)
     layout = "one collectors process" if args.grouped else "one process per venue"
-    print(f"crash: scenario `crash`, mean {args.rate:.0f}/s (bursts 10x the base), "
-          f"{len(VENUES)} venues ({layout}), {args.clients} SSE clients, {args.seconds:.0f} s; "
-          f"{machine()}; load {os.getloadavg()[0]:.1f}")  # fmt: skip
+    print(f"crash: scenario `crash`, mean {args.rate:.0f}/s (1 s bursts of 10x the mean "
+          f"every 20 s), {len(VENUES)} venues ({layout}), {args.clients} SSE clients, "
+          f"{args.seconds:.0f} s; {machine()}; load {os.getloadavg()[0]:.1f}")  # fmt: skip
     e0, a0, t0 = await pipe.emitted(), await pipe.applied(), time.monotonic()
     cpu0 = pipe.cpu_seconds()
     await pipe.redis.config_resetstat()
