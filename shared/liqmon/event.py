@@ -193,23 +193,29 @@ class LiquidationEvent:
 
     def to_fields(self) -> dict[str, str]:
         """The stream entry: flat string fields, in the documented order (`FIELDS`)."""
-        return {
-            "v": SCHEMA_VERSION,
-            "id": self.id,
-            "exchange": self.exchange,
-            "product": self.product,
-            "margin": self.margin,
-            "instrument": self.instrument,
-            "symbol": self.symbol,
-            "side": self.side,
-            "price": plain_text(self.price),
-            "price_kind": self.price_kind,
-            "qty": plain_text(self.qty),
-            "usd": cents_to_str(self.usd_cents),
-            "ts": str(self.ts),
-            "recv_ts": str(self.recv_ts),
-            "sampled": "1" if self.sampled else "0",
-        }
+        return dict(zip(FIELDS, self.texts(), strict=True))
+
+    def texts(self) -> list[str]:
+        """The stream entry's values in `FIELDS` order: what `to_fields` pairs with the names.
+        The collectors' appender sends only these (the names travel once per call), so it
+        asks for them without the dict."""
+        return [
+            SCHEMA_VERSION,
+            self.id,
+            self.exchange,
+            self.product,
+            self.margin,
+            self.instrument,
+            self.symbol,
+            self.side,
+            plain_text(self.price),
+            self.price_kind,
+            plain_text(self.qty),
+            cents_to_str(self.usd_cents),
+            str(self.ts),
+            str(self.recv_ts),
+            "1" if self.sampled else "0",
+        ]
 
     @classmethod
     def from_fields(cls, fields: dict[str, str] | dict[bytes, bytes]) -> LiquidationEvent:

@@ -138,7 +138,7 @@ class EventWriter:
         kept = []
         for event in batch:
             try:
-                orjson.dumps(list(event.to_fields().values()))
+                orjson.dumps(event.texts())
             except orjson.JSONEncodeError as exc:
                 self._deadletters.record(f"unencodable event: {exc}", repr(event), event.product)
                 continue
