@@ -12,7 +12,7 @@ cache as it was at the end.
 
 `replay` builds fresh venues from those specs and times what the collectors' reader does per
 frame, minus the socket and Redis: decode (HTX gunzip), `parse_frame`, and each event's
-`to_fields()` (what the writer sends). Printed: µs of CPU per event and per frame, median of
+`texts()` (what the writer sends). Printed: µs of CPU per event and per frame, median of
 `--runs` passes, overall and by venue. `--dump` writes every frame's full outcome (events'
 fields, bad parts, held instruments, control, error, reply) as JSON lines: the same capture
 replayed by two commits must give identical dumps.
@@ -159,6 +159,13 @@ def fresh_venues(specs: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return venues
 
 
+def texts_of(event: Any) -> list[str]:
+    """An event's stream texts as the appender takes them (`texts()`; the values of
+    `to_fields()` in a commit older than it, so old and new commits replay alike)."""
+    texts = getattr(event, "texts", None)
+    return texts() if texts is not None else list(event.to_fields().values())
+
+
 def one_pass(frames: list[Frame], specs: dict[str, dict[str, Any]], dump: Any = None) -> Any:
     """Every frame through a fresh venue's parser; (CPU seconds, events) by venue. Venues are
     independent, so each venue's frames run in their own timed loop (in capture order)."""
@@ -177,7 +184,7 @@ def one_pass(frames: list[Frame], specs: dict[str, dict[str, Any]], dump: Any = 
             parser, decode = feeds[key]
             text = raw if isinstance(raw, str) else (decode or bytes.decode)(raw)
             result = parser.parse_frame(text, recv_ts)
-            rows = [list(e.to_fields().values()) for e in result.events]
+            rows = [texts_of(e) for e in result.events]
             n += len(rows)
             if dump is not None:
                 outcomes.append((rows, result))
