@@ -107,7 +107,10 @@ def plain_text(value: Decimal) -> str:
 
 def canon(value: Decimal | str) -> str:
     """Canonical decimal text for ids: no exponent, no trailing zeros (`"5.000"` -> `"5"`)."""
-    text = plain_text(value if isinstance(value, Decimal) else Decimal(value))
+    number = value if isinstance(value, Decimal) else Decimal(value)
+    text = str(number)  # `plain_text`, inlined: two of these per event id
+    if "E" in text:
+        text = format(number, "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return text or "0"
