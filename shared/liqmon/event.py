@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
-from typing import Final, Literal, cast, get_args
+from typing import Final, Literal, get_args
 
 from liqmon.venues import PRODUCTS as PRODUCTS  # re-exported: what an event may name
 
@@ -107,10 +107,7 @@ def plain_text(value: Decimal) -> str:
 
 def canon(value: Decimal | str) -> str:
     """Canonical decimal text for ids: no exponent, no trailing zeros (`"5.000"` -> `"5"`)."""
-    number = value if isinstance(value, Decimal) else Decimal(value)
-    text = str(number)  # `plain_text`, inlined: two of these per event id
-    if "E" in text:
-        text = format(number, "f")
+    text = plain_text(value if isinstance(value, Decimal) else Decimal(value))
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return text or "0"
@@ -319,7 +316,8 @@ def make_event(
         id, exchange, product, margin, instrument, symbol, side, price, price_kind, qty,
         usd_cents, ts, recv_ts, sampled,
     )  # fmt: skip
-    object.__setattr__(draft, "__class__", LiquidationEvent)
-    event = cast(LiquidationEvent, draft)
+    # A plain store: the draft is not frozen (cheaper than `object.__setattr__`'s lookup).
+    draft.__class__ = LiquidationEvent  # type: ignore[assignment]
+    event: LiquidationEvent = draft  # type: ignore[assignment]
     event.__post_init__()
     return event
