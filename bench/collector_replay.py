@@ -215,9 +215,8 @@ class _PackingScript:
         return rows, b"A" * rows
 
 
-def append_pass(frames: list[Frame], specs: dict[str, dict[str, Any]], rows: int) -> Any:
-    """Every event of the capture through a `StreamAppender` in calls of `rows` events:
-    (CPU seconds in the appender, events, sha256 of what the calls would send)."""
+def all_events(frames: list[Frame], specs: dict[str, dict[str, Any]]) -> list[Any]:
+    """Every event of the capture, in capture order (fresh venues)."""
     venues = fresh_venues(specs)
     feeds = {ex: feeds_of(v) for ex, v in venues.items()}
     events = []
@@ -225,6 +224,12 @@ def append_pass(frames: list[Frame], specs: dict[str, dict[str, Any]], rows: int
         parser, decode = feeds[exchange][key]
         text = raw if isinstance(raw, str) else (decode or bytes.decode)(raw)
         events += parser.parse_frame(text, recv_ts).events
+    return events
+
+
+def append_pass(events: list[Any], rows: int) -> Any:
+    """The events through a fresh `StreamAppender` in calls of `rows` events: (CPU seconds
+    in the appender, events, sha256 of what the calls would send)."""
     appender = StreamAppender(Redis(), Keys(), retention_ms=3_600_000)
     script = appender._script = _PackingScript()  # type: ignore[assignment]
 
@@ -256,7 +261,8 @@ def replay(path: Path, runs: int, dump: Path | None, rows: int = 200) -> None:
           f"(median of {runs}; runs {', '.join(f'{t:.2f}' for t in totals)})")  # fmt: skip
     for ex, values in sorted(per_venue.items()):
         print(f"  {ex:9s} {counts[ex]:7d} events  {statistics.median(values):6.2f} µs/event")
-    appends = [append_pass(frames, specs, rows) for _ in range(runs)]
+    events = all_events(frames, specs)
+    appends = [append_pass(events, rows) for _ in range(runs)]
     cpu = statistics.median(a[0] / max(1, a[1]) * 1e6 for a in appends)
     print(f"appender, calls of {rows}: {cpu:.2f} µs CPU/event (median of {runs}); "
           f"sha256 of the calls {appends[0][2]}")  # fmt: skip
