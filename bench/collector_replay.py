@@ -12,16 +12,24 @@ cache as it was at the end.
 
 `replay` builds fresh venues from those specs and times what the collectors' reader does per
 frame, minus the socket and Redis: decode (HTX gunzip), `parse_frame`, and each event's
-`to_fields()` (what the writer sends). Printed: µs of CPU per event and per frame, median of
+`texts()` (what the writer sends). Printed: µs of CPU per event and per frame, median of
 `--runs` passes, overall and by venue. `--dump` writes every frame's full outcome (events'
 fields, bad parts, held instruments, control, error, reply) as JSON lines: the same capture
 replayed by two commits must give identical dumps.
+
+Then the writer's side: every event, in capture order, goes through the real
+`StreamAppender` in calls of `--rows` (a crash's lingering calls carry ~200), with the
+append script replaced by a stand-in that packs the command as redis-py would send it and
+returns at once: µs of CPU per event of the appender and the packing, and a sha256 over
+every call's keys and arguments (what Redis would receive): two commits that print the same
+digest write the same stream entries, index entries and dedup fields.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import os
 import pickle
 import statistics
@@ -35,11 +43,14 @@ from typing import Any
 
 import httpx
 import orjson
+from redis.asyncio import Connection, Redis
 
 from liqmon.collector.frames import FrameParser
 from liqmon.collector.group import CollectorGroup, SharedAppenders, supervisor_for
 from liqmon.collector.service import CollectorService
+from liqmon.collector.streamwrite import StreamAppender
 from liqmon.embedded_redis import EmbeddedRedis, free_port
+from liqmon.keys import Keys
 from liqmon.runtime import serve
 from liqmon.settings import load_settings
 from liqmon.venues import VENUES
@@ -148,6 +159,13 @@ def fresh_venues(specs: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return venues
 
 
+def texts_of(event: Any) -> list[str]:
+    """An event's stream texts as the appender takes them (`texts()`; the values of
+    `to_fields()` in a commit older than it, so old and new commits replay alike)."""
+    texts = getattr(event, "texts", None)
+    return texts() if texts is not None else list(event.to_fields().values())
+
+
 def one_pass(frames: list[Frame], specs: dict[str, dict[str, Any]], dump: Any = None) -> Any:
     """Every frame through a fresh venue's parser; (CPU seconds, events) by venue. Venues are
     independent, so each venue's frames run in their own timed loop (in capture order)."""
@@ -166,7 +184,7 @@ def one_pass(frames: list[Frame], specs: dict[str, dict[str, Any]], dump: Any = 
             parser, decode = feeds[key]
             text = raw if isinstance(raw, str) else (decode or bytes.decode)(raw)
             result = parser.parse_frame(text, recv_ts)
-            rows = [list(e.to_fields().values()) for e in result.events]
+            rows = [texts_of(e) for e in result.events]
             n += len(rows)
             if dump is not None:
                 outcomes.append((rows, result))
@@ -182,7 +200,49 @@ def one_pass(frames: list[Frame], specs: dict[str, dict[str, Any]], dump: Any = 
     return cpu, events
 
 
-def replay(path: Path, runs: int, dump: Path | None) -> None:
+class _PackingScript:
+    """The append script's stand-in: packs each call as redis-py would (EVALSHA, keys,
+    arguments) into a digest, and answers "every row appended"."""
+
+    def __init__(self) -> None:
+        self._pack = Connection().pack_command
+        self.digest = hashlib.sha256()
+
+    async def __call__(self, keys: list[Any], args: list[Any]) -> tuple[int, bytes]:
+        for chunk in self._pack("EVALSHA", "0" * 40, len(keys), *keys, *args):
+            self.digest.update(chunk)
+        rows = len(args) - 5  # one dedup field per row after the five fixed arguments
+        return rows, b"A" * rows
+
+
+def all_events(frames: list[Frame], specs: dict[str, dict[str, Any]]) -> list[Any]:
+    """Every event of the capture, in capture order (fresh venues)."""
+    venues = fresh_venues(specs)
+    feeds = {ex: feeds_of(v) for ex, v in venues.items()}
+    events = []
+    for exchange, key, raw, recv_ts in frames:
+        parser, decode = feeds[exchange][key]
+        text = raw if isinstance(raw, str) else (decode or bytes.decode)(raw)
+        events += parser.parse_frame(text, recv_ts).events
+    return events
+
+
+def append_pass(events: list[Any], rows: int) -> Any:
+    """The events through a fresh `StreamAppender` in calls of `rows` events: (CPU seconds
+    in the appender, events, sha256 of what the calls would send)."""
+    appender = StreamAppender(Redis(), Keys(), retention_ms=3_600_000)
+    script = appender._script = _PackingScript()  # type: ignore[assignment]
+
+    async def run() -> float:
+        started = time.process_time()
+        for i in range(0, len(events), rows):
+            await appender.append(events[i : i + rows])
+        return time.process_time() - started
+
+    return asyncio.run(run()), len(events), script.digest.hexdigest()
+
+
+def replay(path: Path, runs: int, dump: Path | None, rows: int = 200) -> None:
     doc = pickle.loads(path.read_bytes())
     frames, specs = doc["frames"], doc["specs"]
     if dump is not None:
@@ -201,6 +261,11 @@ def replay(path: Path, runs: int, dump: Path | None) -> None:
           f"(median of {runs}; runs {', '.join(f'{t:.2f}' for t in totals)})")  # fmt: skip
     for ex, values in sorted(per_venue.items()):
         print(f"  {ex:9s} {counts[ex]:7d} events  {statistics.median(values):6.2f} µs/event")
+    events = all_events(frames, specs)
+    appends = [append_pass(events, rows) for _ in range(runs)]
+    cpu = statistics.median(a[0] / max(1, a[1]) * 1e6 for a in appends)
+    print(f"appender, calls of {rows}: {cpu:.2f} µs CPU/event (median of {runs}); "
+          f"sha256 of the calls {appends[0][2]}")  # fmt: skip
 
 
 def main() -> int:
@@ -215,11 +280,12 @@ def main() -> int:
     rep.add_argument("frames", type=Path)
     rep.add_argument("--runs", type=int, default=5)
     rep.add_argument("--dump", type=Path)
+    rep.add_argument("--rows", type=int, default=200, help="events per append call")
     args = parser.parse_args()
     if args.cmd == "capture":
         capture(args.frames, args.seconds, args.rate)
     elif args.cmd == "replay":
-        replay(args.frames, args.runs, args.dump)
+        replay(args.frames, args.runs, args.dump, args.rows)
     else:  # both, on a fresh capture (`python -m bench --all` runs it so)
         with tempfile.TemporaryDirectory() as tmp:
             frames = Path(tmp) / "frames.pkl"

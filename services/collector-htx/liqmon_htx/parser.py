@@ -174,8 +174,9 @@ class LiquidationOrdersParser:
         if size is None:
             raise SpecMissing(code)
         value = mul(volume, size)  # coins (USDT-M) or USD (coin-M)
-        if self.margin == "linear" and fields.get("amount") is not None:
-            amount = positive_number(fields["amount"], "amount")
+        sent = fields.get("amount")
+        if sent is not None and self.margin == "linear":
+            amount = positive_number(sent, "amount")
             if amount != value:
                 raise MalformedFrame(
                     f"amount {amount} disagrees with volume {volume} × contract_size {size}"

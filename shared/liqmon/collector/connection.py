@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 import websockets
 from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed, WebSocketException
+from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, WebSocketException
 
 from liqmon.backoff import Backoff
 from liqmon.clock import now_ms
@@ -213,8 +213,15 @@ class Feed:
 
     async def _read(self, session: Session) -> None:
         count = 0
+        recv = session.ws.recv
         try:
-            async for message in session.ws:
+            # What `async for message in session.ws` does (a clean close ends it), without
+            # its async generator: one hop less per frame.
+            while True:
+                try:
+                    message = await recv()
+                except ConnectionClosedOK:
+                    break
                 reply = self._on_frame(session, message)
                 if reply is not None:
                     await session.ws.send(reply)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, NoReturn
+from typing import Any, Final, NoReturn
 
 from liqmon.collector.frames import MalformedFrame
 from liqmon.event import InvalidEvent, checked_decimal, parse_decimal
@@ -61,8 +61,15 @@ def _as_text(value: object, name: str) -> str:
     raise InvalidEvent(f"{name}: expected a number, got {type(value).__name__}")
 
 
+#: Integers below this are what `parse_decimal` accepts of their text (a positive magnitude
+#: of at most 15): such an integer is its `Decimal` at once.
+_INT_BOUND: Final = 10**16
+
+
 def positive_number(value: object, name: str) -> Decimal:
     """A positive finite amount sent as a JSON number or a decimal string."""
+    if type(value) is int and 0 < value < _INT_BOUND:
+        return Decimal(value)  # = Decimal(str(value)), the same digits and exponent 0
     if type(value) is Decimal:  # a JSON number with a fraction: already read exactly
         text = str(value)  # what parse_decimal would read back: the same Decimal
         if len(text) > 64:

@@ -258,6 +258,29 @@ class FlatRecord:
 
     def read(self, record: dict[str, Any]) -> tuple[str, str, Decimal, Decimal, int]:
         label = self.label
+        instrument, word, ts = (
+            record.get(self.instrument),
+            record.get(self.side),
+            record.get(self.ts),
+        )
+        if (
+            type(instrument) is str
+            and 0 < len(instrument) <= 64
+            and type(word) is str
+            and type(ts) is int
+            and word in self.sides
+        ):
+            # The usual record, its three plain fields checked here as the helpers below
+            # check them (one call per field cost more than its check; crash events come
+            # through here). Anything else takes the helpers, for the same error in the same
+            # order: the amounts are read in that order either way.
+            return (
+                instrument,
+                self.sides[word],
+                self.number(record.get(self.size), label + self.size),
+                self.number(record.get(self.price), label + self.price),
+                ts,
+            )
         return (
             instrument_field(record, self.instrument),
             side_field(record, self.side, self.sides, label and label + self.side),

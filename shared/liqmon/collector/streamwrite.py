@@ -6,7 +6,7 @@ trims both by time, atomically. The batch travels as ONE `EVALSHA` whose payload
 single JSON document (orjson, C speed) plus the ids as raw dedup fields: redis-py packing
 every XADD argument one by one (31 per event) capped a pipelined writer at ~19k events/s
 on one core (bench/collectors.py). The entries are byte-identical to the raw
-`liqmon.bus.append_events` (same fields, same order, `LiquidationEvent.to_fields()`).
+`liqmon.bus.append_events` (same fields, same order, `LiquidationEvent.texts()`).
 
 Group commit: one appender may serve several writers (`liqmon run collectors` shares one
 per process across its venues). Batches handed in while a call is in flight wait, and the
@@ -138,7 +138,11 @@ class StreamAppender:
     async def _call(self, leader: _Batch) -> None:
         keys = self._keys
         script_keys = [keys.events, keys.indexed_symbols]
-        at: dict[str, int] = {}
+        # Each row's two keys by their KEYS index, looked up by bucket and by symbol: a
+        # call's rows share a few of each, so each key's name is built once per call. (The
+        # two kinds of names never collide: `…:events:ids:<n>` vs `…:events:sym:<s>`.)
+        bucket_at: dict[int, int] = {}
+        symbol_at: dict[str, int] = {}
         payloads: list[bytes] = []
         ids: list[bytes] = []
         sent: list[_Batch] = []
@@ -146,21 +150,26 @@ class StreamAppender:
             mark = len(script_keys)
             rows: list[str | int] = []  # one flat array: see the script's ARGV 3
             for event in batch.events:
-                ids_key = keys.appended_ids(event.ts // BUCKET_MS)
-                sym_key = keys.events_by_symbol(event.symbol)
-                for key in (ids_key, sym_key):
-                    if key not in at:
-                        script_keys.append(key)
-                        at[key] = len(script_keys)
-                rows.extend(event.to_fields().values())
-                rows.append(at[ids_key])
-                rows.append(at[sym_key])
+                bucket = event.ts // BUCKET_MS
+                ids_at = bucket_at.get(bucket)
+                if ids_at is None:
+                    script_keys.append(keys.appended_ids(bucket))
+                    ids_at = bucket_at[bucket] = len(script_keys)
+                sym_at = symbol_at.get(event.symbol)
+                if sym_at is None:
+                    script_keys.append(keys.events_by_symbol(event.symbol))
+                    sym_at = symbol_at[event.symbol] = len(script_keys)
+                rows += event.texts()
+                rows.append(ids_at)
+                rows.append(sym_at)
             try:
                 payloads.append(orjson.dumps(rows)[1:-1])
             except orjson.JSONEncodeError as exc:
                 batch.error = exc  # this batch alone: the rest still go, without its keys
-                for key in script_keys[mark:]:
-                    del at[key]
+                for bucket in [b for b, index in bucket_at.items() if index > mark]:
+                    del bucket_at[bucket]
+                for symbol in [s for s, index in symbol_at.items() if index > mark]:
+                    del symbol_at[symbol]
                 del script_keys[mark:]
                 continue
             ids.extend(id_field(event.id) for event in batch.events)

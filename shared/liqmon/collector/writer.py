@@ -76,7 +76,7 @@ class EventWriter:
     # --- the reader's side: never blocks ---------------------------------------------
     def submit(self, events: Iterable[LiquidationEvent]) -> None:
         queue = self._queue
-        if not isinstance(events, list | tuple):
+        if type(events) is not list and not isinstance(events, tuple):  # (a frame's: a list)
             events = list(events)
         if len(queue) + len(self._batch) + len(events) <= self._capacity:
             queue.extend(events)  # the usual case: room for all, no per-event check
@@ -138,7 +138,7 @@ class EventWriter:
         kept = []
         for event in batch:
             try:
-                orjson.dumps(list(event.to_fields().values()))
+                orjson.dumps(event.texts())
             except orjson.JSONEncodeError as exc:
                 self._deadletters.record(f"unencodable event: {exc}", repr(event), event.product)
                 continue
