@@ -114,10 +114,12 @@ def test_subscribe_answers() -> None:
     assert close.reconnect and close.control == "close"
 
 
-def test_a_push_of_several_liquidations_is_one_event_each() -> None:
+@pytest.mark.parametrize(("wbits", "memory"), [(12, 3), (9, 1), (15, 8)])
+def test_a_push_of_several_liquidations_is_one_event_each(wbits: int, memory: int) -> None:
     """`data[]` holds one or more liquidations of the topic's contract (the simulator sends
     one push per contract per turn): the 2026 recording with two more elements after its
-    own, deflated as the simulator does (level 1, 512-byte window, fixed Huffman codes)."""
+    own, deflated at level 1 with fixed Huffman codes and the window and memory level the
+    simulator uses (4 KiB, 3), used before (512 bytes, 1) and zlib's defaults."""
     rel = "htx/htx_linear_liquidation_orders_2.json"
     frame = json.loads(fixture_text(rel))
     (recorded,) = frame["data"]
@@ -127,7 +129,7 @@ def test_a_push_of_several_liquidations_is_one_event_each() -> None:
         {**recorded, "volume": 12345, "price": 2440.07, "amount": 123.45,
          "trade_turnover": 301226.6415},
     ]  # fmt: skip
-    deflater = zlib.compressobj(1, zlib.DEFLATED, 16 + 9, 1, zlib.Z_FIXED)
+    deflater = zlib.compressobj(1, zlib.DEFLATED, 16 + wbits, memory, zlib.Z_FIXED)
     packed = deflater.compress(json.dumps(frame).encode()) + deflater.flush()
     parser = LiquidationOrdersParser("linear", {"ETH-USDT": Decimal("0.01")})
     events = parse(parser, gunzip_text(packed), RECV)
