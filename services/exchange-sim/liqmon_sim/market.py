@@ -117,6 +117,11 @@ class Grid:
     exp: int
     coefficient: int
     scale: float  # 10.0 ** -exp, computed as the float rounding always did
+    #: a value's float is `units * num / den` (num, den: powers of ten, one of them 1): an
+    #: int quotient is correctly rounded, as `float(Decimal)` is (via its text), so the
+    #: same float, without writing the Decimal out and parsing it back
+    num: int
+    den: int
     #: 1 × 10^exp: `Decimal(units) * one` has the digits and exponent of
     #: `Decimal(units).scaleb(exp)` (a product's exponent is the sum), at 2/3 the cost
     one: Decimal
@@ -124,7 +129,8 @@ class Grid:
     @staticmethod
     def of(step: Decimal) -> Grid:
         exp = exponent(step)
-        return Grid(exp, int(step.scaleb(-exp)), 10.0**-exp, ONE.scaleb(exp))
+        num, den = 10 ** max(0, exp), 10 ** max(0, -exp)
+        return Grid(exp, int(step.scaleb(-exp)), 10.0**-exp, num, den, ONE.scaleb(exp))
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,7 +242,7 @@ class Market:
         per_unit = float(notional(inst, ONE, price))
         qty_units = max(1, round(target / per_unit * lot.scale / lstep)) * lstep
         ts = now_ms - late_ms
-        limit = float(price) * (1 + sign * rng.uniform(0.0005, 0.01))
+        limit = price_units * tick.num / tick.den * (1 + sign * rng.uniform(0.0005, 0.01))
         limit_units = max(1, round(limit * tscale / tstep)) * tstep
         qty_units = self._unique(inst, side, ts, qty_units, price_units, limit_units, now_ms, lot)
         qty = Decimal(qty_units) * lot.one
