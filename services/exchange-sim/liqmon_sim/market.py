@@ -34,6 +34,7 @@ Side = Literal["long", "short"]
 T = TypeVar("T")
 CENT = Decimal("0.01")
 ONE = Decimal(1)
+HUNDRED = Decimal(100)  # a Decimal operand: `usd * 100` converted the int each time
 MIN_USD = 5.0
 MAX_USD = 25_000_000.0
 #: Binance merges nothing, but a cautious client might treat the same (symbol, S, q, p) within
@@ -71,7 +72,7 @@ class Liquidation:
 
     @property
     def cents(self) -> int:
-        return int(self.usd * 100)
+        return int(self.usd * HUNDRED)
 
     def id_key(self) -> tuple[str, str, str, int, Decimal, Decimal]:
         return (self.inst.venue, self.inst.inst_id, self.side, self.ts, self.qty, self.price)
@@ -272,8 +273,8 @@ class Market:
         Decimals one to one, so keys over units are keys over the printed values."""
         # expire first: keys expire in insertion order only approximately (two horizons);
         # a key is dropped when its own deadline passes, checked lazily from the front
-        order, keys = self._key_order, self._keys
-        while order and (order[0] <= now_ms or len(order) > 2 * KEY_CAP):
+        order, keys, cap = self._key_order, self._keys, 2 * KEY_CAP
+        while order and (order[0] <= now_ms or len(order) > cap):
             deadline = order.popleft()
             key = order.popleft()
             if keys.get(key) == deadline:
