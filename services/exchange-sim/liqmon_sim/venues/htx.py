@@ -260,6 +260,7 @@ class HtxServer(VenueServer):
                 first = chunk[0]
                 raw = dumps(push(first, now, [entry(x) for x in chunk]))
                 clients = self._send_to(first.inst, raw, now)
+                self.stats["pushes"] += 1  # liquidations_emitted / pushes: elements per push
                 for liq in chunk:
                     seq = self._emitted(liq, clients, now)
                     if seq:
