@@ -4,6 +4,7 @@ ping/pong, the contract-size rules and hostile input beyond the fixtures."""
 from __future__ import annotations
 
 import json
+import zlib
 from decimal import Decimal
 
 import orjson
@@ -111,6 +112,36 @@ def test_subscribe_answers() -> None:
     assert refused.error and "2011" in refused.error
     close = parser.parse_frame('{"op":"close","ts":1}', RECV)
     assert close.reconnect and close.control == "close"
+
+
+@pytest.mark.parametrize(("wbits", "memory"), [(12, 3), (9, 1), (15, 8)])
+def test_a_push_of_several_liquidations_is_one_event_each(wbits: int, memory: int) -> None:
+    """`data[]` holds one or more liquidations of the topic's contract (the simulator sends
+    one push per contract per turn): the 2026 recording with two more elements after its
+    own, deflated at level 1 with fixed Huffman codes and the window and memory level the
+    simulator uses (4 KiB, 3), used before (512 bytes, 1) and zlib's defaults."""
+    rel = "htx/htx_linear_liquidation_orders_2.json"
+    frame = json.loads(fixture_text(rel))
+    (recorded,) = frame["data"]
+    frame["data"] += [
+        {**recorded, "direction": "sell", "volume": 1, "amount": 0.01, "trade_turnover": 24.4626,
+         "created_at": recorded["created_at"] + 1},
+        {**recorded, "volume": 12345, "price": 2440.07, "amount": 123.45,
+         "trade_turnover": 301226.6415},
+    ]  # fmt: skip
+    deflater = zlib.compressobj(1, zlib.DEFLATED, 16 + wbits, memory, zlib.Z_FIXED)
+    packed = deflater.compress(json.dumps(frame).encode()) + deflater.flush()
+    parser = LiquidationOrdersParser("linear", {"ETH-USDT": Decimal("0.01")})
+    events = parse(parser, gunzip_text(packed), RECV)
+    assert as_expected(events[0]) == expected()[rel][0]
+    assert [
+        (e.side, e.qty, e.price, e.usd_cents, e.ts - recorded["created_at"]) for e in events
+    ] == [
+        ("short", Decimal(5), Decimal("2446.26"), 1_223_130, 0),
+        ("long", Decimal("0.01"), Decimal("2446.26"), 2_446, 1),
+        ("short", Decimal("123.45"), Decimal("2440.07"), 30_122_664, 0),
+    ]
+    assert len({e.id for e in events}) == 3
 
 
 def test_direction_is_the_order_side() -> None:

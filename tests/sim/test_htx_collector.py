@@ -37,10 +37,14 @@ async def test_a_run_arrives_once_each_equal_to_the_ledger(
         futures = await sim.control(
             "burst", n=20, rate=200, venue="htx-linear", instrument=f"BTC-USDT-{EXPIRY_CODE}"
         )
+        # at once: one push whose data[] holds all 30 (the simulator's pushes carry every
+        # liquidation of a contract submitted in one turn of its loop)
+        together = await sim.control("burst", n=30, venue="htx-inverse", instrument="BTC-USD")
         await sim.wait_done(timeout=30, run=run["run"])
         await sim.wait_done(timeout=30, run=futures["run"])
+        await sim.wait_done(timeout=30, run=together["run"])
         ledger = sim.ledger.totals
-        assert ledger.count == 320 and ledger.duplicates > 3
+        assert ledger.count == 350 and ledger.duplicates > 3
         assert {k.split("/")[0] for k in ledger.by_venue_side} == set(VENUES)
         server = sim.by_name["htx"]
         # Pings every 0.1 s on each connection, a client dropped after 5 unanswered ones:

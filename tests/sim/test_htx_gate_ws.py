@@ -161,3 +161,30 @@ async def test_gate_refusals_contracts_and_history(make_sim: Any) -> None:
     assert row["size"] == str(-pushed["size"])
     too_long = await http_get(rest + "/api/v4/futures/usdt/liq_orders", **{"from": 0}, to=7200)
     assert too_long.status_code == 400
+
+
+async def test_htx_pushes_a_turns_liquidations_of_one_contract_together(make_sim: Any) -> None:
+    """A burst on one contract is generated in one turn of the loop: one push whose `data[]`
+    holds every one of them (the ledger still lists each, with its clients); a duplicate
+    re-sends one liquidation's push alone, with the push time it first went out at."""
+    sim = await make_sim(sim_htx_ping_interval_s=60)
+    async with connect(sim.urls["LIQMON_HTX_WS_URL"] + "/linear-swap-notification") as ws:
+        await ws.send(json.dumps(SUB))
+        assert (await htx_recv(ws))["err-code"] == 0
+        run = await sim.control("burst", n=7, venue="htx-linear", instrument="ETH-USDT")
+        await sim.wait_done(timeout=10, run=run["run"])
+        push = await htx_recv(ws)
+        assert push["topic"] == "public.ETH-USDT.liquidation_orders"
+        assert len(push["data"]) == 7
+        assert {e["contract_code"] for e in push["data"]} == {"ETH-USDT"}
+        entries = sim.ledger.select(run=run["run"])
+        assert [e.clients for e in entries] == [1] * 7
+        assert {e.emitted_ms for e in entries} == {push["ts"]}
+        assert [e["created_at"] for e in push["data"]] == [e.ts for e in entries]
+        assert (await sim.control("duplicate", n=1, venue="htx-linear"))["sent"] == 1
+        again = await htx_recv(ws)
+        (element,) = again["data"]
+        assert element in push["data"] and again["ts"] == push["ts"]
+        assert again["topic"] == push["topic"]
+    (duplicate,) = [e for e in sim.ledger.select() if e.duplicate]
+    assert duplicate.replay_of in {e.seq for e in entries}

@@ -179,6 +179,7 @@ class Driver:
                 await self._audience_change(run)
                 next_due = None
                 continue
+            shares = self._cum_weights(audience)  # once per turn, not per arrival
             scale = self.rate_multiplier if run.scaled else 1.0
             rate = run.rate(loop.time() - started) * scale
             if rate <= 0:
@@ -188,7 +189,7 @@ class Driver:
             if math.isinf(rate):
                 before = self.ledger.run_count(run.id) + self.in_flight(run)
                 for _ in range(min(CHUNK, remaining)):
-                    remaining -= self._generate(run, audience, remaining)
+                    remaining -= self._generate(run, audience, shares, remaining)
                     if remaining <= 0:
                         break
                 if self.ledger.run_count(run.id) + self.in_flight(run) == before:
@@ -213,7 +214,7 @@ class Driver:
                     # cluster is several: treating this as caught up slept TICK_S after every
                     # ~150 arrivals, which capped a catch-up below a crash's mean rate)
                     break
-                remaining -= self._generate(run, audience, remaining)
+                remaining -= self._generate(run, audience, shares, remaining)
                 # the gap at the rate of the moment the arrival was DUE, not of now: a pump
                 # that falls behind in a burst still owes the burst's arrivals afterwards
                 # (re-spaced at the base rate, most of a burst it could not meet was lost)
@@ -270,15 +271,16 @@ class Driver:
             self._cum_cache[key] = cum
         return cum
 
-    def _generate(self, run: Run, audience: list[Venue], budget: int) -> int:
-        """Generate one liquidation (plus its cluster); returns how many will count."""
+    def _generate(self, run: Run, audience: list[Venue], shares: list[float], budget: int) -> int:
+        """Generate one liquidation (plus its cluster) on a venue of `audience` drawn by its
+        cumulative `shares` (`_cum_weights`); returns how many will count."""
         rng, frng = self.rng, self.fault_rng
         faults = run.faults or self.faults
         if run.instrument is not None:
             venue: Venue = run.instrument.venue
             inst = run.instrument
         else:
-            venue = pick_weighted(rng, audience, self._cum_weights(audience))
+            venue = pick_weighted(rng, audience, shares)
             inst = self.market.pick(rng, venue)
         server = self.venues[venue]
         size = 1

@@ -36,7 +36,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from liqmon.collector.frames import dump_part
-from liqmon_sim import malformed
+from liqmon_sim import frames, malformed
 from liqmon_sim.catalog import Coin, Instrument, Venue, exponent, tick_for
 from liqmon_sim.ledger import Ledger
 from liqmon_sim.market import Liquidation
@@ -130,8 +130,7 @@ class BitfinexServer(VenueServer):
 
     async def handler(self, ws: ServerConnection) -> None:
         conn = BitfinexConn(ws)
-        h = f"{self.rng.getrandbits(128):032x}"
-        server_id = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+        server_id = frames.uuid_text(self.rng.getrandbits(128))
         info = {"event": "info", "version": 2, "serverId": server_id, "platform": {"status": 1}}
         await self._serve(conn, self._answer, hello=orjson.dumps(info), watch=self._heartbeat(conn))
 

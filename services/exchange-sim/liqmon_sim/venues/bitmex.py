@@ -33,7 +33,6 @@ import asyncio
 import datetime as dt
 import math
 import random
-import uuid
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from decimal import Decimal
@@ -313,7 +312,7 @@ class BitmexServer(VenueServer):
         return self._broadcast(frame, now_ms)
 
     def _order_id(self) -> str:
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        return frames.uuid_text(self.rng.getrandbits(128), version4=True)
 
     @staticmethod
     def _frame(action: str, row: dict[str, Any]) -> bytes:

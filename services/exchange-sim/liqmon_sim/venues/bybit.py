@@ -111,8 +111,7 @@ class BybitServer(BatchedServer):
         await self._serve(BybitConn(ws, venue, self._conn_id()), self._answer)
 
     def _conn_id(self) -> str:
-        h = f"{self.rng.getrandbits(128):032x}"
-        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+        return frames.uuid_text(self.rng.getrandbits(128))
 
     def _answer(self, conn: BybitConn, message: str | bytes) -> bytes | None:
         text = text_of(message)

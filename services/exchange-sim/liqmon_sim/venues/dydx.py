@@ -175,8 +175,7 @@ class DydxServer(VenueServer):
     # --- connections ----------------------------------------------------------------
 
     async def handler(self, ws: ServerConnection) -> None:
-        h = f"{self.rng.getrandbits(128):032x}"
-        conn = DydxConn(ws, f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
+        conn = DydxConn(ws, frames.uuid_text(self.rng.getrandbits(128)))
         hello = self._message(conn, {"type": "connected"})
         await self._serve(conn, self._answer, hello=hello, watch=self._heartbeat(conn))
 

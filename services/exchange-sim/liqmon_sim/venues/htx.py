@@ -12,9 +12,14 @@ swaps `BTC-USDT` and quarterly futures `BTC-USDT-261225`) and `/swap-notificatio
 - the server pings every `ping_interval` (real: 5 s) with `{"op":"ping","ts":"<ms>"}` (a
   string, as recorded in 2026) and, after `max_missed` (real: 5) pings without a pong echoing
   the same `ts`, sends `{"op":"close"}` and closes the socket ("Bye");
-- each liquidation is pushed at once (HTX documents no throttling) as `{"op":"notify",…,
-  "data":[…]}` with JSON numbers: `volume` contracts, `price`, `created_at`; USDT-M frames
-  also carry `amount` (coins) and `trade_turnover`, coin-M frames do not (2020 recordings).
+- liquidations are pushed as they happen (HTX documents no throttling) as
+  `{"op":"notify",…,"data":[…]}` with JSON numbers: `volume` contracts, `price`,
+  `created_at`; USDT-M frames also carry `amount` (coins) and `trade_turnover`, coin-M
+  frames do not (2020 recordings). `data[]` is an array of the topic's one contract: the
+  liquidations of one contract submitted in the same turn of the simulator's event loop (a
+  cluster, a crash's BTC) go out together in one push of up to `MAX_PER_PUSH` elements, at
+  the end of that turn (one dumps, one gzip, one frame, not one each); a re-sent duplicate
+  is one liquidation's push, as it first went out but alone.
 
 REST: `GET /linear-swap-api/v1/swap_contract_info[?business_type=swap|futures|all]` (swaps
 only by default) and `GET /swap-api/v1/swap_contract_info`, `contract_size` printed with 18
@@ -29,6 +34,7 @@ import random
 import zlib
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import Any, Final
 
 import orjson
@@ -37,9 +43,9 @@ from websockets.asyncio.server import ServerConnection
 from liqmon_sim.catalog import EXPIRY_CODE, Coin, Instrument, Venue, decimals, pow10, tick_for
 from liqmon_sim.frames import dumps_numbers as dumps
 from liqmon_sim.ledger import Ledger
-from liqmon_sim.malformed import NON_ASCII, OVERSIZE_BYTES
 from liqmon_sim.market import Liquidation
 from liqmon_sim.venues.base import Conn, VenueServer, now_ms
+from liqmon_sim.venues.htx_frames import alone, contract_info, entry, gzip, malformed, push
 from liqmon_sim.venues.plugin import SimContext, SimPlugin, collector_urls
 
 PATHS: Final[dict[str, Venue]] = {
@@ -51,6 +57,9 @@ CONTRACT_INFO: Final[dict[str, Venue]] = {
     "/linear-swap-api/v1/swap_contract_info": "htx-linear",
     "/swap-api/v1/swap_contract_info": "htx-inverse",
 }
+#: The most liquidations one push carries (a longer same-contract run is split): a few tens
+#: of KB of JSON at most, and the saving per liquidation is spent long before that.
+MAX_PER_PUSH = 50
 
 
 @dataclass
@@ -60,45 +69,6 @@ class HtxOptions:
     #: False: a subscription naming `business_type` is refused (2040), as a venue that
     #: does not know the field might
     business_type_ok: bool = True
-
-
-def gzip(payload: bytes) -> bytes:
-    """A gzip member of one frame. Level 1, a 512-byte window and the smallest memory level:
-    setting up the default deflate state (256 KiB) per frame cost the simulator ~4x more
-    CPU than compressing, and any inflater reads the result the same way. Fixed Huffman
-    codes (`Z_FIXED`): for a frame of a few hundred bytes, building the dynamic code tables
-    (which zlib then often drops for the fixed ones anyway) was ~20% of the compression;
-    the frame is still deflate-compressed, a few bytes longer."""
-    deflater = zlib.compressobj(1, zlib.DEFLATED, 16 + 9, 1, zlib.Z_FIXED)
-    return deflater.compress(payload) + deflater.flush()
-
-
-def entry(liq: Liquidation) -> dict[str, Any]:
-    """One `data[]` element; `direction` is the liquidation ORDER's side."""
-    inst = liq.inst
-    out: dict[str, Any] = {
-        "symbol": inst.coin,
-        "contract_code": inst.inst_id,
-        "direction": "sell" if liq.side == "long" else "buy",
-        "offset": "close",
-        "volume": liq.qty,
-        "price": liq.price,
-        "created_at": liq.ts,
-    }
-    if inst.ct_type == "linear":
-        amount = liq.qty * inst.contract_size
-        out["amount"] = amount
-        out["trade_turnover"] = amount * liq.price
-        out["contract_type"] = "quarter" if inst.delivery else "swap"
-        out["pair"] = inst.pair
-        out["business_type"] = "futures" if inst.delivery else "swap"
-        out["trade_partition"] = "USDT"
-    return out
-
-
-def push(liq: Liquidation, ts: int, data: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    topic = f"public.{liq.inst.inst_id}.liquidation_orders"
-    return {"op": "notify", "topic": topic, "ts": ts, "data": data or [entry(liq)]}
 
 
 class HtxConn(Conn):
@@ -115,6 +85,10 @@ class HtxConn(Conn):
     def send(self, payload: bytes, now_ms: int) -> bool:
         return super().send(gzip(payload), now_ms)
 
+    def send_gzipped(self, packed: bytes, now_ms: int) -> bool:
+        """A push already compressed once for every connection it goes to."""
+        return super().send(packed, now_ms)
+
     def wants(self, inst: Instrument) -> bool:
         if inst.inst_id in self.contracts:
             return True
@@ -129,6 +103,9 @@ class HtxServer(VenueServer):
         super().__init__(ledger)
         self.catalog = catalog
         self.options = options
+        #: (venue, contract) -> its liquidations submitted in this turn of the event loop,
+        #: pushed together by `flush` (scheduled with call_soon at the turn's first submit)
+        self.pending: dict[tuple[Venue, str], list[Liquidation]] = {}
 
     @property
     def served(self) -> tuple[Venue, ...]:
@@ -254,18 +231,50 @@ class HtxServer(VenueServer):
             for c in self.conns
         )
 
+    def pending_count(self, run: int | None = None) -> int:
+        if run is None:
+            return sum(len(v) for v in self.pending.values())
+        return sum(1 for liqs in self.pending.values() for liq in liqs if liq.run == run)
+
     def submit(self, liq: Liquidation) -> None:
-        now = now_ms()
-        raw = dumps(push(liq, now))
-        seq = self._emitted(liq, self._send_to(liq.inst, raw, now), now)
-        if seq:
-            self._remember(liq, seq, raw)
+        """Queue `liq` for the push of its contract at the end of this turn: the driver
+        generates a turn's arrivals in one go, so a cluster (or a crash's many BTC
+        liquidations) costs one frame, not one each."""
+        if not self.pending:
+            asyncio.get_running_loop().call_soon(self.flush)
+        key = (liq.inst.venue, liq.inst.inst_id)
+        queued = self.pending.get(key)
+        if queued is None:
+            self.pending[key] = [liq]
+        else:
+            queued.append(liq)
+
+    def flush(self) -> None:
+        """Push what this turn queued, one frame per contract (and per `MAX_PER_PUSH`);
+        the ledger lists each liquidation with the clients its frame reached."""
+        pending, self.pending = self.pending, {}
+        for liqs in pending.values():
+            for start in range(0, len(liqs), MAX_PER_PUSH):
+                chunk = liqs[start : start + MAX_PER_PUSH]
+                now = now_ms()
+                first = chunk[0]
+                raw = dumps(push(first, now, [entry(x) for x in chunk]))
+                clients = self._send_to(first.inst, raw, now)
+                self.stats["pushes"] += 1  # liquidations_emitted / pushes: elements per push
+                for liq in chunk:
+                    seq = self._emitted(liq, clients, now)
+                    if seq:
+                        self._remember(
+                            liq, seq, raw if len(chunk) == 1 else partial(alone, liq, now)
+                        )
 
     def _send_to(self, inst: Instrument, raw: bytes, now: int) -> int:
         clients = 0
+        packed = b""
         for conn in self.conns:
             if isinstance(conn, HtxConn) and conn.venue == inst.venue and conn.wants(inst):
-                clients += conn.send(raw, now)
+                packed = packed or gzip(raw)
+                clients += conn.send_gzipped(packed, now)
         return clients
 
     def _send_again(self, liq: Liquidation, frame: bytes | None, now_ms: int) -> int:
@@ -285,68 +294,6 @@ ERRORS: Final = {
     2014: "Repeated subscription.",
     2040: "Missing required parameter.",
 }
-
-
-def contract_info(inst: Instrument) -> dict[str, Any]:
-    """One entry of swap_contract_info (keys in the order of the 2022 responses)."""
-    out: dict[str, Any] = {
-        "symbol": inst.coin,
-        "contract_code": inst.inst_id,
-        "contract_size": orjson.Fragment(f"{inst.contract_size:.18f}".encode()),
-        "price_tick": orjson.Fragment(f"{inst.tick:.18f}".encode()),
-    }
-    if inst.ct_type == "linear":
-        out["delivery_date"] = EXPIRY_CODE if inst.delivery else ""
-    out.update(
-        delivery_time="", create_date="20201021", contract_status=1,
-        settlement_date="1645315200000",
-    )  # fmt: skip
-    if inst.ct_type == "linear":
-        out.update(
-            support_margin_mode="cross" if inst.delivery else "all",
-            business_type="futures" if inst.delivery else "swap",
-            pair=inst.pair,
-            contract_type="quarter" if inst.delivery else "swap",
-            trade_partition="USDT",
-        )
-    return out
-
-
-def malformed(rng: random.Random, liq: Liquidation, kind: str, push_ms: int) -> tuple[bytes, str]:
-    """A broken push carrying one broken element (numbers broken as numbers, not strings)."""
-    element = entry(liq)
-    frame = push(liq, push_ms, [element])
-    label = liq.inst.inst_id
-    if kind == "invalid_json":
-        text = dumps(frame)
-        return text[: rng.randint(5, len(text) - 2)], label
-    if kind in ("oversize", "non_ascii_symbol", "unknown_instrument"):
-        label = {
-            "oversize": "X" * OVERSIZE_BYTES,
-            "non_ascii_symbol": f"{NON_ASCII}-USDT",
-            "unknown_instrument": f"ZZ{rng.randrange(10**6)}-USDT",
-        }[kind]
-        element["contract_code"] = label
-        return dumps(frame), label[:16]
-    key = rng.choice(["volume", "price"])
-    if kind == "missing_field":
-        element.pop(rng.choice(["volume", "price", "direction", "contract_code", "created_at"]))
-    elif kind == "wrong_type":
-        target, name, value = rng.choice(
-            [(element, "volume", [1]), (element, "created_at", "soon"), (frame, "data", "x")]
-        )
-        target[name] = value
-    elif kind == "negative":
-        element[key] = -element[key]
-    elif kind == "zero":
-        element[key] = Decimal(0)
-    elif kind == "nan":
-        element[key] = orjson.Fragment(rng.choice([b"NaN", b"Infinity", b"-Infinity"]))
-    elif kind == "huge":
-        element["volume"] = orjson.Fragment(rng.choice([b"1e308", b"9" * 40, b"1E+30"]))
-    else:
-        raise ValueError(f"unknown malformed kind {kind!r}")
-    return dumps(frame), label
 
 
 # --- the plug-in --------------------------------------------------------------------

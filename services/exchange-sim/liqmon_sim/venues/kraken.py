@@ -25,7 +25,6 @@ import asyncio
 import contextlib
 import itertools
 import random
-import uuid
 from collections import ChainMap, deque
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -38,7 +37,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame, Opcode
 
 from liqmon.collector.frames import dump_part
-from liqmon_sim import malformed
+from liqmon_sim import frames, malformed
 from liqmon_sim.catalog import EXPIRY_CODE, Coin, Instrument, Venue, exponent, tick_for
 from liqmon_sim.ledger import Ledger
 from liqmon_sim.market import Liquidation
@@ -266,8 +265,8 @@ class KrakenServer(VenueServer):
     def submit(self, liq: Liquidation) -> None:
         product = liq.inst.inst_id
         past = self.history.setdefault(product, deque(maxlen=self.options.history))
-        fill = trade(liq, str(uuid.UUID(int=self.rng.getrandbits(128))), next(self._seq), "fill")
-        liquidated = trade(liq, str(uuid.UUID(int=self.rng.getrandbits(128))), next(self._seq))
+        fill = trade(liq, frames.uuid_text(self.rng.getrandbits(128)), next(self._seq), "fill")
+        liquidated = trade(liq, frames.uuid_text(self.rng.getrandbits(128)), next(self._seq))
         now = now_ms()
         self._send_to(product, encode(fill), now)
         frame = encode(liquidated)
@@ -288,7 +287,7 @@ class KrakenServer(VenueServer):
         return self._send_to(liq.inst.inst_id, frame, now_ms)
 
     def send_malformed(self, liq: Liquidation, kind: str, rng: random.Random) -> None:
-        entry = trade(liq, str(uuid.UUID(int=rng.getrandbits(128))), next(self._seq))
+        entry = trade(liq, frames.uuid_text(rng.getrandbits(128)), next(self._seq))
         if kind == "oversize":
             entry["product_id"] = "X" * malformed.OVERSIZE_BYTES
             payload, label = encode(entry), "X" * 16
