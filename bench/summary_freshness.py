@@ -156,6 +156,7 @@ async def one_run(
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIQMON_")}
     env.update(REDIS_URL=redis_url, LIQMON_WEB_PORT=str(port), LIQMON_LOG_LEVEL="WARNING")
+    env.update(item.split("=", 1) for item in args.env)  # an A/B of settings
     env.update(MODES[mode])
     procs = [spawn("aggregator", env, tmp / "aggregator.log"), spawn("web", env, tmp / "web.log")]
     try:
@@ -248,6 +249,10 @@ def main() -> int:
     parser.add_argument("--rate", type=int, default=1000, help="events/s")
     parser.add_argument("--seconds", type=float)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--env", action="append", default=[], metavar="NAME=VALUE",
+        help="a setting for the aggregator and the web (repeatable); the tick mode keeps its own",
+    )  # fmt: skip
     args = parser.parse_args()
     args.seconds = args.seconds or (6.0 if args.quick else 20.0)
     asyncio.run(run(args))
