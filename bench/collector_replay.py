@@ -56,7 +56,7 @@ from liqmon.settings import load_settings
 from liqmon.venues import VENUES
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.e2e import crash_liquidations_per_s  # (after the path insert)
+from bench._pipeline import crash_liquidations_per_s  # (after the path insert)
 from liqmon_sim.venues.plugin import demo_environment, free_ports
 
 Frame = tuple[str, str, str | bytes, int]  # exchange, parser key, raw, recv_ts

@@ -36,7 +36,7 @@ import httpx
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.e2e import Stack, crash_liquidations_per_s
+from bench._pipeline import Stack, crash_liquidations_per_s
 from liqmon.embedded_redis import EmbeddedRedis, free_port
 from liqmon_sim.venues.plugin import demo_environment, free_ports
 
