@@ -67,8 +67,9 @@ async def test_after_a_busy_read_the_next_waits_and_takes_what_came_meanwhile(
 
 async def test_a_quiet_read_or_a_full_one_does_not_linger(redis: Redis, keys: Keys) -> None:
     c, _ = consumer(redis, keys, aggregator_linger_ms=1000, aggregator_batch=100)
-    assert c._lingers(BUSY_FROM) and c._lingers(99)
-    assert not any(c._lingers(n) for n in (0, BUSY_FROM - 1, 100))  # quiet; a backlog
+    assert c._lingers(BUSY_FROM, 0.0) and c._lingers(99, 0.01)
+    assert not any(c._lingers(n, 0.0) for n in (0, BUSY_FROM - 1, 100))  # quiet; a backlog
+    assert not c._lingers(99, 0.05)  # 99 in 50 ms: 1,980/s, an everyday rate
     stop = asyncio.Event()
     lingering = asyncio.create_task(c._linger(stop, time.monotonic()))
     await asyncio.sleep(0)

@@ -207,6 +207,7 @@ class Consumer:
         parsed: Triaged | None = None
         entries: list[Entry] = []
         read_at = 0.0
+        read_span = 0.0  # from the read before the last to the last (0: a first read)
         while not stop.is_set():
             try:
                 if time.monotonic() >= self._next_janitor or history:
@@ -221,14 +222,15 @@ class Consumer:
                     if history:
                         await self.drain_history()
                         history = False
-                if parsed is not None and self._lingers(len(entries)):
+                if parsed is not None and self._lingers(len(entries), read_span):
                     # busy: apply what was read now, and let the stream fill meanwhile
                     await self.finish(parsed)
                     parsed = None
                     await self._linger(stop, read_at)
                 # with a batch waiting, do not block: it would wait for a quiet stream
                 block = None if parsed is not None else self.settings.aggregator_block_ms
-                read_at = time.monotonic()
+                now = time.monotonic()
+                read_span, read_at = (now - read_at if read_at else 0.0), now
                 entries = await self._read_or_stop(stop, block)
                 applying = asyncio.ensure_future(self.finish(parsed)) if parsed else None
                 parsed = None
@@ -256,10 +258,11 @@ class Consumer:
         if parsed is not None:
             await self.finish(parsed)
 
-    def _lingers(self, last_read: int) -> bool:
-        """Does the read after one of `last_read` entries wait (`liqmon.linger`)?"""
+    def _lingers(self, last_read: int, span_s: float) -> bool:
+        """Does the read after one of `last_read` entries, `span_s` after the read before
+        it, wait (`liqmon.linger`)?"""
         s = self.settings
-        return lingers(last_read, s.aggregator_batch, s.aggregator_linger_ms / 1000)
+        return lingers(last_read, s.aggregator_batch, s.aggregator_linger_ms / 1000, span_s)
 
     async def _linger(self, stop: asyncio.Event, read_at: float) -> None:
         """Let the stream fill until `aggregator_linger_ms` after the last read (a stop

@@ -75,6 +75,7 @@ class StreamAppender:
         self._linger_s = linger_s
         self._last_call_at = 0.0
         self._last_rows = 0
+        self._last_span = 0.0  # from the call before the last to the last
         self._index_prefix = keys.events_by_symbol("")
         self._waiting: list[_Batch] = []
         self._turn = asyncio.Lock()
@@ -119,7 +120,7 @@ class StreamAppender:
         return mine.added
 
     async def _linger(self) -> None:
-        if lingers(self._last_rows, self._max_rows, self._linger_s):
+        if lingers(self._last_rows, self._max_rows, self._linger_s, self._last_span):
             wait = linger_left(self._last_call_at, self._linger_s)
             if wait > 0:
                 await asyncio.sleep(wait)
@@ -184,8 +185,10 @@ class StreamAppender:
             _SYMBOL_AT,
             *ids,
         ]
+        now = time.monotonic()
+        self._last_span = now - self._last_call_at if self.calls else 0.0
         self.calls += 1
-        self._last_call_at, self._last_rows = time.monotonic(), len(ids)
+        self._last_call_at, self._last_rows = now, len(ids)
         self.batches += len(sent)
         self.rows += len(ids)
         try:
