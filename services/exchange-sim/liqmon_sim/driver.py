@@ -43,6 +43,8 @@ logger = logging.getLogger(__name__)
 HIGH_WATER = 1 << 20
 SLOW_CLIENT_S = 10.0
 SLOW_CLIENT_BYTES = 64 << 20
+#: How often a finite-rate pump looks for such clients (each look walks every connection).
+SLOW_CHECK_S = 0.1
 CHUNK = 256
 #: The finite-rate pump's shortest sleep: arrivals due meanwhile go out together (their
 #: timestamps are when they are generated, so the tape's latency figure includes it).
@@ -158,6 +160,7 @@ class Driver:
         loop = asyncio.get_running_loop()
         started = loop.time()
         next_due: float | None = None
+        next_check = started
         while True:
             if run.total is not None:
                 remaining = run.total - self.ledger.run_count(run.id) - self.in_flight(run)
@@ -220,7 +223,9 @@ class Driver:
                 # (re-spaced at the base rate, most of a burst it could not meet was lost)
                 due_rate = run.rate(next_due - started) * scale
                 next_due += self.rng.expovariate(due_rate if due_rate > 0 else rate)
-            await self._drop_hopeless()
+            if now >= next_check:  # a sweep of every connection: not every 5 ms turn
+                next_check = now + SLOW_CHECK_S
+                await self._drop_hopeless()
             # caught up: wake again when the next one is due, but not sooner than TICK_S, so
             # at thousands per second each connection gets its frames in one write per turn
             # rather than one syscall (and one loop turn) per liquidation
