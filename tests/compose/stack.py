@@ -163,16 +163,22 @@ class ComposeStack:
         return distinct, entries
 
     def exact(self) -> Counts:
-        """The simulator's count of liquidations it sent, the stream's distinct ids and the
-        1d count (true when all three agree)."""
-        sent = int(self.sim_get("/_sim/totals")["count"])
+        """The simulator's count of liquidations it sent and of those it still holds (a
+        batched or sampled venue's next push), the stream's distinct ids and the 1d count:
+        true when nothing is held and the three agree. (A paused simulator still pushes
+        what it holds; counts that agreed before such a push stopped agreeing after it.)"""
+        stats = self.sim_get("/_sim/stats")
+        sent = int(stats["ledger"]["totals"]["count"])
+        held = sum(int(run["in_flight"]) for run in stats["runs"].values())
         distinct, entries = self.stream_ids()
-        return Counts(sent=sent, distinct=distinct, entries=entries, counted=self.day_count())
+        return Counts(
+            sent=sent, held=held, distinct=distinct, entries=entries, counted=self.day_count()
+        )
 
 
 class Counts(dict[str, int]):
-    """Counts that are true when sent == distinct ids == counted > 0 (and show all four
-    when a wait on them times out)."""
+    """Counts that are true when nothing is held and sent == distinct ids == counted > 0
+    (and show all five when a wait on them times out)."""
 
     def __bool__(self) -> bool:
-        return self["sent"] == self["distinct"] == self["counted"] > 0
+        return self["held"] == 0 and self["sent"] == self["distinct"] == self["counted"] > 0

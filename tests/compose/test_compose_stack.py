@@ -41,7 +41,7 @@ def totals(stack: ComposeStack) -> dict[str, object]:
 
 def pause_and_check_exact(stack: ComposeStack) -> dict[str, int]:
     stack.sim_control("pause")
-    return dict(wait_until("sent == distinct ids == 1d count", stack.exact, timeout=180))
+    return dict(wait_until("none held, sent == distinct ids == 1d count", stack.exact, timeout=180))
 
 
 def test_up_builds_one_image_and_every_service_turns_healthy(stack: ComposeStack) -> None:
