@@ -7,6 +7,9 @@ for ever (seen as a stray `…:g1:stats` after a rebuild under load).
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from redis.asyncio import Redis
 
 from liqmon.keys import Keys
@@ -28,3 +31,30 @@ async def test_a_swapped_out_generation_gets_no_report(redis: Redis, keys: Keys)
     assert await redis.exists(keys.agg_stats(1)) == 0
     await check.run_once(2)
     assert await redis.hget(keys.agg_stats(2), "drift_other") == "0"
+
+
+async def test_a_swap_between_the_check_and_the_write_gets_no_report(
+    redis: Redis, keys: Keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race itself, made deterministic: a rebuild swaps the pointer and deletes the old
+    generation's stats after the report read the pointer and before its write went out.
+    The write must not land (a plain check-then-write recreated the hash here)."""
+    check = SelfCheck(redis, keys, max_future_ms=300_000)
+    real_transaction = redis.transaction
+    swaps = 0
+
+    async def transaction(func: Any, *watches: Any, **options: Any) -> Any:
+        async def read_then_rebuild(pipe: Any) -> None:
+            nonlocal swaps
+            await func(pipe)  # read the pointer (generation 1), queue the write
+            if swaps == 0:  # the rebuild, on another connection, before the EXEC
+                swaps += 1
+                await redis.set(keys.agg_generation, 2)
+                await redis.delete(keys.agg_stats(1))
+
+        return await real_transaction(read_then_rebuild, *watches, **options)
+
+    monkeypatch.setattr(redis, "transaction", transaction)
+    assert (await check.run_once(1)).ok
+    assert swaps == 1
+    assert await redis.exists(keys.agg_stats(1)) == 0
