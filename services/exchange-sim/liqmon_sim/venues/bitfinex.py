@@ -276,7 +276,7 @@ def _servers(ctx: SimContext) -> list[VenueServer]:
     # matches sent before their trigger at times, and other pairs' records now and then
     options = BitfinexOptions(match_first_fraction=0.3, noise_fraction=0.05)
     listed = ctx.catalog.by_venue[VENUE]
-    return [BitfinexServer(ctx.ledger, listed, options, random.Random(ctx.seed + 7))]
+    return [BitfinexServer(ctx.ledger, listed, options, ctx.rng("bitfinex"))]
 
 
 PLUGIN = SimPlugin(

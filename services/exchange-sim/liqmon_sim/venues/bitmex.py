@@ -381,7 +381,7 @@ def _iso(ms: int) -> str:
 
 
 def _servers(ctx: SimContext) -> list[VenueServer]:
-    return [BitmexServer(ctx.ledger, ctx.catalog, BitmexOptions(), random.Random(ctx.seed + 5))]
+    return [BitmexServer(ctx.ledger, ctx.catalog, BitmexOptions(), ctx.rng("bitmex"))]
 
 
 PLUGIN = SimPlugin(

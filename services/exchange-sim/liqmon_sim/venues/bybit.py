@@ -258,7 +258,7 @@ def _one_push(symbol: str, liq: Liquidation, ts: int) -> bytes:
 def _servers(ctx: SimContext) -> list[VenueServer]:
     cfg = ctx.settings
     options = BybitOptions(cfg.sim_bybit_batch_ms, cfg.sim_bybit_idle_timeout_s)
-    return [BybitServer(ctx.ledger, ctx.catalog, options, random.Random(ctx.seed + 1))]
+    return [BybitServer(ctx.ledger, ctx.catalog, options, ctx.rng("bybit"))]
 
 
 def _usd(inst: Instrument, qty: Decimal, price: Decimal) -> Decimal:

@@ -390,7 +390,7 @@ def _error(rid: Any, code: int, message: str) -> dict[str, Any]:
 
 
 def _servers(ctx: SimContext) -> list[VenueServer]:
-    return [DeribitServer(ctx.ledger, ctx.catalog, DeribitOptions(), random.Random(ctx.seed + 6))]
+    return [DeribitServer(ctx.ledger, ctx.catalog, DeribitOptions(), ctx.rng("deribit"))]
 
 
 PLUGIN = SimPlugin(

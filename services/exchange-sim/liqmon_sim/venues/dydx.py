@@ -327,9 +327,7 @@ def broken_frame(
 def _servers(ctx: SimContext) -> list[VenueServer]:
     # a few dust fills among the liquidations: each must count, at $0.00
     options = DydxOptions(dust_fraction=0.02)
-    return [
-        DydxServer(ctx.ledger, ctx.catalog.by_venue[VENUE], options, random.Random(ctx.seed + 5))
-    ]
+    return [DydxServer(ctx.ledger, ctx.catalog.by_venue[VENUE], options, ctx.rng("dydx"))]
 
 
 PLUGIN = SimPlugin(

@@ -316,7 +316,7 @@ class KrakenServer(VenueServer):
 def _servers(ctx: SimContext) -> list[VenueServer]:
     # one product-id table over both simulator venues, live (a listing added later shows)
     listed = ChainMap(ctx.catalog.by_venue[INVERSE], ctx.catalog.by_venue[LINEAR])
-    return [KrakenServer(ctx.ledger, listed, KrakenOptions(), random.Random(ctx.seed + 6))]
+    return [KrakenServer(ctx.ledger, listed, KrakenOptions(), ctx.rng("kraken"))]
 
 
 PLUGIN = SimPlugin(

@@ -291,7 +291,7 @@ def _servers(ctx: SimContext) -> list[VenueServer]:
         replay_on_subscribe=ctx.faults.okx_replay_on_subscribe,
         notice_delay=cfg.sim_okx_notice_delay_s,
     )
-    return [OkxServer(ctx.ledger, ctx.catalog, options, random.Random(ctx.seed))]
+    return [OkxServer(ctx.ledger, ctx.catalog, options, ctx.rng("okx"))]
 
 
 def _usd(inst: Instrument, qty: Decimal, price: Decimal) -> Decimal:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -39,6 +40,13 @@ class SimContext:
     faults: Any
     seed: int
     scenario: Any
+
+    def rng(self, server: str) -> random.Random:
+        """The random stream of one venue server (ids, lifecycles), its own for each name:
+        offsets from `seed` picked by hand collided (BitMEX and dYdX, Deribit and Kraken
+        drew the same sequence; OKX drew the driver's own). A str seed is hashed, so the
+        stream is the same on every run for a seed."""
+        return random.Random(f"{self.seed}/{server}")
 
 
 @dataclass(frozen=True)
