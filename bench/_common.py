@@ -1,4 +1,5 @@
-"""What several benchmarks share: the synthetic market and the frames/s measurement.
+"""What several benchmarks share: the synthetic market, the frames/s measurement and the
+`--env` option for an A/B of settings.
 
 Import it as `bench._common` after putting the repository root on `sys.path` (the
 scripts run as `python bench/<name>.py`, which puts only `bench/` there).
@@ -6,6 +7,7 @@ scripts run as `python bench/<name>.py`, which puts only `bench/` there).
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -44,3 +46,17 @@ def frames_per_second(
             parse(raw)
         runs.append(len(frames) / (time.perf_counter() - started))
     return statistics.median(runs)
+
+
+def add_env_option(parser: argparse.ArgumentParser, applies_to: str) -> None:
+    """`--env NAME=VALUE` (repeatable): a setting for the services a bench starts, for an
+    A/B of settings (the benches start them without the caller's own LIQMON_ variables)."""
+    parser.add_argument(
+        "--env", action="append", default=[], metavar="NAME=VALUE",
+        help=f"a setting for {applies_to} (repeatable), e.g. LIQMON_AGGREGATOR_LINGER_MS=0",
+    )  # fmt: skip
+
+
+def env_settings(args: argparse.Namespace) -> dict[str, str]:
+    """The `--env` settings as a dict."""
+    return dict(item.split("=", 1) for item in args.env)

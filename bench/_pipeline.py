@@ -26,6 +26,7 @@ import httpx
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench._common import env_settings
 from bench._web_clients import clients_process
 from liqmon.embedded_redis import EmbeddedRedis, free_port
 from liqmon.keys import AGGREGATOR_GROUP, Keys
@@ -147,7 +148,7 @@ class Pipeline:
             LIQMON_WEB_PORT=str(self.web_port),
             LIQMON_WEB_MAX_SSE_CLIENTS="5000", LIQMON_WEB_MAX_SSE_PER_IP="5000",
         )  # fmt: skip
-        env.update(item.split("=", 1) for item in args.env)  # an A/B of settings
+        env.update(env_settings(args))  # an A/B of settings
         self.stack = Stack(tmp, env, services)
         self.sim = f"http://127.0.0.1:{self.sim_port}"
         self.http = httpx.AsyncClient(timeout=30)

@@ -41,6 +41,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench._common import add_env_option
 from bench._pipeline import (
     SERVICES,
     Pipeline,
@@ -205,10 +206,7 @@ def main() -> int:
     parser.add_argument(
         "--log-level", default="WARNING", help="the services' (INFO: e.g. append batching)"
     )
-    parser.add_argument(
-        "--env", action="append", default=[], metavar="NAME=VALUE",
-        help="a setting for every service (repeatable), e.g. LIQMON_COLLECTOR_LINGER_MS=100",
-    )  # fmt: skip
+    add_env_option(parser, "every service")
     parser.add_argument("--grouped", action="store_true", help="crash: one collectors process")
     parser.add_argument("--rate", type=float, default=1000.0, help="soak rate /s")
     parser.add_argument("--seconds", type=float, default=1800.0, help="soak duration")

@@ -49,6 +49,7 @@ from liqmon.keys import Keys
 from liqmon.redis_client import create_redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench._common import add_env_option, env_settings
 from bench.web import pct_list, wait_http  # (after the path insert)
 from tests.browser.pages import CHROMIUM, CHROMIUM_ARGS
 from tests.web.helpers import make_event
@@ -156,7 +157,7 @@ async def one_run(
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIQMON_")}
     env.update(REDIS_URL=redis_url, LIQMON_WEB_PORT=str(port), LIQMON_LOG_LEVEL="WARNING")
-    env.update(item.split("=", 1) for item in args.env)  # an A/B of settings
+    env.update(env_settings(args))  # an A/B of settings
     env.update(MODES[mode])
     procs = [spawn("aggregator", env, tmp / "aggregator.log"), spawn("web", env, tmp / "web.log")]
     try:
@@ -249,10 +250,7 @@ def main() -> int:
     parser.add_argument("--rate", type=int, default=1000, help="events/s")
     parser.add_argument("--seconds", type=float)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument(
-        "--env", action="append", default=[], metavar="NAME=VALUE",
-        help="a setting for the aggregator and the web (repeatable); the tick mode keeps its own",
-    )  # fmt: skip
+    add_env_option(parser, "the aggregator and the web (the tick mode keeps its own)")
     args = parser.parse_args()
     args.seconds = args.seconds or (6.0 if args.quick else 20.0)
     asyncio.run(run(args))

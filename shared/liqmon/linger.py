@@ -34,6 +34,12 @@ def lingers(last_size: int, full: int, linger_s: float, span_s: float) -> bool:
     return linger_s > 0 and BUSY_FROM <= last_size < full and last_size >= BUSY_RATE * span_s
 
 
+def span_since(last_at: float, now: float) -> float:
+    """A batch's span for `lingers`: from the call before it (started at `last_at`,
+    time.monotonic; 0.0 if there was none) to its own at `now`."""
+    return now - last_at if last_at else 0.0
+
+
 def linger_left(last_at: float, linger_s: float) -> float:
     """Seconds still to wait after a batch started at `last_at` (time.monotonic)."""
     return last_at + linger_s - time.monotonic()

@@ -30,7 +30,7 @@ from liqmon.consumer_group import RawEntry as Entry
 from liqmon.deadletter import append_deadletters, deadletter_fields
 from liqmon.event import InvalidEvent
 from liqmon.keys import AGGREGATOR_GROUP, Keys
-from liqmon.linger import linger_left, lingers
+from liqmon.linger import linger_left, lingers, span_since
 from liqmon.logs import LogOnce
 from liqmon.runtime import unless_stopped
 
@@ -230,7 +230,7 @@ class Consumer:
                 # with a batch waiting, do not block: it would wait for a quiet stream
                 block = None if parsed is not None else self.settings.aggregator_block_ms
                 now = time.monotonic()
-                read_span, read_at = (now - read_at if read_at else 0.0), now
+                read_span, read_at = span_since(read_at, now), now
                 entries = await self._read_or_stop(stop, block)
                 applying = asyncio.ensure_future(self.finish(parsed)) if parsed else None
                 parsed = None

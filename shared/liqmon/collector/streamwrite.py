@@ -35,7 +35,7 @@ from liqmon import scripts
 from liqmon.collector.settings import CollectorSettings
 from liqmon.event import FIELDS, LiquidationEvent
 from liqmon.keys import Keys, id_field
-from liqmon.linger import linger_left, lingers
+from liqmon.linger import linger_left, lingers, span_since
 from liqmon.windows import BUCKET_MS
 
 _NAMES: Final = orjson.dumps(list(FIELDS))
@@ -186,7 +186,7 @@ class StreamAppender:
             *ids,
         ]
         now = time.monotonic()
-        self._last_span = now - self._last_call_at if self.calls else 0.0
+        self._last_span = span_since(self._last_call_at, now)
         self.calls += 1
         self._last_call_at, self._last_rows = now, len(ids)
         self.batches += len(sent)
