@@ -13,6 +13,9 @@ warm-up at the same rate that is not measured.
   to and including its batch. Latency = that response's arrival - the batch's XADD reply.
 - event -> card: the same, read from the 1d card's `.long-count`/`.short-count` in the
   page (a MutationObserver records each render with Date.now()).
+- event -> page: when the summary message showing it reaches the page's JavaScript (a
+  wrapped EventSource listener), before the card's render: `card-page` is the page's own
+  time (parsing, the render, whatever ran before it on the page's one thread).
 - event -> applied: the floor, no web involved: the aggregator's `applied` counter read
   straight from Redis every 5 ms. The web's own share is the difference, batch by batch
   (`summary-applied`, `card-applied`): what the aggregator's own stalls cannot explain.
@@ -65,8 +68,25 @@ OBSERVE_CARDS = """() => {
         const v = (s) => Number(card.querySelector(s)?.dataset.value ?? 0);
         window.__seen.push([Date.now(), v('.long-count') + v('.short-count')]);
     };
-    new MutationObserver(read).observe(document.querySelector('#cards'),
-                                       {childList: true, subtree: true});
+    // the cards update in place: text and data-value changes, not new nodes
+    new MutationObserver(read).observe(document.querySelector('#cards'), {
+        childList: true, subtree: true, characterData: true, attributes: true});
+}"""
+#: Before the page's scripts: records (Date.now(), 1d long+short count) when a summary
+#: message reaches the page's JavaScript, before any listener runs (the card's render
+#: comes after it: the difference is the page's own time).
+OBSERVE_ARRIVALS = """() => {
+    window.__arrived = [];
+    const add = EventSource.prototype.addEventListener;
+    EventSource.prototype.addEventListener = function (type, listener, options) {
+        if (type !== 'summary') return add.call(this, type, listener, options);
+        const wrapped = (message) => {
+            const w = JSON.parse(message.data).windows['1d'];
+            window.__arrived.push([Date.now(), Number(w.long_count) + Number(w.short_count)]);
+            return listener(message);
+        };
+        return add.call(this, type, wrapped, options);
+    };
 }"""
 
 
@@ -150,7 +170,7 @@ def spawn(service: str, env: dict[str, str], log: Path) -> subprocess.Popen[byte
 
 async def one_run(
     browser: Any, redis_url: str, mode: str, args: argparse.Namespace, tmp: Path
-) -> tuple[list[float], list[float], list[float]]:
+) -> tuple[list[float], list[float], list[float], list[float]]:
     keys = Keys("liq")
     redis = create_redis(redis_url)
     await redis.flushall()
@@ -164,6 +184,7 @@ async def one_run(
         base = f"http://127.0.0.1:{port}"
         await wait_http(f"{base}/api/health")
         page = await browser.new_page()
+        await page.add_init_script(f"({OBSERVE_ARRIVALS})()")
         await page.goto(base)
         await page.wait_for_selector('#cards .card[data-window="1d"]')
         await page.wait_for_selector("#conn[data-state=live]")
@@ -178,8 +199,12 @@ async def one_run(
         stop.set()
         rest, applied = await poller, await floor
         cards = [(float(t), int(n)) for t, n in await page.evaluate("window.__seen")]
+        arrived = [(float(t), int(n)) for t, n in await page.evaluate("window.__arrived")]
         await page.close()
-        return latencies(marks, applied), latencies(marks, rest), latencies(marks, cards)
+        return (
+            latencies(marks, applied), latencies(marks, rest),
+            latencies(marks, arrived), latencies(marks, cards),
+        )  # fmt: skip
     except BaseException:
         for name in ("aggregator", "web"):
             sys.stdout.write(f"--- {name}.log\n" + (tmp / f"{name}.log").read_text()[-2000:])
@@ -209,16 +234,18 @@ async def run(args: argparse.Namespace) -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 for _ in range(args.runs):
                     for mode in MODES:  # interleaved: both see the same machine load
-                        applied, rest, card = await one_run(
+                        applied, rest, page, card = await one_run(
                             browser, server.url, mode, args, Path(tmp)
                         )
                         row = results.setdefault(mode, {})
                         # the web's own share, batch by batch: shown minus applied
                         web = [r - a for r, a in zip(rest, applied, strict=False)]
                         web_card = [c - a for c, a in zip(card, applied, strict=False)]
+                        in_page = [c - p for c, p in zip(card, page, strict=False)]
                         named = (
-                            ("applied", applied), ("summary", rest), ("card", card),
-                            ("summary-applied", web), ("card-applied", web_card),
+                            ("applied", applied), ("summary", rest), ("page", page),
+                            ("card", card), ("summary-applied", web),
+                            ("card-applied", web_card), ("card-page", in_page),
                         )  # fmt: skip
                         for name, values in named:
                             row.setdefault(f"{name} p50", []).append(pct_list(values, 0.5))
@@ -231,8 +258,9 @@ async def run(args: argparse.Namespace) -> None:
         f"median of {args.runs} runs (each run's p50 / p99 in brackets):"
     )
     for name in (
-        "applied p50", "applied p99", "summary p50", "summary p99", "card p50", "card p99",
-        "summary-applied p50", "summary-applied p99", "card-applied p50", "card-applied p99",
+        "applied p50", "applied p99", "summary p50", "summary p99", "page p50", "page p99",
+        "card p50", "card p99", "summary-applied p50", "summary-applied p99",
+        "card-applied p50", "card-applied p99", "card-page p50", "card-page p99",
     ):  # fmt: skip
         cells = []
         for mode in MODES:

@@ -56,6 +56,14 @@ async def test_ok_when_everything_runs(web: Web, redis: Redis, keys: Keys) -> No
     assert okx["connections"] == ["wss://x"]
 
 
+async def test_no_event_yet_has_no_age(web: Web, redis: Redis, keys: Keys) -> None:
+    """A collector's status says last_event_ts 0 until its first event; the dashboard
+    showed that as an event 20,000 days ago."""
+    await set_collector(redis, keys, "bitfinex", last_event_ts="0")
+    body = (await web.client.get("/api/health")).json()
+    assert body["collectors"]["bitfinex"]["last_event_age_ms"] is None
+
+
 async def test_degraded_names_each_problem(web: Web, redis: Redis, keys: Keys) -> None:
     await set_collector(redis, keys, "binance", connected="0", last_error="timeout")
     await set_collector(redis, keys, "bybit")

@@ -66,7 +66,8 @@ def parse_collector(raw: dict[str, str], gaps: list[tuple[str, float]], now: int
         notes = None
     out["notes"] = notes if isinstance(notes, dict) else None
     last = out["last_event_ts"]
-    out["last_event_age_ms"] = now - last if isinstance(last, int) else None
+    # 0 until the collector's first event: no age then (not "since 1970")
+    out["last_event_age_ms"] = now - last if isinstance(last, int) and last > 0 else None
     parsed_gaps = []
     for member, _score in gaps:
         start, _, end = member.partition(":")

@@ -95,7 +95,8 @@ class Health(BaseModel):
     redis: dict[str, Any]
     collectors: dict[str, dict[str, Any]] = Field(
         description="per exchange: up, connected, sampled (the venue publishes only a sample), "
-        "since, last_event_ts, last_event_age_ms, events, errors, reconnects, gap_open_since, "
+        "since, last_event_ts (0 before the first event), last_event_age_ms (null before it), "
+        "events, errors, reconnects, gap_open_since, "
         "gaps [{start, end}], notes (null, or what the venue's numbers rest on where that is "
         "decided at run time: Gate's side convention and the REST evidence for it), ..."
     )

@@ -28,6 +28,8 @@ export class WindowCards {
     this.onSelect = options.onSelect;
     this.onCoin = options.onCoin;
     this.summary = null;
+    /** Per window on screen: its parts that a summary updates in place (see card()). */
+    this.parts = null;
     root.addEventListener("click", (event) => {
       const coin = event.target.closest("button.coin");
       if (coin) {
@@ -57,59 +59,107 @@ export class WindowCards {
     this.onSelect(window);
   }
 
-  render(summary) {
+  /** Draw `summary`; `detail: false` leaves the exchange split to a later renderDetail. */
+  render(summary, { detail = true } = {}) {
     if (!summary?.windows) return;
     this.summary = summary;
     const names = windowNames(summary.windows);
     if (!names.includes(this.selected))
       this.selected = names.includes("1h") ? "1h" : names[0];
-    const focused = this.root.contains(document.activeElement)
-      ? document.activeElement.closest(".card")?.dataset.window
-      : null;
-    replaceChildren(
-      this.root,
-      names.map((name) => this.card(name, summary.windows[name])),
-    );
-    if (focused)
-      this.root
-        .querySelector(`.card[data-window="${CSS.escape(focused)}"]`)
-        ?.focus();
-    this.renderDetail(this.selected, summary.windows[this.selected]);
+    if (!this.updateInPlace(names, summary.windows)) {
+      const focused = this.root.contains(document.activeElement)
+        ? document.activeElement.closest(".card")?.dataset.window
+        : null;
+      this.parts = new Map();
+      replaceChildren(
+        this.root,
+        names.map((name) => this.card(name, summary.windows[name])),
+      );
+      if (focused)
+        this.root
+          .querySelector(`.card[data-window="${CSS.escape(focused)}"]`)
+          ?.focus();
+    }
+    if (detail)
+      this.renderDetail(this.selected, summary.windows[this.selected]);
+  }
+
+  /** Rebuild the cards (their labels are in the language just chosen). */
+  relabel() {
+    this.parts = null;
+    this.render(this.summary);
+  }
+
+  /**
+   * The same windows as on screen: change only the text, values and flags that moved.
+   * A summary comes up to 50 times a second while events flow, and rebuilding the cards
+   * each time made the browser style, lay out and paint them all again; this way a
+   * push touches a few text nodes (and keeps focus where it is). False when the
+   * windows on screen are not these (the first render, or the aggregator's set changed).
+   */
+  updateInPlace(names, windows) {
+    const cards = this.root.children;
+    if (!this.parts || cards.length !== names.length) return false;
+    for (let i = 0; i < names.length; i += 1)
+      if (cards[i].dataset.window !== names[i]) return false;
+    names.forEach((name, i) => {
+      const w = windows[name];
+      const card = cards[i];
+      const parts = this.parts.get(name);
+      const selected = name === this.selected;
+      card.classList.toggle("selected", selected);
+      setAttr(card, "aria-pressed", String(selected));
+      const long = Number(w.long_usd) || 0;
+      const short = Number(w.short_usd) || 0;
+      setAmount(parts.long, long, w.long_count);
+      setAmount(parts.short, short, w.short_count);
+      const bar = balanceBar(long, short);
+      setAttr(parts.bar, "title", bar.title);
+      parts.bar.classList.toggle("empty", bar.empty);
+      if (parts.bar.firstChild.style.width !== bar.width)
+        parts.bar.firstChild.style.width = bar.width;
+      const flagsKey = `${w.incomplete ? 1 : 0}:${Number(w.capped_seconds) || 0}`;
+      if (parts.flagsKey !== flagsKey) {
+        const flags = flagsOf(w);
+        parts.flags.replaceWith(flags);
+        Object.assign(parts, { flags, flagsKey });
+      }
+      const largestKey = JSON.stringify(w.largest ?? null);
+      if (parts.largestKey !== largestKey) {
+        const largest = largestLine(w.largest, this.onCoin);
+        parts.largest.replaceWith(largest);
+        Object.assign(parts, { largest, largestKey });
+      }
+    });
+    return true;
   }
 
   card(name, w) {
     const long = Number(w.long_usd) || 0;
     const short = Number(w.short_usd) || 0;
-    const total = long + short;
+    const balance = balanceBar(long, short);
     const bar = el(
       "div",
       {
-        class: "balance",
-        title: `${t("long")} ${share(long, total)} / ${t("short")} ${share(short, total)}`,
+        class: `balance${balance.empty ? " empty" : ""}`,
+        title: balance.title,
       },
       el("span", { class: "balance-long" }),
     );
-    if (total > 0) bar.firstChild.style.width = `${(100 * long) / total}%`;
-    else bar.classList.add("empty");
-    const flags = el("div", { class: "flags" });
-    if (w.incomplete)
-      flags.append(
-        el("span", {
-          class: "flag flag-incomplete",
-          title: t("incomplete_title"),
-          text: t("incomplete"),
-        }),
-      );
-    if (Number(w.capped_seconds) > 0) {
-      flags.append(
-        el("span", {
-          class: "flag flag-capped",
-          title: t("capped_title"),
-          dataset: { value: w.capped_seconds },
-          text: t("capped", { n: formatInt(w.capped_seconds) }),
-        }),
-      );
-    }
+    if (balance.width) bar.firstChild.style.width = balance.width;
+    const flags = flagsOf(w);
+    const longLine = amountLine("long", long, w.long_count);
+    const shortLine = amountLine("short", short, w.short_count);
+    const largest = largestLine(w.largest, this.onCoin);
+    this.parts.set(name, {
+      long: longLine,
+      short: shortLine,
+      bar,
+      flags,
+      flagsKey: `${w.incomplete ? 1 : 0}:${Number(w.capped_seconds) || 0}`,
+      largest,
+      largestKey: JSON.stringify(w.largest ?? null),
+    });
     const selected = name === this.selected;
     return el(
       "article",
@@ -121,10 +171,10 @@ export class WindowCards {
         "aria-pressed": String(selected),
       },
       el("header", { class: "card-head" }, el("h3", { text: name }), flags),
-      amountLine("long", long, w.long_count),
-      amountLine("short", short, w.short_count),
+      longLine,
+      shortLine,
       bar,
-      largestLine(w.largest, this.onCoin),
+      largest,
     );
   }
 
@@ -158,6 +208,59 @@ export class WindowCards {
       ),
     );
   }
+}
+
+/** The long/short balance bar's title, width and emptiness for these totals. */
+function balanceBar(long, short) {
+  const total = long + short;
+  return {
+    title: `${t("long")} ${share(long, total)} / ${t("short")} ${share(short, total)}`,
+    width: total > 0 ? `${(100 * long) / total}%` : "",
+    empty: !(total > 0),
+  };
+}
+
+function flagsOf(w) {
+  const flags = el("div", { class: "flags" });
+  if (w.incomplete)
+    flags.append(
+      el("span", {
+        class: "flag flag-incomplete",
+        title: t("incomplete_title"),
+        text: t("incomplete"),
+      }),
+    );
+  if (Number(w.capped_seconds) > 0) {
+    flags.append(
+      el("span", {
+        class: "flag flag-capped",
+        title: t("capped_title"),
+        dataset: { value: w.capped_seconds },
+        text: t("capped", { n: formatInt(w.capped_seconds) }),
+      }),
+    );
+  }
+  return flags;
+}
+
+/** An attribute set only when it differs (an unchanged write still invalidates). */
+function setAttr(node, name, value) {
+  if (node.getAttribute(name) !== value) node.setAttribute(name, value);
+}
+
+/** Text set only when it differs. */
+function setText(node, text) {
+  if (node.textContent !== text) node.textContent = text;
+}
+
+/** An amount line (from amountLine) showing these totals. */
+function setAmount(line, usd, count) {
+  const [, usdNode, countNode] = line.children;
+  setAttr(usdNode, "title", formatUsdExact(usd));
+  setAttr(usdNode, "data-value", String(usd));
+  setText(usdNode, formatUsdCompact(usd));
+  setAttr(countNode, "data-value", String(count ?? 0));
+  setText(countNode, formatInt(count ?? 0));
 }
 
 function amountLine(side, usd, count) {

@@ -5,8 +5,12 @@
 //
 // Smooth at hundreds of events per second: incoming events only go into a queue; one
 // requestAnimationFrame callback per frame builds the new rows in a DocumentFragment,
-// inserts them at the top in one operation and trims the bottom to MAX_ROWS. A burst larger
-// than the table keeps only its newest rows (the rest would be trimmed in the same frame).
+// inserts them at the top in one operation and trims the bottom to MAX_ROWS. A frame
+// takes at most ROWS_PER_FRAME rows, oldest first, and leaves the rest for the next one:
+// a frame's styling, layout and paint grow with the rows it adds, and a long frame keeps
+// everything else on the page waiting (the cards' totals among them), which at 1,000
+// events/s made frames longer and batches bigger in turn. A queue that outgrows twice the
+// table keeps only its newest rows (older ones would be trimmed before being seen).
 
 import { el } from "./dom.js";
 import {
@@ -20,6 +24,14 @@ import {
 import { t } from "./i18n.js";
 
 export const MAX_ROWS = 300;
+/** Rows added per frame at most: a screenful and more, 3,000 rows/s at 60 frames/s. */
+export const ROWS_PER_FRAME = 50;
+/**
+ * New rows flash only while a frame brings at most this many (a calm tape, a few hundred
+ * events/s): faster, every visible row would be flashing at once, which says nothing
+ * and costs a repaint of the whole tape every frame. Whales always flash.
+ */
+export const FLASH_ROWS = 5;
 
 export class Tape {
   /**
@@ -97,13 +109,16 @@ export class Tape {
   flush() {
     this.frame = 0;
     if (!this.queue.length) return;
-    const batch = this.queue.splice(0, this.queue.length);
+    const batch = this.queue.splice(0, ROWS_PER_FRAME);
     const keep = batch.slice(-this.maxRows);
     for (const dropped of batch.slice(0, batch.length - keep.length))
       this.forget(dropped.stream_id);
+    const calm = keep.length <= FLASH_ROWS;
     const fragment = document.createDocumentFragment();
-    for (let i = keep.length - 1; i >= 0; i -= 1)
-      fragment.append(this.row(keep[i], true));
+    for (let i = keep.length - 1; i >= 0; i -= 1) {
+      const whale = Number(keep[i].usd) >= this.highlightUsd;
+      fragment.append(this.row(keep[i], calm || whale));
+    }
     const placeholder = this.list.querySelector(".tape-empty");
     if (placeholder) placeholder.remove();
     this.list.prepend(fragment);
@@ -115,6 +130,7 @@ export class Tape {
       excess -= 1;
     }
     this.report();
+    if (this.queue.length) this.frame = requestAnimationFrame(this.flush);
   }
 
   /** Change the highlight threshold, re-marking the rows already shown. */
