@@ -56,8 +56,10 @@ FIGURES = (
             "event -> applied p99",
             "event -> summary p50",
             "event -> summary p99",
+            "event -> card p50",
             "event -> card p99",
             "event -> summary-applied p99",
+            "event -> card-page p99",
         ),
     ),
     Figure(

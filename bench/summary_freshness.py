@@ -24,7 +24,7 @@ Both include the aggregator's own delay (stream -> windows), which is the point:
 what a user waits for. Two web configurations, each run 3 times on fresh processes and a
 flushed Redis; the figure printed is the median of the 3 runs' p50/p99:
 
-- push:  the default (a change is pushed within one token poll, <= 20 pushes/s);
+- push:  the default (a change is pushed within one token poll, pushes >= 20 ms apart);
 - tick:  the old behaviour, a summary once a second (LIQMON_WEB_SUMMARY_PUSH_MS=1000, the
   /api/summary cache 1 s), measured the same way in the same run.
 
