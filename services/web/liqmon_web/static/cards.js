@@ -118,13 +118,12 @@ export class WindowCards {
       parts.bar.classList.toggle("empty", bar.empty);
       if (parts.bar.firstChild.style.width !== bar.width)
         parts.bar.firstChild.style.width = bar.width;
-      const flagsKey = `${w.incomplete ? 1 : 0}:${Number(w.capped_seconds) || 0}`;
+      const { flagsKey, largestKey } = partKeys(w);
       if (parts.flagsKey !== flagsKey) {
         const flags = flagsOf(w);
         parts.flags.replaceWith(flags);
         Object.assign(parts, { flags, flagsKey });
       }
-      const largestKey = JSON.stringify(w.largest ?? null);
       if (parts.largestKey !== largestKey) {
         const largest = largestLine(w.largest, this.onCoin);
         parts.largest.replaceWith(largest);
@@ -156,9 +155,8 @@ export class WindowCards {
       short: shortLine,
       bar,
       flags,
-      flagsKey: `${w.incomplete ? 1 : 0}:${Number(w.capped_seconds) || 0}`,
       largest,
-      largestKey: JSON.stringify(w.largest ?? null),
+      ...partKeys(w),
     });
     const selected = name === this.selected;
     return el(
@@ -217,6 +215,14 @@ function balanceBar(long, short) {
     title: `${t("long")} ${share(long, total)} / ${t("short")} ${share(short, total)}`,
     width: total > 0 ? `${(100 * long) / total}%` : "",
     empty: !(total > 0),
+  };
+}
+
+/** What a card's flags and largest line are drawn from: redrawn when these change. */
+function partKeys(w) {
+  return {
+    flagsKey: `${w.incomplete ? 1 : 0}:${Number(w.capped_seconds) || 0}`,
+    largestKey: JSON.stringify(w.largest ?? null),
   };
 }
 
