@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -263,9 +264,10 @@ async def test_shutdown_ends_open_streams_promptly(redis_url: str, redis: Redis)
 
 
 async def test_stalled_client_on_a_quiet_tape_is_dropped(
-    redis_url: str, redis: Redis, keys: Keys
+    redis_url: str, redis: Redis, keys: Keys, caplog: pytest.LogCaptureFixture
 ) -> None:
     # The queue never fills (huge), so only the stall timer can catch this client.
+    caplog.set_level(logging.INFO, logger="liqmon_web.sse")
     settings = settings_for(
         redis_url, web_sse_queue_size=1_000_000, web_sse_keepalive_s=0.2, web_sse_stall_s=1.0
     )
@@ -277,6 +279,11 @@ async def test_stalled_client_on_a_quiet_tape_is_dropped(
             await xadd_now(redis, keys, batch)
         await wait_for(lambda: b.dropped_slow == 1, timeout=15)
         await wait_for(lambda: b.clients == 0)
+        # its socket could not take the body's end: the connection is closed without it,
+        # which is no error (uvicorn's "returned without completing response" is dropped
+        # for exactly this response, sse.ABANDONED)
+        await wait_for(lambda: "stalled socket" in caplog.text, timeout=5)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 async def test_per_address_limit_uses_forwarded_for_behind_a_trusted_proxy(

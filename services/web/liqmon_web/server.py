@@ -10,12 +10,17 @@ every stream (broadcaster.shutdown) at the START of uvicorn's shutdown, by overr
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 
 import uvicorn
 from fastapi import FastAPI
 
 from liqmon_web.settings import WebSettings
+from liqmon_web.sse import AbandonedResponseFilter
+
+#: One instance: adding it again is a no-op (`Logger.addFilter` keeps each once).
+_ABANDONED_FILTER = AbandonedResponseFilter()
 
 
 class WebServer(uvicorn.Server):
@@ -41,6 +46,7 @@ class WebServer(uvicorn.Server):
 def build_server(
     app: FastAPI, settings: WebSettings, *, host: str | None = None, port: int | None = None
 ) -> WebServer:
+    logging.getLogger("uvicorn.error").addFilter(_ABANDONED_FILTER)
     config = uvicorn.Config(
         app,
         host=host or settings.web_host,

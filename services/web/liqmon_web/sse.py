@@ -44,9 +44,9 @@ which is what lets one process feed 1,000 clients. Headers follow the native one
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
+from contextvars import ContextVar
 from typing import Any
 
 import orjson
@@ -63,6 +63,23 @@ from liqmon_web.sse_frames import KEEPALIVE, retry_frame, sse_frame
 from liqmon_web.stream_ids import StreamId, as_entries, parse_stream_id
 
 logger = logging.getLogger(__name__)
+
+#: Set in a request's task when its response is abandoned on purpose: a stalled client's
+#: socket cannot take the body's end. uvicorn then closes the connection, which is what
+#: we want, and logs "ASGI callable returned without completing response" as an ERROR,
+#: which it is not: `AbandonedResponseFilter` drops that record for such a task only
+#: (uvicorn logs it in the task that ran the app, right after the app returns).
+ABANDONED: ContextVar[bool] = ContextVar("liqmon_sse_abandoned", default=False)
+_INCOMPLETE = "ASGI callable returned without completing response"
+
+
+class AbandonedResponseFilter(logging.Filter):
+    """For uvicorn's error logger: see `ABANDONED`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (ABANDONED.get() and record.getMessage().startswith(_INCOMPLETE))
+
+
 _log_once = LogOnce(logger)
 
 REPLAY_PAGE = 500
@@ -136,12 +153,15 @@ class SseResponse(Response):
                 logger.error("stream writer failed", exc_info=writer.exception())
                 return
             if not watcher.done() or watcher.cancelled():  # the client is still there
-                # End the body properly. A stalled socket cannot take even this; give up
-                # and let uvicorn close it.
-                with contextlib.suppress(TimeoutError, OSError):
+                # End the body properly. A stalled socket cannot take even this (the slow
+                # client just dropped): give up and let uvicorn close the connection.
+                try:
                     await asyncio.wait_for(
                         send({"type": "http.response.body", "body": b"", "more_body": False}), 1.0
                     )
+                except (TimeoutError, OSError):
+                    ABANDONED.set(True)
+                    logger.info("stream client's stalled socket closed without the body's end")
         finally:
             self.ticket.release()
 
