@@ -116,8 +116,7 @@ export class Tape {
     const calm = keep.length <= FLASH_ROWS;
     const fragment = document.createDocumentFragment();
     for (let i = keep.length - 1; i >= 0; i -= 1) {
-      const whale = Number(keep[i].usd) >= this.highlightUsd;
-      fragment.append(this.row(keep[i], calm || whale));
+      fragment.append(this.row(keep[i], calm || this.isWhale(keep[i].usd)));
     }
     const placeholder = this.list.querySelector(".tape-empty");
     if (placeholder) placeholder.remove();
@@ -133,11 +132,16 @@ export class Tape {
     if (this.queue.length) this.frame = requestAnimationFrame(this.flush);
   }
 
+  /** Is a print of `usd` highlighted (at or above the threshold)? */
+  isWhale(usd) {
+    return Number(usd) >= this.highlightUsd;
+  }
+
   /** Change the highlight threshold, re-marking the rows already shown. */
   setHighlight(usd) {
     this.highlightUsd = usd;
     for (const row of this.list.querySelectorAll("li.row")) {
-      row.classList.toggle("whale", Number(row.dataset.usd) >= usd);
+      row.classList.toggle("whale", this.isWhale(row.dataset.usd));
     }
   }
 
@@ -165,7 +169,7 @@ export class Tape {
       event.side === "long" ? "long" : "short",
       `tier-${tier}`,
     ];
-    if (Number(event.usd) >= this.highlightUsd) classes.push("whale");
+    if (this.isWhale(event.usd)) classes.push("whale");
     if (fresh) classes.push("fresh");
     return el(
       "li",
