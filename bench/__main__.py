@@ -60,6 +60,7 @@ FIGURES = (
             "event -> card p99",
             "event -> summary-applied p99",
             "event -> card-page p99",
+            "browser CPU, cores",
         ),
     ),
     Figure(

@@ -16,6 +16,8 @@ warm-up at the same rate that is not measured.
 - event -> page: when the summary message showing it reaches the page's JavaScript (a
   wrapped EventSource listener), before the card's render: `card-page` is the page's own
   time (parsing, the render, whatever ran before it on the page's one thread).
+- browser CPU: the cores every Chromium process used while events were sent (CDP
+  `SystemInfo.getProcessInfo`): what the open dashboard costs the machine it runs on.
 - event -> applied: the floor, no web involved: the aggregator's `applied` counter read
   straight from Redis every 5 ms. The web's own share is the difference, batch by batch
   (`summary-applied`, `card-applied`): what the aggregator's own stalls cannot explain.
@@ -42,7 +44,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 import orjson
@@ -168,9 +170,33 @@ def spawn(service: str, env: dict[str, str], log: Path) -> subprocess.Popen[byte
     )  # fmt: skip
 
 
+class Run(NamedTuple):
+    """One run's latencies (ms, one per batch) and the page's main-thread load."""
+
+    applied: list[float]
+    summary: list[float]
+    page: list[float]
+    card: list[float]
+    #: the browser's CPU (every Chromium process) per second measured, in cores: what
+    #: the dashboard costs the machine it is open on
+    browser_cores: float
+
+
+async def browser_cpu_seconds(session: Any) -> dict[int, float]:
+    """CPU seconds of each Chromium process so far, by pid (CDP SystemInfo)."""
+    info = await session.send("SystemInfo.getProcessInfo")
+    return {int(p["id"]): float(p["cpuTime"]) for p in info["processInfo"]}
+
+
+def cpu_between(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds between two samples, over the processes in both (the renderer of the
+    previous run's page may still be exiting at the first)."""
+    return sum(after[pid] - before[pid] for pid in before.keys() & after.keys())
+
+
 async def one_run(
     browser: Any, redis_url: str, mode: str, args: argparse.Namespace, tmp: Path
-) -> tuple[list[float], list[float], list[float], list[float]]:
+) -> Run:
     keys = Keys("liq")
     redis = create_redis(redis_url)
     await redis.flushall()
@@ -191,19 +217,24 @@ async def one_run(
         # Warm-up, not measured: the aggregator's first batches, connections, JIT-less caches.
         warm = await produce(redis, keys, args.rate, WARMUP_S)
         await page.evaluate(OBSERVE_CARDS)
+        cdp = await browser.new_browser_cdp_session()
+        cpu_before, began = await browser_cpu_seconds(cdp), time.monotonic()
         stop = asyncio.Event()
         poller = asyncio.create_task(poll_summary(base, stop))
         floor = asyncio.create_task(poll_applied(redis, keys, stop))
         marks = await produce(redis, keys, args.rate, args.seconds, warm[-1][1])
+        cpu = cpu_between(cpu_before, await browser_cpu_seconds(cdp))
+        cores = cpu / (time.monotonic() - began)
+        await cdp.detach()
         await asyncio.sleep(2.5)  # the last batches reach both (the tick is 1 s)
         stop.set()
         rest, applied = await poller, await floor
         cards = [(float(t), int(n)) for t, n in await page.evaluate("window.__seen")]
         arrived = [(float(t), int(n)) for t, n in await page.evaluate("window.__arrived")]
         await page.close()
-        return (
+        return Run(
             latencies(marks, applied), latencies(marks, rest),
-            latencies(marks, arrived), latencies(marks, cards),
+            latencies(marks, arrived), latencies(marks, cards), cores,
         )  # fmt: skip
     except BaseException:
         for name in ("aggregator", "web"):
@@ -234,10 +265,11 @@ async def run(args: argparse.Namespace) -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 for _ in range(args.runs):
                     for mode in MODES:  # interleaved: both see the same machine load
-                        applied, rest, page, card = await one_run(
+                        applied, rest, page, card, cores = await one_run(
                             browser, server.url, mode, args, Path(tmp)
                         )
                         row = results.setdefault(mode, {})
+                        row.setdefault("browser", []).append(cores)
                         # the web's own share, batch by batch: shown minus applied
                         web = [r - a for r, a in zip(rest, applied, strict=False)]
                         web_card = [c - a for c, a in zip(card, applied, strict=False)]
@@ -268,6 +300,12 @@ async def run(args: argparse.Namespace) -> None:
             runs = " / ".join(f"{v:.0f}" for v in values)
             cells.append(f"{mode} {statistics.median(values):6.0f} ms [{runs}]")
         print(f"  event -> {name:20s} " + "   ".join(cells))
+    cells = []
+    for mode in MODES:
+        values = results[mode]["browser"]
+        runs = " / ".join(f"{v:.2f}" for v in values)
+        cells.append(f"{mode} {statistics.median(values):6.2f}    [{runs}]")
+    print("  browser CPU, cores         " + "   ".join(cells))
     print("  (target: event -> summary and -> card p99 <= 100 ms at 1,000 events/s; "
           "tick = the old 1 Hz summary, same run)")  # fmt: skip
 
