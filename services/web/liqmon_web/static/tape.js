@@ -3,14 +3,18 @@
 // stream-id set only absorbs the overlap of a REST fill and live events (the coin view
 // buffers live events while it loads, and some of them are in the fill too).
 //
-// Smooth at hundreds of events per second: incoming events only go into a queue; one
-// requestAnimationFrame callback per frame builds the new rows in a DocumentFragment,
-// inserts them at the top in one operation and trims the bottom to MAX_ROWS. A frame
-// takes at most ROWS_PER_FRAME rows, oldest first, and leaves the rest for the next one:
-// a frame's styling, layout and paint grow with the rows it adds, and a long frame keeps
-// everything else on the page waiting (the cards' totals among them), which at 1,000
-// events/s made frames longer and batches bigger in turn. A queue that outgrows twice the
-// table keeps only its newest rows (older ones would be trimmed before being seen).
+// Smooth at hundreds of events per second, cheap at thousands: incoming events only go
+// into a queue, and a flush (in a requestAnimationFrame callback) builds the new rows in a
+// DocumentFragment, inserts them at the top in one operation and trims the bottom to
+// MAX_ROWS. On a calm tape a flush comes every frame, so a print shows at once. On a busy
+// one (the last flush brought more than FLASH_ROWS rows) flushes come at most every
+// BUSY_FLUSH_MS: every flush moves the whole visible tape, and its styling, layout and
+// paint cost about the same for 20 rows as for 100, so at 1,000 events/s a flush per
+// frame made the open dashboard cost a whole core (docs/PERFORMANCE.md). A flush takes at
+// most ROWS_PER_FLUSH rows, oldest first, and leaves the rest for the next one, so one
+// flush never keeps the page (the cards' totals among it) waiting long. A queue that
+// outgrows twice the table keeps only its newest rows (older ones would be trimmed before
+// being seen).
 
 import { el } from "./dom.js";
 import {
@@ -24,12 +28,16 @@ import {
 import { t } from "./i18n.js";
 
 export const MAX_ROWS = 300;
-/** Rows added per frame at most: a screenful and more, 3,000 rows/s at 60 frames/s. */
-export const ROWS_PER_FRAME = 50;
+/** Rows added per flush at most: 1,500 rows/s while busy, more than a screen can show. */
+export const ROWS_PER_FLUSH = 150;
+/** While busy, flushes are at least this far apart (ms): ten a second still reads as a
+ * flowing tape, and it costs a third of a flush per frame. */
+export const BUSY_FLUSH_MS = 100;
 /**
- * New rows flash only while a frame brings at most this many (a calm tape, a few hundred
- * events/s): faster, every visible row would be flashing at once, which says nothing
- * and costs a repaint of the whole tape every frame. Whales always flash.
+ * New rows flash only while a flush brings at most this many (a calm tape: up to a few
+ * hundred events/s at a flush per frame): faster, every visible row would be flashing at
+ * once, which says nothing and costs a repaint of the whole tape. Whales always flash.
+ * More rows than this make the tape busy (BUSY_FLUSH_MS).
  */
 export const FLASH_ROWS = 5;
 
@@ -49,7 +57,10 @@ export class Tape {
     /** Stream ids of the rows shown or queued. */
     this.ids = new Set();
     this.queue = [];
-    this.frame = 0;
+    this.frame = 0; // the requested animation frame, or 0
+    this.timer = 0; // the busy tape's wait before requesting it, or 0
+    this.busy = false; // did the last flush bring more than FLASH_ROWS rows?
+    this.flushedAt = -Infinity;
     this.flush = this.flush.bind(this);
     list.addEventListener("click", (event) => {
       const button = event.target.closest("button.coin");
@@ -81,7 +92,23 @@ export class Tape {
         this.forget(dropped.stream_id);
       }
     }
-    if (!this.frame) this.frame = requestAnimationFrame(this.flush);
+    this.schedule();
+  }
+
+  /** Request the next flush: the next frame, or on a busy tape BUSY_FLUSH_MS after the last. */
+  schedule() {
+    if (this.frame || this.timer) return;
+    const wait = this.busy
+      ? this.flushedAt + BUSY_FLUSH_MS - performance.now()
+      : 0;
+    if (wait <= 0) {
+      this.frame = requestAnimationFrame(this.flush);
+      return;
+    }
+    this.timer = setTimeout(() => {
+      this.timer = 0;
+      this.frame = requestAnimationFrame(this.flush);
+    }, wait);
   }
 
   /** Replace everything with `items` (newest first, as /api/liquidations returns them). */
@@ -100,7 +127,10 @@ export class Tape {
 
   clear() {
     if (this.frame) cancelAnimationFrame(this.frame);
+    clearTimeout(this.timer);
     this.frame = 0;
+    this.timer = 0;
+    this.busy = false;
     this.queue = [];
     this.ids.clear();
     this.renderEmpty();
@@ -109,11 +139,13 @@ export class Tape {
   flush() {
     this.frame = 0;
     if (!this.queue.length) return;
-    const batch = this.queue.splice(0, ROWS_PER_FRAME);
+    this.flushedAt = performance.now();
+    const batch = this.queue.splice(0, ROWS_PER_FLUSH);
     const keep = batch.slice(-this.maxRows);
     for (const dropped of batch.slice(0, batch.length - keep.length))
       this.forget(dropped.stream_id);
     const calm = keep.length <= FLASH_ROWS;
+    this.busy = !calm;
     const fragment = document.createDocumentFragment();
     for (let i = keep.length - 1; i >= 0; i -= 1) {
       fragment.append(this.row(keep[i], calm || this.isWhale(keep[i].usd)));
@@ -129,7 +161,7 @@ export class Tape {
       excess -= 1;
     }
     this.report();
-    if (this.queue.length) this.frame = requestAnimationFrame(this.flush);
+    if (this.queue.length) this.schedule();
   }
 
   /** Is a print of `usd` highlighted (at or above the threshold)? */
