@@ -61,6 +61,7 @@ FIGURES = (
             "event -> summary-applied p99",
             "event -> card-page p99",
             "browser CPU, cores",
+            "browser CPU, no DevTools",
         ),
     ),
     Figure(

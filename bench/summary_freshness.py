@@ -17,7 +17,10 @@ warm-up at the same rate that is not measured.
   wrapped EventSource listener), before the card's render: `card-page` is the page's own
   time (parsing, the render, whatever ran before it on the page's one thread).
 - browser CPU: the cores every Chromium process used while events were sent (CDP
-  `SystemInfo.getProcessInfo`): what the open dashboard costs the machine it runs on.
+  `SystemInfo.getProcessInfo`). Playwright keeps CDP's Network domain on, which reports
+  every SSE message to it, so after each round the push page also runs once in a plain
+  headless Chromium that no client drives (`browser CPU, no DevTools`, read from /proc):
+  what the open dashboard costs a user's machine.
 - event -> applied: the floor, no web involved: the aggregator's `applied` counter read
   straight from Redis every 5 ms. The web's own share is the difference, batch by batch
   (`summary-applied`, `card-applied`): what the aggregator's own stalls cannot explain.
@@ -37,12 +40,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -61,6 +66,7 @@ from tests.web.helpers import make_event
 
 MODES = {"push": {}, "tick": {"LIQMON_WEB_SUMMARY_PUSH_MS": "1000"}}
 WARMUP_S = 2.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 #: Records (Date.now(), 1d long+short count) at every render of the cards.
 OBSERVE_CARDS = """() => {
     window.__seen = [];
@@ -194,10 +200,11 @@ def cpu_between(before: dict[int, float], after: dict[int, float]) -> float:
     return sum(after[pid] - before[pid] for pid in before.keys() & after.keys())
 
 
-async def one_run(
-    browser: Any, redis_url: str, mode: str, args: argparse.Namespace, tmp: Path
-) -> Run:
-    keys = Keys("liq")
+@contextlib.asynccontextmanager
+async def services(
+    redis_url: str, mode: str, args: argparse.Namespace, tmp: Path
+) -> AsyncIterator[tuple[Any, str]]:
+    """A flushed Redis, fresh `aggregator` and `web` processes in `mode`: (redis, web url)."""
     redis = create_redis(redis_url)
     await redis.flushall()
     port = free_port()
@@ -209,6 +216,24 @@ async def one_run(
     try:
         base = f"http://127.0.0.1:{port}"
         await wait_http(f"{base}/api/health")
+        yield redis, base
+    except BaseException:
+        for name in ("aggregator", "web"):
+            sys.stdout.write(f"--- {name}.log\n" + (tmp / f"{name}.log").read_text()[-2000:])
+        raise
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(10)
+        await redis.aclose()
+
+
+async def one_run(
+    browser: Any, redis_url: str, mode: str, args: argparse.Namespace, tmp: Path
+) -> Run:
+    keys = Keys("liq")
+    async with services(redis_url, mode, args, tmp) as (redis, base):
         page = await browser.new_page()
         await page.add_init_script(f"({OBSERVE_ARRIVALS})()")
         await page.goto(base)
@@ -236,16 +261,75 @@ async def one_run(
             latencies(marks, applied), latencies(marks, rest),
             latencies(marks, arrived), latencies(marks, cards), cores,
         )  # fmt: skip
-    except BaseException:
-        for name in ("aggregator", "web"):
-            sys.stdout.write(f"--- {name}.log\n" + (tmp / f"{name}.log").read_text()[-2000:])
-        raise
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(10)
-        await redis.aclose()
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and every process below it (Chromium's zygotes, renderers, GPU, utilities)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:  # exited meanwhile
+                continue
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(parent, []).append(int(entry))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo += children.get(pid, [])
+    return out
+
+
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User + system CPU seconds so far of each process still there (/proc/<pid>/stat)."""
+    out = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return out
+
+
+async def sse_clients(base: str) -> int:
+    async with httpx.AsyncClient(base_url=base) as client:
+        text = (await client.get("/metrics")).text
+    for line in text.splitlines():
+        if line.startswith("liqmon_web_sse_clients "):
+            return int(float(line.split()[1]))
+    return 0
+
+
+async def plain_browser_cores(redis_url: str, args: argparse.Namespace, tmp: Path) -> float:
+    """The open dashboard's CPU in cores, in a Chromium with no DevTools client: what a
+    user's browser spends. (A Playwright page has CDP's Network domain on, which reports
+    every SSE message to the client: about a quarter of a core more at 1,000 events/s.)
+    Read from /proc over the browser's process tree; the page is live once the web counts
+    its stream client."""
+    keys = Keys("liq")
+    async with services(redis_url, "push", args, tmp) as (redis, base):
+        browser = subprocess.Popen(
+            [CHROMIUM, "--headless", *CHROMIUM_ARGS, f"--user-data-dir={tmp / 'profile'}", base],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 30
+            while await sse_clients(base) < 1:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the dashboard did not open its stream")
+                await asyncio.sleep(0.1)
+            warm = await produce(redis, keys, args.rate, WARMUP_S)
+            pids = process_tree(browser.pid)
+            before, began = cpu_seconds(pids), time.monotonic()
+            await produce(redis, keys, args.rate, args.seconds, warm[-1][1])
+            after = cpu_seconds(pids)
+            return cpu_between(before, after) / (time.monotonic() - began)
+        finally:
+            browser.terminate()
+            browser.wait(10)
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -257,6 +341,7 @@ async def run(args: argparse.Namespace) -> None:
     server = EmbeddedRedis(None, persistent=False)
     server.start()
     results: dict[str, dict[str, list[float]]] = {}
+    plain: list[float] = []  # the push mode's page in a Chromium with no DevTools client
     try:
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(
@@ -282,6 +367,7 @@ async def run(args: argparse.Namespace) -> None:
                         for name, values in named:
                             row.setdefault(f"{name} p50", []).append(pct_list(values, 0.5))
                             row.setdefault(f"{name} p99", []).append(pct_list(values, 0.99))
+                    plain.append(await plain_browser_cores(server.url, args, Path(tmp)))
             await browser.close()
     finally:
         server.stop()
@@ -306,6 +392,11 @@ async def run(args: argparse.Namespace) -> None:
         runs = " / ".join(f"{v:.2f}" for v in values)
         cells.append(f"{mode} {statistics.median(values):6.2f}    [{runs}]")
     print("  browser CPU, cores         " + "   ".join(cells))
+    runs = " / ".join(f"{v:.2f}" for v in plain)
+    print(
+        f"  browser CPU, no DevTools   push {statistics.median(plain):6.2f}    [{runs}]"
+        "   (the push page in a Chromium no client drives: what a user's browser spends)"
+    )
     print("  (target: event -> summary and -> card p99 <= 100 ms at 1,000 events/s; "
           "tick = the old 1 Hz summary, same run)")  # fmt: skip
 
