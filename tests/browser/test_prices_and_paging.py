@@ -124,7 +124,9 @@ OVERLAP_TAPE = """async () => {
         symbol: 'BTC', exchange: 'binance', product: 'binance-usdm', instrument: 'BTCUSDT',
         side: 'long', price: '97000.5', usd: 1000 });
     const rows = () => [...list.querySelectorAll('li.row')].map(r => r.dataset.id);
-    const frame = () => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+    const frames = () => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+    // everything queued is on the list (a busy tape's next flush waits BUSY_FLUSH_MS)
+    const frame = async () => { do await frames(); while (tape.queue.length || tape.timer); };
     tape.fill([ev('5-0'), ev('4-0'), ev('4-0'), ev('2-0')]);
     const filled = rows();
     tape.push(ev('5-0'));  // live, and already in the fill
