@@ -8,9 +8,10 @@
 // DocumentFragment, inserts them at the top in one operation and trims the bottom to
 // MAX_ROWS. On a calm tape a flush comes every frame, so a print shows at once. On a busy
 // one (the last flush brought more than FLASH_ROWS rows) flushes come at most every
-// BUSY_FLUSH_MS: every flush moves the whole visible tape, and its styling, layout and
-// paint cost about the same for 20 rows as for 100, so at 1,000 events/s a flush per
-// frame made the open dashboard cost a whole core (docs/PERFORMANCE.md). A flush takes at
+// BUSY_FLUSH_MS: every flush moves the whole visible tape, so its styling, layout and
+// paint grow far slower than its rows (at 1,000 events/s, about 14 ms of CPU for 22 rows
+// against 26 ms for 100), and a flush per frame made the open dashboard cost a whole
+// core there against 0.7 at ten flushes a second (docs/PERFORMANCE.md). A flush takes at
 // most ROWS_PER_FLUSH rows, oldest first, and leaves the rest for the next one, so one
 // flush never keeps the page (the cards' totals among it) waiting long. A queue that
 // outgrows twice the table keeps only its newest rows (older ones would be trimmed before
@@ -31,7 +32,7 @@ export const MAX_ROWS = 300;
 /** Rows added per flush at most: 1,500 rows/s while busy, more than a screen can show. */
 export const ROWS_PER_FLUSH = 150;
 /** While busy, flushes are at least this far apart (ms): ten a second still reads as a
- * flowing tape, and it costs a third of a flush per frame. */
+ * flowing tape. */
 export const BUSY_FLUSH_MS = 100;
 /**
  * New rows flash only while a flush brings at most this many (a calm tape: up to a few
