@@ -311,8 +311,9 @@ async def plain_browser_cores(redis_url: str, args: argparse.Namespace, tmp: Pat
     its stream client."""
     keys = Keys("liq")
     async with services(redis_url, "push", args, tmp) as (redis, base):
+        profile = tempfile.mkdtemp(dir=tmp)  # a fresh profile: no lock left by the last
         browser = subprocess.Popen(
-            [CHROMIUM, "--headless", *CHROMIUM_ARGS, f"--user-data-dir={tmp / 'profile'}", base],
+            [CHROMIUM, "--headless", *CHROMIUM_ARGS, f"--user-data-dir={profile}", base],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         try:
@@ -329,7 +330,11 @@ async def plain_browser_cores(redis_url: str, args: argparse.Namespace, tmp: Pat
             return cpu_between(before, after) / (time.monotonic() - began)
         finally:
             browser.terminate()
-            browser.wait(10)
+            try:
+                browser.wait(10)
+            except subprocess.TimeoutExpired:
+                browser.kill()
+                browser.wait()
 
 
 async def run(args: argparse.Namespace) -> None:
