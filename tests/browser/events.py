@@ -47,6 +47,18 @@ async def write(redis: Redis, keys: Keys, events: Sequence[LiquidationEvent]) ->
     return ids
 
 
+async def write_applied(
+    redis: Redis, keys: Keys, redis_url: str, events: Sequence[LiquidationEvent]
+) -> list[str]:
+    """`write`, then apply the events to the windows (the aggregator's `drain`): totals,
+    rankings and venues show them from the page's first summary on."""
+    from liqmon_aggregator.testing import drain
+
+    ids = await write(redis, keys, events)
+    await drain(redis_url)
+    return ids
+
+
 #: A realistic market: (coin, typical price) for the screenshot and layout tests.
 MARKET = [
     ("BTC", "97000.5"), ("ETH", "3612.4"), ("SOL", "242.17"), ("XRP", "1.4321"),

@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 
 from liqmon.keys import Keys
 from tests.browser.conftest import WebServer
-from tests.browser.events import make_event, market_events, write
+from tests.browser.events import make_event, market_events, write, write_applied
 from tests.browser.pages import DESKTOP, PHONE, Dashboard
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(45)]  # Chromium + a web process
@@ -102,10 +102,7 @@ async def test_filters_cut_the_tape_on_the_server_and_survive_reload(
 async def test_cards_agree_with_api_summary(
     web: WebServer, browser: Browser, redis: Redis, keys: Keys, redis_url: str
 ) -> None:
-    from liqmon_aggregator.testing import drain
-
-    await write(redis, keys, market_events(80, spread_ms=2 * 60_000))
-    await drain(redis_url)
+    await write_applied(redis, keys, redis_url, market_events(80, spread_ms=2 * 60_000))
     page = await Dashboard.open(browser, web.url)
     await page.page.wait_for_selector("#cards .card[data-window='1d'] .long-usd")
     async with httpx.AsyncClient() as client:
@@ -151,10 +148,9 @@ async def test_cards_agree_with_api_summary(
 async def test_hostile_coin_name_is_shown_as_text(
     web: WebServer, browser: Browser, redis: Redis, keys: Keys, redis_url: str
 ) -> None:
-    from liqmon_aggregator.testing import drain
-
-    await write(redis, keys, [make_event(HOSTILE, "binance", "long", "2500000", "1.5")])
-    await drain(redis_url)
+    await write_applied(
+        redis, keys, redis_url, [make_event(HOSTILE, "binance", "long", "2500000", "1.5")]
+    )
     page = await Dashboard.open(browser, web.url)
     [stream_id] = await write(redis, keys, [make_event(HOSTILE, "okx", "short", "40000", "1.5")])
     await page.wait_for_rows([stream_id])
@@ -203,10 +199,7 @@ async def test_desktop_with_realistic_data(
 ) -> None:
     """Many coins on both exchanges, saved as a test artifact. (The README's picture comes
     from the live demo stack: `python -m tests.browser.readme_screenshot`.)"""
-    from liqmon_aggregator.testing import drain
-
-    await write(redis, keys, market_events(600, spread_ms=55 * 60_000))
-    await drain(redis_url)
+    await write_applied(redis, keys, redis_url, market_events(600, spread_ms=55 * 60_000))
     page = await Dashboard.open(browser, web.url, viewport={"width": 1600, "height": 1000})
     await page.wait_for_row_count(300)
     await page.page.wait_for_selector("#top-short li.rank")

@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 
 from liqmon.keys import Keys
 from tests.browser.conftest import WebServer
-from tests.browser.events import make_event, market_events, write
+from tests.browser.events import make_event, market_events, write, write_applied
 from tests.browser.pages import Dashboard
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(45)]  # Chromium + a web process
@@ -38,10 +38,7 @@ COUNT_ADDED = """() => {
 async def test_cards_follow_a_push_in_place_and_the_panels_follow(
     web: WebServer, browser: Browser, redis: Redis, keys: Keys, redis_url: str
 ) -> None:
-    from liqmon_aggregator.testing import drain
-
-    await write(redis, keys, market_events(40, spread_ms=2 * 60_000))
-    await drain(redis_url)
+    await write_applied(redis, keys, redis_url, market_events(40, spread_ms=2 * 60_000))
     page = await Dashboard.open(browser, web.url)
     await page.page.wait_for_function(
         "() => Number(document.querySelector(\"#cards .card[data-window='1d'] .long-count\")"
@@ -51,8 +48,9 @@ async def test_cards_follow_a_push_in_place_and_the_panels_follow(
 
     # a new largest liquidation, on a third exchange: every part of a card moves
     whale = make_event("WHALEX", "bybit", "short", "9876543.21", "1.5")
-    await write(redis, keys, [*market_events(30, seed=8, spread_ms=60_000), whale])
-    await drain(redis_url)
+    await write_applied(
+        redis, keys, redis_url, [*market_events(30, seed=8, spread_ms=60_000), whale]
+    )
     await page.page.wait_for_function(
         """() => { const c = document.querySelector("#cards .card[data-window='1d']");
                    return Number(c.querySelector('.long-count').dataset.value)

@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 
 from liqmon.keys import Keys
 from tests.browser.conftest import WebServer
-from tests.browser.events import make_event, write
+from tests.browser.events import make_event, write, write_applied
 from tests.browser.pages import Dashboard
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(45)]  # Chromium + a web process
@@ -50,16 +50,13 @@ async def test_average_prices_keep_significant_digits(web: WebServer, browser: B
 async def test_tiny_prices_in_the_tape_and_the_coin_view(
     web: WebServer, browser: Browser, redis: Redis, keys: Keys, redis_url: str
 ) -> None:
-    from liqmon_aggregator.testing import drain
-
     events = [
         make_event("PEPE", side="long", usd="5000", price="0.0000105019"),
         make_event("PEPE", side="long", usd="5000", price="0.0000105019"),
         make_event("PEPE", side="short", usd="3000", price="0.0000000012"),
         make_event("SATS", side="short", usd="2000", price="0.00000031415926"),
     ]
-    ids = await write(redis, keys, events)
-    await drain(redis_url)
+    ids = await write_applied(redis, keys, redis_url, events)
     page = await Dashboard.open(browser, web.url)
     await page.wait_for_rows(ids)
     # The exchange's digits, whole: not cut by the price column's width.

@@ -20,7 +20,7 @@ from liqmon.collector.status import CollectorStatus
 from liqmon.keys import Keys
 from liqmon.venues import VENUES
 from tests.browser.conftest import WebServer
-from tests.browser.events import RETENTION_MS, make_event, write
+from tests.browser.events import RETENTION_MS, make_event, write_applied
 from tests.browser.pages import PHONE, Dashboard
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(60)]  # Chromium + a web process
@@ -106,21 +106,19 @@ async def publish_status(redis: Redis, keys: Keys, exchange: str, *, up: bool) -
 async def test_venues_view_lists_shares_badges_states_and_follows_the_stream(
     web: WebServer, browser: Browser, redis: Redis, keys: Keys, redis_url: str, artifacts: Path
 ) -> None:
-    from liqmon_aggregator.testing import drain
-
     await publish_status(redis, keys, "bybit", up=True)
     await publish_status(redis, keys, "okx", up=False)
     # bybit 6,666.67 in 2 liquidations, binance 3,333.33 in 1: 66.7 % / 33.3 % of both
-    await write(
+    await write_applied(
         redis,
         keys,
+        redis_url,
         [
             make_event("BTC", "bybit", "short", "6000.00"),
             make_event("ETH", "bybit", "long", "666.67"),
             make_event("SOL", "binance", "long", "3333.33"),
         ],
     )
-    await drain(redis_url)
     page = await Dashboard.open(browser, web.url)
     await page.page.wait_for_function(
         "n => document.querySelectorAll('#venues li.vn-row').length === n"
@@ -158,12 +156,12 @@ async def test_venues_view_lists_shares_badges_states_and_follows_the_stream(
     assert (by["gate"]["state"], by["gate"]["state_text"]) == ("stopped", "not running")
 
     # live: new events reach the view through the summary the stream pushes
-    await write(
+    await write_applied(
         redis,
         keys,
+        redis_url,
         [make_event("BTC", "okx", "long", "10000.00"), make_event("BTC", "okx", "short", "0.01")],
     )
-    await drain(redis_url)
     await page.page.wait_for_selector(
         "#venues li.vn-row[data-exchange=okx]:first-child .vn-count[data-count='2']"
     )
@@ -199,10 +197,7 @@ async def test_venue_names_are_text_and_phone_has_no_horizontal_scroll(
     """The names come from the registry, but are still rendered as text: a registry row
     with markup in its name shows the markup, and nothing is parsed. At 375 px the view
     wraps its rows instead of scrolling sideways."""
-    from liqmon_aggregator.testing import drain
-
-    await write(redis, keys, [make_event("BTC", "binance", "long", "123456.78")])
-    await drain(redis_url)
+    await write_applied(redis, keys, redis_url, [make_event("BTC", "binance", "long", "123456.78")])
     page = await Dashboard.open(browser, web.url, viewport=PHONE)
     await page.page.wait_for_selector("#venues li.vn-row[data-exchange=binance]")
 

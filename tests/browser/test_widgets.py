@@ -9,7 +9,14 @@ from redis.asyncio import Redis
 
 from liqmon.keys import Keys
 from tests.browser.conftest import WebServer
-from tests.browser.events import MARKET, RETENTION_MS, make_event, market_events, write
+from tests.browser.events import (
+    MARKET,
+    RETENTION_MS,
+    make_event,
+    market_events,
+    write,
+    write_applied,
+)
 from tests.browser.pages import Dashboard
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(45)]  # Chromium + a web process
@@ -53,12 +60,9 @@ async def test_formatting(web: WebServer, browser: Browser) -> None:
 async def test_show_more_rankings_and_coin_view(
     web: WebServer, browser: Browser, redis: Redis, keys: Keys, redis_url: str
 ) -> None:
-    from liqmon_aggregator.testing import drain
-
     events = market_events(300, spread_ms=20 * 60_000)
     events += [make_event(symbol, side="long", usd="500", price=price) for symbol, price in MARKET]
-    await write(redis, keys, events)
-    await drain(redis_url)
+    await write_applied(redis, keys, redis_url, events)
     page = await Dashboard.open(browser, web.url)
     await page.page.wait_for_selector("#top-long li.rank")
     assert await page.page.locator("#top-long li.rank").count() == 10
