@@ -223,7 +223,12 @@ async def test_venue_names_are_text_and_phone_has_no_horizontal_scroll(
     await page.settle()
     width, client = await page.no_horizontal_scroll()
     assert width <= client, f"horizontal scroll {width} > {client}"
-    row_box = await page.page.locator("#venues li.vn-row").first.bounding_box()
+    # read in one step: the view rebuilds its rows on every summary, so a located row can
+    # be detached before its box is read (Playwright then returns no box)
+    row_box = await page.page.evaluate(
+        "(() => { const r = document.querySelector('#venues li.vn-row')?.getBoundingClientRect();"
+        " return r ? {x: r.x, width: r.width} : null; })()"
+    )
     assert row_box is not None and row_box["x"] + row_box["width"] <= PHONE["width"]
     await page.page.locator(".venues-panel").screenshot(path=artifacts / "venues-phone.png")
     assert page.dialogs == [] and page.errors == []
