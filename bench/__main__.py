@@ -46,7 +46,15 @@ FIGURES = (
         "the collectors in one process as `liqmon up` runs them",
         "e2e",
         ("--quick", "--mode", "crash", "--grouped", "--rate", "15000"),
-        ("crash:", "asked", "emitted", "frame -> tape latency", "total", "ERROR lines"),
+        (
+            "crash:",
+            "asked",
+            "emitted",
+            "frame -> tape latency",
+            "machine baseline",
+            "total",
+            "ERROR lines",
+        ),
     ),
     Figure(
         "3. totals freshness at 1,000 events/s (push vs the old 1 Hz tick)",

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import multiprocessing as mp
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,6 +38,12 @@ from liqmon_sim.scenarios import get_scenario
 from liqmon_sim.venues.plugin import demo_environment, free_ports
 
 SERVICES = ("exchange-sim", "aggregator", "web", "collector-binance", "collector-okx")
+#: The raw pipelined XADD rate on the machine issue #17 was measured on (docs/PERFORMANCE.md,
+#: "Per-part benchmarks": 35,425/s, bench/aggregator.py's baseline), where the crash target
+#: asks 15,000 events/s: the pipeline's rate over this baseline is comparable across machines
+#: that differ twofold in speed, an absolute rate is not.
+ISSUE_MACHINE_XADD = 35_425
+ISSUE_TARGET_RATE = 15_000
 
 
 def crash_liquidations_per_s() -> float:
@@ -154,10 +161,13 @@ class Pipeline:
         self.http = httpx.AsyncClient(timeout=30)
         self.keys = Keys("liq")
         self.client_procs: list[tuple[Any, Any]] = []
+        self.machine_xadd: list[float] = []  # the machine baseline's rounds (crash only)
 
     async def start(self, sse_clients: int) -> TapeProbe:
         self.redis_server.start()
         self.redis = create_redis(self.redis_server.url)
+        if self.args.mode == "crash":
+            self.machine_xadd = await machine_baseline(self.redis)
         self.stack.start()
         deadline = time.monotonic() + 40
         while True:
@@ -256,6 +266,33 @@ class Pipeline:
         await self.redis.aclose()
         await self.http.aclose()
         self.redis_server.stop()
+
+
+async def machine_baseline(redis: Any, rounds: int = 3, n: int = 20_000) -> list[float]:
+    """Target 1's baseline as a measure of the machine: the raw pipelined XADD rate of
+    crash-like entries (bench/aggregator.py's, from this process), on the pipeline's own
+    Redis before any service starts, `rounds` times; the scratch key is deleted after."""
+    from bench.aggregator import make_events, xadd_all  # (its imports are the aggregator's)
+
+    entries = make_events(n, time.time_ns() // 1_000_000, seed=11, live=True)
+    rates = []
+    for _ in range(rounds):
+        rates.append(await xadd_all(redis, "bench:machine-xadd", entries))
+        await redis.delete("bench:machine-xadd")
+    return rates
+
+
+def print_machine_ratio(xadd_rates: list[float], applied_per_s: float) -> None:
+    """The applied rate beside the machine baseline, and both beside the issue's machine."""
+    xadd = statistics.median(xadd_rates)
+    target_ratio = ISSUE_TARGET_RATE / ISSUE_MACHINE_XADD
+    print(
+        f"  machine baseline: raw pipelined XADD {xadd:,.0f}/s before the services started"
+        f" [{' / '.join(f'{r:,.0f}' for r in xadd_rates)}] (the issue's machine: "
+        f"{ISSUE_MACHINE_XADD:,}/s); applied / baseline {applied_per_s / xadd:.2f} (the target,"
+        f" {ISSUE_TARGET_RATE:,}/s there: {target_ratio:.2f}); at the issue machine's speed"
+        f" {applied_per_s * ISSUE_MACHINE_XADD / xadd:,.0f}/s (scaled linearly: an estimate)"
+    )
 
 
 def machine() -> str:

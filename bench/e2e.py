@@ -48,6 +48,7 @@ from bench._pipeline import (
     machine,
     pct,
     print_cpu,
+    print_machine_ratio,
     run_directory,
 )
 from liqmon.venues import VENUES
@@ -165,6 +166,7 @@ async def crash(pipe: Pipeline, args: argparse.Namespace) -> None:
           f"({unanswered} stats unanswered)")  # fmt: skip
     print(f"  frame -> tape latency over {len(lat)} events: p50 {pct(lat, 0.5):.1f} ms, "
           f"p99 {pct(lat, 0.99):.1f} ms")  # fmt: skip
+    print_machine_ratio(pipe.machine_xadd, (a1 - a0) / took)
     servers = (await pipe.http.get(f"{pipe.sim}/_sim/stats")).json()["venues"].values()
     print("  simulator since start (what was generated but not emitted): " + ", ".join(
         f"{k} {sum(int(v.get(k, 0)) for v in servers)}"
