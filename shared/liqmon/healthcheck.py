@@ -6,8 +6,10 @@ for every service. Each check asks whether *this* replica works, not the whole s
 
 - web: `GET /api/health` on its own port answers 200 (it does even when Redis is down:
   the process is alive and reports the outage in the body).
-- collector-<venue>: the venue's status hash in Redis was refreshed in the last 30 s (the
-  collector refreshes it every few seconds while it runs, connected or not).
+- collector-<venue>: a collector of that venue on this host published its status in the
+  last 30 s (it does every few seconds while it runs, connected or not): its host's score
+  in the venue's replicas set. Replicas share the status hash itself, so a replica that
+  hangs turns unhealthy even while another keeps the hash fresh.
 - aggregator: a consumer heartbeat of the last 30 s was written from this host. The
   aggregator's token starts with its host name (`liqmon_aggregator.service`), which in a
   container is the container's own, so a replica that hangs turns unhealthy even while
@@ -79,8 +81,11 @@ def simulator_ok() -> bool:
     return bool(urls) and all(_http_ok(url) for url in urls)
 
 
-async def collector_fresh(redis: Redis, keys: Keys, venue: str, now_ms: int) -> bool:
-    updated = await redis.hget(keys.collector_status(venue), "updated")
+async def collector_alive_here(
+    redis: Redis, keys: Keys, venue: str, host: str, now_ms: int
+) -> bool:
+    """Whether a collector of `venue` on `host` published its status in the last 30 s."""
+    updated = await redis.zscore(keys.collector_replicas(venue), host)
     return updated is not None and now_ms - int(updated) < FRESH_MS
 
 
@@ -102,7 +107,8 @@ async def redis_check(service: str) -> bool:
     now_ms = time.time_ns() // 1_000_000
     try:
         if service.startswith("collector-"):
-            return await collector_fresh(redis, settings.keys, service[10:], now_ms)
+            here = socket.gethostname()
+            return await collector_alive_here(redis, settings.keys, service[10:], here, now_ms)
         if service == "aggregator":
             return await aggregator_alive_here(redis, settings.keys, socket.gethostname(), now_ms)
         if service == "alerter":  # any alerter replica's heartbeat (they share one queue)

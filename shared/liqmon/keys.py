@@ -96,6 +96,12 @@ class Keys:
         """
         return f"{self.base}:collector:{exchange}:gaps"
 
+    def collector_replicas(self, exchange: str) -> str:
+        """Sorted set: the hosts running a collector of this exchange, score the ms of each
+        one's last status publish (same TTL as the status). Replicas share the status hash;
+        this says which of them is alive (each container's healthcheck, `/api/health`)."""
+        return f"{self.base}:collector:{exchange}:replicas"
+
     def collector_alive(self, exchange: str) -> str:
         """String, no TTL: last ms at which a collector of this exchange had every connection
         up (refreshed with the status). Outlives the status hash, so a start after a crash or

@@ -12,7 +12,13 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
-from liqmon.healthcheck import FRESH_MS, aggregator_alive_here, running_services
+from liqmon.collector.status import CollectorStatus
+from liqmon.healthcheck import (
+    FRESH_MS,
+    aggregator_alive_here,
+    collector_alive_here,
+    running_services,
+)
 from liqmon.keys import Keys
 from tests.procs import running
 
@@ -65,13 +71,36 @@ async def test_an_aggregator_replica_is_healthy_only_by_its_own_heartbeat(
         assert not await aggregator_alive_here(redis, keys, here, now() + FRESH_MS + 10_000)
 
 
-async def test_a_collector_is_healthy_while_its_status_is_fresh(
+async def test_a_collector_replica_is_healthy_only_by_its_own_publishes(
     redis: Redis, keys: Keys, service_env: dict[str, str]
 ) -> None:
-    assert healthcheck("collector-okx", service_env) == 1
-    await redis.hset(keys.collector_status("okx"), "updated", time.time_ns() // 1_000_000)
+    """Replicas of a venue share its status hash; the check asks whether THIS host's
+    collector published in the last 30 s, not whether any did."""
+    here = socket.gethostname()
+    assert healthcheck("collector-okx", service_env) == 1  # nothing runs yet
+    other = CollectorStatus("okx", keys, retention_ms=10**9, host="another-replica")
+    assert await other.publish(redis)
+    assert await redis.exists(keys.collector_status("okx"))  # the venue's status is fresh...
+    assert healthcheck("collector-okx", service_env) == 1  # ...but not from this host
+    mine = CollectorStatus("okx", keys, retention_ms=10**9)
+    assert mine.host == here
+    assert await mine.publish(redis)
     assert healthcheck("collector-okx", service_env) == 0
-    await redis.hset(
-        keys.collector_status("okx"), "updated", time.time_ns() // 1_000_000 - FRESH_MS
-    )
+    now = time.time_ns() // 1_000_000
+    assert await collector_alive_here(redis, keys, "okx", here, now)
+    # a replica that stops publishing stops counting, whatever the others do
+    assert not await collector_alive_here(redis, keys, "okx", here, now + FRESH_MS + 10_000)
+    await mine.publish(redis, final=True)  # a clean stop takes its host out at once
     assert healthcheck("collector-okx", service_env) == 1
+    assert await collector_alive_here(redis, keys, "okx", "another-replica", now)
+
+
+async def test_a_replica_gone_for_a_ttl_is_dropped_by_the_next_publish(
+    redis: Redis, keys: Keys
+) -> None:
+    status = CollectorStatus("okx", keys, retention_ms=10**9, ttl_seconds=30, host="live")
+    replicas = keys.collector_replicas("okx")
+    await redis.zadd(replicas, {"killed": time.time_ns() // 1_000_000 - 31_000})
+    assert await status.publish(redis)
+    assert await redis.zrange(replicas, 0, -1) == ["live"]
+    assert 0 < await redis.ttl(replicas) <= 30

@@ -11,6 +11,7 @@ import orjson
 import pytest
 from redis.asyncio import Redis
 
+from liqmon.collector.status import CollectorStatus
 from liqmon.embedded_redis import EmbeddedRedis
 from liqmon.keys import AGGREGATOR_GROUP, Keys
 from liqmon.venues import VENUES
@@ -54,6 +55,25 @@ async def test_ok_when_everything_runs(web: Web, redis: Redis, keys: Keys) -> No
     assert okx["gaps"] == [{"start": 1000, "end": 2000}]
     assert 1_000 <= okx["last_event_age_ms"] < 60_000
     assert okx["connections"] == ["wss://x"]
+
+
+async def test_health_counts_a_venues_live_collector_replicas(
+    web: Web, redis: Redis, keys: Keys
+) -> None:
+    """Two replicas share okx's status hash; health counts the hosts that published in the
+    last 30 s, and a replica's clean stop takes it out of the count."""
+    a = CollectorStatus("okx", keys, retention_ms=10**9, host="replica-a")
+    b = CollectorStatus("okx", keys, retention_ms=10**9, host="replica-b")
+    assert await a.publish(redis) and await b.publish(redis)
+    body = (await web.client.get("/api/health")).json()
+    Health.model_validate(body)
+    assert body["collectors"]["okx"]["replicas"] == 2
+    assert body["collectors"]["binance"]["replicas"] == 0  # never ran
+    metrics = (await web.client.get("/metrics")).text
+    assert 'liqmon_collector_replicas{exchange="okx"} 2.0' in metrics.splitlines()
+    await b.publish(redis, final=True)
+    body = (await web.client.get("/api/health")).json()
+    assert body["collectors"]["okx"]["replicas"] == 1
 
 
 async def test_no_event_yet_has_no_age(web: Web, redis: Redis, keys: Keys) -> None:

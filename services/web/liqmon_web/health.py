@@ -87,13 +87,16 @@ async def read_collectors(
     for name in names:
         pipe.hgetall(keys.collector_status(name))
         pipe.zrevrange(keys.collector_gaps(name), 0, GAPS_SHOWN - 1, withscores=True)
+        pipe.zcount(keys.collector_replicas(name), now - HEARTBEAT_FRESH_MS, "+inf")
     pipe.zrangebyscore(keys.aggregator_consumers, now - HEARTBEAT_FRESH_MS, "+inf")
     replies = await pipe.execute()
     collectors = {
-        # `sampled`: the venue publishes only a sample (liqmon.venues)
+        # `sampled`: the venue publishes only a sample (liqmon.venues); `replicas`: the
+        # hosts whose collector of it published in the last 30 s (they share the hash)
         name: {
-            **parse_collector(replies[2 * i], replies[2 * i + 1], now),
+            **parse_collector(replies[3 * i], replies[3 * i + 1], now),
             "sampled": name in SAMPLED_EXCHANGES,
+            "replicas": int(replies[3 * i + 2]),
         }
         for i, name in enumerate(names)
     }

@@ -28,7 +28,7 @@ from liqmon_web.summary_feed import SummaryFeed
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 
-#: status-hash field -> (metric name, counter?, help)
+#: a collector's health field (its status hash's, or `replicas`) -> (metric name, counter?, help)
 COLLECTOR_METRICS = {
     "events": ("liqmon_collector_events_total", True, "events written to the stream"),
     "errors": ("liqmon_collector_errors_total", True, "errors (malformed frames, ...)"),
@@ -36,6 +36,11 @@ COLLECTOR_METRICS = {
     "reconnects": ("liqmon_collector_reconnects_total", True, "WebSocket reconnects"),
     "buffered": ("liqmon_collector_buffered", False, "events waiting for Redis"),
     "buffer_dropped": ("liqmon_collector_buffer_dropped_total", True, "events dropped"),
+    "replicas": (
+        "liqmon_collector_replicas",
+        False,
+        "processes collecting it that published in 30 s",
+    ),
 }
 #: Read-model health fields that only grow (exported as `_total` counters).
 AGGREGATOR_COUNTERS = frozenset(

@@ -98,7 +98,9 @@ class Health(BaseModel):
         "since, last_event_ts (0 before the first event), last_event_age_ms (null before it), "
         "events, errors, reconnects, gap_open_since, "
         "gaps [{start, end}], notes (null, or what the venue's numbers rest on where that is "
-        "decided at run time: Gate's side convention and the REST evidence for it), ..."
+        "decided at run time: Gate's side convention and the REST evidence for it), "
+        "replicas (how many processes collecting it published their status in the last 30 s: "
+        "replicas share one status), ..."
     )
     aggregator: dict[str, Any] = Field(description="lag, pending, consumers, ...")
     alerter: dict[str, Any] = Field(

@@ -23,6 +23,11 @@ without one (gap recorded). A collector holding a gap does not refresh the marke
 two replicas restarting together both record it instead of vouching for each other.
 
 `Keys.collector_first_start` is SET NX at the first connection ever made for the exchange.
+
+Replicas share the status hash, so it cannot say which of them is alive: each publish also
+scores this host in `Keys.collector_replicas` (a container's host name is its own), which
+the container healthcheck and `/api/health` read. A clean stop removes the host; a host
+not seen for a TTL is dropped by the next publish of any replica.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -90,8 +96,10 @@ class CollectorStatus:
         retention_ms: int,
         ttl_seconds: int = 30,
         interval_seconds: float = 2.0,
+        host: str | None = None,
     ) -> None:
         self.exchange = exchange
+        self.host = host or socket.gethostname()
         self._keys = keys
         self._retention_ms = retention_ms
         self._ttl = ttl_seconds
@@ -237,6 +245,13 @@ class CollectorStatus:
         pipe.get(alive_key)  # reply 0: did another collector refresh it since our start?
         pipe.hset(key, mapping=fields)  # type: ignore[arg-type]
         pipe.expire(key, self._ttl)
+        replicas = self._keys.collector_replicas(self.exchange)
+        if final:
+            pipe.zrem(replicas, self.host)
+        else:
+            pipe.zadd(replicas, {self.host: int(fields["updated"])})
+            pipe.zremrangebyscore(replicas, "-inf", int(fields["updated"]) - self._ttl * 1000)
+            pipe.expire(replicas, self._ttl)
         if fields["connected"] == "1" and not self._unconfirmed:
             pipe.set(alive_key, fields["updated"])
         marking = bool(self.first_connect) and not self._first_marked
