@@ -20,13 +20,15 @@ INFO = "/v5/market/instruments-info"
 LINEAR, INVERSE = "/v5/public/linear", "/v5/public/inverse"
 
 
-def instrument(symbol: str, *, status: str = "Trading") -> dict[str, str]:
+def instrument(symbol: str, *, status: str = "Trading") -> dict[str, Any]:
     inverse = symbol.endswith("USD")
     base = symbol.removesuffix("USDT").removesuffix("USD")
     return {
         "symbol": symbol, "contractType": "InversePerpetual" if inverse else "LinearPerpetual",
         "status": status, "baseCoin": base, "quoteCoin": "USD" if inverse else "USDT",
         "settleCoin": base if inverse else "USDT",
+        "lotSizeFilter": {"minOrderQty": "1" if inverse else "0.001",
+                          "qtyStep": "1" if inverse else "0.001"},
     }  # fmt: skip
 
 

@@ -281,3 +281,27 @@ async def test_an_emptied_connection_is_closed_and_a_previous_gap_inherited(
 
             await poll_until(only_two_connections)
             await status_is(redis, status_key(keys), connected="1", reconnects="0")
+
+
+async def test_the_status_notes_say_what_the_inverse_totals_rest_on(
+    redis: Redis, redis_url: str, keys: Keys
+) -> None:
+    """The inverse `v` unit is inferred: the running collector checks each inverse size
+    against the listing's qtyStep and publishes its evidence in the status `notes`, which
+    /api/health shows."""
+    async with btc_collector(redis_url) as (venue, bybit):
+        await venue.wait_for(lambda: bool(bybit.subscribed(INVERSE)))
+        big = {**element(1, "BTCUSD", v="20000"), "p": "90000.5"}  # $1.8B if it were coins
+        await bybit.publish("BTCUSD", push("BTCUSD", big, element(2, "BTCUSD", v="300")))
+        await stream_reaches(redis, keys, 2)
+
+        async def noted() -> bool:
+            raw = await redis.hget(status_key(keys), "notes")
+            return raw is not None and orjson.loads(raw).get("inverse_v_votes_usd") == "1"
+
+        await poll_until(noted)
+    notes = orjson.loads(await redis.hget(status_key(keys), "notes"))
+    assert notes["inverse_v_unit"] == "usd" and notes["inverse_v_ambiguous"] == "1"
+    assert notes["inverse_v_rule"] == "inverse v is USD (1-USD contracts): usd = v, qty = v / p"
+    usd = sorted(e.usd_cents for e in await stream_events(redis, keys))
+    assert usd == [30_000, 2_000_000]

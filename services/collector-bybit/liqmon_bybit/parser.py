@@ -11,7 +11,9 @@ Rules (docs/venues/bybit.md):
 - `S` is the POSITION side: `Buy` means a long was liquidated, `Sell` a short. This is the
   opposite of Binance's and OKX's order side and the most common bug in other tools;
 - linear: `v` is coins, `qty = v`, `usd = v × p`; inverse: `v` is USD (1-USD contracts),
-  `usd = v`, `qty = v / p` rounded half-even to 8 decimals (as Binance COIN-M and OKX inverse);
+  `usd = v`, `qty = v / p` rounded half-even to 8 decimals (as Binance COIN-M and OKX inverse)
+  - inferred, so checked against the listing's `qtyStep` at run time (`inverse_unit`), which
+  may switch the reading to coins (`qty = v`, `usd = v × p`); the id is over `v` either way;
 - `p` is the bankruptcy price; `sampled` is false: Bybit pushes every liquidation.
 The product is the connection's (`/linear` or `/inverse`): the frame does not say. The coin
 is the instrument listing's `baseCoin` (multiplier prefixes such as `1000PEPE` split off and
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import partial
 from typing import Any, Final
 
@@ -45,7 +48,8 @@ from liqmon.collector.frames import (
 from liqmon.collector.instruments import listed_objects
 from liqmon.collector.symbols import USD_QUOTES, strip_usd_quote
 from liqmon.collector.valuation import EventBuilder
-from liqmon.event import LiquidationEvent
+from liqmon.event import InvalidEvent, LiquidationEvent, parse_decimal
+from liqmon_bybit.inverse_unit import InverseUnit
 
 TOPIC_PREFIX: Final = "allLiquidation."
 CATEGORIES: Final = ("linear", "inverse")
@@ -65,6 +69,9 @@ class BybitInstrument:
     base: str  # baseCoin, e.g. "1000PEPE"
     quote: str  # quoteCoin
     status: str  # "Trading", "PreLaunch", "Delivering", "Closed"
+    #: lotSizeFilter.qtyStep: the order size step (inverse: of the contracts `v` should
+    #: count); None when the listing does not give a positive decimal
+    qty_step: Decimal | None = None
 
 
 def topic(symbol: str) -> str:
@@ -90,13 +97,20 @@ def coin_from_symbol(symbol: str) -> str:
 
 
 class AllLiquidationParser:
-    def __init__(self, category: str, specs: SpecSource[BybitInstrument]) -> None:
+    def __init__(
+        self,
+        category: str,
+        specs: SpecSource[BybitInstrument],
+        inverse_unit: InverseUnit | None = None,
+    ) -> None:
         if category not in PRODUCTS:
             raise ValueError(f"unknown Bybit category {category!r}")
         self.category = category
         self.product = PRODUCTS[category]
         self._specs = specs
         self._events = EventBuilder("bybit", "bankruptcy", self.product, category)
+        #: the inverse `v` unit in force and its evidence (None on the linear feed)
+        self.inverse_unit = (inverse_unit or InverseUnit()) if category == "inverse" else None
 
     def parse_frame(self, raw: str, recv_ts: int) -> FrameResult:
         result = FrameResult()
@@ -135,10 +149,16 @@ class AllLiquidationParser:
     def _event(self, entry: object, recv_ts: int) -> LiquidationEvent:
         fields = require(entry, "data[]")
         symbol, side, size, price, ts = _RECORD.read(fields)
-        return self._events.event(symbol, self._base(symbol), side, price, size, ts, recv_ts)
-
-    def _base(self, symbol: str) -> str:
         spec = self._specs.get(symbol)
+        base = self._base(symbol, spec)
+        unit = self.inverse_unit
+        if unit is None:
+            return self._events.event(symbol, base, side, price, size, ts, recv_ts)
+        usd = unit.usd_amount(size, price, spec.qty_step if spec else None, recv_ts)
+        return self._events.event(symbol, base, side, price, usd, ts, recv_ts, qty_venue=size)
+
+    @staticmethod
+    def _base(symbol: str, spec: BybitInstrument | None) -> str:
         if spec is None:
             return coin_from_symbol(symbol)
         if spec.quote.upper() not in USD_QUOTES:
@@ -167,7 +187,19 @@ def parse_instruments_page(doc: Any, category: str) -> tuple[dict[str, BybitInst
             continue
         status = entry.get("status")
         out[str(symbol)] = BybitInstrument(
-            category, str(base), str(quote), status if isinstance(status, str) else ""
+            category,
+            str(base),
+            str(quote),
+            status if isinstance(status, str) else "",
+            _qty_step(entry.get("lotSizeFilter")),
         )
     cursor = result.get("nextPageCursor")
     return out, cursor if isinstance(cursor, str) else ""
+
+
+def _qty_step(lot_size: object) -> Decimal | None:
+    step = lot_size.get("qtyStep") if isinstance(lot_size, dict) else None
+    try:
+        return parse_decimal(step, "qtyStep") if isinstance(step, str) else None
+    except InvalidEvent:
+        return None

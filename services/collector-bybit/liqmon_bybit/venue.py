@@ -31,6 +31,7 @@ from liqmon.collector.pool import FeedPool
 from liqmon.collector.timing import wait_any
 from liqmon.collector.topics import ShardedTopics, TopicShard, send_live
 from liqmon.collector.venue import FeedSpec
+from liqmon_bybit.inverse_unit import InverseUnit
 from liqmon_bybit.parser import (
     CATEGORIES,
     PRODUCTS,
@@ -88,7 +89,10 @@ class BybitVenue:
             )
             for c in CATEGORIES
         }
-        self.parsers = {c: AllLiquidationParser(c, self.specs[c]) for c in CATEGORIES}
+        self.inverse_unit = InverseUnit()  # checked against the listing (inverse_unit.py)
+        self.parsers = {
+            c: AllLiquidationParser(c, self.specs[c], self.inverse_unit) for c in CATEGORIES
+        }
         self.shards: dict[str, ShardedTopics] = {}
         self._refusal = asyncio.Event()  # a subscribe hook left a refused topic out
         self.refused_retry = Backoff(
@@ -113,6 +117,10 @@ class BybitVenue:
 
     def caches(self) -> list[SpecCache[Any]]:
         return list(self.specs.values())
+
+    def notes(self) -> dict[str, str]:
+        """What the inverse totals rest on (the status hash's `notes`, /api/health)."""
+        return self.inverse_unit.notes()
 
     def _feed_spec(self, category: str, shard: TopicShard) -> FeedSpec:
         return FeedSpec(

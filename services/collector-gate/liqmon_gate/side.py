@@ -12,10 +12,11 @@ and `SideCheck` (the venue's supervisor) looks the samples up in Gate's public R
 `GET /api/v4/futures/usdt/liq_orders`, whose rows carry both the position `size` and the
 signed `order_size`. A row with the same contract, second (±1) and order price is a match;
 the sign of its `order_size` against the push's sign is one vote for a convention. The
-convention in force is the one with more votes (ties keep the current one). A switch is
-logged loudly, once per direction, and applies to liquidations parsed from then on (those
-already written keep their side: the stream is append-only). The status hash's `notes`
-(shown by /api/health) say which convention is in force and on how many matches it rests.
+votes decide as `liqmon.collector.voted` says: the convention with more votes is in force
+(ties keep the current one); a switch is logged loudly, once per direction, and applies
+to liquidations parsed from then on (those already written keep their side). The status
+hash's `notes` (shown by /api/health) say which convention is in force and on how many
+matches it rests.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final, Literal
+
+from liqmon.collector.voted import VotedReading
 
 logger = logging.getLogger(__name__)
 
@@ -44,19 +47,19 @@ class Sample:
     attempts: int = 0
 
 
-class SideConvention:
+class SideConvention(VotedReading[Convention]):
     def __init__(
         self, initial: Convention = "order", *, max_samples: int = 500, max_attempts: int = 5
     ) -> None:
-        self.in_force: Convention = initial
-        self.initial: Convention = initial
-        self.votes: dict[Convention, int] = {"order": 0, "position": 0}
+        super().__init__(
+            initial, RULES, subject="GATE SIDE CONVENTION",
+            source="the REST liquidation history", evidence="matched liquidations",
+            logger=logger,
+        )  # fmt: skip
         self.unmatched = 0  # samples given up after `max_attempts` lookups
-        self.switched_at = 0  # ms of the latest switch (0: never)
         self._samples: OrderedDict[tuple[str, int], Sample] = OrderedDict()
         self._max_samples = max_samples
         self.max_attempts = max_attempts
-        self._logged: set[tuple[Convention, Convention]] = set()
 
     def side(self, size: Decimal) -> str:
         negative_is_long = self.in_force == "order"
@@ -86,21 +89,11 @@ class SideConvention:
         """One matched history row: its signed liquidation-order size against the push's."""
         self.forget(sample)
         said: Convention = "order" if (order_size < 0) == (sample.size < 0) else "position"
-        self.votes[said] += 1
-        other: Convention = "position" if self.in_force == "order" else "order"
-        if self.votes[other] > self.votes[self.in_force]:
-            previous, self.in_force, self.switched_at = self.in_force, other, now_ms
-            if (previous, other) not in self._logged:
-                self._logged.add((previous, other))
-                logger.error(
-                    "GATE SIDE CONVENTION SWITCHED: the REST liquidation history disagrees with "
-                    "the %r reading (%d of %d matched liquidations say %r). From now on: %s",
-                    previous, self.votes[other], self.matched, other, RULES[other],
-                )  # fmt: skip
+        self.cast(said, now_ms)
 
     @property
     def matched(self) -> int:
-        return self.votes["order"] + self.votes["position"]
+        return self.decided
 
     def notes(self) -> dict[str, str]:
         """What /api/health shows (via the status hash's `notes`)."""
