@@ -53,6 +53,9 @@ async def test_a_run_arrives_once_each_equal_to_the_ledger(
         assert server.stats["ping_timeouts"] == 0
         status = await status_is(redis, keys.collector_status("htx"), connected="1")
         assert status["reconnects"] == "0" and status["deadletters"] == "0"
+        notes = orjson.loads(status["notes"])
+        assert notes["coverage_htx-linear"].startswith("USDT-M swaps and futures")
+        assert notes["coverage_htx-inverse"].startswith("coin-M swaps")
         await assert_stream_matches(redis, keys, ledger, stop)
     events = await stream_events(redis, keys)
     dated = [e for e in events if e.instrument == f"BTC-USDT-{EXPIRY_CODE}"]
@@ -133,8 +136,12 @@ async def test_a_refused_business_type_falls_back_to_the_plain_wildcard(
         assert linear.wildcard and not linear.futures_too  # swaps only, but subscribed
         run = await sim.control("burst", n=10, rate=100, venue="htx-linear", instrument="ETH-USDT")
         await sim.wait_done(timeout=10, run=run["run"])
-        await status_is(redis, keys.collector_status("htx"), events="10", reconnects="0")
+        status = await status_is(redis, keys.collector_status("htx"), events="10", reconnects="0")
     assert any("business_type=all" in r.getMessage() for r in caplog.records)
+    # /api/health shows the status notes: the missing futures are said, not just logged
+    notes = orjson.loads(status["notes"])
+    assert notes["coverage_htx-linear"].startswith("USDT-M swaps only: HTX refused")
+    assert "NOT collected" in notes["coverage_htx-linear"]
 
 
 async def test_a_stalled_connection_is_found_by_ping_and_replaced(

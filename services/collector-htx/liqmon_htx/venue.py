@@ -6,7 +6,8 @@ server is gzip (`gunzip_text` is the feeds' decode hook); we send plain text, wh
 accepts. Subscribe `{"op":"sub","cid":…,"topic":"public.*.liquidation_orders"}` and wait for
 the ack's `err-code` 0; the USDT-M request also says `business_type: all`, which the docs
 describe as what the wildcard covers (swaps only without it, in the recorded runs); if HTX
-refuses that field the plain wildcard is subscribed instead (logged).
+refuses that field the plain wildcard is subscribed instead (logged, and `notes()` says the
+USDT-M futures are then not collected: what /api/health shows).
 
 Heartbeat: the server sends `{"op":"ping","ts":…}` every 5 s and drops a client after 5
 unanswered ones; the parser answers each with the pong (also during subscribe). Liveness:
@@ -61,12 +62,28 @@ def _load_frame(decode: Callable[[bytes], str], raw: str | bytes) -> Any:
     return load_exact(decode(raw) if isinstance(raw, bytes) else raw)
 
 
+#: What each connection's subscription covers, by what HTX acknowledged (`notes`).
+COVERAGE: Final = {
+    ("linear", True): "USDT-M swaps and futures (business_type=all acknowledged; that the "
+    "wildcard then covers futures is inferred from the docs)",
+    ("linear", False): "USDT-M swaps only: HTX refused business_type=all, so USDT-M futures "
+    "liquidations are NOT collected",
+    ("inverse", False): "coin-M swaps (coin-M futures are not collected)",
+}
+
+
 async def subscribe(
-    margin: str, decode: Callable[[bytes], str], ws: ClientConnection, deliver: Deliver
+    margin: str,
+    decode: Callable[[bytes], str],
+    ws: ClientConnection,
+    deliver: Deliver,
+    *,
+    covered: Callable[[str], None] | None = None,
 ) -> None:
     """Send the wildcard subscription and return once HTX acknowledges it; pings that come
     first are answered, anything else is delivered. A USDT-M subscription asks for every
-    business type; if HTX refuses that field, the plain wildcard (swaps) is better than none."""
+    business type; if HTX refuses that field, the plain wildcard (swaps) is better than none.
+    `covered` is told what the acknowledged subscription covers (`COVERAGE`)."""
     wide = margin == "linear"
     await ws.send(sub_request(wide))
     while True:
@@ -76,6 +93,8 @@ async def subscribe(
             continue
         if isinstance(msg, dict) and msg.get("op") == "sub" and msg.get("topic") == TOPIC:
             if msg.get("err-code") == 0:
+                if covered is not None:
+                    covered(COVERAGE[margin, wide])
                 return
             refusal = f"{msg.get('err-code')} {msg.get('err-msg')!r:.200}"
             if wide:
@@ -111,6 +130,21 @@ class HtxVenue:
             )
             for margin in PRODUCTS
         }
+        #: per product, what its last acknowledged subscription covers
+        self.coverage: dict[str, str] = dict.fromkeys(PRODUCTS.values(), "not subscribed yet")
+
+    def _covered(self, product: str, text: str) -> None:
+        self.coverage[product] = text
+
+    def notes(self) -> dict[str, str]:
+        """What HTX's numbers rest on (the status hash's `notes`, shown by /api/health)."""
+        return {
+            **{f"coverage_{product}": text for product, text in self.coverage.items()},
+            "sampled": "no: every liquidation pushed (inferred: HTX documents no throttling "
+            "either way)",
+            "units": "volume contracts x contract_size (swap_contract_info): coins (USDT-M, "
+            "checked against each push's amount) or USD (coin-M)",
+        }
 
     def feeds(self) -> list[FeedSpec]:
         base = self.settings.htx_ws_url.rstrip("/")
@@ -119,7 +153,9 @@ class HtxVenue:
                 product=product,
                 url=base + WS_PATHS[margin],
                 parser=LiquidationOrdersParser(margin, self.specs[margin]),
-                subscribe=partial(subscribe, margin, self.decode),
+                subscribe=partial(
+                    subscribe, margin, self.decode, covered=partial(self._covered, product)
+                ),
                 quiet_seconds=self.settings.htx_quiet_seconds,
                 caches=(self.specs[margin],),
                 decode=self.decode,
