@@ -102,6 +102,12 @@ class Keys:
         this says which of them is alive (each container's healthcheck, `/api/health`)."""
         return f"{self.base}:collector:{exchange}:replicas"
 
+    def collector_replicas_connected(self, exchange: str) -> str:
+        """Sorted set: the same hosts, only those whose every connection was up at their last
+        publish (score its ms). With replicas, the shared hash's `connected` is only the last
+        writer's: `/api/health` reads the venue's connection from these two sets."""
+        return f"{self.base}:collector:{exchange}:replicas-connected"
+
     def collector_alive(self, exchange: str) -> str:
         """String, no TTL: last ms at which a collector of this exchange had every connection
         up (refreshed with the status). Outlives the status hash, so a start after a crash or

@@ -57,23 +57,41 @@ async def test_ok_when_everything_runs(web: Web, redis: Redis, keys: Keys) -> No
     assert okx["connections"] == ["wss://x"]
 
 
-async def test_health_counts_a_venues_live_collector_replicas(
+def replica(keys: Keys, host: str, *, connected: bool) -> CollectorStatus:
+    status = CollectorStatus("okx", keys, retention_ms=10**9, host=host)
+    status.add_feed("okx-swap", "wss://x")
+    if connected:
+        status.connected("okx-swap")
+    return status
+
+
+async def test_health_reads_a_venues_connection_from_its_replicas_not_the_last_writer(
     web: Web, redis: Redis, keys: Keys
 ) -> None:
-    """Two replicas share okx's status hash; health counts the hosts that published in the
-    last 30 s, and a replica's clean stop takes it out of the count."""
-    a = CollectorStatus("okx", keys, retention_ms=10**9, host="replica-a")
-    b = CollectorStatus("okx", keys, retention_ms=10**9, host="replica-b")
-    assert await a.publish(redis) and await b.publish(redis)
+    """Two replicas share okx's status hash, so its `connected` is whoever wrote last (it
+    flipped every 2 s when one replica was down). Health counts the replicas that published
+    in the last 30 s and those with every connection up: the venue is connected while any
+    is, and a disconnected replica is named as a reason."""
+    a, b = replica(keys, "replica-a", connected=True), replica(keys, "replica-b", connected=False)
+    assert await a.publish(redis) and await b.publish(redis)  # b last: the hash says "0"
+    assert await redis.hget(keys.collector_status("okx"), "connected") == "0"
     body = (await web.client.get("/api/health")).json()
     Health.model_validate(body)
-    assert body["collectors"]["okx"]["replicas"] == 2
+    okx = body["collectors"]["okx"]
+    assert (okx["connected"], okx["replicas"], okx["replicas_connected"]) == (True, 2, 1)
+    assert "okx: 1 of 2 collector replicas disconnected" in body["reasons"]
+    assert "okx collector disconnected" not in body["reasons"]
     assert body["collectors"]["binance"]["replicas"] == 0  # never ran
-    metrics = (await web.client.get("/metrics")).text
-    assert 'liqmon_collector_replicas{exchange="okx"} 2.0' in metrics.splitlines()
-    await b.publish(redis, final=True)
+    metrics = (await web.client.get("/metrics")).text.splitlines()
+    assert 'liqmon_collector_replicas{exchange="okx"} 2.0' in metrics
+    assert 'liqmon_collector_replicas_connected{exchange="okx"} 1.0' in metrics
+    assert 'liqmon_collector_connected{exchange="okx"} 1.0' in metrics
+    await a.publish(redis, final=True)  # the connected replica stops cleanly
+    assert await b.publish(redis)
     body = (await web.client.get("/api/health")).json()
-    assert body["collectors"]["okx"]["replicas"] == 1
+    okx = body["collectors"]["okx"]
+    assert (okx["connected"], okx["replicas"], okx["replicas_connected"]) == (False, 1, 0)
+    assert "okx collector disconnected" in body["reasons"]
 
 
 async def test_no_event_yet_has_no_age(web: Web, redis: Redis, keys: Keys) -> None:

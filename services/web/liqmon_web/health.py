@@ -4,7 +4,8 @@ Status:
 - `down`: Redis does not answer (still HTTP 200: the web process itself is alive and
   says so; a container healthcheck only needs the 200).
 - `degraded`: an expected collector's status hash is missing (it expires ~30 s after
-  the collector stops refreshing it) or says disconnected; or the aggregator lags by more
+  the collector stops refreshing it) or says disconnected (with replicas: none of them is
+  connected), or some of its replicas are disconnected; or the aggregator lags by more
   than `web_max_aggregator_lag` entries or no consumer has a heartbeat in the last 30 s
   (`aggregator.alive` lists those that do).
 - `ok`: none of that. `reasons` lists every problem found, in plain words.
@@ -88,19 +89,28 @@ async def read_collectors(
         pipe.hgetall(keys.collector_status(name))
         pipe.zrevrange(keys.collector_gaps(name), 0, GAPS_SHOWN - 1, withscores=True)
         pipe.zcount(keys.collector_replicas(name), now - HEARTBEAT_FRESH_MS, "+inf")
+        pipe.zcount(keys.collector_replicas_connected(name), now - HEARTBEAT_FRESH_MS, "+inf")
     pipe.zrangebyscore(keys.aggregator_consumers, now - HEARTBEAT_FRESH_MS, "+inf")
     replies = await pipe.execute()
-    collectors = {
-        # `sampled`: the venue publishes only a sample (liqmon.venues); `replicas`: the
-        # hosts whose collector of it published in the last 30 s (they share the hash)
-        name: {
-            **parse_collector(replies[3 * i], replies[3 * i + 1], now),
+    collectors = {}
+    for i, name in enumerate(names):
+        status, gaps, replicas, connected = replies[4 * i : 4 * i + 4]
+        # `sampled`: the venue publishes only a sample (liqmon.venues)
+        collectors[name] = {
+            **parse_collector(status, gaps, now),
             "sampled": name in SAMPLED_EXCHANGES,
-            "replicas": int(replies[3 * i + 2]),
+            **replica_counts(int(replicas), int(connected)),
         }
-        for i, name in enumerate(names)
-    }
+        if replicas:  # the shared hash's `connected` is only the last writer's
+            collectors[name]["connected"] = collectors[name]["up"] and connected > 0
     return collectors, [str(name) for name in replies[-1]]
+
+
+def replica_counts(replicas: int, connected: int) -> dict[str, int]:
+    """The hosts whose collector of a venue published in the last 30 s, and those of them
+    with every connection up (replicas share the status hash; a collector older than the
+    replicas sets counts as none, and the hash's `connected` stands)."""
+    return {"replicas": replicas, "replicas_connected": min(connected, replicas)}
 
 
 async def collect(redis: Redis, keys: Keys, settings: WebSettings) -> dict[str, Any]:
@@ -132,6 +142,10 @@ async def collect(redis: Redis, keys: Keys, settings: WebSettings) -> dict[str, 
             reasons.append(f"{name} collector not running")
         elif not shown[name]["connected"]:
             reasons.append(f"{name} collector disconnected")
+        elif shown[name]["replicas_connected"] < shown[name]["replicas"]:
+            c = shown[name]
+            down = c["replicas"] - c["replicas_connected"]
+            reasons.append(f"{name}: {down} of {c['replicas']} collector replicas disconnected")
     lag = aggregator.get("lag")
     if isinstance(lag, int | float) and lag > settings.web_max_aggregator_lag:
         reasons.append(f"aggregator lags by {lag} entries")

@@ -41,6 +41,11 @@ COLLECTOR_METRICS = {
         False,
         "processes collecting it that published in 30 s",
     ),
+    "replicas_connected": (
+        "liqmon_collector_replicas_connected",
+        False,
+        "of those, the ones with every connection up",
+    ),
 }
 #: Read-model health fields that only grow (exported as `_total` counters).
 AGGREGATOR_COUNTERS = frozenset(

@@ -100,7 +100,8 @@ class Health(BaseModel):
         "gaps [{start, end}], notes (null, or what the venue's numbers rest on where that is "
         "decided at run time: Gate's side convention and the REST evidence for it), "
         "replicas (how many processes collecting it published their status in the last 30 s: "
-        "replicas share one status), ..."
+        "replicas share one status), replicas_connected (of those, how many have every "
+        "connection up; with replicas, connected means at least one), ..."
     )
     aggregator: dict[str, Any] = Field(description="lag, pending, consumers, ...")
     alerter: dict[str, Any] = Field(

@@ -24,10 +24,12 @@ two replicas restarting together both record it instead of vouching for each oth
 
 `Keys.collector_first_start` is SET NX at the first connection ever made for the exchange.
 
-Replicas share the status hash, so it cannot say which of them is alive: each publish also
-scores this host in `Keys.collector_replicas` (a container's host name is its own), which
-the container healthcheck and `/api/health` read. A clean stop removes the host; a host
-not seen for a TTL is dropped by the next publish of any replica.
+Replicas share the status hash, so it cannot say which of them is alive, nor whether the
+venue is connected (its `connected` is the last writer's): each publish also scores this
+host in `Keys.collector_replicas` (a container's host name is its own) and, while every
+connection is up, in `Keys.collector_replicas_connected`; the container healthcheck and
+`/api/health` read those. A clean stop removes the host; a host not seen for a TTL is
+dropped by the next publish of any replica.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from dataclasses import dataclass, field
 
 import orjson
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from liqmon.clock import now_ms
 from liqmon.collector.timing import wait_or_stop
@@ -245,13 +248,9 @@ class CollectorStatus:
         pipe.get(alive_key)  # reply 0: did another collector refresh it since our start?
         pipe.hset(key, mapping=fields)  # type: ignore[arg-type]
         pipe.expire(key, self._ttl)
-        replicas = self._keys.collector_replicas(self.exchange)
-        if final:
-            pipe.zrem(replicas, self.host)
-        else:
-            pipe.zadd(replicas, {self.host: int(fields["updated"])})
-            pipe.zremrangebyscore(replicas, "-inf", int(fields["updated"]) - self._ttl * 1000)
-            pipe.expire(replicas, self._ttl)
+        self._publish_replica(
+            pipe, int(fields["updated"]), final=final, connected=fields["connected"] == "1"
+        )
         if fields["connected"] == "1" and not self._unconfirmed:
             pipe.set(alive_key, fields["updated"])
         marking = bool(self.first_connect) and not self._first_marked
@@ -272,6 +271,22 @@ class CollectorStatus:
         if self._unconfirmed:
             self._confirm(_ms(replies[0]))
         return True
+
+    def _publish_replica(
+        self, pipe: Pipeline, updated: int, *, final: bool, connected: bool
+    ) -> None:
+        """This host in the venue's replicas set, and in its connected set while every
+        connection is up; a clean stop leaves both, a host silent for a TTL is dropped."""
+        stale = updated - self._ttl * 1000
+        everyone = self._keys.collector_replicas(self.exchange)
+        up = self._keys.collector_replicas_connected(self.exchange)
+        for key, member in ((everyone, not final), (up, connected and not final)):
+            if member:
+                pipe.zadd(key, {self.host: updated})
+                pipe.zremrangebyscore(key, "-inf", stale)
+                pipe.expire(key, self._ttl)
+            else:
+                pipe.zrem(key, self.host)
 
     def _confirm(self, alive: int | None) -> None:
         """Resolve a held inherited gap (see the module doc)."""
