@@ -65,7 +65,10 @@ async def test_htx_and_gate_through_the_stack_equal_the_ledger(
     htx, gate = body["collectors"]["htx"], body["collectors"]["gate"]
     assert htx["connected"] and gate["connected"]
     assert (htx["sampled"], gate["sampled"]) == (False, True)
-    assert htx["notes"] is None
+    # HTX's notes say what its subscriptions cover (the USDT-M futures ride on an
+    # acknowledged business_type=all) and what is inferred
+    assert htx["notes"]["coverage_htx-linear"].startswith("USDT-M swaps and futures")
+    assert htx["notes"]["sampled"].startswith("no: every liquidation pushed (inferred")
     assert gate["notes"]["side_convention"] == "order"
     assert gate["notes"]["side_votes_position"] == "0"
     for label in COLLECTORS:
