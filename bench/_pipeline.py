@@ -257,12 +257,17 @@ class Pipeline:
                 out[name] = float("nan")
         return out
 
-    async def close(self) -> None:
+    async def stop_services(self) -> None:
+        """Stop the SSE client processes and the services (Redis keeps running)."""
         for p, pipe in self.client_procs:
             pipe.send("stop")
             pipe.recv()
             p.join(10)
+        self.client_procs.clear()
         self.stack.stop()
+
+    async def close(self) -> None:
+        await self.stop_services()
         await self.redis.aclose()
         await self.http.aclose()
         self.redis_server.stop()
@@ -270,8 +275,8 @@ class Pipeline:
 
 async def machine_baseline(redis: Any, rounds: int = 3, n: int = 20_000) -> list[float]:
     """Target 1's baseline as a measure of the machine: the raw pipelined XADD rate of
-    crash-like entries (bench/aggregator.py's, from this process), on the pipeline's own
-    Redis before any service starts, `rounds` times; the scratch key is deleted after."""
+    crash-like entries (bench/aggregator.py's, from this process) on the pipeline's own
+    Redis while no service runs, `rounds` times; the scratch key is deleted after."""
     from bench.aggregator import make_events, xadd_all  # (its imports are the aggregator's)
 
     entries = make_events(n, time.time_ns() // 1_000_000, seed=11, live=True)
@@ -282,13 +287,19 @@ async def machine_baseline(redis: Any, rounds: int = 3, n: int = 20_000) -> list
     return rates
 
 
-def print_machine_ratio(xadd_rates: list[float], applied_per_s: float) -> None:
-    """The applied rate beside the machine baseline, and both beside the targets' machine."""
-    xadd = statistics.median(xadd_rates)
+def print_machine_ratio(before: list[float], after: list[float], applied_per_s: float) -> None:
+    """The applied rate beside the machine baseline (the median of its rounds before the
+    services started and after they stopped: a machine's speed drifts over a run), and both
+    beside the targets' machine."""
+    xadd = statistics.median(before + after)
     target_ratio = CRASH_TARGET_RATE / TARGETS_MACHINE_XADD
+
+    def rounds(rates: list[float]) -> str:
+        return " / ".join(f"{r:,.0f}" for r in rates)
+
     print(
-        f"  machine baseline: raw pipelined XADD {xadd:,.0f}/s before the services started"
-        f" [{' / '.join(f'{r:,.0f}' for r in xadd_rates)}] (the targets' machine: "
+        f"  machine baseline: raw pipelined XADD {xadd:,.0f}/s (before the services started"
+        f" [{rounds(before)}], after they stopped [{rounds(after)}]; the targets' machine: "
         f"{TARGETS_MACHINE_XADD:,}/s); applied / baseline {applied_per_s / xadd:.2f} (the target,"
         f" {CRASH_TARGET_RATE:,}/s there: {target_ratio:.2f}); at the targets' machine's speed"
         f" {applied_per_s * TARGETS_MACHINE_XADD / xadd:,.0f}/s (scaled linearly: an estimate)"

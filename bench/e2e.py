@@ -46,6 +46,7 @@ from bench._pipeline import (
     SERVICES,
     Pipeline,
     machine,
+    machine_baseline,
     pct,
     print_cpu,
     print_machine_ratio,
@@ -166,7 +167,6 @@ async def crash(pipe: Pipeline, args: argparse.Namespace) -> None:
           f"({unanswered} stats unanswered)")  # fmt: skip
     print(f"  frame -> tape latency over {len(lat)} events: p50 {pct(lat, 0.5):.1f} ms, "
           f"p99 {pct(lat, 0.99):.1f} ms")  # fmt: skip
-    print_machine_ratio(pipe.machine_xadd, (a1 - a0) / took)
     servers = (await pipe.http.get(f"{pipe.sim}/_sim/stats")).json()["venues"].values()
     print("  simulator since start (what was generated but not emitted): " + ", ".join(
         f"{k} {sum(int(v.get(k, 0)) for v in servers)}"
@@ -180,6 +180,9 @@ async def crash(pipe: Pipeline, args: argparse.Namespace) -> None:
         f"{k.removeprefix('cmdstat_')} {v['calls'] / max(1, a1 - a0):.3f} calls "
         f"{v['usec'] / max(1, a1 - a0):.1f} us per event" for k, v in costly
     ))  # fmt: skip
+    await pipe.stop_services()  # the baseline again, on the machine the run leaves behind
+    after = await machine_baseline(pipe.redis)
+    print_machine_ratio(pipe.machine_xadd, after, (a1 - a0) / took)
     print(f"  ERROR lines logged: {pipe.stack.errors()}")
     print("\n".join(pipe.stack.first_errors()))
 
