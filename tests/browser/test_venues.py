@@ -37,6 +37,8 @@ ROWS = """() => [...document.querySelectorAll('#venues li.vn-row')].map(r => ({
     feed_title: r.querySelector('.vn-feed').title,
     state: r.querySelector('.vn-state').dataset.state,
     state_text: r.querySelector('.vn-state').textContent,
+    state_title: r.querySelector('.vn-state').title,
+    state_markup: r.querySelector('.vn-state').children.length,
 }))"""
 
 
@@ -91,8 +93,11 @@ async def test_share_arithmetic(web: WebServer, browser: Browser) -> None:
     ]
 
 
-async def publish_status(redis: Redis, keys: Keys, exchange: str, *, up: bool) -> None:
-    """A collector's status hash: connected (`up`) or with its one connection down."""
+async def publish_status(
+    redis: Redis, keys: Keys, exchange: str, *, up: bool, notes: dict[str, str] | None = None
+) -> None:
+    """A collector's status hash: connected (`up`) or with its one connection down, and
+    `notes` as a venue's `notes()` gives them (the collector service's way)."""
     venue = next(v for v in VENUES if v.exchange == exchange)
     status = CollectorStatus(exchange, keys, retention_ms=RETENTION_MS)
     product = venue.products[0]
@@ -100,13 +105,17 @@ async def publish_status(redis: Redis, keys: Keys, exchange: str, *, up: bool) -
     status.connected(product)
     if not up:
         status.disconnected(product, "closed by the test")
+    if notes is not None:
+        status.gauges.extra["notes"] = json.dumps(notes)
     await status.publish(redis)
 
 
 async def test_venues_view_lists_shares_badges_states_and_follows_the_stream(
     web: WebServer, browser: Browser, redis: Redis, keys: Keys, redis_url: str, artifacts: Path
 ) -> None:
-    await publish_status(redis, keys, "bybit", up=True)
+    # what a venue's numbers rest on, with markup a page must not parse
+    notes = {"inverse_v_unit": "usd", "inverse_v_basis": "10 of 10 agree <b>bold</b>"}
+    await publish_status(redis, keys, "bybit", up=True, notes=notes)
     await publish_status(redis, keys, "okx", up=False)
     # bybit 6,666.67 in 2 liquidations, binance 3,333.33 in 1: 66.7 % / 33.3 % of both
     await write_applied(
@@ -154,6 +163,12 @@ async def test_venues_view_lists_shares_badges_states_and_follows_the_stream(
     assert (by["bybit"]["state"], by["bybit"]["state_text"]) == ("connected", "connected")
     assert (by["okx"]["state"], by["okx"]["state_text"]) == ("disconnected", "disconnected")
     assert (by["gate"]["state"], by["gate"]["state_text"]) == ("stopped", "not running")
+    # the health notes, as text, in the state's tooltip; none where a venue has none
+    assert by["bybit"]["state_title"] == (
+        "What this venue's numbers rest on:\n"
+        "inverse_v_unit: usd\ninverse_v_basis: 10 of 10 agree <b>bold</b>"
+    )
+    assert by["bybit"]["state_markup"] == 0 and by["okx"]["state_title"] == ""
 
     # live: new events reach the view through the summary the stream pushes
     await write_applied(

@@ -1,7 +1,9 @@
 // The Venues view: for the selected window, every venue of the registry (/api/venues), also
 // those with nothing yet, with its feed's completeness (complete / sampled), its share of the
 // window's liquidated USD and of the count (from the summary's `by_exchange` split), and its
-// collector's state (from the health poll). Sorted by USD share, largest first.
+// collector's state (from the health poll), whose tooltip says what the venue's numbers rest
+// on where that is inferred or decided at run time (the health `notes`). Sorted by USD
+// share, largest first.
 //
 // It adds no request of its own: the venue list, the summaries (REST, then the live stream)
 // and the health documents are the ones the page already fetches, handed over by app.js.
@@ -46,6 +48,16 @@ function collectorState(health, exchange) {
   if (!health) return "unknown";
   const c = health.collectors?.[exchange];
   return c ? stateOf(c) : "stopped";
+}
+
+/** What a venue's numbers rest on where its collector decides it at run time or infers it
+ * (/api/health `collectors.<exchange>.notes`), one "key: value" line each; "" when none.
+ * The collector writes it, but it is shown as text only (a title attribute), like symbols. */
+export function notesText(health, exchange) {
+  const notes = health?.collectors?.[exchange]?.notes;
+  if (!notes || typeof notes !== "object" || Array.isArray(notes)) return "";
+  const lines = Object.entries(notes).map(([k, v]) => `${k}: ${String(v)}`);
+  return lines.length ? [t("venues_notes_title"), ...lines].join("\n") : "";
 }
 
 function stateLabel(state) {
@@ -132,6 +144,7 @@ export class VenuesView {
   row({ venue, usd, count, usdTenths, countTenths }) {
     const state = collectorState(this.health, venue.exchange);
     const exchange = String(venue.exchange);
+    const notes = notesText(this.health, venue.exchange);
     const bar = el(
       "span",
       { class: "vn-bar" },
@@ -178,8 +191,9 @@ export class VenuesView {
         el("small", { text: ` ×${formatInt(Number(count))}` }),
       ),
       el("span", {
-        class: `vn-state state-${cssToken(state)}`,
+        class: `vn-state state-${cssToken(state)}${notes ? " vn-notes" : ""}`,
         dataset: { state },
+        title: notes || undefined,
         text: stateLabel(state),
       }),
       bar,
