@@ -7,9 +7,9 @@ for every service. Each check asks whether *this* replica works, not the whole s
 - web: `GET /api/health` on its own port answers 200 (it does even when Redis is down:
   the process is alive and reports the outage in the body).
 - collector-<venue>: a collector of that venue on this host published its status in the
-  last 30 s (it does every few seconds while it runs, connected or not): its host's score
-  in the venue's replicas set. Replicas share the status hash itself, so a replica that
-  hangs turns unhealthy even while another keeps the hash fresh.
+  last 30 s (it does every few seconds while it runs, connected or not): a fresh member
+  `<host>:<pid>` in the venue's replicas set. Replicas share the status hash itself, so a
+  replica that hangs turns unhealthy even while another keeps the hash fresh.
 - aggregator: a consumer heartbeat of the last 30 s was written from this host. The
   aggregator's token starts with its host name (`liqmon_aggregator.service`), which in a
   container is the container's own, so a replica that hangs turns unhealthy even while
@@ -36,7 +36,7 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
-from liqmon.keys import Keys
+from liqmon.keys import Keys, replica_host
 from liqmon.redis_client import create_redis
 from liqmon.settings import CommonSettings, load_settings
 from liqmon.venues import from_service, parse_venue_list
@@ -85,8 +85,8 @@ async def collector_alive_here(
     redis: Redis, keys: Keys, venue: str, host: str, now_ms: int
 ) -> bool:
     """Whether a collector of `venue` on `host` published its status in the last 30 s."""
-    updated = await redis.zscore(keys.collector_replicas(venue), host)
-    return updated is not None and now_ms - int(updated) < FRESH_MS
+    fresh = await redis.zrangebyscore(keys.collector_replicas(venue), now_ms - FRESH_MS, "+inf")
+    return any(replica_host(str(member)) == host for member in fresh)
 
 
 async def aggregator_alive_here(redis: Redis, keys: Keys, host: str, now_ms: int) -> bool:

@@ -97,14 +97,15 @@ class Keys:
         return f"{self.base}:collector:{exchange}:gaps"
 
     def collector_replicas(self, exchange: str) -> str:
-        """Sorted set: the hosts running a collector of this exchange, score the ms of each
-        one's last status publish (same TTL as the status). Replicas share the status hash;
-        this says which of them is alive (each container's healthcheck, `/api/health`)."""
+        """Sorted set: the processes collecting this exchange, member `replica_member`, score
+        the ms of each one's last status publish (same TTL as the status). Replicas share
+        the status hash; this says which of them is alive (each container's healthcheck,
+        `/api/health`)."""
         return f"{self.base}:collector:{exchange}:replicas"
 
     def collector_replicas_connected(self, exchange: str) -> str:
-        """Sorted set: the same hosts, only those whose every connection was up at their last
-        publish (score its ms). With replicas, the shared hash's `connected` is only the last
+        """Sorted set: the same members, only those whose every connection was up at their
+        last publish (score its ms). With replicas, the shared hash's `connected` is only the last
         writer's: `/api/health` reads the venue's connection from these two sets."""
         return f"{self.base}:collector:{exchange}:replicas-connected"
 
@@ -307,3 +308,13 @@ class Keys:
     def alerter_consumer_slot(self, slot: int) -> str:
         """String with TTL: lease on the consumer name slot `alert-<slot>`."""
         return self.alerter("slot", str(slot))
+
+
+def replica_member(host: str, pid: int) -> str:
+    """A collector process in `Keys.collector_replicas`: `<host>:<pid>`."""
+    return f"{host}:{pid}"
+
+
+def replica_host(member: str) -> str:
+    """The host part of a `replica_member`."""
+    return member.rpartition(":")[0]

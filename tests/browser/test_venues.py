@@ -38,7 +38,8 @@ ROWS = """() => [...document.querySelectorAll('#venues li.vn-row')].map(r => ({
     state: r.querySelector('.vn-state').dataset.state,
     state_text: r.querySelector('.vn-state').textContent,
     state_title: r.querySelector('.vn-state').title,
-    state_markup: r.querySelector('.vn-state').children.length,
+    notes_text: r.querySelector('.vn-notes-text')?.textContent ?? null,
+    notes_markup: r.querySelector('.vn-notes-text')?.children.length ?? null,
 }))"""
 
 
@@ -163,12 +164,19 @@ async def test_venues_view_lists_shares_badges_states_and_follows_the_stream(
     assert (by["bybit"]["state"], by["bybit"]["state_text"]) == ("connected", "connected")
     assert (by["okx"]["state"], by["okx"]["state_text"]) == ("disconnected", "disconnected")
     assert (by["gate"]["state"], by["gate"]["state_text"]) == ("stopped", "not running")
-    # the health notes, as text, in the state's tooltip; none where a venue has none
-    assert by["bybit"]["state_title"] == (
+    # the health notes: the state's tooltip, and unfolded under the row on a click, as text
+    # (not parsed), unfolded still after the rows are rebuilt by the next summary
+    rests_on = (
         "What this venue's numbers rest on:\n"
         "inverse_v_unit: usd\ninverse_v_basis: 10 of 10 agree <b>bold</b>"
     )
-    assert by["bybit"]["state_markup"] == 0 and by["okx"]["state_title"] == ""
+    assert by["bybit"]["state_title"] == rests_on and by["okx"]["state_title"] == ""
+    assert by["bybit"]["notes_text"] is None  # folded until asked for
+    await page.page.click("#venues li.vn-row[data-exchange=bybit] .vn-state")
+    await page.page.wait_for_selector("#venues li.vn-row[data-exchange=bybit] .vn-notes-text")
+    by = {r["exchange"]: r for r in await rows(page)}
+    assert (by["bybit"]["notes_text"], by["bybit"]["notes_markup"]) == (rests_on, 0)
+    assert by["okx"]["notes_text"] is None
 
     # live: new events reach the view through the summary the stream pushes
     await write_applied(
@@ -180,6 +188,13 @@ async def test_venues_view_lists_shares_badges_states_and_follows_the_stream(
     await page.page.wait_for_selector(
         "#venues li.vn-row[data-exchange=okx]:first-child .vn-count[data-count='2']"
     )
+    unfolded = "#venues li.vn-row[data-exchange=bybit] .vn-notes-text"
+    assert await page.page.locator(unfolded).count() == 1  # the rebuilt rows kept it open
+    await page.page.focus("#venues li.vn-row[data-exchange=bybit] .vn-state")  # keyboard
+    await page.page.keyboard.press("Enter")
+    await page.page.wait_for_selector(unfolded, state="detached")
+    focused = "document.activeElement.closest('li.vn-row')?.dataset.exchange"
+    assert await page.page.evaluate(focused) == "bybit"  # the rebuilt row kept the focus
     async with httpx.AsyncClient() as client:
         window = (await client.get(f"{web.url}/api/summary")).json()["windows"]["1h"]
     shown = await rows(page)

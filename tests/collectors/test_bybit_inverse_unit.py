@@ -90,7 +90,7 @@ def test_sizes_that_cannot_be_contracts_switch_the_reading_to_coins(
     assert as_usd.usd_cents == 25 and as_usd.id == after.id  # same wire values, same id
     notes = unit.notes()
     assert notes["inverse_v_unit"] == "coins" and notes["inverse_v_switched_at"] == str(RECV)
-    assert notes["inverse_v_rule"] == "inverse v is coins: qty = v, usd = v × p"
+    assert notes["inverse_v_rule"] == "inverse v is coins: usd = v × p, qty = v (to 8 decimals)"
     assert notes["inverse_v_basis"] == (
         f"listing qtyStep and sizes: {MIN_SWITCH_VOTES + 1} of {MIN_SWITCH_VOTES + 1} "
         "deciding inverse liquidations agree"
@@ -108,3 +108,12 @@ def test_a_switch_is_logged_once_per_direction(caplog: pytest.LogCaptureFixture)
     assert len(messages) == 2  # the second usd -> coins is not logged again
     assert "'usd' reading (5 of 5 deciding liquidations say 'coins')" in messages[0]
     assert "'coins' reading (6 of 11 deciding liquidations say 'usd')" in messages[1]
+
+
+def test_a_refused_liquidation_does_not_vote() -> None:
+    parser = AllLiquidationParser("inverse", {"BTCUSD": BTCUSD})
+    unit = parser.inverse_unit
+    assert unit is not None
+    result = parser.parse_frame(push("BTCUSD", liquidation(1, "200000000000")), RECV)  # $2e11
+    assert result.events == [] and len(result.bad) == 1  # over MAX_USD: dead-lettered
+    assert (unit.decided, unit.ambiguous, unit.unchecked) == (0, 0, 0)

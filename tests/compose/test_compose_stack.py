@@ -65,7 +65,10 @@ def test_replicas_count_every_liquidation_once(stack: ComposeStack) -> None:
         "two aggregator consumers alive",
         lambda: (h := stack.health_ok()) and len(h["aggregator"]["alive"]) == 2 and h,
     )
-    assert health["collectors"]["binance"]["connected"]
+    binance = health["collectors"]["binance"]
+    # each container scores its own `<host>:<pid>` (its healthcheck passed on that): two
+    # replicas, both connected (health is ok, so none is named disconnected)
+    assert binance["connected"] and (binance["replicas"], binance["replicas_connected"]) == (2, 2)
     more_traffic(stack)
     counts = pause_and_check_exact(stack)
     # the stream may carry a liquidation twice (both binance replicas append it) or once

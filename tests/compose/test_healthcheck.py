@@ -4,6 +4,7 @@ Docker needed): each replica's check is about that replica."""
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import subprocess
 import sys
@@ -83,7 +84,7 @@ async def test_a_collector_replica_is_healthy_only_by_its_own_publishes(
     assert await redis.exists(keys.collector_status("okx"))  # the venue's status is fresh...
     assert healthcheck("collector-okx", service_env) == 1  # ...but not from this host
     mine = CollectorStatus("okx", keys, retention_ms=10**9)
-    assert mine.host == here
+    assert mine.replica == f"{here}:{os.getpid()}"
     assert await mine.publish(redis)
     assert healthcheck("collector-okx", service_env) == 0
     now = time.time_ns() // 1_000_000
@@ -100,7 +101,7 @@ async def test_a_replica_gone_for_a_ttl_is_dropped_by_the_next_publish(
 ) -> None:
     status = CollectorStatus("okx", keys, retention_ms=10**9, ttl_seconds=30, host="live")
     replicas = keys.collector_replicas("okx")
-    await redis.zadd(replicas, {"killed": time.time_ns() // 1_000_000 - 31_000})
+    await redis.zadd(replicas, {"killed:7": time.time_ns() // 1_000_000 - 31_000})
     assert await status.publish(redis)
-    assert await redis.zrange(replicas, 0, -1) == ["live"]
+    assert await redis.zrange(replicas, 0, -1) == [status.replica]
     assert 0 < await redis.ttl(replicas) <= 30

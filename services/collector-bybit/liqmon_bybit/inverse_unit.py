@@ -15,15 +15,19 @@ collector loads anyway), and its own price:
   the listing does not show (or shows without a step) is not checked.
 
 The votes decide as `liqmon.collector.voted` says (as for Gate's side convention), with at
-least `MIN_SWITCH_VOTES` for a switch: one odd size must not revalue a venue. An event's id
-is over the venue's own `v` and `p` whatever the unit.
+least `MIN_SWITCH_VOTES` for a switch: one odd size must not revalue a venue. A liquidation
+votes once its event is built (a refused one does not vote), and the one whose vote
+switches the unit is valued by the new unit. An event's id is over the venue's own `v` and
+`p` whatever the unit. The votes are this process's: a restart, or another replica, starts
+again from USD (if Bybit sent coins, each would value its first few inverse liquidations
+as USD before switching).
 The status hash's `notes` (shown by /api/health) say which unit is in force and on what.
 """
 
 from __future__ import annotations
 
 import logging
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Final, Literal
 
 from liqmon.collector.valuation import EXACT, mul
@@ -34,7 +38,7 @@ logger = logging.getLogger(__name__)
 Unit = Literal["usd", "coins"]
 RULES: Final[dict[Unit, str]] = {
     "usd": "inverse v is USD (1-USD contracts): usd = v, qty = v / p",
-    "coins": "inverse v is coins: qty = v, usd = v × p",
+    "coins": "inverse v is coins: usd = v × p, qty = v (to 8 decimals)",
 }
 #: A coin reading above this would be a single liquidation of a billion dollars, far beyond
 #: any a venue has printed: such a `v` is USD.
@@ -54,26 +58,23 @@ class InverseUnit(VotedReading[Unit]):
         self.ambiguous = 0  # fits both readings
         self.unchecked = 0  # no qtyStep to check against
 
-    def usd_amount(self, v: Decimal, price: Decimal, qty_step: Decimal | None, now: int) -> Decimal:
-        """`v` checked (see the module doc), then its USD value by the unit in force."""
-        self.observe(v, price, qty_step, now)
+    def usd_value(self, v: Decimal, price: Decimal) -> Decimal:
+        """`v` in USD by the unit in force."""
         return v if self.in_force == "usd" else mul(v, price)
 
-    def observe(self, v: Decimal, price: Decimal, qty_step: Decimal | None, now: int) -> None:
+    def observe(self, v: Decimal, price: Decimal, qty_step: Decimal | None, now: int) -> bool:
+        """One liquidation's evidence (see the module doc); True if it switched the unit."""
         if qty_step is None or qty_step <= 0:
             self.unchecked += 1
-            return
-        try:
-            whole = EXACT.remainder(v, qty_step) == _ZERO
-        except InvalidOperation:  # a quotient past 80 digits: no evidence either way
-            self.unchecked += 1
-            return
-        if not whole:
-            self.cast("coins", now)
-        elif mul(v, price) > COINS_IMPLAUSIBLE_USD:
-            self.cast("usd", now)
-        else:
-            self.ambiguous += 1
+            return False
+        # exact: sizes and steps are bounded decimals (`parse_decimal`), the quotient is far
+        # inside EXACT's 80 digits
+        if EXACT.remainder(v, qty_step) != _ZERO:
+            return self.cast("coins", now)
+        if mul(v, price) > COINS_IMPLAUSIBLE_USD:
+            return self.cast("usd", now)
+        self.ambiguous += 1
+        return False
 
     def notes(self) -> dict[str, str]:
         """What /api/health shows (via the status hash's `notes`)."""

@@ -11,9 +11,10 @@ Rules (docs/venues/bybit.md):
 - `S` is the POSITION side: `Buy` means a long was liquidated, `Sell` a short. This is the
   opposite of Binance's and OKX's order side and the most common bug in other tools;
 - linear: `v` is coins, `qty = v`, `usd = v × p`; inverse: `v` is USD (1-USD contracts),
-  `usd = v`, `qty = v / p` rounded half-even to 8 decimals (as Binance COIN-M and OKX inverse)
-  - inferred, so checked against the listing's `qtyStep` at run time (`inverse_unit`), which
-  may switch the reading to coins (`qty = v`, `usd = v × p`); the id is over `v` either way;
+  `usd = v`, `qty = v / p` rounded half-even to 8 decimals (as Binance COIN-M and OKX inverse);
+  that unit is inferred, so it is checked against the listing's `qtyStep` while running
+  (`inverse_unit`), which may switch the reading to coins (`usd = v × p`); the id is over
+  `v` either way;
 - `p` is the bankruptcy price; `sampled` is false: Bybit pushes every liquidation.
 The product is the connection's (`/linear` or `/inverse`): the frame does not say. The coin
 is the instrument listing's `baseCoin` (multiplier prefixes such as `1000PEPE` split off and
@@ -154,8 +155,12 @@ class AllLiquidationParser:
         unit = self.inverse_unit
         if unit is None:
             return self._events.event(symbol, base, side, price, size, ts, recv_ts)
-        usd = unit.usd_amount(size, price, spec.qty_step if spec else None, recv_ts)
-        return self._events.event(symbol, base, side, price, usd, ts, recv_ts, qty_venue=size)
+        build = partial(self._events.event, symbol, base, side, price)
+        event = build(unit.usd_value(size, price), ts, recv_ts, qty_venue=size)
+        if unit.observe(size, price, spec.qty_step if spec else None, recv_ts):
+            # its own vote switched the unit: valued by the new one (the same id)
+            event = build(unit.usd_value(size, price), ts, recv_ts, qty_venue=size)
+        return event
 
     @staticmethod
     def _base(symbol: str, spec: BybitInstrument | None) -> str:

@@ -22,6 +22,7 @@ from redis.exceptions import RedisError
 
 from liqmon.alert import alert_document
 from liqmon.backoff import Backoff
+from liqmon.healthcheck import FRESH_MS  # one liveness window for every check
 from liqmon.keys import Keys
 from liqmon.logs import LogOnce
 from liqmon_web.sse_frames import sse_frame
@@ -29,8 +30,6 @@ from liqmon_web.stream_ids import as_entries
 
 logger = logging.getLogger(__name__)
 
-#: An alerter consumer whose heartbeat is older than this is not running.
-HEARTBEAT_FRESH_MS = 30_000
 READ_BLOCK_MS = 1000
 CHANNEL_INT_FIELDS = ("sent", "retries", "deadlettered", "takeovers", "last_sent_ms")
 
@@ -100,9 +99,9 @@ async def alerter_health(redis: Redis, keys: Keys, now: int) -> dict[str, Any]:
     beats = [(str(name), int(ms)) for name, ms in replies[-3]]
     return {
         "configured": True,
-        "alive": [name for name, ms in beats if ms >= now - HEARTBEAT_FRESH_MS],
+        "alive": [name for name, ms in beats if ms >= now - FRESH_MS],
         # consumers that stopped without a clean shutdown (a clean stop removes its beat)
-        "dead": [name for name, ms in beats if ms < now - HEARTBEAT_FRESH_MS],
+        "dead": [name for name, ms in beats if ms < now - FRESH_MS],
         "channels": out,
         "stats": stats,
         "deadletters": int(replies[-1]),

@@ -26,14 +26,13 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from liqmon import views
+from liqmon.healthcheck import FRESH_MS  # one liveness window for every check
 from liqmon.keys import Keys
 from liqmon.venues import PRODUCTS, SAMPLED_EXCHANGES
 from liqmon_web.alertfeed import alerter_health, alerter_reasons
 from liqmon_web.settings import WebSettings
 
 GAPS_SHOWN = 10
-#: An aggregator consumer whose heartbeat is older than this is not running.
-HEARTBEAT_FRESH_MS = 30_000
 PING_TIMEOUT_S = 2.0
 INT_FIELDS = (
     "since", "last_frame_ts", "last_event_ts", "events", "errors", "deadletters",
@@ -88,9 +87,9 @@ async def read_collectors(
     for name in names:
         pipe.hgetall(keys.collector_status(name))
         pipe.zrevrange(keys.collector_gaps(name), 0, GAPS_SHOWN - 1, withscores=True)
-        pipe.zcount(keys.collector_replicas(name), now - HEARTBEAT_FRESH_MS, "+inf")
-        pipe.zcount(keys.collector_replicas_connected(name), now - HEARTBEAT_FRESH_MS, "+inf")
-    pipe.zrangebyscore(keys.aggregator_consumers, now - HEARTBEAT_FRESH_MS, "+inf")
+        pipe.zcount(keys.collector_replicas(name), now - FRESH_MS, "+inf")
+        pipe.zcount(keys.collector_replicas_connected(name), now - FRESH_MS, "+inf")
+    pipe.zrangebyscore(keys.aggregator_consumers, now - FRESH_MS, "+inf")
     replies = await pipe.execute()
     collectors = {}
     for i, name in enumerate(names):

@@ -26,9 +26,9 @@ two replicas restarting together both record it instead of vouching for each oth
 
 Replicas share the status hash, so it cannot say which of them is alive, nor whether the
 venue is connected (its `connected` is the last writer's): each publish also scores this
-host in `Keys.collector_replicas` (a container's host name is its own) and, while every
-connection is up, in `Keys.collector_replicas_connected`; the container healthcheck and
-`/api/health` read those. A clean stop removes the host; a host not seen for a TTL is
+process (`<host>:<pid>`) in `Keys.collector_replicas` and, while every connection is up, in
+`Keys.collector_replicas_connected`; the container healthcheck (its own host's members)
+and `/api/health` read those. A clean stop removes the member; one not seen for a TTL is
 dropped by the next publish of any replica.
 """
 
@@ -48,7 +48,7 @@ from redis.asyncio.client import Pipeline
 from liqmon.clock import now_ms
 from liqmon.collector.timing import wait_or_stop
 from liqmon.collector.writer import REDIS_ERRORS
-from liqmon.keys import Keys
+from liqmon.keys import Keys, replica_member
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +102,9 @@ class CollectorStatus:
         host: str | None = None,
     ) -> None:
         self.exchange = exchange
-        self.host = host or socket.gethostname()
+        #: this process in the replicas sets (a container's host name is its own; two
+        #: processes on one machine are two replicas)
+        self.replica = replica_member(host or socket.gethostname(), os.getpid())
         self._keys = keys
         self._retention_ms = retention_ms
         self._ttl = ttl_seconds
@@ -282,11 +284,11 @@ class CollectorStatus:
         up = self._keys.collector_replicas_connected(self.exchange)
         for key, member in ((everyone, not final), (up, connected and not final)):
             if member:
-                pipe.zadd(key, {self.host: updated})
+                pipe.zadd(key, {self.replica: updated})
                 pipe.zremrangebyscore(key, "-inf", stale)
                 pipe.expire(key, self._ttl)
             else:
-                pipe.zrem(key, self.host)
+                pipe.zrem(key, self.replica)
 
     def _confirm(self, alive: int | None) -> None:
         """Resolve a held inherited gap (see the module doc)."""

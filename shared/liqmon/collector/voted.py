@@ -51,18 +51,20 @@ class VotedReading(Generic[R]):
         """Votes cast so far, for either reading."""
         return sum(self.votes.values())
 
-    def cast(self, said: R, now_ms: int) -> None:
-        """One vote of the second source for the reading `said`."""
+    def cast(self, said: R, now_ms: int) -> bool:
+        """One vote of the second source for the reading `said`; True if it switched."""
         self.votes[said] += 1
         other = self._other[self.in_force]
-        if self.votes[other] > max(self.votes[self.in_force], self._min - 1):
-            previous, self.in_force, self.switched_at = self.in_force, other, now_ms
-            if (previous, other) not in self._logged:
-                self._logged.add((previous, other))
-                subject, source, evidence, logger = self._log
-                logger.error(
-                    "%s SWITCHED: %s disagrees with the %r reading (%d of %d %s say %r). "
-                    "From now on: %s",
-                    subject, source, previous, self.votes[other], self.decided, evidence,
-                    other, self.rules[other],
-                )  # fmt: skip
+        if self.votes[other] <= max(self.votes[self.in_force], self._min - 1):
+            return False
+        previous, self.in_force, self.switched_at = self.in_force, other, now_ms
+        if (previous, other) not in self._logged:
+            self._logged.add((previous, other))
+            subject, source, evidence, logger = self._log
+            logger.error(
+                "%s SWITCHED: %s disagrees with the %r reading (%d of %d %s say %r). "
+                "From now on: %s",
+                subject, source, previous, self.votes[other], self.decided, evidence,
+                other, self.rules[other],
+            )  # fmt: skip
+        return True

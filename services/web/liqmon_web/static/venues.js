@@ -1,9 +1,9 @@
 // The Venues view: for the selected window, every venue of the registry (/api/venues), also
 // those with nothing yet, with its feed's completeness (complete / sampled), its share of the
 // window's liquidated USD and of the count (from the summary's `by_exchange` split), and its
-// collector's state (from the health poll), whose tooltip says what the venue's numbers rest
-// on where that is inferred or decided at run time (the health `notes`). Sorted by USD
-// share, largest first.
+// collector's state (from the health poll); where the venue's numbers rest on a rule that is
+// inferred or decided at run time (the health `notes`), the state unfolds them under the row
+// (and shows them as its tooltip). Sorted by USD share, largest first.
 //
 // It adds no request of its own: the venue list, the summaries (REST, then the live stream)
 // and the health documents are the ones the page already fetches, handed over by app.js.
@@ -74,6 +74,9 @@ export class VenuesView {
     this.summary = null;
     this.window = "1h";
     this.health = null;
+    // venues whose notes are unfolded: kept here, since every summary rebuilds the rows
+    // (a native tooltip on a row replaced every second would hardly ever show)
+    this.unfolded = new Set();
     onLangChange(() => this.render());
   }
 
@@ -134,11 +137,20 @@ export class VenuesView {
   render() {
     this.title.textContent = t("venues_title", { w: this.window });
     if (!this.venues.length && !this.summary) return;
+    // the rows are rebuilt: a focused state (keyboard users) gets the focus back
+    const focused = this.root.contains(document.activeElement)
+      ? document.activeElement.closest("li.vn-row")?.dataset.exchange
+      : undefined;
     replaceChildren(
       this.root,
       this.rows().map((row) => this.row(row)),
     );
     this.root.dataset.window = this.window;
+    if (focused !== undefined) {
+      this.root
+        .querySelector(`li[data-exchange="${CSS.escape(focused)}"] .vn-state`)
+        ?.focus();
+    }
   }
 
   row({ venue, usd, count, usdTenths, countTenths }) {
@@ -194,9 +206,33 @@ export class VenuesView {
         class: `vn-state state-${cssToken(state)}${notes ? " vn-notes" : ""}`,
         dataset: { state },
         title: notes || undefined,
+        ...(notes ? this.toggle(exchange) : {}),
         text: stateLabel(state),
       }),
       bar,
+      notes && this.unfolded.has(exchange)
+        ? el("div", { class: "vn-notes-text", text: notes })
+        : null,
     );
+  }
+
+  /** A state with notes unfolds them under its row (click, Enter or Space). */
+  toggle(exchange) {
+    const flip = () => {
+      if (!this.unfolded.delete(exchange)) this.unfolded.add(exchange);
+      this.render();
+    };
+    return {
+      role: "button",
+      tabindex: "0",
+      "aria-expanded": String(this.unfolded.has(exchange)),
+      onclick: flip,
+      onkeydown: (e) => {
+        if (e.key === "Enter" || e.key === " ") {
+          e.preventDefault();
+          flip();
+        }
+      },
+    };
   }
 }
