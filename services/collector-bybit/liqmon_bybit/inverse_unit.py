@@ -78,23 +78,15 @@ class InverseUnit(VotedReading[Unit]):
 
     def notes(self) -> dict[str, str]:
         """What /api/health shows (via the status hash's `notes`)."""
-        if self.decided == 0:
-            basis = (
-                "documentation's analogy (kline, open interest), not yet confirmed: no inverse "
-                "liquidation has decided it against the listing's qtyStep"
-            )
-        else:
-            basis = (
-                f"listing qtyStep and sizes: {self.votes[self.in_force]} of {self.decided} "
-                f"deciding inverse liquidations agree"
-            )
         return {
-            "inverse_v_unit": self.in_force,
-            "inverse_v_rule": RULES[self.in_force],
-            "inverse_v_basis": basis,
-            "inverse_v_votes_usd": str(self.votes["usd"]),
-            "inverse_v_votes_coins": str(self.votes["coins"]),
+            **self.reading_notes(
+                "inverse_v",
+                "unit",
+                unconfirmed="documentation's analogy (kline, open interest), not yet confirmed: "
+                "no inverse liquidation has decided it against the listing's qtyStep",
+                source="listing qtyStep and sizes",
+                evidence="deciding inverse liquidations",
+            ),
             "inverse_v_ambiguous": str(self.ambiguous),
             "inverse_v_unchecked": str(self.unchecked),
-            "inverse_v_switched_at": str(self.switched_at),
         }

@@ -97,20 +97,14 @@ class SideConvention(VotedReading[Convention]):
 
     def notes(self) -> dict[str, str]:
         """What /api/health shows (via the status hash's `notes`)."""
-        if self.matched == 0:
-            basis = "documentation's best evidence, not yet confirmed by the REST history"
-        else:
-            basis = (
-                f"REST liq_orders history: {self.votes[self.in_force]} of {self.matched} "
-                f"matched liquidations agree"
-            )
         return {
-            "side_convention": self.in_force,
-            "side_rule": RULES[self.in_force],
-            "side_basis": basis,
+            **self.reading_notes(
+                "side",
+                "convention",
+                unconfirmed="documentation's best evidence, not yet confirmed by the REST history",
+                source="REST liq_orders history",
+                evidence="matched liquidations",
+            ),
             "side_matched": str(self.matched),
-            "side_votes_order": str(self.votes["order"]),
-            "side_votes_position": str(self.votes["position"]),
             "side_unmatched": str(self.unmatched),
-            "side_switched_at": str(self.switched_at),
         }

@@ -68,3 +68,19 @@ class VotedReading(Generic[R]):
                 other, self.rules[other],
             )  # fmt: skip
         return True
+
+    def reading_notes(
+        self, prefix: str, name: str, *, unconfirmed: str, source: str, evidence: str
+    ) -> dict[str, str]:
+        """The reading's part of a venue's status `notes` (/api/health), keys `<prefix>_…`:
+        the reading in force (`<prefix>_<name>`), its rule, what it rests on (`unconfirmed`
+        before any vote, else "<source>: n of m <evidence> agree"), the votes and the
+        latest switch."""
+        agree = f"{source}: {self.votes[self.in_force]} of {self.decided} {evidence} agree"
+        return {
+            f"{prefix}_{name}": self.in_force,
+            f"{prefix}_rule": self.rules[self.in_force],
+            f"{prefix}_basis": unconfirmed if self.decided == 0 else agree,
+            **{f"{prefix}_votes_{reading}": str(n) for reading, n in self.votes.items()},
+            f"{prefix}_switched_at": str(self.switched_at),
+        }
