@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
+from bench._pipeline import CRASH_ASKED_RATE, CRASH_TARGET_RATE
+
 HERE = Path(__file__).resolve().parent
 BUDGET_S = 9 * 60  # the whole run must stay under 10 minutes
 
@@ -42,10 +44,11 @@ FIGURES = (
         ("live, median of 3", "(Redis server time"),
     ),
     Figure(
-        "2. pipeline on a crash day: every venue, scenario `crash`, 15,000/s asked (45 s), "
-        "the collectors in one process as `liqmon up` runs them",
+        f"2. pipeline on a crash day: every venue, scenario `crash`, {CRASH_ASKED_RATE:,}/s asked"
+        f" (>= {CRASH_TARGET_RATE:,}/s on the wire), 40 s: two burst periods, the collectors in"
+        " one process as `liqmon up` runs them",
         "e2e",
-        ("--quick", "--mode", "crash", "--grouped", "--rate", "15000"),
+        ("--quick", "--mode", "crash", "--grouped", "--rate", str(CRASH_ASKED_RATE)),
         (
             "crash:",
             "asked",

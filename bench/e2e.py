@@ -3,7 +3,7 @@
     .venv/bin/python bench/e2e.py --quick              # soak 60 s + peak steps 15 s each
     .venv/bin/python bench/e2e.py --mode soak          # 30 min at 1,000/s, 200 SSE clients
     .venv/bin/python bench/e2e.py --mode peak          # rate steps, then 5 min at the best
-    .venv/bin/python bench/e2e.py --mode crash --rate 15000 --seconds 300
+    .venv/bin/python bench/e2e.py --mode crash --grouped --rate 16000 --seconds 300
                                                        # the `crash` scenario, every venue
 
 Every service is `liqmon run <svc>` (the simulator too, scenario `quiet`, driven over
@@ -22,10 +22,15 @@ Crash: every venue's collector (one process each, as compose runs them; `--group
 process) against the simulator's `crash` scenario (every venue, BTC dominating, fat tails,
 1 s bursts of 10x the mean every 20 s) scaled so its MEAN rate of liquidations is `--rate`
 (the scenario keeps the sampled venues to a small share, so what they withhold is small;
-it is counted as suppressed, never as emitted); every 5 s the emitted and applied counts
-and the backlog; at the end asked vs emitted, the backlog's max and last, latency, and each
-process's CPU time per event (what a loaded machine changes least) with Redis's per-command
-cost per event.
+it is counted as suppressed, never as emitted). The window is whole burst periods, from a
+burst's start to a burst's start on the simulator's clock (`--seconds` rounded to them):
+the mean over it is the asked rate, and each end sits where the last burst has had 19 s to
+drain. Every 5 s the emitted and applied counts and the backlog; at the end asked vs
+generated vs emitted (and what the sampled venues' rule withheld), the backlog's max and
+last, how far the simulator is behind its own schedule at each end (a pump that cannot
+meet a burst owes it afterwards: equal at both ends = sustained), latency, and each
+process's CPU time per event (what a loaded machine changes least) with Redis's
+per-command cost per event.
 Latency: a probe SSE client parses each event and takes now - event `ts` (the simulator
 stamps `ts` when it builds the frame), i.e. exchange frame -> browser tape, p50/p99.
 """
@@ -53,6 +58,7 @@ from bench._pipeline import (
     run_directory,
 )
 from liqmon.venues import VENUES
+from liqmon_sim.scenarios import crash as crash_scenario
 
 
 def slope_per_min(samples: list[tuple[float, float]]) -> float:
@@ -147,24 +153,39 @@ async def peak(pipe: Pipeline, args: argparse.Namespace) -> None:
 async def crash(pipe: Pipeline, args: argparse.Namespace) -> None:
     probe = await pipe.start(args.clients)
     layout = "one collectors process" if args.grouped else "one process per venue"
+    # whole burst periods, from a burst's start to a burst's start: the mean over them is
+    # the asked rate, and the backlog a burst leaves is alike at both ends (a window cut
+    # at a random phase held 2 bursts in 45 s, or ended inside a burst's catch-up)
+    period = crash_scenario.BURST_EVERY_S
+    periods = max(1, round(args.seconds / period))
+    seconds = periods * period
     print(f"crash: scenario `crash`, mean {args.rate:.0f}/s (1 s bursts of 10x the mean "
-          f"every 20 s), {len(VENUES)} venues ({layout}), {args.clients} SSE clients, "
-          f"{args.seconds:.0f} s; {machine()}; load {os.getloadavg()[0]:.1f}")  # fmt: skip
+          f"every {period:.0f} s), {len(VENUES)} venues ({layout}), {args.clients} SSE "
+          f"clients, {seconds:.0f} s ({periods} whole burst periods); {machine()}; "
+          f"load {os.getloadavg()[0]:.1f}")  # fmt: skip
+    await pipe.until_period_starts(period)
+    run0, sup0 = await pipe.main_run(), await pipe.suppressed()
     e0, a0, t0 = await pipe.emitted(), await pipe.applied(), time.monotonic()
     cpu0 = pipe.cpu_seconds()
     await pipe.redis.config_resetstat()
     probe.recording = True
-    backlogs, unanswered = await pipe.backlogs(t0, args.seconds)
+    backlogs, unanswered = await pipe.backlogs(t0, seconds)
     e1, a1, took = await pipe.emitted(), await pipe.applied(), time.monotonic() - t0
+    run1, sup1 = await pipe.main_run(), await pipe.suppressed()
     cpu1 = pipe.cpu_seconds()
     lat = probe.latencies
+    generated = (run1["generated"] - run0["generated"]) / took
     print(
-        f"  asked {args.rate:7.0f}/s  emitted {(e1 - e0) / took:7.0f}/s "
-        f"({(e1 - e0) / took / args.rate:.0%} of asked)  load {os.getloadavg()[0]:.1f} at end"
+        f"  asked {args.rate:7.0f}/s  generated {generated:7.0f}/s"
+        f"  emitted {(e1 - e0) / took:7.0f}/s ({(e1 - e0) / took / args.rate:.0%} of asked; the"
+        f" sampled venues' rule withheld {(sup1 - sup0) / took:.0f}/s)  load"
+        f" {os.getloadavg()[0]:.1f} at end"
     )
     print(f"  emitted {(e1 - e0) / took:7.0f}/s  applied {(a1 - a0) / took:7.0f}/s  "
           f"backlog max {max(backlogs, default=0)} last {backlogs[-1] if backlogs else 0} "
-          f"({unanswered} stats unanswered)")  # fmt: skip
+          f"({unanswered} stats unanswered); the simulator behind its schedule by "
+          f"{run0['behind_s']:.2f} s at the start, {run1['behind_s']:.2f} s at the end"
+          )  # fmt: skip
     print(f"  frame -> tape latency over {len(lat)} events: p50 {pct(lat, 0.5):.1f} ms, "
           f"p99 {pct(lat, 0.99):.1f} ms")  # fmt: skip
     servers = (await pipe.http.get(f"{pipe.sim}/_sim/stats")).json()["venues"].values()
@@ -221,7 +242,7 @@ def main() -> int:
     parser.add_argument("--confirm-seconds", type=float, default=300.0)
     args = parser.parse_args()
     if args.quick:
-        args.seconds, args.clients, args.step_seconds, args.confirm_seconds = 45, 50, 12, 0
+        args.seconds, args.clients, args.step_seconds, args.confirm_seconds = 40, 50, 12, 0
         args.rates = "3000,6000,9000,12000"
     args.rates = [float(r) for r in args.rates.split(",")]
     asyncio.run(main_async(args))

@@ -113,6 +113,23 @@ async def test_finite_run_emits_exactly_n_and_the_usd_matches_the_frames(make_si
     assert stats["done"] is True and stats["runs"]["1"]["emitted"] == 120
 
 
+async def test_stats_say_where_a_run_is_on_its_schedule_and_how_far_behind_it_is(make_sim):
+    """`elapsed_s` is t of the run's rate (a bench aligns its window to a scenario's bursts
+    with it); `behind_s` grows while the pump cannot meet its rate, and is 0 at a rate it
+    meets."""
+    sim = await make_sim(sim_scenario="trickle", sim_rate_multiplier=200)
+    readers = Readers(await _clients(sim))
+    first = sim.stats()["runs"]["1"]
+    await until(lambda: sim.stats()["runs"]["1"]["generated"] >= first["generated"] + 20)
+    later = sim.stats()["runs"]["1"]
+    assert later["elapsed_s"] > first["elapsed_s"] > 0
+    assert later["behind_s"] < 0.5  # the scenario's own rate is met
+    await sim.control("rate", multiplier=1_000_000.0)  # no pump meets that
+    await until(lambda: sim.stats()["runs"]["1"]["behind_s"] > 0.2)
+    await sim.control("pause")
+    await readers.finish(sim)
+
+
 async def test_malformed_fraction_is_honoured_and_each_broken_frame_is_broken(make_sim):
     sim = await make_sim(sim_binance_sampling_ms=0, sim_okx_batch_ms=0)
     seen, bad = await _burst_and_read(sim, n=300, malformed_fraction=0.3)

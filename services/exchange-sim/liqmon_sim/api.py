@@ -3,7 +3,9 @@
 Every port answers its venue's REST routes (as `VenueServer.rest` gives them, with the
 injected REST failures) and the simulator's own control API, the same on every port:
 
-    GET  /_sim/stats                      venues, runs, ledger totals, done
+    GET  /_sim/stats                      venues, runs (each: generated, emitted, where
+                                          it is on its schedule: elapsed_s, behind_s),
+                                          ledger totals, done
     GET  /_sim/ledger?since=&limit=&run=&venue=   entries (seq > since) + totals
     GET  /_sim/totals?run=                unique liquidations: count/cents by venue/side/coin
     GET  /_sim/wait?run=&timeout=5        long-poll (at most 5 s: ask again after a 408):

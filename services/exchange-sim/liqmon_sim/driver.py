@@ -62,13 +62,23 @@ class Run:
     scaled: bool = True  # multiply rate by the simulator's rate multiplier
     done: asyncio.Event = field(default_factory=asyncio.Event)
     generated: int = 0
+    #: The pump's clock (loop time) when it started, the origin of `rate`'s t; and when
+    #: its next arrival is due: a pump behind its schedule (a burst it cannot meet at
+    #: once) has it in the past. Both None until the pump runs at a finite rate.
+    started: float | None = None
+    next_due: float | None = None
 
-    def describe(self, ledger: Ledger, in_flight: int) -> dict[str, Any]:
+    def describe(self, ledger: Ledger, in_flight: int, now: float) -> dict[str, Any]:
+        """The run's counts; with `now` on the loop's clock, where it is on its schedule
+        (`elapsed_s`, `rate`'s t: a bench aligns its window to a scenario's period with
+        it) and how far behind it is (`behind_s`)."""
         totals = ledger.run_totals(self.id)
         return {
             "id": self.id,
             "total": self.total,
             "generated": self.generated,
+            "elapsed_s": None if self.started is None else round(now - self.started, 3),
+            "behind_s": 0.0 if self.next_due is None else round(max(0.0, now - self.next_due), 3),
             "emitted": totals.count,
             "in_flight": in_flight,
             "done": self.done.is_set(),
@@ -158,7 +168,7 @@ class Driver:
 
     async def _pump(self, run: Run) -> None:
         loop = asyncio.get_running_loop()
-        started = loop.time()
+        started = run.started = loop.time()
         next_due: float | None = None
         next_check = started
         while True:
@@ -223,6 +233,7 @@ class Driver:
                 # (re-spaced at the base rate, most of a burst it could not meet was lost)
                 due_rate = run.rate(next_due - started) * scale
                 next_due += self.rng.expovariate(due_rate if due_rate > 0 else rate)
+            run.next_due = next_due
             if now >= next_check:  # a sweep of every connection: not every 5 ms turn
                 next_check = now + SLOW_CHECK_S
                 await self._drop_hopeless()

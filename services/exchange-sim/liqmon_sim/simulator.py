@@ -176,7 +176,8 @@ class ExchangeSimulator:
     ) -> dict[str, Any]:
         """Wait until the (main, or given) finite run has put all its liquidations on the wire."""
         done = await asyncio.wait_for(self.driver.wait_done(run), timeout)
-        return done.describe(self.ledger, self.driver.in_flight(done))
+        now = asyncio.get_running_loop().time()
+        return done.describe(self.ledger, self.driver.in_flight(done), now)
 
     @property
     def done(self) -> bool:
@@ -206,6 +207,7 @@ class ExchangeSimulator:
 
     def stats(self) -> dict[str, Any]:
         driver = self.driver
+        now = asyncio.get_running_loop().time()
         return {
             "scenario": self.scenario.name,
             "done": self.done,
@@ -213,7 +215,7 @@ class ExchangeSimulator:
             "rate_multiplier": driver.rate_multiplier,
             "main_run": driver.main.id if driver.main else None,
             "runs": {
-                str(r.id): r.describe(self.ledger, driver.in_flight(r))
+                str(r.id): r.describe(self.ledger, driver.in_flight(r), now)
                 for r in driver.runs.values()
             },
             "venues": {name: v.describe() for name, v in self.venues.items()},
