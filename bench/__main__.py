@@ -53,6 +53,8 @@ FIGURES = (
             "crash:",
             "asked",
             "emitted",
+            "sustained",
+            "backlog every",
             "frame -> tape latency",
             "machine baseline",
             "total",

@@ -167,6 +167,8 @@ class Pipeline:
         self.keys = Keys("liq")
         self.client_procs: list[tuple[Any, Any]] = []
         self.machine_xadd: list[float] = []  # the machine baseline's rounds (crash only)
+        #: which of `backlogs`' polls found Redis rewriting its AOF
+        self.rewriting_at: list[int] = []
 
     async def start(self, sse_clients: int) -> TapeProbe:
         self.redis_server.start()
@@ -236,13 +238,25 @@ class Pipeline:
         """Every 5 s until exactly `seconds` after `t0`: the backlog (emitted - applied); and how
         many polls the simulator left unanswered (it is saturated itself)."""
         backlogs, unanswered = [], 0
+        self.rewriting_at = []
         while (left := seconds - (time.monotonic() - t0)) > 0:
             await asyncio.sleep(min(5.0, left))  # the last poll ends the window on time
             try:
                 backlogs.append(await self.emitted() - await self.applied())
             except httpx.TimeoutException:
                 unanswered += 1
+                continue
+            persistence = await self.redis.info("persistence")
+            if persistence.get("aof_rewrite_in_progress"):
+                self.rewriting_at.append(len(backlogs) - 1)
         return backlogs, unanswered
+
+    async def aof_rewrites(self) -> tuple[int, int]:
+        """Redis's AOF rewrites so far (it rewrites each time the file doubles: a fork,
+        and a child writing the whole data set on the same cores) and its latest fork's
+        time in µs."""
+        persistence, stats = await self.redis.info("persistence"), await self.redis.info("stats")
+        return int(persistence.get("aof_rewrites", 0)), int(stats.get("latest_fork_usec", 0))
 
     async def run_at(self, rate: float, seconds: float) -> None:
         n = max(1, int(rate * seconds))
@@ -268,6 +282,10 @@ class Pipeline:
                 out[name] = times.user + times.system
             except psutil.Error:
                 out[name] = float("nan")
+                continue
+            if name == "redis-server":
+                # its AOF rewrites run in forked children, counted once Redis reaps them
+                out["redis AOF rewrites"] = times.children_user + times.children_system
         return out
 
     def rss_mb(self) -> dict[str, float]:
