@@ -45,8 +45,8 @@ FIGURES = (
     ),
     Figure(
         f"2. pipeline on a crash day: every venue, scenario `crash`, {CRASH_ASKED_RATE:,}/s asked"
-        f" (>= {CRASH_TARGET_RATE:,}/s on the wire), 40 s: two burst periods, the collectors in"
-        " one process as `liqmon up` runs them",
+        f" (for >= {CRASH_TARGET_RATE:,}/s on the wire), two burst periods (40 s), the collectors"
+        " in one process as `liqmon up` runs them",
         "e2e",
         ("--quick", "--mode", "crash", "--grouped", "--rate", str(CRASH_ASKED_RATE)),
         (

@@ -208,22 +208,22 @@ class Pipeline:
     async def emitted(self) -> int:
         return int((await self.http.get(f"{self.sim}/_sim/totals")).json()["count"])
 
-    async def main_run(self) -> dict[str, Any]:
-        """The simulator's main run: its counts and where it is on its schedule."""
+    async def main_run(self) -> tuple[dict[str, Any], int]:
+        """The simulator's main run (its counts and where it is on its schedule) and what
+        the sampled venues' rule has withheld so far, every venue: one reading."""
         stats = (await self.http.get(f"{self.sim}/_sim/stats")).json()
+        assert stats["main_run"] is not None, "the simulator has no main run"
         run: dict[str, Any] = stats["runs"][str(stats["main_run"])]
-        return run
+        return run, sum(int(n) for n in stats["ledger"]["suppressed"].values())
 
-    async def suppressed(self) -> int:
-        """What the sampled venues' rule has withheld so far, every venue."""
-        stats = (await self.http.get(f"{self.sim}/_sim/stats")).json()
-        return sum(int(n) for n in stats["ledger"]["suppressed"].values())
-
-    async def until_period_starts(self, period: float) -> None:
-        """Wait for the next start of a `period` of the main run's schedule (t = k * period,
-        k >= 1: past the scenario's ramp), as the simulator's clock has it."""
-        elapsed = float((await self.main_run())["elapsed_s"])
-        await asyncio.sleep(max(1, math.ceil(elapsed / period)) * period - elapsed)
+    async def until_phase(self, period: float, phase: float) -> None:
+        """Wait until the main run's schedule is at `phase` seconds into a `period` (t =
+        k * period + phase with t >= period: past the scenario's ramp), as the simulator's
+        clock has it."""
+        elapsed = (await self.main_run())[0]["elapsed_s"]
+        assert elapsed is not None, "the simulator's main run has not started its pump"
+        k = max(1, math.ceil((elapsed - phase) / period))
+        await asyncio.sleep(k * period + phase - elapsed)
 
     async def applied(self) -> int:
         return int(await self.redis.hget(self.keys.agg_stats(1), "applied") or 0)
@@ -274,7 +274,8 @@ class Pipeline:
         return out
 
     def cpu_seconds(self) -> dict[str, float]:
-        """User + system CPU seconds each process has used so far."""
+        """User + system CPU seconds each process has used so far; for Redis also its AOF
+        rewrite children's ("redis AOF rewrites")."""
         out = {}
         for name, pid in self.pids().items():
             try:

@@ -123,10 +123,11 @@ async def test_stats_say_where_a_run_is_on_its_schedule_and_how_far_behind_it_is
     await until(lambda: sim.stats()["runs"]["1"]["generated"] >= first["generated"] + 20)
     later = sim.stats()["runs"]["1"]
     assert later["elapsed_s"] > first["elapsed_s"] > 0
-    assert later["behind_s"] < 0.5  # the scenario's own rate is met
+    assert later["behind_s"] < 2.0  # the scenario's own rate is met (a loaded loop lags)
     await sim.control("rate", multiplier=1_000_000.0)  # no pump meets that
     await until(lambda: sim.stats()["runs"]["1"]["behind_s"] > 0.2)
-    await sim.control("pause")
+    await sim.control("pause")  # a paused pump owes nothing: behind_s does not keep growing
+    await until(lambda: sim.stats()["runs"]["1"]["behind_s"] == 0.0)
     await readers.finish(sim)
 
 

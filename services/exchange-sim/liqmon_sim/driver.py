@@ -64,7 +64,8 @@ class Run:
     generated: int = 0
     #: The pump's clock (loop time) when it started, the origin of `rate`'s t; and when
     #: its next arrival is due: a pump behind its schedule (a burst it cannot meet at
-    #: once) has it in the past. Both None until the pump runs at a finite rate.
+    #: once) has it in the past. `next_due` is None while the pump generates nothing at a
+    #: finite rate (paused, no audience, a zero or endless rate, all generated, stopped).
     started: float | None = None
     next_due: float | None = None
 
@@ -167,6 +168,12 @@ class Driver:
     # --- the pump -------------------------------------------------------------------
 
     async def _pump(self, run: Run) -> None:
+        try:
+            await self._pump_turns(run)
+        finally:  # done, or replaced: nothing is owed any more
+            run.next_due = None
+
+    async def _pump_turns(self, run: Run) -> None:
         loop = asyncio.get_running_loop()
         started = run.started = loop.time()
         next_due: float | None = None
@@ -179,27 +186,29 @@ class Driver:
                         run.done.set()
                         logger.info("run %d done: %d liquidations emitted", run.id, run.total)
                         return
+                    run.next_due = None  # all generated: what is left is in flight
                     await asyncio.sleep(0.005)  # waiting for sampled/batched ones to go out
                     continue
             else:
                 remaining = CHUNK
             if self.paused.is_set():
                 await asyncio.sleep(0.02)
-                next_due = None
+                next_due = run.next_due = None  # not behind: not generating
                 continue
             audience = [v for v in run.venues if self.venues[v].has_audience_for(v)]
             if not audience:
                 await self._audience_change(run)
-                next_due = None
+                next_due = run.next_due = None  # not behind: not generating
                 continue
             shares = self._cum_weights(audience)  # once per turn, not per arrival
             scale = self.rate_multiplier if run.scaled else 1.0
             rate = run.rate(loop.time() - started) * scale
             if rate <= 0:
                 await asyncio.sleep(0.05)
-                next_due = None
+                next_due = run.next_due = None  # not behind: not generating
                 continue
             if math.isinf(rate):
+                next_due = run.next_due = None  # paced by the sockets, not by a schedule
                 before = self.ledger.run_count(run.id) + self.in_flight(run)
                 for _ in range(min(CHUNK, remaining)):
                     remaining -= self._generate(run, audience, shares, remaining)
