@@ -231,12 +231,17 @@ async def test_slow_client_is_dropped_and_counted_fast_client_unaffected(
         await wait_for(lambda: len(b._subs) == 2)
         written: list[str] = []
         received: list[str] = []
-        for round_ in range(60):
+        # publish until the drop: the stalled client is dropped once its socket and queue
+        # are full AND its writer has not taken for SLOW_AFTER_S, which a fixed number of
+        # rounds outran on a fast machine (60 rounds in under half a second)
+        deadline = time.monotonic() + 30
+        round_ = 0
+        while not (b.dropped_slow and round_ >= 3 and len(b._subs) == 1):
+            assert time.monotonic() < deadline, "the stalled client was never dropped"
             batch = [make_event(salt=round_ * 1000 + i, symbol="X" * 60) for i in range(200)]
             written += await xadd_now(redis, keys, batch)
             received += [e.id for e in await fast.liquidations(200)]
-            if b.dropped_slow and round_ >= 3 and len(b._subs) == 1:
-                break
+            round_ += 1
         assert b.dropped_slow == 1
         assert received == written
         # The fast client keeps receiving after the drop.
